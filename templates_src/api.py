@@ -1,0 +1,242 @@
+"""The regional REST API in front of the processor.
+
+``POST /process`` needs the API key; ``GET /health`` does not, because Route 53 health checkers
+cannot send headers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from troposphere import GetAtt, Ref, Sub, Template
+from troposphere.apigateway import (
+    AccessLogSetting,
+    Account,
+    ApiKey,
+    ApiStage,
+    Deployment,
+    EndpointConfiguration,
+    Integration,
+    Method,
+    MethodSetting,
+    QuotaSettings,
+    Resource,
+    RestApi,
+    Stage,
+    ThrottleSettings,
+    UsagePlan,
+    UsagePlanKey,
+)
+from troposphere.awslambda import Permission
+from troposphere.logs import LogGroup
+
+from . import iam
+from .common import STAGE_NAME, SUFFIX_PARAM, disposable, name, tags
+from .config import Config
+
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "extendedRequestId": "$context.extendedRequestId",
+        "requestTime": "$context.requestTimeEpoch",
+        "ip": "$context.identity.sourceIp",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "latency": "$context.responseLatency",
+        "integrationLatency": "$context.integrationLatency",
+        "apiKeyId": "$context.identity.apiKeyId",
+        "errorType": "$context.error.responseType",
+        "xrayTraceId": "$context.xrayTraceId",
+    },
+    sort_keys=True,
+    separators=(",", ":"),
+)
+
+
+@dataclass(frozen=True)
+class Api:
+    rest_api: RestApi
+    stage: Stage
+    api_key: ApiKey
+    usage_plan: UsagePlan
+    access_log_group: LogGroup
+
+
+def api_name() -> Sub:
+    return name("api")
+
+
+def invoke_url(rest_api: RestApi) -> Sub:
+    return Sub(
+        f"https://${{{rest_api.title}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{STAGE_NAME}"
+    )
+
+
+def _lambda_method(
+    title: str, rest_api: RestApi, resource: Resource, verb: str, function: object, key: bool
+) -> Method:
+    return Method(
+        title,
+        RestApiId=Ref(rest_api),
+        ResourceId=Ref(resource),
+        HttpMethod=verb,
+        AuthorizationType="NONE",
+        ApiKeyRequired=key,
+        Integration=Integration(
+            Type="AWS_PROXY",
+            IntegrationHttpMethod="POST",
+            Uri=Sub(
+                "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/"
+                f"functions/${{{function.title}.Arn}}/invocations"
+            ),
+        ),
+    )
+
+
+def _invoke_permission(title: str, rest_api: RestApi, function: object, verb: str, path: str):
+    return Permission(
+        title,
+        Action="lambda:InvokeFunction",
+        FunctionName=Ref(function),
+        Principal="apigateway.amazonaws.com",
+        SourceArn=Sub(
+            "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+            f"${{{rest_api.title}}}/{STAGE_NAME}/{verb}{path}"
+        ),
+    )
+
+
+def _deployment_title(parts: list) -> str:
+    """A deployment's logical ID changes with the API it deploys.
+
+    CloudFormation never redeploys a REST API on its own: a new deployment is a new resource.
+    """
+    body = json.dumps([p.to_dict() for p in parts], sort_keys=True, default=str)
+    return "ApiDeployment" + hashlib.sha256(body.encode()).hexdigest()[:10].upper()
+
+
+def add_api(
+    template: Template,
+    config: Config,
+    *,
+    processor: object,
+    api_key_value: object,
+    app_key_arn: object,
+) -> Api:
+    rest_api = template.add_resource(
+        RestApi(
+            "PaymentApi",
+            Name=api_name(),
+            Description="Payment processing API",
+            EndpointConfiguration=EndpointConfiguration(Types=["REGIONAL"]),
+            ApiKeySourceType="HEADER",
+            Tags=tags(),
+        )
+    )
+    process = Resource(
+        "ProcessResource",
+        RestApiId=Ref(rest_api),
+        ParentId=GetAtt(rest_api, "RootResourceId"),
+        PathPart="process",
+    )
+    health = Resource(
+        "HealthResource",
+        RestApiId=Ref(rest_api),
+        ParentId=GetAtt(rest_api, "RootResourceId"),
+        PathPart="health",
+    )
+    post_process = _lambda_method("ProcessPostMethod", rest_api, process, "POST", processor, True)
+    get_health = _lambda_method("HealthGetMethod", rest_api, health, "GET", processor, False)
+    api_parts = [process, health, post_process, get_health]
+    for part in api_parts:
+        template.add_resource(part)
+
+    deployment = template.add_resource(
+        Deployment(
+            _deployment_title(api_parts),
+            RestApiId=Ref(rest_api),
+            Description="Payment API deployment",
+            DependsOn=[post_process.title, get_health.title],
+        )
+    )
+
+    access_log_group = template.add_resource(
+        disposable(LogGroup(
+            "ApiAccessLogGroup",
+            LogGroupName=Sub(f"/aws/apigateway/payment-${{{SUFFIX_PARAM}}}-api-access"),
+            RetentionInDays=config.log_retention_days,
+            KmsKeyId=app_key_arn,
+            Tags=tags(),
+        ))
+    )
+    logging_role = iam.apigateway_logging_role(template, access_log_group)
+    # A region-wide setting: a stage cannot log until the account names a CloudWatch role.
+    account = template.add_resource(
+        Account("ApiGatewayAccount", CloudWatchRoleArn=GetAtt(logging_role, "Arn"))
+    )
+    limits = config.api_limits
+    stage = template.add_resource(
+        Stage(
+            "ApiStage",
+            StageName=STAGE_NAME,
+            RestApiId=Ref(rest_api),
+            DeploymentId=Ref(deployment),
+            Description="Production stage",
+            TracingEnabled=True,
+            AccessLogSetting=AccessLogSetting(
+                DestinationArn=iam.log_group_arn(access_log_group), Format=ACCESS_LOG_FORMAT
+            ),
+            MethodSettings=[
+                MethodSetting(
+                    ResourcePath="/*",
+                    HttpMethod="*",
+                    MetricsEnabled=True,
+                    DataTraceEnabled=False,  # request bodies are payment data: never logged
+                    ThrottlingRateLimit=limits.rate_limit,
+                    ThrottlingBurstLimit=limits.burst_limit,
+                )
+            ],
+            Tags=tags(),
+            DependsOn=[account.title],
+        )
+    )
+    api_key = template.add_resource(
+        ApiKey(
+            "PaymentApiKey",
+            Name=name("api-key"),
+            Description="Client key for POST /process; the value lives in Secrets Manager",
+            Enabled=True,
+            Value=api_key_value,
+            Tags=tags(),
+        )
+    )
+    usage_plan = template.add_resource(
+        UsagePlan(
+            "ApiUsagePlan",
+            UsagePlanName=name("usage-plan"),
+            Description="Throttle and daily quota for payment API clients",
+            ApiStages=[ApiStage(ApiId=Ref(rest_api), Stage=Ref(stage))],
+            Throttle=ThrottleSettings(RateLimit=limits.rate_limit, BurstLimit=limits.burst_limit),
+            Quota=QuotaSettings(Limit=limits.quota_per_day, Period="DAY"),
+            Tags=tags(),
+        )
+    )
+    template.add_resource(
+        UsagePlanKey(
+            "ApiUsagePlanKey",
+            KeyId=Ref(api_key),
+            KeyType="API_KEY",
+            UsagePlanId=Ref(usage_plan),
+        )
+    )
+    template.add_resource(
+        _invoke_permission("ProcessInvokePermission", rest_api, processor, "POST", "/process")
+    )
+    template.add_resource(
+        _invoke_permission("HealthInvokePermission", rest_api, processor, "GET", "/health")
+    )
+    return Api(rest_api, stage, api_key, usage_plan, access_log_group)

@@ -1,0 +1,152 @@
+"""What every concern shares: the template parameters, names, tags and ARN builders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import AWSObject, Parameter, Ref, Sub, Tags, Template
+
+from .config import EMAIL_PATTERN, MANAGED_BY, PROJECT, SUFFIX_PATTERN, SUFFIX_RULE, Config
+
+SUFFIX_PARAM = "EnvironmentSuffix"
+ARTIFACT_BUCKET_PARAM = "ArtifactBucketName"
+CODE_KEY_PARAM = "HandlerCodeKey"
+ALARM_EMAIL_PARAM = "AlarmEmail"
+
+STAGE_NAME = "prod"
+AUDIT_PREFIX = "payments/"
+
+
+@dataclass(frozen=True)
+class Params:
+    """The template's parameters, so that concerns can Ref them."""
+
+    suffix: Parameter
+    alarm_email: Parameter
+    artifact_bucket: Parameter | None = None
+    code_key: Parameter | None = None
+
+
+def add_parameters(template: Template, config: Config, *, with_code: bool) -> Params:
+    """Declare the parameters with console-friendly descriptions, patterns and groups."""
+    suffix = template.add_parameter(
+        Parameter(
+            SUFFIX_PARAM,
+            Type="String",
+            Default=config.environment_suffix,
+            AllowedPattern=SUFFIX_PATTERN,
+            ConstraintDescription=SUFFIX_RULE,
+            Description="Names every resource payment-<suffix>-<thing>; "
+            "the same value in every region of one deployment.",
+        )
+    )
+    alarm_email = template.add_parameter(
+        Parameter(
+            ALARM_EMAIL_PARAM,
+            Type="String",
+            Default=config.alarm_email,
+            AllowedPattern=f"^$|{EMAIL_PATTERN}",
+            ConstraintDescription="an e-mail address, or empty for no e-mail subscription",
+            Description="Optional e-mail address subscribed to the alarm topic "
+            "(the subscription must be confirmed from the mailbox).",
+        )
+    )
+    groups = [
+        ("Environment", [SUFFIX_PARAM]),
+        ("Alarms", [ALARM_EMAIL_PARAM]),
+    ]
+    labels = {
+        SUFFIX_PARAM: "Environment suffix",
+        ALARM_EMAIL_PARAM: "Alarm e-mail (optional)",
+    }
+    artifact_bucket = code_key = None
+    if with_code:
+        artifact_bucket = template.add_parameter(
+            Parameter(
+                ARTIFACT_BUCKET_PARAM,
+                Type="String",
+                AllowedPattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+                ConstraintDescription="an S3 bucket name in this stack's region",
+                Description="S3 bucket in this stack's region that holds the handler package "
+                "(Lambda reads code only from its own region).",
+            )
+        )
+        code_key = template.add_parameter(
+            Parameter(
+                CODE_KEY_PARAM,
+                Type="String",
+                AllowedPattern=r"^[A-Za-z0-9/_.-]+\.zip$",
+                ConstraintDescription="an S3 object key ending in .zip",
+                Description="Object key of payment_processor.zip, named by its content hash so "
+                "that new code is a new key and an update of the functions.",
+            )
+        )
+        groups.insert(1, ("Handler package", [ARTIFACT_BUCKET_PARAM, CODE_KEY_PARAM]))
+        labels[ARTIFACT_BUCKET_PARAM] = "Artifact bucket"
+        labels[CODE_KEY_PARAM] = "Handler package key"
+    template.set_metadata(
+        {
+            "AWS::CloudFormation::Interface": {
+                "ParameterGroups": [
+                    {"Label": {"default": label}, "Parameters": names} for label, names in groups
+                ],
+                "ParameterLabels": {name: {"default": text} for name, text in labels.items()},
+            }
+        }
+    )
+    return Params(suffix, alarm_email, artifact_bucket, code_key)
+
+
+def name(thing: str) -> Sub:
+    """``payment-<suffix>-<thing>``, the name of every resource that takes one."""
+    return Sub(f"payment-${{{SUFFIX_PARAM}}}-{thing}")
+
+
+def tags(**extra: str) -> Tags:
+    """The tags of CONTRACT §1, following the suffix parameter so a stack is tagged as deployed."""
+    return Tags(
+        Environment=Ref(SUFFIX_PARAM),
+        EnvironmentSuffix=Ref(SUFFIX_PARAM),
+        ManagedBy=MANAGED_BY,
+        Project=PROJECT,
+        **extra,
+    )
+
+
+def tag_dict() -> dict[str, object]:
+    """The same tags for the resource types that take a plain map (SSM parameters)."""
+    return {
+        "Environment": Ref(SUFFIX_PARAM),
+        "EnvironmentSuffix": Ref(SUFFIX_PARAM),
+        "ManagedBy": MANAGED_BY,
+        "Project": PROJECT,
+    }
+
+
+def arn(service: str, resource: str, *, region: str | None = None, account: bool = True) -> Sub:
+    """An ARN built from pseudo parameters; ``region`` names another region explicitly.
+
+    Another region goes in as a named ``Sub`` variable, so the ARN stays readable and no region
+    is hard-coded into the string itself.
+    """
+    region_part = "${AWS::Region}" if region is None else "${TargetRegion}"
+    account_part = "${AWS::AccountId}" if account else ""
+    text = f"arn:${{AWS::Partition}}:{service}:{region_part}:{account_part}:{resource}"
+    if region is None:
+        return Sub(text)
+    return Sub(text, TargetRegion=region)
+
+
+def retain(resource: AWSObject) -> AWSObject:
+    """Stateful resources survive stack deletion and replacement (payments are the business)."""
+    resource.DeletionPolicy = "Retain"
+    resource.UpdateReplacePolicy = "Retain"
+    return resource
+
+
+def disposable(resource: AWSObject) -> AWSObject:
+    """Said explicitly for resources that hold no business data of their own (short-lived logs,
+    failure pointers into a 24-hour stream, a regenerable key value)."""
+    resource.DeletionPolicy = "Delete"
+    resource.UpdateReplacePolicy = "Delete"
+    return resource

@@ -1,0 +1,219 @@
+"""Least-privilege roles, one per function, every statement scoped to exact ARNs.
+
+Each role grants exactly the calls its handler makes (see ``handler/``): the processor does one
+conditional ``PutItem`` and ``GetItem`` on the table; the audit writer reads the stream and puts
+objects under ``payments/`` in its region's audit bucket.
+"""
+
+from __future__ import annotations
+
+from awacs import dynamodb, kms, logs, s3, sqs, xray
+from awacs.aws import Allow, Condition, Policy, PolicyDocument, Statement, StringEquals
+from awacs.helpers.trust import make_simple_assume_policy
+from troposphere import GetAtt, Ref, Sub, Template
+from troposphere.iam import Policy as InlinePolicy
+from troposphere.iam import Role
+
+from .common import name, tags
+
+
+def log_group_arn(log_group: object, suffix: str = "") -> Sub:
+    """A log group's ARN without the ``:*`` that ``GetAtt Arn`` appends (API Gateway and IAM
+    resources want the bare group, or the group followed by a path of their own)."""
+    return Sub(
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${Name}" + suffix,
+        Name=Ref(log_group),
+    )
+
+
+def _logs_statement(log_group: object) -> Statement:
+    return Statement(
+        Sid="WriteOwnLogGroup",
+        Effect=Allow,
+        Action=[logs.CreateLogStream, logs.PutLogEvents],
+        Resource=[log_group_arn(log_group, ":log-stream:*")],
+    )
+
+
+def _xray_statement() -> Statement:
+    # X-Ray trace segments have no resource-level permissions: "*" is the narrowest AWS offers.
+    return Statement(
+        Sid="SendTraces",
+        Effect=Allow,
+        Action=[xray.PutTraceSegments, xray.PutTelemetryRecords],
+        Resource=["*"],
+    )
+
+
+def _kms_via(sid: str, key_arn: object, service: str, actions: list) -> Statement:
+    """Use of a key only through the AWS service that holds the data it protects."""
+    return Statement(
+        Sid=sid,
+        Effect=Allow,
+        Action=actions,
+        Resource=[key_arn],
+        Condition=Condition(
+            StringEquals("kms:ViaService", Sub(f"{service}.${{AWS::Region}}.amazonaws.com"))
+        ),
+    )
+
+
+def _role(
+    template: Template, title: str, role_name: str, statements: list[Statement]
+) -> Role:
+    return template.add_resource(
+        Role(
+            title,
+            RoleName=name(role_name),
+            Description=Sub(f"payment-${{EnvironmentSuffix}}: {role_name} execution role"),
+            AssumeRolePolicyDocument=make_simple_assume_policy("lambda.amazonaws.com"),
+            Policies=[
+                InlinePolicy(
+                    PolicyName=role_name,
+                    PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=statements),
+                )
+            ],
+            Tags=tags(),
+        )
+    )
+
+
+def processor_role(
+    template: Template,
+    *,
+    table: object,
+    table_key_arn: object,
+    app_key_arn: object,
+    log_group: object,
+) -> Role:
+    return _role(
+        template,
+        "ProcessorRole",
+        "processor",
+        [
+            Statement(
+                Sid="OneConditionalWritePerPayment",
+                Effect=Allow,
+                Action=[dynamodb.PutItem, dynamodb.GetItem],
+                Resource=[GetAtt(table, "Arn")],
+            ),
+            _kms_via(
+                "UseTableKeyThroughDynamoDB",
+                table_key_arn,
+                "dynamodb",
+                [kms.Decrypt, kms.Encrypt, kms.GenerateDataKey, kms.DescribeKey],
+            ),
+            _kms_via("DecryptEnvironment", app_key_arn, "lambda", [kms.Decrypt]),
+            _logs_statement(log_group),
+            _xray_statement(),
+        ],
+    )
+
+
+def audit_writer_role(
+    template: Template,
+    *,
+    table: object,
+    table_key_arn: object,
+    bucket: object,
+    audit_key_arn: object,
+    app_key_arn: object,
+    queue: object,
+    log_group: object,
+    object_prefix: str,
+) -> Role:
+    table_arn = GetAtt(table, "Arn")
+    return _role(
+        template,
+        "AuditWriterRole",
+        "audit-writer",
+        [
+            Statement(
+                Sid="ReadPaymentsStream",
+                Effect=Allow,
+                Action=[dynamodb.DescribeStream, dynamodb.GetRecords, dynamodb.GetShardIterator],
+                Resource=[GetAtt(table, "StreamArn")],
+            ),
+            Statement(
+                Sid="FindPaymentsStream",
+                Effect=Allow,
+                Action=[dynamodb.ListStreams],
+                Resource=[Sub("${Table}/stream/*", Table=table_arn)],
+            ),
+            _kms_via("DecryptStreamRecords", table_key_arn, "dynamodb", [kms.Decrypt]),
+            Statement(
+                Sid="WriteAuditObjects",
+                Effect=Allow,
+                Action=[s3.PutObject],
+                Resource=[Sub(f"${{{bucket.title}.Arn}}/{object_prefix}*")],
+            ),
+            _kms_via(
+                "EncryptAuditObjects", audit_key_arn, "s3", [kms.GenerateDataKey, kms.Decrypt]
+            ),
+            Statement(
+                Sid="SendFailedBatchesToQueue",
+                Effect=Allow,
+                Action=[sqs.SendMessage],
+                Resource=[GetAtt(queue, "Arn")],
+            ),
+            _kms_via(
+                "EncryptFailureMessages", app_key_arn, "sqs", [kms.GenerateDataKey, kms.Decrypt]
+            ),
+            _kms_via("DecryptEnvironment", app_key_arn, "lambda", [kms.Decrypt]),
+            _logs_statement(log_group),
+            _xray_statement(),
+        ],
+    )
+
+
+def apigateway_logging_role(template: Template, access_log_group: object) -> Role:
+    """The role API Gateway's account settings need before a stage may write logs."""
+    return template.add_resource(
+        Role(
+            "ApiGatewayLoggingRole",
+            RoleName=Sub("payment-${EnvironmentSuffix}-apigateway-logs-${AWS::Region}"),
+            Description="API Gateway account setting: write stage logs to CloudWatch Logs",
+            AssumeRolePolicyDocument=make_simple_assume_policy("apigateway.amazonaws.com"),
+            Policies=[
+                InlinePolicy(
+                    PolicyName="write-stage-logs",
+                    PolicyDocument=Policy(
+                        Version="2012-10-17",
+                        Statement=[
+                            Statement(
+                                Sid="WriteStageLogs",
+                                Effect=Allow,
+                                Action=[
+                                    logs.CreateLogGroup,
+                                    logs.CreateLogStream,
+                                    logs.PutLogEvents,
+                                ],
+                                Resource=[
+                                    # Execution logs go to groups API Gateway names itself.
+                                    Sub(
+                                        "arn:${AWS::Partition}:logs:${AWS::Region}:"
+                                        "${AWS::AccountId}:log-group:API-Gateway-Execution-Logs_*"
+                                    ),
+                                    log_group_arn(access_log_group, ":*"),
+                                ],
+                            ),
+                            Statement(
+                                # Listing calls take no narrower resource than the region's
+                                # log groups.
+                                Sid="FindLogGroups",
+                                Effect=Allow,
+                                Action=[logs.DescribeLogGroups, logs.DescribeLogStreams],
+                                Resource=[
+                                    Sub(
+                                        "arn:${AWS::Partition}:logs:${AWS::Region}:"
+                                        "${AWS::AccountId}:log-group:*"
+                                    )
+                                ],
+                            ),
+                        ],
+                    ),
+                )
+            ],
+            Tags=tags(),
+        )
+    )

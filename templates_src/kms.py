@@ -1,0 +1,135 @@
+"""Customer-managed KMS keys, one per use, created identically in every region.
+
+The global table's replica in a region is encrypted with that region's ``table`` key, found by
+its alias; the replica template therefore creates the keys before the primary's table asks for
+them (deployment order in DESIGN.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from awacs import kms as kms_actions
+from awacs.aws import Allow, ArnLike, Condition, Policy, Principal, Statement, StringEquals
+from troposphere import GetAtt, Sub, Template
+from troposphere.kms import Alias, Key
+
+from .common import SUFFIX_PARAM, arn, name, retain, tags
+from .config import Config
+
+TABLE = "table"
+AUDIT = "audit"
+APP = "app"
+
+USES = {
+    TABLE: "DynamoDB payments table and its stream",
+    AUDIT: "S3 audit bucket",
+    APP: "Lambda environment, log groups, SNS alarm topic, SQS on-failure queue, API key secret",
+}
+
+# The log groups that the app key may encrypt (CloudWatch Logs binds the key to the group name
+# through the encryption context, so other groups in the account cannot use it).
+LOG_GROUP_PATTERNS = (
+    "/aws/lambda/payment-${EnvironmentSuffix}-*",
+    "/aws/apigateway/payment-${EnvironmentSuffix}-*",
+)
+
+
+@dataclass(frozen=True)
+class Keys:
+    table: Key
+    audit: Key
+    app: Key
+
+
+def alias_name(use: str) -> Sub:
+    return Sub(f"alias/payment-${{{SUFFIX_PARAM}}}-{use}")
+
+
+def alias_arn(use: str, region: str | None = None) -> Sub:
+    """The alias ARN of a key of this deployment, in this region or another one."""
+    return arn("kms", f"alias/payment-${{{SUFFIX_PARAM}}}-{use}", region=region)
+
+
+def _root_statement() -> Statement:
+    # Without the account principal, IAM policies cannot grant use of the key and the key can
+    # become unmanageable; this is the documented default key policy statement.
+    return Statement(
+        Sid="AccountAdministersAndDelegatesThroughIam",
+        Effect=Allow,
+        Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
+        Action=[kms_actions.Action("*")],
+        Resource=["*"],
+    )
+
+
+def _app_service_statements() -> list[Statement]:
+    log_group_arns = [
+        Sub(f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{p}")
+        for p in LOG_GROUP_PATTERNS
+    ]
+    return [
+        Statement(
+            Sid="CloudWatchLogsEncryptsThisDeploymentsLogGroups",
+            Effect=Allow,
+            Principal=Principal("Service", Sub("logs.${AWS::Region}.${AWS::URLSuffix}")),
+            Action=[
+                kms_actions.Encrypt,
+                kms_actions.Decrypt,
+                kms_actions.ReEncryptFrom,
+                kms_actions.ReEncryptTo,
+                kms_actions.GenerateDataKey,
+                kms_actions.GenerateDataKeyWithoutPlaintext,
+                kms_actions.DescribeKey,
+            ],
+            Resource=["*"],
+            Condition=Condition(ArnLike("kms:EncryptionContext:aws:logs:arn", log_group_arns)),
+        ),
+        Statement(
+            # Alarms publish to the encrypted topic as the CloudWatch service.
+            Sid="CloudWatchAlarmsPublishToEncryptedTopic",
+            Effect=Allow,
+            Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+            Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey],
+            Resource=["*"],
+            Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
+        ),
+    ]
+
+
+def _key(template: Template, config: Config, use: str) -> Key:
+    statements = [_root_statement()]
+    if use == APP:
+        statements += _app_service_statements()
+    key = template.add_resource(
+        retain(
+            Key(
+                f"{use.capitalize()}Key",
+                Description=Sub(f"payment-${{{SUFFIX_PARAM}}}: {USES[use]}"),
+                EnableKeyRotation=True,
+                PendingWindowInDays=config.kms_deletion_window_days,
+                KeyPolicy=Policy(Version="2012-10-17", Statement=statements),
+                Tags=tags(Use=use),
+            )
+        )
+    )
+    template.add_resource(
+        Alias(f"{use.capitalize()}KeyAlias", AliasName=alias_name(use), TargetKeyId=key.ref())
+    )
+    return key
+
+
+def add_keys(template: Template, config: Config) -> Keys:
+    """The three keys of a region, each with its alias ``alias/payment-<suffix>-<use>``."""
+    return Keys(
+        table=_key(template, config, TABLE),
+        audit=_key(template, config, AUDIT),
+        app=_key(template, config, APP),
+    )
+
+
+def key_arn(key: Key) -> GetAtt:
+    return GetAtt(key, "Arn")
+
+
+__all__ = ["Keys", "add_keys", "alias_arn", "alias_name", "key_arn", "name"]

@@ -1,0 +1,232 @@
+"""CloudWatch alarms and the encrypted SNS topic they notify."""
+
+from __future__ import annotations
+
+from awacs import sns as sns_actions
+from awacs.aws import Allow, Condition, Policy, Principal, Statement, StringEquals
+from troposphere import Equals, GetAtt, Not, Ref, Sub, Template
+from troposphere.cloudwatch import Alarm, Metric, MetricDataQuery, MetricDimension, MetricStat
+from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
+
+from .common import STAGE_NAME, Params, name, tags
+from .config import Config
+
+HAS_ALARM_EMAIL = "HasAlarmEmail"
+FIVE_MINUTES = 300
+
+
+def add_alarm_topic(template: Template, params: Params, app_key_arn: object) -> Topic:
+    template.add_condition(HAS_ALARM_EMAIL, Not(Equals(Ref(params.alarm_email), "")))
+    topic = template.add_resource(
+        Topic(
+            "AlarmTopic",
+            TopicName=name("alarms"),
+            DisplayName=name("alarms"),
+            KmsMasterKeyId=app_key_arn,
+            Tags=tags(),
+        )
+    )
+    template.add_resource(
+        TopicPolicy(
+            "AlarmTopicPolicy",
+            Topics=[Ref(topic)],
+            PolicyDocument=Policy(
+                Version="2012-10-17",
+                Statement=[
+                    Statement(
+                        Sid="CloudWatchAlarmsOfThisAccountPublish",
+                        Effect=Allow,
+                        Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+                        Action=[sns_actions.Publish],
+                        Resource=[Ref(topic)],
+                        Condition=Condition(
+                            StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))
+                        ),
+                    )
+                ],
+            ),
+        )
+    )
+    template.add_resource(
+        SubscriptionResource(
+            "AlarmEmailSubscription",
+            Condition=HAS_ALARM_EMAIL,
+            TopicArn=Ref(topic),
+            Protocol="email",
+            Endpoint=Ref(params.alarm_email),
+        )
+    )
+    return topic
+
+
+def _dimensions(**dims: object) -> list[MetricDimension]:
+    return [MetricDimension(Name=k, Value=v) for k, v in dims.items()]
+
+
+def _alarm(
+    template: Template,
+    topic: Topic,
+    title: str,
+    thing: str,
+    description: str,
+    *,
+    threshold: float,
+    namespace: str | None = None,
+    metric: str | None = None,
+    dimensions: dict[str, object] | None = None,
+    statistic: str | None = "Sum",
+    extended_statistic: str | None = None,
+    metrics: list[MetricDataQuery] | None = None,
+    comparison: str = "GreaterThanThreshold",
+    evaluation_periods: int = 1,
+) -> Alarm:
+    props: dict[str, object] = dict(
+        AlarmName=name(thing),
+        AlarmDescription=description,
+        ComparisonOperator=comparison,
+        Threshold=threshold,
+        EvaluationPeriods=evaluation_periods,
+        TreatMissingData="notBreaching",
+        AlarmActions=[Ref(topic)],
+        OKActions=[Ref(topic)],
+        Tags=tags(),
+    )
+    if metrics is not None:
+        props["Metrics"] = metrics
+    else:
+        props.update(
+            Namespace=namespace,
+            MetricName=metric,
+            Dimensions=_dimensions(**(dimensions or {})),
+            Period=FIVE_MINUTES,
+        )
+        if extended_statistic:
+            props["ExtendedStatistic"] = extended_statistic
+        else:
+            props["Statistic"] = statistic
+    return template.add_resource(Alarm(title, **props))
+
+
+def add_table_throttle_alarm(
+    template: Template, config: Config, topic: Topic, table_name: object
+) -> Alarm:
+    """Throttled read and write events of this region's replica (the table's real throttle
+    metrics, not the account-wide ``UserErrors``)."""
+
+    def events(query_id: str, metric: str) -> MetricDataQuery:
+        return MetricDataQuery(
+            Id=query_id,
+            ReturnData=False,
+            MetricStat=MetricStat(
+                Metric=Metric(
+                    Namespace="AWS/DynamoDB",
+                    MetricName=metric,
+                    Dimensions=_dimensions(TableName=table_name),
+                ),
+                Period=FIVE_MINUTES,
+                Stat="Sum",
+            ),
+        )
+
+    return _alarm(
+        template,
+        topic,
+        "TableThrottleAlarm",
+        "table-throttles",
+        "Payments table throttled read or write events in 5 minutes",
+        threshold=config.thresholds.dynamodb_throttles,
+        metrics=[
+            events("reads", "ReadThrottleEvents"),
+            events("writes", "WriteThrottleEvents"),
+            MetricDataQuery(
+                Id="throttled",
+                Label="Throttled events",
+                Expression="reads + writes",
+                ReturnData=True,
+            ),
+        ],
+    )
+
+
+def add_function_alarms(
+    template: Template, config: Config, topic: Topic, *, processor: object, audit_writer: object
+) -> None:
+    t = config.thresholds
+    processor_dims = {"FunctionName": Ref(processor)}
+    audit_dims = {"FunctionName": Ref(audit_writer)}
+    _alarm(
+        template, topic, "ProcessorErrorsAlarm", "processor-errors",
+        "Payment processor errors in 5 minutes",
+        threshold=t.processor_errors, namespace="AWS/Lambda", metric="Errors",
+        dimensions=processor_dims,
+    )
+    _alarm(
+        template, topic, "ProcessorDurationAlarm", "processor-duration",
+        f"Payment processor p99 duration approaching the {config.lambda_timeout_s} s timeout",
+        threshold=t.processor_duration_p99_ms, namespace="AWS/Lambda", metric="Duration",
+        dimensions=processor_dims, extended_statistic="p99",
+    )
+    _alarm(
+        template, topic, "ProcessorThrottlesAlarm", "processor-throttles",
+        "Payment processor invocations throttled",
+        threshold=t.lambda_throttles, namespace="AWS/Lambda", metric="Throttles",
+        dimensions=processor_dims, comparison="GreaterThanOrEqualToThreshold",
+    )
+    _alarm(
+        template, topic, "AuditWriterErrorsAlarm", "audit-writer-errors",
+        "Audit writer errors in 5 minutes (records are retried, then sent to the failure queue)",
+        threshold=0, namespace="AWS/Lambda", metric="Errors", dimensions=audit_dims,
+    )
+    _alarm(
+        template, topic, "AuditWriterIteratorAgeAlarm", "audit-writer-iterator-age",
+        "The audit trail is falling behind the payments table stream",
+        threshold=t.stream_iterator_age_ms, namespace="AWS/Lambda", metric="IteratorAge",
+        dimensions=audit_dims, statistic="Maximum",
+    )
+
+
+def add_failure_queue_alarm(template: Template, config: Config, topic: Topic, queue: object):
+    return _alarm(
+        template, topic, "AuditFailureQueueAlarm", "audit-failures",
+        "Stream records that could not be audited are waiting in the failure queue",
+        threshold=config.thresholds.failed_records, namespace="AWS/SQS",
+        metric="ApproximateNumberOfMessagesVisible",
+        dimensions={"QueueName": GetAtt(queue, "QueueName")},
+        statistic="Maximum",
+    )
+
+
+def add_api_alarms(template: Template, config: Config, topic: Topic, api_name: object) -> None:
+    t = config.thresholds
+    dims = {"ApiName": api_name, "Stage": STAGE_NAME}
+    _alarm(
+        template, topic, "Api5xxAlarm", "api-5xx",
+        "Payment API 5XX responses in 5 minutes",
+        threshold=t.api_5xx, namespace="AWS/ApiGateway", metric="5XXError", dimensions=dims,
+    )
+    _alarm(
+        template, topic, "ApiLatencyAlarm", "api-latency",
+        "Payment API p99 latency",
+        threshold=t.api_latency_p99_ms, namespace="AWS/ApiGateway", metric="Latency",
+        dimensions=dims, extended_statistic="p99", evaluation_periods=2,
+    )
+
+
+def add_replication_alarms(
+    template: Template, config: Config, topic: Topic, table_name: object
+) -> None:
+    """Replication latency to each replica region: the recovery point if this region fails."""
+    for region in config.replica_regions:
+        _alarm(
+            template, topic, f"ReplicationLatency{_region_title(region)}Alarm",
+            f"replication-latency-{region}",
+            f"Average replication latency of the payments table to {region}",
+            threshold=config.thresholds.replication_latency_ms, namespace="AWS/DynamoDB",
+            metric="ReplicationLatency",
+            dimensions={"TableName": table_name, "ReceivingRegion": region},
+            statistic="Average", evaluation_periods=3,
+        )
+
+
+def _region_title(region: str) -> str:
+    return "".join(part.capitalize() for part in region.split("-"))
