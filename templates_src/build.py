@@ -1,0 +1,171 @@
+"""``build``: render the templates and the handler package, lint them, write ``build/``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from troposphere import Template
+
+from . import linting, package
+from .config import Config
+from .regions import build_primary, build_replica
+from .stackset_roles import build_stackset_roles
+
+PRIMARY = "primary.template.json"
+REPLICA = "replica.template.json"
+STACKSET_ROLES = "stackset-roles.template.json"
+HANDLER_ZIP = "payment_processor.zip"
+MANIFEST = "manifest.json"
+
+# CloudFormation limits that shape deployment (DESIGN.md).
+INLINE_BODY_LIMIT = 51_200  # bytes of TemplateBody; larger goes through TemplateURL
+TEMPLATE_URL_LIMIT = 1_000_000  # bytes of a template in S3
+RESOURCE_LIMIT = 500
+WARN_AT = 0.8  # warn at 80 % of a hard limit
+
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class RenderedTemplate:
+    file_name: str
+    body: str
+    regions: tuple[str, ...]
+    template: Template
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    findings: list[linting.Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    manifest: dict = field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+
+def render(template: Template) -> str:
+    """Deterministic JSON: troposphere sorts keys; no timestamps, no random values."""
+    return template.to_json(indent=2) + "\n"
+
+
+def render_all(config: Config) -> list[RenderedTemplate]:
+    pairs = [
+        (PRIMARY, build_primary(config), (config.primary_region,)),
+        (REPLICA, build_replica(config), config.replica_regions),
+        # The roles stack goes to the administrator account and to every target account.
+        (STACKSET_ROLES, build_stackset_roles(), config.regions),
+    ]
+    return [RenderedTemplate(name, render(t), regions, t) for name, t, regions in pairs]
+
+
+def sources_digest(root: Path = SOURCE_ROOT) -> str:
+    """A hash of everything that shapes the build output, so deploy can tell a stale build."""
+    digest = hashlib.sha256()
+    for folder in ("templates_src", "handler"):
+        for path in sorted((root / folder).rglob("*.py")):
+            if "__pycache__" in path.parts:
+                continue
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def limit_notes(rendered: RenderedTemplate) -> list[str]:
+    size = len(rendered.body.encode())
+    resources = len(rendered.template.resources)
+    notes = []
+    if size > INLINE_BODY_LIMIT:
+        notes.append(
+            f"note: {rendered.file_name} is {size:,} bytes, over the {INLINE_BODY_LIMIT:,}-byte "
+            "inline TemplateBody limit: deploy passes it by TemplateURL"
+        )
+    elif size > INLINE_BODY_LIMIT * WARN_AT:
+        notes.append(
+            f"warning: {rendered.file_name} is {size:,} bytes, near the {INLINE_BODY_LIMIT:,}-byte "
+            "inline TemplateBody limit"
+        )
+    if size > TEMPLATE_URL_LIMIT * WARN_AT:
+        notes.append(
+            f"warning: {rendered.file_name} is {size:,} bytes, near CloudFormation's "
+            f"{TEMPLATE_URL_LIMIT:,}-byte template limit"
+        )
+    if resources > RESOURCE_LIMIT * WARN_AT:
+        notes.append(
+            f"warning: {rendered.file_name} has {resources} resources, near CloudFormation's "
+            f"limit of {RESOURCE_LIMIT}"
+        )
+    return notes
+
+
+def _file_entry(data: bytes) -> dict[str, object]:
+    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+
+def _template_entry(rendered: RenderedTemplate, findings: list[linting.Finding]) -> dict:
+    template = rendered.template
+    counts = Counter(resource.resource_type for resource in template.resources.values())
+    return {
+        "regions": list(rendered.regions),
+        "resource_count": len(template.resources),
+        "resources_by_type": dict(sorted(counts.items())),
+        "parameters": sorted(template.parameters),
+        "outputs": sorted(template.outputs),
+        "lint": {
+            "clean": not findings,
+            "findings": [str(finding) for finding in findings],
+        },
+    }
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """A reader (deploy, a second build) never sees half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; build outputs are for everyone to read
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def build(config: Config, out: Path) -> BuildResult:
+    out.mkdir(parents=True, exist_ok=True)
+    result = BuildResult(out=out)
+    rendered = render_all(config)
+    zip_bytes = package.build_zip()
+
+    templates: dict[str, dict] = {}
+    files: dict[str, dict] = {}
+    for item in rendered:
+        findings = linting.lint_template(item.file_name, item.body, item.regions)
+        result.findings.extend(findings)
+        result.notes.extend(limit_notes(item))
+        templates[item.file_name] = _template_entry(item, findings)
+        data = item.body.encode()
+        files[item.file_name] = _file_entry(data)
+        _write_atomically(out / item.file_name, data)
+
+    _write_atomically(out / HANDLER_ZIP, zip_bytes)
+    files[HANDLER_ZIP] = _file_entry(zip_bytes)
+
+    result.manifest = {
+        "config": config.describe(),
+        "sources_sha256": sources_digest(),
+        "handler_code_key": package.content_key(zip_bytes),
+        "files": files,
+        "templates": templates,
+    }
+    manifest_bytes = (json.dumps(result.manifest, indent=2, sort_keys=True) + "\n").encode()
+    _write_atomically(out / MANIFEST, manifest_bytes)
+    return result

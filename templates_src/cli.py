@@ -1,0 +1,84 @@
+"""``python -m templates_src build``: a thin CLI; errors become one line and an exit code here.
+
+Exit codes (CONTRACT §1): 0 written and lint-clean, 1 lint findings, 2 bad arguments or
+configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+from . import config as config_module
+from .build import build
+
+EXIT_OK = 0
+EXIT_LINT = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, not argparse's usage block: scripts and CI logs read the reason directly.
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m templates_src",
+        description="Generate and validate the payment infrastructure's CloudFormation.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    b = commands.add_parser("build", help="write the templates, handler zip and manifest")
+    b.add_argument(
+        "--environment-suffix",
+        help="names every resource payment-<suffix>-<thing> "
+        f"(default: $ENVIRONMENT_SUFFIX, else {config_module.DEFAULT_SUFFIX})",
+    )
+    b.add_argument("--primary-region", help=f"default {config_module.DEFAULT_PRIMARY_REGION}")
+    b.add_argument(
+        "--replica-regions",
+        help="comma-separated list, default " + ",".join(config_module.DEFAULT_REPLICA_REGIONS),
+    )
+    b.add_argument("--alarm-email", help="default of the AlarmEmail parameter (optional)")
+    b.add_argument("--out", type=Path, default=Path("build"), help="output folder (default build/)")
+    return parser
+
+
+def _build(args: argparse.Namespace) -> int:
+    config = config_module.from_inputs(
+        environment_suffix=args.environment_suffix,
+        primary_region=args.primary_region,
+        replica_regions=args.replica_regions,
+        alarm_email=args.alarm_email,
+        environ=os.environ,
+    )
+    if args.out.exists() and not args.out.is_dir():
+        raise config_module.ConfigError(f"--out {args.out} exists and is not a folder")
+    result = build(config, args.out)
+    for note in result.notes:
+        print(note, file=sys.stderr)
+    for finding in result.findings:
+        print(finding)
+    if not result.clean:
+        print(f"lint: {len(result.findings)} finding(s); files written to {args.out}/", file=sys.stderr)
+        return EXIT_LINT
+    written = ", ".join(sorted([*result.manifest["files"], "manifest.json"]))
+    print(f"built {args.out}/: {written}")
+    print(
+        f"lint clean: primary in {config.primary_region}, "
+        f"replica in {', '.join(config.replica_regions)}"
+    )
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _build(args)
+    except config_module.ConfigError as error:
+        print(f"python -m templates_src: error: {error}", file=sys.stderr)
+        return EXIT_USAGE

@@ -1,0 +1,189 @@
+"""The self-managed StackSet roles: an administration role in the administrator account and an
+execution role in every target account.
+
+The role names are fixed by CloudFormation StackSets (self-managed permissions look them up by
+name). The execution role gets the services this product deploys, scoped to resources named
+``payment-*`` wherever the service has resource-level permissions, instead of the
+AdministratorAccess that the AWS sample template attaches.
+"""
+
+from __future__ import annotations
+
+from awacs import sts
+from awacs.aws import Action, Allow, Policy, Principal, Statement
+from troposphere import Equals, If, Output, Parameter, Ref, Sub, Template
+from troposphere.iam import Policy as InlinePolicy
+from troposphere.iam import Role
+
+from .config import MANAGED_BY, PROJECT
+
+ADMINISTRATION_ROLE = "AWSCloudFormationStackSetAdministrationRole"
+EXECUTION_ROLE = "AWSCloudFormationStackSetExecutionRole"
+
+_ARN = "arn:${AWS::Partition}"
+
+
+def _regional(service: str, resource: str) -> Sub:
+    return Sub(f"{_ARN}:{service}:*:${{AWS::AccountId}}:{resource}")
+
+
+# (sid, service prefix, resources): every action of the service on exactly these resources.
+# "*" only where the service has no resource-level permissions for creation (KMS keys and
+# Route 53 health checks are named by ids AWS assigns), or the resource is the stack itself.
+_GRANTS: list[tuple[str, str, list[object]]] = [
+    ("StackSetStacks", "cloudformation", [_regional("cloudformation", "stack/StackSet-*")]),
+    ("Keys", "kms", ["*"]),
+    ("PaymentsTable", "dynamodb", [_regional("dynamodb", "table/payment-*")]),
+    (
+        "Buckets",
+        "s3",
+        [Sub(f"{_ARN}:s3:::payment-*"), Sub(f"{_ARN}:s3:::payment-*/*")],
+    ),
+    (
+        "Functions",
+        "lambda",
+        [
+            _regional("lambda", "function:payment-*"),
+            _regional("lambda", "event-source-mapping:*"),
+        ],
+    ),
+    ("Api", "apigateway", [Sub(f"{_ARN}:apigateway:*::/*")]),
+    (
+        "Roles",
+        "iam",
+        [Sub(f"{_ARN}:iam::${{AWS::AccountId}}:role/payment-*")],
+    ),
+    (
+        "LogGroups",
+        "logs",
+        [
+            _regional("logs", "log-group:/aws/lambda/payment-*"),
+            _regional("logs", "log-group:/aws/apigateway/payment-*"),
+        ],
+    ),
+    ("Topics", "sns", [_regional("sns", "payment-*")]),
+    ("Queues", "sqs", [_regional("sqs", "payment-*")]),
+    ("Alarms", "cloudwatch", [_regional("cloudwatch", "alarm:payment-*")]),
+    ("HealthChecks", "route53", ["*"]),
+    ("Parameters", "ssm", [_regional("ssm", "parameter/payment/*")]),
+    ("Secret", "secretsmanager", [_regional("secretsmanager", "secret:payment-*")]),
+]
+
+
+def build_stackset_roles() -> Template:
+    template = Template(
+        Description="Self-managed StackSet roles for the payment infrastructure: the "
+        "administration role (administrator account) and the execution role (target accounts)."
+    )
+    template.set_version("2010-09-09")
+    admin_account = template.add_parameter(
+        Parameter(
+            "AdministratorAccountId",
+            Type="String",
+            Default="",
+            AllowedPattern=r"^$|^\d{12}$",
+            ConstraintDescription="a 12-digit AWS account id, or empty for this account",
+            Description="Account whose administration role may assume the execution role; "
+            "empty means the account this stack is created in.",
+        )
+    )
+    template.set_metadata(
+        {
+            "AWS::CloudFormation::Interface": {
+                "ParameterGroups": [
+                    {"Label": {"default": "StackSet trust"}, "Parameters": [admin_account.title]}
+                ],
+                "ParameterLabels": {
+                    admin_account.title: {"default": "Administrator account id (optional)"}
+                },
+            }
+        }
+    )
+    template.add_condition("SameAccount", Equals(Ref(admin_account), ""))
+    administrator = If("SameAccount", Ref("AWS::AccountId"), Ref(admin_account))
+    tags = [
+        {"Key": "Project", "Value": PROJECT},
+        {"Key": "ManagedBy", "Value": MANAGED_BY},
+    ]
+    admin_role = template.add_resource(
+        Role(
+            "AdministrationRole",
+            RoleName=ADMINISTRATION_ROLE,
+            Description="Assumed by CloudFormation StackSets to reach the target accounts",
+            AssumeRolePolicyDocument=Policy(
+                Version="2012-10-17",
+                Statement=[
+                    Statement(
+                        Effect=Allow,
+                        Principal=Principal("Service", "cloudformation.amazonaws.com"),
+                        Action=[sts.AssumeRole],
+                    )
+                ],
+            ),
+            Policies=[
+                InlinePolicy(
+                    PolicyName="assume-execution-role",
+                    PolicyDocument=Policy(
+                        Version="2012-10-17",
+                        Statement=[
+                            Statement(
+                                Sid="AssumeExecutionRoleInTargetAccounts",
+                                Effect=Allow,
+                                Action=[sts.AssumeRole],
+                                # Target accounts are chosen per deployment; the role name is
+                                # the one StackSets fixes.
+                                Resource=[Sub(f"{_ARN}:iam::*:role/{EXECUTION_ROLE}")],
+                            )
+                        ],
+                    ),
+                )
+            ],
+            Tags=tags,
+        )
+    )
+    execution_role = template.add_resource(
+        Role(
+            "ExecutionRole",
+            RoleName=EXECUTION_ROLE,
+            Description="Assumed by the StackSet administration role to create payment stacks",
+            AssumeRolePolicyDocument=Policy(
+                Version="2012-10-17",
+                Statement=[
+                    Statement(
+                        Effect=Allow,
+                        Principal=Principal(
+                            "AWS",
+                            Sub(
+                                f"{_ARN}:iam::${{Admin}}:role/{ADMINISTRATION_ROLE}",
+                                Admin=administrator,
+                            ),
+                        ),
+                        Action=[sts.AssumeRole],
+                    )
+                ],
+            ),
+            Policies=[
+                InlinePolicy(
+                    PolicyName="deploy-payment-infrastructure",
+                    PolicyDocument=Policy(
+                        Version="2012-10-17",
+                        Statement=[
+                            Statement(
+                                Sid=sid,
+                                Effect=Allow,
+                                Action=[Action(service, "*")],
+                                Resource=resources,
+                            )
+                            for sid, service, resources in _GRANTS
+                        ],
+                    ),
+                )
+            ],
+            Tags=tags,
+        )
+    )
+    template.add_output(
+        Output("AdministrationRoleArn", Value=Sub(f"${{{admin_role.title}.Arn}}"))
+    )
+    template.add_output(Output("ExecutionRoleArn", Value=Sub(f"${{{execution_role.title}.Arn}}")))
+    return template
