@@ -1,0 +1,6 @@
+"""Lambda code of the payment system.
+
+``handler.app`` serves the payment API (``POST /process``, ``GET /health``);
+``handler.audit`` writes the audit trail from the table's stream. Runtime dependencies are
+the standard library and boto3, which the Lambda Python runtime ships.
+"""

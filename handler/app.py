@@ -1,0 +1,204 @@
+"""The payment API (CONTRACT §2): ``POST /process`` and ``GET /health`` behind API Gateway.
+
+Entry point: ``handler.app.lambda_handler``. Clients and settings are built once per
+execution environment, at module load (Lambda's init phase), and reused by every request.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from handler.config import ConfigurationError, ProcessorSettings, dynamodb_client
+from handler.errors import ErrorCode, PaymentError
+from handler.http import ApiRequest, ApiResponse, error_response, parse_event, to_proxy_response
+from handler.observability import get_logger, metric_fields
+from handler.payments import is_own_write, new_payment, payment_body, same_request
+from handler.storage import HealthCheck, PaymentStore
+from handler.validation import parse_payment_request
+
+logger = get_logger("payment.api")
+
+
+class Runtime(NamedTuple):
+    """What one execution environment builds once and every request shares."""
+
+    settings: ProcessorSettings
+    store: PaymentStore
+    health: HealthCheck
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Runtime:
+        settings = ProcessorSettings.from_environ(environ)
+        store = PaymentStore(dynamodb_client(settings.region), settings.table_name)
+        return cls(settings, store, HealthCheck(store))
+
+
+_runtime: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        _runtime = Runtime.from_environ(os.environ)
+    return _runtime
+
+
+def reset_runtime() -> None:
+    """Forget the clients and settings; the next request rebuilds them from the environment."""
+    global _runtime
+    _runtime = None
+
+
+class Result(NamedTuple):
+    response: ApiResponse
+    payment_id: str | None = None
+    # For metrics: accepted | replayed | rejected | failed; None when not about a payment.
+    outcome: str | None = None
+    error: PaymentError | None = None
+
+
+def process(request: ApiRequest, request_id: str) -> Result:
+    # Validation first and without I/O: a rejected request touches nothing.
+    payment_request = parse_payment_request(request)
+    payment = new_payment(
+        payment_request,
+        api_key_id=request.api_key_id,
+        request_id=request_id,
+        now=datetime.now(UTC),
+    )
+    stored = runtime().store.insert(payment.item)
+    if stored is None:
+        return Result(ApiResponse(201, payment.body), payment.payment_id, "accepted")
+    if not same_request(payment, stored):
+        error = PaymentError(
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            "this Idempotency-Key was already used with a different request",
+        )
+        # Built here rather than raised: the log line should name the payment it collided with.
+        return Result(error_response(error, request_id), payment.payment_id, "rejected", error)
+    if is_own_write(payment, stored):
+        return Result(ApiResponse(201, payment_body(stored)), payment.payment_id, "accepted")
+    return Result(
+        ApiResponse(200, payment_body(stored), {"Idempotent-Replayed": "true"}),
+        payment.payment_id,
+        "replayed",
+    )
+
+
+def health(request: ApiRequest, request_id: str) -> Result:
+    current = runtime()
+    if not current.health.healthy():
+        raise PaymentError(ErrorCode.SERVICE_UNAVAILABLE, "the payment store is not reachable")
+    return Result(ApiResponse(200, {"status": "ok", "region": current.settings.region}))
+
+
+Route = Callable[[ApiRequest, str], Result]
+
+ROUTES: dict[str, dict[str, Route]] = {
+    "/process": {"POST": process},
+    "/health": {"GET": health},
+}
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    request_id = getattr(context, "aws_request_id", None) or os.urandom(16).hex()
+    request = parse_event(event if isinstance(event, Mapping) else {})
+    try:
+        result = _dispatch(request)(request, request_id)
+    except PaymentError as exc:
+        result = _error_result(request, exc, request_id)
+    except Exception as exc:
+        # Includes ConfigurationError: the client learns only that it was our fault and which
+        # request it was; the traceback goes to the log.
+        logger.exception(
+            "unhandled error",
+            extra={"fields": {"request_id": request_id, "error_type": type(exc).__name__}},
+        )
+        error = PaymentError(
+            ErrorCode.INTERNAL_ERROR,
+            "an unexpected error occurred; quote the request_id when reporting it",
+            reason=type(exc).__name__,
+        )
+        result = _error_result(request, error, request_id)
+    _log_request(request, result, request_id, started)
+    return to_proxy_response(result.response)
+
+
+def _dispatch(request: ApiRequest) -> Route:
+    methods = ROUTES.get(request.route)
+    if methods is None:
+        raise PaymentError(ErrorCode.NOT_FOUND, "no such route")
+    route = methods.get(request.method)
+    if route is None:
+        allowed = tuple(methods)
+        raise PaymentError(
+            ErrorCode.METHOD_NOT_ALLOWED,
+            f"{request.route} accepts {', '.join(allowed)} only",
+            allow=allowed,
+        )
+    return route
+
+
+def _error_result(request: ApiRequest, error: PaymentError, request_id: str) -> Result:
+    response = error_response(error, request_id)
+    outcome = None
+    if request.route == "/process" and request.method == "POST":
+        outcome = "failed" if response.status >= 500 else "rejected"
+    return Result(response, outcome=outcome, error=error)
+
+
+_METRIC_NAMES = {
+    "accepted": "PaymentAccepted",
+    "replayed": "PaymentReplayed",
+    "rejected": "PaymentRejected",
+    "failed": "PaymentFailed",
+}
+
+
+def _log_request(
+    request: ApiRequest,
+    result: Result,
+    request_id: str,
+    started: float,
+) -> None:
+    """The one line per request: who, what route, how it ended, how long. No body, no keys."""
+    fields: dict[str, Any] = {
+        "request_id": request_id,
+        "api_request_id": request.api_request_id,
+        "route": f"{request.method} {request.route[:128]}",
+        "status": result.response.status,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        "payment_id": result.payment_id,
+        "outcome": result.outcome,
+    }
+    error = result.error
+    if error is not None:
+        fields["error_code"] = error.code.value
+        if error.reason:
+            fields["error_reason"] = error.reason
+        if error.details:
+            fields["invalid_fields"] = [d.field[:64] for d in error.details[:20]]
+    if result.outcome is not None:
+        dimensions = {"Environment": _environment()}
+        if error is not None:
+            dimensions["Reason"] = error.code.value
+        fields.update(metric_fields({_METRIC_NAMES[result.outcome]: 1}, dimensions))
+    logger.info("request", extra={"fields": fields})
+
+
+def _environment() -> str:
+    return _runtime.settings.environment_suffix if _runtime is not None else "unconfigured"
+
+
+# Build clients during Lambda's init phase rather than on the first request. An incomplete
+# environment must not make the module unimportable (build tooling and tests import it);
+# each request then answers 500 and logs the missing variables.
+try:
+    runtime()
+except ConfigurationError as _exc:
+    logger.warning("configuration incomplete", extra={"fields": {"error": str(_exc)}})

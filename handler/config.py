@@ -1,0 +1,111 @@
+"""Configuration from the Lambda environment and the AWS clients built from it.
+
+The only module of the package that reads ``os.environ``-style mappings; it is given the
+mapping, so tests pass their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import boto3
+from botocore.config import Config
+
+
+class ConfigurationError(Exception):
+    """The function was deployed without something it needs."""
+
+
+# API Gateway gives up on a REST integration after 29 s (the Lambda timeout is 60 s), so a
+# request must fail fast enough to still answer 503 itself. Worst case of one call:
+# 3 attempts x (1 s connect + 2 s read) + backoff (< 1 s + < 2 s) = 12 s; a conditional
+# failure without the item in the error costs one more call: 24 s < 29 s.
+# DynamoDB answers in milliseconds; 2 s without a byte means a sick connection, and the
+# retry gets a fresh one.
+DYNAMODB_CLIENT_CONFIG = Config(
+    connect_timeout=1,
+    read_timeout=2,
+    retries={"mode": "standard", "max_attempts": 3},
+)
+
+# The audit writer is off the request path; its bound is the Lambda timeout (60 s) for a
+# whole batch. Worst case per object: 3 x (2 s + 4 s) + 3 s = 21 s; a record that keeps
+# failing is reported and retried by the event source mapping, not here.
+S3_CLIENT_CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=4,
+    retries={"mode": "standard", "max_attempts": 3},
+)
+
+
+class ProcessorSettings(NamedTuple):
+    table_name: str
+    environment_suffix: str
+    region: str
+    # Granted and passed by the template but unused on the request path: the audit trail is
+    # written from the table's stream, never synchronously.
+    audit_bucket: str | None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> ProcessorSettings:
+        values = _require(environ, "TABLE_NAME", "ENVIRONMENT_SUFFIX")
+        return cls(
+            table_name=values["TABLE_NAME"],
+            environment_suffix=values["ENVIRONMENT_SUFFIX"],
+            region=_region(environ),
+            audit_bucket=environ.get("AUDIT_BUCKET") or None,
+        )
+
+
+class AuditSettings(NamedTuple):
+    bucket: str
+    kms_key_id: str
+    environment_suffix: str
+    region: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> AuditSettings:
+        values = _require(environ, "AUDIT_BUCKET", "AUDIT_KMS_KEY_ARN", "ENVIRONMENT_SUFFIX")
+        return cls(
+            bucket=values["AUDIT_BUCKET"],
+            kms_key_id=values["AUDIT_KMS_KEY_ARN"],
+            environment_suffix=values["ENVIRONMENT_SUFFIX"],
+            region=_region(environ),
+        )
+
+
+def dynamodb_client(region: str) -> Any:
+    return boto3.client("dynamodb", region_name=region, config=DYNAMODB_CLIENT_CONFIG)
+
+
+def s3_client(region: str) -> Any:
+    return boto3.client("s3", region_name=region, config=S3_CLIENT_CONFIG)
+
+
+def worst_case_seconds(config: Config, calls: int = 1) -> float:
+    """Upper bound of ``calls`` sequential SDK calls under ``config``, backoff included.
+
+    Standard retry mode sleeps at most ``min(2 ** i, 20)`` seconds before attempt ``i + 2``
+    (throttling base scale 1 s; other errors back off less).
+    """
+    attempts = config.retries["max_attempts"]
+    per_attempt = config.connect_timeout + config.read_timeout
+    backoff = sum(min(2**i, 20) for i in range(attempts - 1))
+    return calls * (attempts * per_attempt + backoff)
+
+
+def _require(environ: Mapping[str, str], *names: str) -> dict[str, str]:
+    missing = [name for name in names if not environ.get(name)]
+    if missing:
+        raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
+    return {name: environ[name] for name in names}
+
+
+def _region(environ: Mapping[str, str]) -> str:
+    # Lambda always sets AWS_REGION; AWS_DEFAULT_REGION serves local runs. Never guess one:
+    # a payment written to the wrong region is worse than no payment.
+    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise ConfigurationError("missing environment variables: AWS_REGION")
+    return region
