@@ -1,0 +1,1 @@
+"""Deployment tooling: StackSet deploy and delete, and the local AWS emulator."""

@@ -1,0 +1,14 @@
+"""The local AWS emulator: moto in server mode plus this project's extensions.
+
+moto's CloudFormation skips resource types it has no model for, and its StackSets neither carry
+updates to the instance stacks nor report failures. ``install()`` registers one model per missing
+type (``models``), fills the gaps in existing ones (``patches``) and makes stack set operations
+behave like CloudFormation's (``stacksets``). Dev and test tooling only: nothing here reaches
+the generated templates.
+"""
+
+from __future__ import annotations
+
+from .server import Emulator, install
+
+__all__ = ["Emulator", "install"]

@@ -1,0 +1,725 @@
+"""moto CloudFormation models for the resource types moto 5.2 skips, one class per type.
+
+Each model creates the real resource in moto's backend (so boto3 sees it), answers ``Ref`` and
+``Fn::GetAtt`` like CloudFormation, and deletes the resource with its stack unless the template
+retains it. moto finds a model through ``CloudFormationModel.__subclasses__()``, so every class
+here subclasses ``CloudFormationModel`` directly (the shared behaviour comes from a mixin).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.apigateway.models import apigateway_backends
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
+from moto.cloudwatch.models import (
+    Dimension,
+    Metric,
+    MetricDataQuery,
+    MetricStat,
+    cloudwatch_backends,
+)
+from moto.core.common_models import CloudFormationModel
+from moto.dynamodb.models import dynamodb_backends
+from moto.kms.models import Key, kms_backends
+from moto.s3.models import FakeBucket, s3_backends
+from moto.secretsmanager.models import secretsmanager_backends
+from moto.sns.models import sns_backends
+from moto.ssm.models import Parameter as SsmParameterModel
+from moto.utilities.utils import get_partition
+
+
+def _tag_dict(tags: list[dict[str, str]] | None) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in tags or []}
+
+
+class _Resource:
+    """What every project model shares: identity, attributes, replace-on-update."""
+
+    TYPE = ""
+    NAME_PROPERTY = ""  # the property that names the resource, "" when AWS generates the name
+    ATTRIBUTES: tuple[str, ...] = ()
+
+    def __init__(self, physical_id: str, account_id: str, region_name: str, **attributes: Any):
+        self.physical_id = physical_id
+        self.account_id = account_id
+        self.region_name = region_name
+        self.attributes = attributes
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.physical_id
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name not in self.attributes:
+            raise UnformattedGetAttTemplateException()
+        return self.attributes[attribute_name]
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        # CloudFormation replaces what it cannot update in place; for these types that is safe.
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str
+    ) -> None:
+        """Unused: moto deletes through the instance's ``delete``."""
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        raise NotImplementedError
+
+
+class GlobalTable(_Resource, CloudFormationModel):
+    """A table with the declared keys, indexes, stream and encryption in every replica region.
+
+    Each replica needs its region's KMS key to exist first, as in AWS: a missing key fails the
+    stack, which is how the emulator proves the replica-before-primary order.
+    """
+
+    TYPE = "AWS::DynamoDB::GlobalTable"
+    NAME_PROPERTY = "TableName"
+    ATTRIBUTES = ("Arn", "StreamArn", "TableId")
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> GlobalTable:
+        props = cloudformation_json["Properties"]
+        table = cls(resource_name, account_id, region_name)
+        table.regions = []
+        for replica in props.get("Replicas", []):
+            table._create_replica(props, replica)
+        table._refresh_attributes()
+        return table
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: GlobalTable, new_resource_name: str, cloudformation_json: dict,
+        account_id: str, region_name: str,
+    ) -> GlobalTable:
+        props = cloudformation_json["Properties"]
+        wanted = {replica["Region"]: replica for replica in props.get("Replicas", [])}
+        for region in [r for r in original_resource.regions if r not in wanted]:
+            original_resource._delete_replica(region)
+        for region, replica in wanted.items():
+            if region in original_resource.regions:
+                backend = dynamodb_backends[account_id][region]
+                table = backend.get_table(original_resource.physical_id)
+                table.deletion_protection_enabled = replica.get("DeletionProtectionEnabled", False)
+            else:
+                original_resource._create_replica(props, replica)
+        original_resource._refresh_attributes()
+        return original_resource
+
+    def _create_replica(self, props: dict, replica: dict) -> None:
+        region = replica["Region"]
+        key = (replica.get("SSESpecification") or {}).get("KMSMasterKeyId")
+        sse = None
+        if (props.get("SSESpecification") or {}).get("SSEEnabled"):
+            if key:
+                try:
+                    kms_backends[self.account_id][region].describe_key(key)
+                except Exception as error:  # noqa: BLE001 - any lookup failure means "no key"
+                    raise ValidationError(
+                        message=f"Replica {region}: KMS key {key} not found ({error})"
+                    ) from error
+            sse = {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key}
+        backend = dynamodb_backends[self.account_id][region]
+        backend.create_table(
+            name=self.physical_id,
+            schema=props["KeySchema"],
+            throughput=None,
+            attr=props["AttributeDefinitions"],
+            global_indexes=props.get("GlobalSecondaryIndexes", []),
+            indexes=props.get("LocalSecondaryIndexes", []),
+            streams=props.get("StreamSpecification"),
+            billing_mode=props.get("BillingMode", "PROVISIONED"),
+            sse_specification=sse,
+            tags=replica.get("Tags", []),
+            deletion_protection_enabled=replica.get("DeletionProtectionEnabled", False),
+            warm_throughput=None,
+        )
+        pitr = (replica.get("PointInTimeRecoverySpecification") or {}).get(
+            "PointInTimeRecoveryEnabled"
+        )
+        if pitr:
+            backend.update_continuous_backups(
+                self.physical_id, {"PointInTimeRecoveryEnabled": True}
+            )
+        self.regions.append(region)
+
+    def _delete_replica(self, region: str) -> None:
+        # Deletion protection stops this, as it stops CloudFormation.
+        dynamodb_backends[self.account_id][region].delete_table(self.physical_id)
+        self.regions.remove(region)
+
+    def _refresh_attributes(self) -> None:
+        table = dynamodb_backends[self.account_id][self.region_name].get_table(self.physical_id)
+        description = table.describe()["TableDescription"]
+        self.attributes = {
+            "Arn": table.table_arn,
+            "StreamArn": description.get("LatestStreamArn"),
+            "TableId": table.table_id if hasattr(table, "table_id") else table.table_arn,
+        }
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        for region in list(self.regions):
+            self._delete_replica(region)
+
+
+class ApiGatewayAccount(_Resource, CloudFormationModel):
+    """The region-wide API Gateway setting naming the CloudWatch Logs role."""
+
+    TYPE = "AWS::ApiGateway::Account"
+    ATTRIBUTES = ("Id",)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> ApiGatewayAccount:
+        role_arn = cloudformation_json["Properties"].get("CloudWatchRoleArn")
+        apigateway_backends[account_id][region_name].update_account(
+            [{"op": "replace", "path": "/cloudwatchRoleArn", "value": role_arn}]
+        )
+        return cls(f"apigateway-account-{region_name}", account_id, region_name,
+                   Id=f"apigateway-account-{region_name}")
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """CloudFormation leaves the account setting in place when the resource goes."""
+
+
+class ApiGatewayStage(_Resource, CloudFormationModel):
+    TYPE = "AWS::ApiGateway::Stage"
+    NAME_PROPERTY = "StageName"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> ApiGatewayStage:
+        props = cloudformation_json["Properties"]
+        rest_api_id = props["RestApiId"]
+        backend = apigateway_backends[account_id][region_name]
+        stage = backend.create_stage(
+            function_id=rest_api_id,
+            stage_name=props["StageName"],
+            deploymentId=props["DeploymentId"],
+            variables=props.get("Variables"),
+            description=props.get("Description", ""),
+            tags=_tag_dict(props.get("Tags")),
+            tracing_enabled=props.get("TracingEnabled"),
+        )
+        log = props.get("AccessLogSetting")
+        if log:
+            stage.access_log_settings = {
+                "destinationArn": log.get("DestinationArn"),
+                "format": log.get("Format"),
+            }
+        for setting in props.get("MethodSettings", []):
+            path = setting.get("ResourcePath", "/*").lstrip("/") or "*"
+            stage.method_settings[f"{path}/{setting.get('HttpMethod', '*')}"] = {
+                "metricsEnabled": setting.get("MetricsEnabled", False),
+                "dataTraceEnabled": setting.get("DataTraceEnabled", False),
+                "throttlingRateLimit": setting.get("ThrottlingRateLimit"),
+                "throttlingBurstLimit": setting.get("ThrottlingBurstLimit"),
+            }
+        resource = cls(props["StageName"], account_id, region_name)
+        resource.rest_api_id = rest_api_id
+        return resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        apigateway_backends[account_id][region_name].delete_stage(self.rest_api_id, self.physical_id)
+
+
+class ApiGatewayApiKey(_Resource, CloudFormationModel):
+    """The key value arrives resolved from Secrets Manager (see ``patches``)."""
+
+    TYPE = "AWS::ApiGateway::ApiKey"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = ("APIKeyId",)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> ApiGatewayApiKey:
+        props = cloudformation_json["Properties"]
+        payload = {
+            "name": props.get("Name", resource_name),
+            "description": props.get("Description"),
+            "enabled": props.get("Enabled", False),
+            "value": props.get("Value"),
+            "tags": _tag_dict(props.get("Tags")),
+        }
+        if payload["value"] and "{{resolve:" in payload["value"]:
+            raise ValidationError(message=f"unresolved dynamic reference in ApiKey {resource_name}")
+        key = apigateway_backends[account_id][region_name].create_api_key(payload)
+        return cls(key.id, account_id, region_name, APIKeyId=key.id)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        apigateway_backends[account_id][region_name].delete_api_key(self.physical_id)
+
+
+class ApiGatewayUsagePlan(_Resource, CloudFormationModel):
+    TYPE = "AWS::ApiGateway::UsagePlan"
+    ATTRIBUTES = ("Id",)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> ApiGatewayUsagePlan:
+        props = cloudformation_json["Properties"]
+        throttle = props.get("Throttle") or {}
+        quota = props.get("Quota") or {}
+        payload = {
+            "name": props.get("UsagePlanName", resource_name),
+            "description": props.get("Description"),
+            "apiStages": [
+                {"apiId": stage["ApiId"], "stage": stage["Stage"]}
+                for stage in props.get("ApiStages", [])
+            ],
+            "throttle": {"rateLimit": throttle.get("RateLimit"), "burstLimit": throttle.get("BurstLimit")}
+            if throttle else None,
+            "quota": {"limit": quota.get("Limit"), "period": quota.get("Period"),
+                      "offset": quota.get("Offset", 0)} if quota else None,
+            "tags": _tag_dict(props.get("Tags")),
+        }
+        plan = apigateway_backends[account_id][region_name].create_usage_plan(payload)
+        return cls(plan.id, account_id, region_name, Id=plan.id)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        apigateway_backends[account_id][region_name].delete_usage_plan(self.physical_id)
+
+
+class ApiGatewayUsagePlanKey(_Resource, CloudFormationModel):
+    TYPE = "AWS::ApiGateway::UsagePlanKey"
+    ATTRIBUTES = ("Id",)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> ApiGatewayUsagePlanKey:
+        props = cloudformation_json["Properties"]
+        plan_key = apigateway_backends[account_id][region_name].create_usage_plan_key(
+            props["UsagePlanId"], {"keyId": props["KeyId"], "keyType": props["KeyType"]}
+        )
+        resource = cls(f"{props['KeyId']}:{props['UsagePlanId']}", account_id, region_name,
+                       Id=plan_key.id)
+        resource.plan_id, resource.key_id = props["UsagePlanId"], props["KeyId"]
+        return resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        apigateway_backends[account_id][region_name].delete_usage_plan_key(self.plan_id, self.key_id)
+
+
+class CloudWatchAlarm(_Resource, CloudFormationModel):
+    """A metric alarm or a metric-math alarm; an update overwrites it in place, as in AWS."""
+
+    TYPE = "AWS::CloudWatch::Alarm"
+    NAME_PROPERTY = "AlarmName"
+    ATTRIBUTES = ("Arn",)
+
+    @staticmethod
+    def _queries(metrics: list[dict] | None) -> list[MetricDataQuery] | None:
+        if not metrics:
+            return None
+        queries = []
+        for query in metrics:
+            stat = query.get("MetricStat")
+            metric_stat = None
+            if stat:
+                metric = stat["Metric"]
+                metric_stat = MetricStat(
+                    metric=Metric(
+                        metric_name=metric["MetricName"],
+                        namespace=metric["Namespace"],
+                        dimensions=[Dimension(d["Name"], d["Value"]) for d in metric.get("Dimensions", [])],
+                    ),
+                    period=stat.get("Period"),
+                    stat=stat.get("Stat"),
+                    unit=stat.get("Unit"),
+                )
+            queries.append(
+                MetricDataQuery(
+                    query_id=query["Id"],
+                    label=query.get("Label"),
+                    period=query.get("Period"),
+                    return_data=query.get("ReturnData"),
+                    expression=query.get("Expression"),
+                    metric_stat=metric_stat,
+                )
+            )
+        return queries
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> CloudWatchAlarm:
+        props = cloudformation_json["Properties"]
+        alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=resource_name,
+            namespace=props.get("Namespace"),
+            metric_name=props.get("MetricName"),
+            comparison_operator=props["ComparisonOperator"],
+            evaluation_periods=props["EvaluationPeriods"],
+            period=props.get("Period"),
+            threshold=props.get("Threshold"),
+            statistic=props.get("Statistic"),
+            description=props.get("AlarmDescription"),
+            dimensions=props.get("Dimensions", []),
+            alarm_actions=props.get("AlarmActions", []),
+            metric_data_queries=cls._queries(props.get("Metrics")),
+            datapoints_to_alarm=props.get("DatapointsToAlarm"),
+            extended_statistic=props.get("ExtendedStatistic"),
+            ok_actions=props.get("OKActions", []),
+            insufficient_data_actions=props.get("InsufficientDataActions", []),
+            unit=props.get("Unit"),
+            actions_enabled=props.get("ActionsEnabled", True),
+            treat_missing_data=props.get("TreatMissingData"),
+            tags=props.get("Tags", []),
+        )
+        return cls(resource_name, account_id, region_name, Arn=alarm.alarm_arn)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: CloudWatchAlarm, new_resource_name: str,
+        cloudformation_json: dict, account_id: str, region_name: str,
+    ) -> CloudWatchAlarm:
+        if new_resource_name != original_resource.physical_id:
+            original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        cloudwatch_backends[account_id][region_name].delete_alarms([self.physical_id])
+
+
+class S3BucketPolicy(_Resource, CloudFormationModel):
+    TYPE = "AWS::S3::BucketPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> S3BucketPolicy:
+        props = cloudformation_json["Properties"]
+        backend = s3_backends[account_id][get_partition(region_name)]
+        backend.put_bucket_policy(props["Bucket"], json.dumps(props["PolicyDocument"]).encode())
+        return cls(props["Bucket"], account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        s3_backends[account_id][get_partition(region_name)].delete_bucket_policy(self.physical_id)
+
+
+class _Extends:
+    """A moto model with properties moto ignores applied on top; moto's object is returned."""
+
+    BASE: type[CloudFormationModel]
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.BASE.cloudformation_type()
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.BASE.cloudformation_name_type()
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return cls.BASE.has_cfn_attr(attr)
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str
+    ) -> None:
+        cls.BASE.delete_from_cloudformation_json(
+            resource_name, cloudformation_json, account_id, region_name
+        )
+
+
+class KmsKey(_Extends, CloudFormationModel):
+    """moto hands template tags (``Key``/``Value``) to a backend that wants ``TagKey``/``TagValue``
+    and fails every tagged key; this converts them."""
+
+    BASE = Key
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> Key:
+        props = dict(cloudformation_json.get("Properties", {}))
+        props["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in props.get("Tags", [])]
+        key = Key.create_from_cloudformation_json(
+            resource_name, {**cloudformation_json, "Properties": props}, account_id, region_name
+        )
+        return key
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Key, new_resource_name: str, cloudformation_json: dict,
+        account_id: str, region_name: str,
+    ) -> Key:
+        props = cloudformation_json["Properties"]
+        original_resource.description = props.get("Description", original_resource.description)
+        original_resource.key_rotation_status = props.get("EnableKeyRotation", False)
+        original_resource.policy = json.dumps(props["KeyPolicy"])
+        return original_resource
+
+
+class SsmParameter(_Extends, CloudFormationModel):
+    """CloudFormation gives an SSM parameter's tags as a map; moto's model wants a list."""
+
+    BASE = SsmParameterModel
+
+    @classmethod
+    def _converted(cls, cloudformation_json: dict) -> dict:
+        props = dict(cloudformation_json.get("Properties", {}))
+        if isinstance(props.get("Tags"), dict):
+            props["Tags"] = [{"Key": k, "Value": v} for k, v in props["Tags"].items()]
+        return {**cloudformation_json, "Properties": props}
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> SsmParameterModel:
+        return SsmParameterModel.create_from_cloudformation_json(
+            resource_name, cls._converted(cloudformation_json), account_id, region_name
+        )
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: SsmParameterModel, new_resource_name: str,
+        cloudformation_json: dict, account_id: str, region_name: str,
+    ) -> SsmParameterModel:
+        return SsmParameterModel.update_from_cloudformation_json(
+            original_resource, new_resource_name, cls._converted(cloudformation_json),
+            account_id, region_name,
+        )
+
+
+class S3Bucket(_Extends, CloudFormationModel):
+    """moto's bucket model applies only encryption and tags; this adds versioning, the public
+    access block, ownership controls and the lifecycle rules."""
+
+    BASE = FakeBucket
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> FakeBucket:
+        bucket = FakeBucket.create_from_cloudformation_json(
+            resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        cls._configure(bucket.name, cloudformation_json.get("Properties", {}), account_id, region_name)
+        return bucket
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: FakeBucket, new_resource_name: str, cloudformation_json: dict,
+        account_id: str, region_name: str,
+    ) -> FakeBucket:
+        bucket = FakeBucket.update_from_cloudformation_json(
+            original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
+        cls._configure(bucket.name, cloudformation_json.get("Properties", {}), account_id, region_name)
+        return bucket
+
+    @staticmethod
+    def _configure(name: str, props: dict, account_id: str, region_name: str) -> None:
+        backend = s3_backends[account_id][get_partition(region_name)]
+        versioning = (props.get("VersioningConfiguration") or {}).get("Status")
+        if versioning:
+            backend.put_bucket_versioning(name, versioning)
+        block = props.get("PublicAccessBlockConfiguration")
+        if block:
+            backend.put_public_access_block(
+                name, {key: str(value).lower() for key, value in block.items()}
+            )
+        ownership = props.get("OwnershipControls")
+        if ownership:
+            backend.put_bucket_ownership_controls(name, ownership["Rules"][0]["ObjectOwnership"])
+        lifecycle = props.get("LifecycleConfiguration")
+        if lifecycle:
+            backend.put_bucket_lifecycle(name, [_lifecycle_rule(r) for r in lifecycle["Rules"]])
+
+
+def _lifecycle_rule(rule: dict) -> dict:
+    """CloudFormation's lifecycle rule shape to the S3 API's (as moto parses it from XML)."""
+    converted: dict[str, Any] = {"ID": rule.get("Id"), "Status": rule["Status"]}
+    if "Prefix" in rule:
+        converted["Prefix"] = rule["Prefix"]
+    else:
+        converted["Filter"] = {"Prefix": ""}
+    converted["Transition"] = [
+        {"Days": t.get("TransitionInDays"), "StorageClass": t["StorageClass"]}
+        for t in rule.get("Transitions", [])
+    ]
+    if "NoncurrentVersionExpiration" in rule:
+        converted["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": rule["NoncurrentVersionExpiration"]["NoncurrentDays"]
+        }
+    if "ExpirationInDays" in rule:
+        converted["Expiration"] = {"Days": rule["ExpirationInDays"]}
+    return converted
+
+
+class SnsTopicPolicy(_Resource, CloudFormationModel):
+    TYPE = "AWS::SNS::TopicPolicy"
+    ATTRIBUTES = ("Id",)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> SnsTopicPolicy:
+        props = cloudformation_json["Properties"]
+        backend = sns_backends[account_id][region_name]
+        for topic_arn in props["Topics"]:
+            backend.set_topic_attribute(topic_arn, "policy", json.dumps(props["PolicyDocument"]))
+        resource = cls(resource_name, account_id, region_name, Id=resource_name)
+        resource.topics = list(props["Topics"])
+        return resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = sns_backends[account_id][region_name]
+        for topic_arn in self.topics:
+            topic = backend.topics.get(topic_arn)
+            if topic is not None:  # the default policy comes back, as in AWS
+                topic._policy_json = topic._create_default_topic_policy(
+                    region_name, account_id, topic.name
+                )
+
+
+class SnsSubscription(_Resource, CloudFormationModel):
+    TYPE = "AWS::SNS::Subscription"
+    ATTRIBUTES = ("Arn",)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> SnsSubscription:
+        props = cloudformation_json["Properties"]
+        subscription = sns_backends[account_id][region_name].subscribe(
+            props["TopicArn"], props["Endpoint"], props["Protocol"]
+        )
+        return cls(subscription.arn, account_id, region_name, Arn=subscription.arn)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        sns_backends[account_id][region_name].unsubscribe(self.physical_id)
+
+
+class SecretsManagerSecret(_Resource, CloudFormationModel):
+    """A secret with a generated value (``GenerateSecretString``) and its replica regions."""
+
+    TYPE = "AWS::SecretsManager::Secret"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = ("Id",)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> SecretsManagerSecret:
+        props = cloudformation_json["Properties"]
+        backend = secretsmanager_backends[account_id][region_name]
+        value = props.get("SecretString")
+        generate = props.get("GenerateSecretString")
+        if generate:
+            password = json.loads(
+                backend.get_random_password(
+                    password_length=generate.get("PasswordLength", 32),
+                    exclude_characters=generate.get("ExcludeCharacters", ""),
+                    exclude_numbers=generate.get("ExcludeNumbers", False),
+                    exclude_punctuation=generate.get("ExcludePunctuation", False),
+                    exclude_uppercase=generate.get("ExcludeUppercase", False),
+                    exclude_lowercase=generate.get("ExcludeLowercase", False),
+                    include_space=generate.get("IncludeSpace", False),
+                    require_each_included_type=generate.get("RequireEachIncludedType", True),
+                )
+            )["RandomPassword"]
+            if "GenerateStringKey" in generate:
+                document = json.loads(generate.get("SecretStringTemplate", "{}"))
+                document[generate["GenerateStringKey"]] = password
+                value = json.dumps(document)
+            else:
+                value = password
+        replicas = [
+            {k: v for k, v in (("Region", r["Region"]), ("KmsKeyId", r.get("KmsKeyId"))) if v}
+            for r in props.get("ReplicaRegions", [])
+        ]
+        backend.create_secret(
+            name=resource_name,
+            secret_string=value,
+            secret_binary=None,
+            description=props.get("Description"),
+            tags=props.get("Tags", []),
+            kms_key_id=props.get("KmsKeyId"),
+            client_request_token=None,
+            replica_regions=replicas,
+            force_overwrite=False,
+        )
+        arn = backend.describe_secret(resource_name).arn
+        resource = cls(arn, account_id, region_name, Id=arn)
+        resource.replica_regions = [r["Region"] for r in replicas]
+        return resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = secretsmanager_backends[account_id][region_name]
+        if self.replica_regions:
+            backend.remove_regions_from_replication(self.physical_id, self.replica_regions)
+        backend.delete_secret(self.physical_id, None, True)
+
+
+__all__ = [
+    "ApiGatewayAccount",
+    "ApiGatewayApiKey",
+    "ApiGatewayStage",
+    "ApiGatewayUsagePlan",
+    "ApiGatewayUsagePlanKey",
+    "CloudWatchAlarm",
+    "GlobalTable",
+    "KmsKey",
+    "S3Bucket",
+    "S3BucketPolicy",
+    "SecretsManagerSecret",
+    "SnsSubscription",
+    "SsmParameter",
+    "SnsTopicPolicy",
+]

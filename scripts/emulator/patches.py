@@ -1,0 +1,81 @@
+"""Gaps in moto's existing CloudFormation behaviour, filled where CloudFormation differs.
+
+- ``{{resolve:secretsmanager:...}}`` and ``{{resolve:ssm:...}}`` dynamic references: moto passes
+  them through as text; CloudFormation resolves them before the resource sees its properties.
+- REST APIs and Route 53 health checks: moto has no delete for them, so they outlived their
+  stack; CloudFormation deletes them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from moto.apigateway.models import RestAPI, apigateway_backends
+from moto.cloudformation import parsing
+from moto.route53.models import HealthCheck, route53_backends
+from moto.secretsmanager.models import secretsmanager_backends
+from moto.ssm.models import ssm_backends
+from moto.utilities.utils import get_partition
+
+DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:(secretsmanager|ssm):([^}]*)\}\}")
+
+
+def resolve_dynamic_references(value: Any, account_id: str, region_name: str) -> Any:
+    """Every dynamic reference in ``value`` (any JSON shape) replaced by what it names."""
+    if isinstance(value, dict):
+        return {k: resolve_dynamic_references(v, account_id, region_name) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_dynamic_references(v, account_id, region_name) for v in value]
+    if isinstance(value, str) and "{{resolve:" in value:
+        return DYNAMIC_REFERENCE.sub(lambda m: _resolve(m, account_id, region_name), value)
+    return value
+
+
+def _resolve(match: re.Match, account_id: str, region_name: str) -> str:
+    service, body = match.groups()
+    if service == "ssm":
+        name = body.split(":")[0]
+        return ssm_backends[account_id][region_name].get_parameter(name).value
+    # secret-id may be an ARN (colons included): split on the SecretString marker.
+    secret_id, _, rest = body.partition(":SecretString:")
+    json_key, version_stage, version_id = (rest.split(":") + ["", "", ""])[:3]
+    secret = secretsmanager_backends[account_id][region_name].get_secret_value(
+        secret_id, version_id or None, version_stage or None
+    )
+    text = secret["SecretString"]
+    return str(json.loads(text)[json_key]) if json_key else text
+
+
+def _patch_dynamic_references() -> None:
+    original = parsing.parse_resource
+    if getattr(original, "_resolves_dynamic_references", False):
+        return
+
+    def parse_resource(resource_json: dict, resources_map: Any) -> Any:
+        parsed = original(resource_json, resources_map)
+        if not parsed:
+            return parsed
+        resource_class, cleaned, resource_type = parsed
+        cleaned = resolve_dynamic_references(
+            cleaned, resources_map._account_id, resources_map._region_name
+        )
+        return resource_class, cleaned, resource_type
+
+    parse_resource._resolves_dynamic_references = True  # type: ignore[attr-defined]
+    parsing.parse_resource = parse_resource
+
+
+def _delete_rest_api(cls, resource_name, cloudformation_json, account_id, region_name):  # noqa: ANN001
+    apigateway_backends[account_id][region_name].delete_rest_api(resource_name)
+
+
+def _delete_health_check(cls, resource_name, cloudformation_json, account_id, region_name):  # noqa: ANN001
+    route53_backends[account_id][get_partition(region_name)].delete_health_check(resource_name)
+
+
+def install() -> None:
+    _patch_dynamic_references()
+    RestAPI.delete_from_cloudformation_json = classmethod(_delete_rest_api)  # type: ignore[assignment]
+    HealthCheck.delete_from_cloudformation_json = classmethod(_delete_health_check)  # type: ignore[assignment]

@@ -1,0 +1,77 @@
+"""Start moto in server mode on 127.0.0.1 with the project's extensions installed."""
+
+from __future__ import annotations
+
+import socket
+from types import TracebackType
+
+from moto.cloudformation import parsing
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from . import models, patches, stacksets
+
+_installed = False
+
+
+def install() -> None:
+    """Register the models and patches; safe to call more than once, before the first stack."""
+    global _installed
+    if _installed:
+        return
+    patches.install()
+    stacksets.install()
+    # moto caches its type -> model map on first use; rebuild it with the classes above.
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()
+    model_map = parsing.get_model_map()
+    for name in models.__all__:
+        model = getattr(models, name)
+        if model_map.get(model.cloudformation_type()) is not model:
+            raise RuntimeError(f"{model.cloudformation_type()} is not served by {name}")
+    _installed = True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+class Emulator:
+    """moto's threaded server with the extensions; a context manager for tests and scripts."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+        self.host = host
+        self.port = port if port is not None else free_port(host)
+        self._server: ThreadedMotoServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> "Emulator":
+        install()
+        # moto's server thread would hang on a port it cannot bind: find out here instead.
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((self.host, self.port))
+        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._server.start()
+        self.host, self.port = self._server.get_host_and_port()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> "Emulator":
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,43 @@
+"""``python scripts/local_aws.py``: the local AWS emulator (CONTRACT §4).
+
+moto in server mode with the project's CloudFormation extensions. Prints ``ready: URL`` on its
+own line once it accepts requests, and serves until interrupted. Point deploy, delete and
+taskcat at it with ``--endpoint-url URL`` or ``AWS_ENDPOINT_URL=URL``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from pathlib import Path
+from typing import Sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.emulator import Emulator  # noqa: E402
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python scripts/local_aws.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=5000, help="port (default 5000; 0 picks a free one)")
+    args = parser.parse_args(argv)
+    emulator = Emulator(args.host, args.port)
+    try:
+        emulator.start()
+    except OSError as error:
+        print(f"local_aws: error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 2
+    print(f"ready: {emulator.url}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
