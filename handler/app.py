@@ -61,7 +61,7 @@ class Result(NamedTuple):
     error: PaymentError | None = None
 
 
-def process(request: ApiRequest, request_id: str) -> Result:
+def process(request: ApiRequest, current: Runtime, request_id: str) -> Result:
     # Validation first and without I/O: a rejected request touches nothing.
     payment_request = parse_payment_request(request)
     payment = new_payment(
@@ -70,7 +70,7 @@ def process(request: ApiRequest, request_id: str) -> Result:
         request_id=request_id,
         now=datetime.now(UTC),
     )
-    stored = runtime().store.insert(payment.item)
+    stored = current.store.insert(payment.item)
     if stored is None:
         return Result(ApiResponse(201, payment.body), payment.payment_id, "accepted")
     if not same_request(payment, stored):
@@ -89,14 +89,13 @@ def process(request: ApiRequest, request_id: str) -> Result:
     )
 
 
-def health(request: ApiRequest, request_id: str) -> Result:
-    current = runtime()
+def health(request: ApiRequest, current: Runtime, request_id: str) -> Result:
     if not current.health.healthy():
         raise PaymentError(ErrorCode.SERVICE_UNAVAILABLE, "the payment store is not reachable")
     return Result(ApiResponse(200, {"status": "ok", "region": current.settings.region}))
 
 
-Route = Callable[[ApiRequest, str], Result]
+Route = Callable[[ApiRequest, Runtime, str], Result]
 
 ROUTES: dict[str, dict[str, Route]] = {
     "/process": {"POST": process},
@@ -109,7 +108,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     request_id = getattr(context, "aws_request_id", None) or os.urandom(16).hex()
     request = parse_event(event if isinstance(event, Mapping) else {})
     try:
-        result = _dispatch(request)(request, request_id)
+        route = _dispatch(request)
+        result = route(request, runtime(), request_id)
     except PaymentError as exc:
         result = _error_result(request, exc, request_id)
     except Exception as exc:

@@ -23,10 +23,12 @@ class ConfigurationError(Exception):
 # failure without the item in the error costs one more call: 24 s < 29 s.
 # DynamoDB answers in milliseconds; 2 s without a byte means a sick connection, and the
 # retry gets a fresh one.
+# `total_max_attempts` counts the first attempt; the older `max_attempts` key of the retries
+# dict counts retries only (3 would mean 4 attempts), so the bound above would not hold.
 DYNAMODB_CLIENT_CONFIG = Config(
     connect_timeout=1,
     read_timeout=2,
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": 3},
 )
 
 # The audit writer is off the request path; its bound is the Lambda timeout (60 s) for a
@@ -35,7 +37,7 @@ DYNAMODB_CLIENT_CONFIG = Config(
 S3_CLIENT_CONFIG = Config(
     connect_timeout=2,
     read_timeout=4,
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": 3},
 )
 
 
@@ -89,7 +91,7 @@ def worst_case_seconds(config: Config, calls: int = 1) -> float:
     Standard retry mode sleeps at most ``min(2 ** i, 20)`` seconds before attempt ``i + 2``
     (throttling base scale 1 s; other errors back off less).
     """
-    attempts = config.retries["max_attempts"]
+    attempts = config.retries["total_max_attempts"]
     per_attempt = config.connect_timeout + config.read_timeout
     backoff = sum(min(2**i, 20) for i in range(attempts - 1))
     return calls * (attempts * per_attempt + backoff)

@@ -8,6 +8,7 @@ calls; faults are answered at botocore's ``before-send`` step, where the network
 from __future__ import annotations
 
 import base64 as b64
+import collections
 import io
 import json
 import threading
@@ -238,6 +239,26 @@ def atomic_conditional_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(moto_table.Table, "put_item", put_item)
 
 
+class AwsCalls:
+    """Counts the AWS operations a client starts (attempts and retries count once)."""
+
+    def __init__(self, client: Any) -> None:
+        self.counts: collections.Counter[str] = collections.Counter()
+        client.meta.events.register("before-call", self._record)
+
+    def _record(self, model: Any, **_: Any) -> None:
+        self.counts[model.name] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@pytest.fixture
+def processor_calls(processor_client: Any) -> AwsCalls:
+    return AwsCalls(processor_client)
+
+
 class _RawBody(io.BytesIO):
     def stream(self, **_: Any) -> Iterator[bytes]:
         yield self.read()
@@ -245,7 +266,7 @@ class _RawBody(io.BytesIO):
 
 class Fault:
     """Answers an operation of a real client with an AWS error, or raises a transport error,
-    before the request reaches moto. Counts the attempts the SDK made."""
+    where the network would be, so the SDK's retry logic sees it. Counts the attempts."""
 
     def __init__(
         self,
@@ -283,7 +304,11 @@ class Fault:
             self.remaining -= 1
         self.attempts += 1
         if self.raise_error is not None:
-            raise self.raise_error
+            raise self.raise_error  # also ends the event chain: moto never sees the request
+        # botocore calls every before-send handler and uses the first response. Point the
+        # request at a host nobody serves, so that moto (later in the chain) does not execute
+        # it as well: the injected failure must mean "the service did nothing".
+        request.url = "https://fault-injection.invalid/"
         if self.client.meta.service_model.protocol == "rest-xml":
             body = (
                 f"<Error><Code>{self.code}</Code><Message>injected</Message>"
