@@ -4,6 +4,9 @@
   them through as text; CloudFormation resolves them before the resource sees its properties.
 - REST APIs and Route 53 health checks: moto has no delete for them, so they outlived their
   stack; CloudFormation deletes them.
+- S3 bucket policies: moto ignores conditions, so a TLS-only policy (deny when
+  ``aws:SecureTransport`` is false) denied every request. The emulator stands in for AWS's HTTPS
+  endpoints, so such statements never match, as for any TLS client of AWS.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from typing import Any
 
 from moto.apigateway.models import RestAPI, apigateway_backends
 from moto.cloudformation import parsing
+from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.route53.models import HealthCheck, route53_backends
+from moto.s3.models import FakeBucket
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.ssm.models import ssm_backends
 from moto.utilities.utils import get_partition
@@ -75,7 +80,25 @@ def _delete_health_check(cls, resource_name, cloudformation_json, account_id, re
     route53_backends[account_id][get_partition(region_name)].delete_health_check(resource_name)
 
 
+def _denies_only_insecure_transport(statement: dict) -> bool:
+    condition = statement.get("Condition") or {}
+    return statement.get("Effect") == "Deny" and list(condition) == ["Bool"] and {
+        k: str(v).lower() for k, v in condition["Bool"].items()
+    } == {"aws:SecureTransport": "false"}
+
+
+def _bucket_permission(self: FakeBucket, action: str, resource: str) -> Any:
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    document = json.loads(self.policy.decode())
+    statements = document.get("Statement", [])
+    statements = [statements] if isinstance(statements, dict) else statements
+    kept = [s for s in statements if not _denies_only_insecure_transport(s)]
+    return IAMPolicy(json.dumps({**document, "Statement": kept})).is_action_permitted(action, resource)
+
+
 def install() -> None:
     _patch_dynamic_references()
     RestAPI.delete_from_cloudformation_json = classmethod(_delete_rest_api)  # type: ignore[assignment]
     HealthCheck.delete_from_cloudformation_json = classmethod(_delete_health_check)  # type: ignore[assignment]
+    FakeBucket.get_permission = _bucket_permission  # type: ignore[method-assign]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from types import TracebackType
 
@@ -52,6 +53,7 @@ class Emulator:
 
     def start(self) -> "Emulator":
         install()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
         # moto's server thread would hang on a port it cannot bind: find out here instead.
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.bind((self.host, self.port))

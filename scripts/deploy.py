@@ -1,0 +1,247 @@
+"""``python scripts/deploy.py``: deploy the payment system with CloudFormation StackSets.
+
+Builds (or reuses an up-to-date ``build/``), uploads the handler zip to one artifact bucket per
+target region, creates or updates the replica stack set and waits, then the primary stack set
+and waits, then writes ``cfn-outputs/flat-outputs.json``. A run with nothing changed starts no
+stack set operation. Exit 0 on success, 1 when an operation fails (the failing regions and
+their reasons are printed), 2 on bad arguments or a missing prerequisite (nothing changed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import NoReturn, Sequence, TextIO
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.deployment import artifacts, names, stacksets  # noqa: E402
+from scripts.deployment.aws import Aws, error_code  # noqa: E402
+from scripts.deployment.errors import EXIT_OK, EXIT_USAGE, DeployError  # noqa: E402
+from scripts.deployment.operations import Waiter  # noqa: E402
+from templates_src import build as build_module  # noqa: E402
+from templates_src import config as config_module  # noqa: E402
+from templates_src.stackset_roles import ADMINISTRATION_ROLE, EXECUTION_ROLE  # noqa: E402
+
+OUTPUTS_FILE = Path("cfn-outputs") / "flat-outputs.json"
+# Never written to the outputs file, whatever a template might one day output.
+SECRET_OUTPUT = re.compile(r"(?i)(password|secretvalue|secretstring|apikeyvalue|token)$")
+ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python scripts/deploy.py", description=__doc__.split("\n")[0])
+    p.add_argument("--environment-suffix", help="payment-<suffix>-<thing> (default $ENVIRONMENT_SUFFIX, else dev)")
+    p.add_argument("--primary-region", help=f"default {config_module.DEFAULT_PRIMARY_REGION}")
+    p.add_argument("--replica-regions", help="comma-separated, default " + ",".join(config_module.DEFAULT_REPLICA_REGIONS))
+    p.add_argument("--alarm-email", help="subscribed to the alarm topics (optional)")
+    p.add_argument("--accounts", help="comma-separated target account ids (default: the caller's, from STS)")
+    p.add_argument("--endpoint-url", help="send every AWS call here, e.g. the local emulator (or AWS_ENDPOINT_URL)")
+    p.add_argument("--build-dir", type=Path, default=ROOT / "build", help="build folder (default build/)")
+    p.add_argument("--outputs", type=Path, default=None, help=f"outputs file (default {OUTPUTS_FILE})")
+    p.add_argument("--bootstrap", action="store_true",
+                   help=f"create the StackSet roles (stack {names.ROLES_STACK}) if they are missing")
+    p.add_argument("--remove-unconfigured-regions", action="store_true",
+                   help="delete stack instances in regions no longer configured")
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait per operation (default 3600)")
+    p.add_argument("--poll", type=float, default=10.0, help="seconds between status polls (default 10)")
+    return p
+
+
+def _config(args: argparse.Namespace) -> config_module.Config:
+    return config_module.from_inputs(
+        environment_suffix=args.environment_suffix,
+        primary_region=args.primary_region,
+        replica_regions=args.replica_regions,
+        alarm_email=args.alarm_email,
+        environ=os.environ,
+    )
+
+
+def _accounts(aws: Aws, value: str | None, region: str) -> tuple[str, ...]:
+    if value:
+        accounts = tuple(a.strip() for a in value.split(",") if a.strip())
+        bad = [a for a in accounts if not ACCOUNT_PATTERN.match(a)]
+        if bad or not accounts:
+            raise DeployError(f"--accounts: not a 12-digit account id: {', '.join(bad) or value!r}", EXIT_USAGE)
+        return accounts
+    return (aws.client("sts", region).get_caller_identity()["Account"],)
+
+
+def _role_exists(aws: Aws, region: str, name: str) -> bool:
+    try:
+        aws.client("iam", region).get_role(RoleName=name)
+        return True
+    except Exception as error:
+        if error_code(error) == "NoSuchEntity":
+            return False
+        raise
+
+
+def ensure_roles(aws: Aws, build: artifacts.Build, region: str, bootstrap: bool, waiter: Waiter, out: TextIO) -> None:
+    """Self-managed StackSets need both roles; create them on request, else say how."""
+    missing = [name for name in (ADMINISTRATION_ROLE, EXECUTION_ROLE) if not _role_exists(aws, region, name)]
+    if not missing:
+        return
+    template = build.path(build_module.STACKSET_ROLES)
+    if not bootstrap:
+        raise DeployError(
+            f"missing StackSet role(s): {', '.join(missing)}. Create them once per account with "
+            f"`python scripts/deploy.py ... --bootstrap`, or: aws cloudformation deploy "
+            f"--region {region} --stack-name {names.ROLES_STACK} --template-file {template} "
+            "--capabilities CAPABILITY_NAMED_IAM (in each target account, with "
+            "--parameter-overrides AdministratorAccountId=<administrator account>)",
+            EXIT_USAGE,
+        )
+    cfn = aws.client("cloudformation", region)
+    print(f"creating StackSet roles: stack {names.ROLES_STACK} in {region}", file=out, flush=True)
+    try:
+        cfn.create_stack(
+            StackName=names.ROLES_STACK,
+            TemplateBody=template.read_text(),
+            Capabilities=["CAPABILITY_NAMED_IAM"],
+            Tags=[{"Key": "Project", "Value": names.PROJECT_TAG[1]}],
+        )
+    except Exception as error:
+        if error_code(error) != "AlreadyExistsException":
+            raise
+    started = waiter.clock()
+    while True:
+        stack = cfn.describe_stacks(StackName=names.ROLES_STACK)["Stacks"][0]
+        status = stack["StackStatus"]
+        if status.endswith("_COMPLETE") and "ROLLBACK" not in status:
+            return
+        if status.endswith("FAILED") or "ROLLBACK" in status:
+            raise DeployError(f"{names.ROLES_STACK} in {region}: {status}: {stack.get('StackStatusReason', '')}")
+        if waiter.clock() - started > waiter.timeout_s:
+            raise DeployError(f"{names.ROLES_STACK} in {region}: still {status} after {waiter.timeout_s:.0f} s")
+        print(f"  {names.ROLES_STACK}: {status} [{waiter.clock() - started:5.0f} s]", file=out, flush=True)
+        waiter.sleep(waiter.poll_s)
+
+
+def _tags(config: config_module.Config) -> dict[str, str]:
+    return dict(config.tags)
+
+
+def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> dict[str, str]:
+    """The whole deployment; returns the flat outputs it wrote."""
+    config = _config(args)
+    aws = Aws(args.endpoint_url)
+    admin_region = config.primary_region
+    accounts = _accounts(aws, args.accounts, admin_region)
+    build = artifacts.ensure_build(config, args.build_dir, out)
+    cfn = aws.client("cloudformation", admin_region)
+    waiter = Waiter(cfn, timeout_s=args.timeout, poll_s=args.poll, out=out)
+    ensure_roles(aws, build, admin_region, args.bootstrap, waiter, out)
+
+    administrator = aws.client("sts", admin_region).get_caller_identity()["Account"] if args.accounts else accounts[0]
+    readers = [a for a in accounts if a != administrator]
+    zip_bytes = build.path(build_module.HANDLER_ZIP).read_bytes()
+    code_key = build.manifest["handler_code_key"]
+    buckets: dict[str, str] = {}
+    for region in config.regions:
+        buckets[region] = artifacts.ensure_bucket(aws, config.environment_suffix, administrator, region, readers)
+        if artifacts.upload_once(aws, region, buckets[region], code_key, zip_bytes):
+            print(f"uploaded {code_key} to {buckets[region]}", file=out)
+
+    suffix = config.environment_suffix
+    common = {"EnvironmentSuffix": suffix, "AlarmEmail": config.alarm_email}
+    specs = []
+    for kind, file_name, regions, parameters in (
+        ("replica", build_module.REPLICA, config.replica_regions, dict(common)),
+        (
+            "primary",
+            build_module.PRIMARY,
+            (config.primary_region,),
+            {**common, "ArtifactBucketName": buckets[config.primary_region], "HandlerCodeKey": code_key},
+        ),
+    ):
+        body = build.text(file_name)
+        url = None
+        if len(body.encode()) > build_module.INLINE_BODY_LIMIT:
+            sha = build.manifest["files"][file_name]["sha256"]
+            key = f"templates/{file_name.removesuffix('.template.json')}-{sha}.template.json"
+            artifacts.upload_once(aws, admin_region, buckets[admin_region], key, body.encode())
+            url = artifacts.object_url(buckets[admin_region], admin_region, key)
+        specs.append(
+            stacksets.StackSetSpec(
+                name=names.stack_set(suffix, kind),
+                description=f"payment-{suffix}: {kind} region(s) of the payment system",
+                template_body=body,
+                template_url=url,
+                parameters=parameters,
+                accounts=accounts,
+                regions=tuple(regions),
+                tags=_tags(config),
+            )
+        )
+    # Replicas first: the primary's global table needs each replica region's KMS key.
+    for spec in specs:
+        stacksets.sync(cfn, waiter, spec, prune=args.remove_unconfigured_regions, out=out)
+
+    outputs = flat_outputs(aws, cfn, config, accounts[0])
+    path = args.outputs or Path.cwd() / OUTPUTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(outputs, indent=2) + "\n")
+    print(f"wrote {path} ({len(outputs)} values)", file=out)
+    print(
+        "deployed: API "
+        f"{outputs.get('ApiUrl', '?')}, table {outputs.get('TableName', names.table(suffix))}, "
+        f"regions {', '.join(config.regions)} (primary {config.primary_region}); "
+        f"{aws.operations} stack set operation(s), {aws.api_calls} AWS API call(s)",
+        file=out,
+    )
+    deploy.last_aws = aws  # type: ignore[attr-defined]  # read by benchmarks
+    return outputs
+
+
+def flat_outputs(aws: Aws, cfn: object, config: config_module.Config, account: str) -> dict[str, str]:
+    """Output name -> value, primary region first; replica outputs are named ``<region>.<name>``."""
+    flat: dict[str, str] = {}
+    suffix = config.environment_suffix
+    for kind, region in [("primary", config.primary_region)] + [("replica", r) for r in config.replica_regions]:
+        for output in stacksets.instance_outputs(aws, cfn, names.stack_set(suffix, kind), account, region):
+            key = output["OutputKey"]
+            value = output.get("OutputValue", "")
+            if SECRET_OUTPUT.search(key) or "{{resolve:" in value:
+                continue
+            flat[key if kind == "primary" else f"{region}.{key}"] = value
+    return flat
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+    args = parser().parse_args(argv)
+    started = time.monotonic()
+    try:
+        deploy(args, out)
+    except config_module.ConfigError as error:
+        print(f"deploy: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except DeployError as error:
+        print(f"deploy: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("deploy: interrupted; operations already started continue in AWS - re-run to converge", file=sys.stderr)
+        return 130
+    except Exception as error:  # an AWS error we did not anticipate: one line, exit 1
+        if error_code(error) or type(error).__module__.startswith("botocore"):
+            print(f"deploy: error: {error}", file=sys.stderr)
+            return 1
+        raise
+    print(f"done in {time.monotonic() - started:.1f} s", file=out)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

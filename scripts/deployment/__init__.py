@@ -1,0 +1,1 @@
+"""What deploy.py and delete.py share: AWS clients, names, stack set operations, retained data."""
