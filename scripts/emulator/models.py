@@ -472,7 +472,8 @@ class _Extends:
 
 class KmsKey(_Extends, CloudFormationModel):
     """moto hands template tags (``Key``/``Value``) to a backend that wants ``TagKey``/``TagValue``
-    and fails every tagged key; this converts them."""
+    (failing every tagged key) and stores the key policy as a dict where the API layer expects
+    JSON text (failing DescribeKey); this converts both."""
 
     BASE = Key
 
@@ -483,6 +484,8 @@ class KmsKey(_Extends, CloudFormationModel):
     ) -> Key:
         props = dict(cloudformation_json.get("Properties", {}))
         props["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in props.get("Tags", [])]
+        if not isinstance(props.get("KeyPolicy"), str):
+            props["KeyPolicy"] = json.dumps(props["KeyPolicy"])
         key = Key.create_from_cloudformation_json(
             resource_name, {**cloudformation_json, "Properties": props}, account_id, region_name
         )

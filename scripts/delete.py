@@ -1,0 +1,152 @@
+"""``python scripts/delete.py``: delete the payment system's stack sets; optionally its data.
+
+Deletes the stack instances (primary first, then replicas), waits, and deletes both stack sets.
+The table, audit buckets, artifact buckets and KMS keys are retained and listed. With
+``--purge-data`` (confirmed by ``--yes`` or interactively) they are removed too, in every
+region: buckets emptied of every version and delete marker, deletion protection turned off and
+the table's replicas deleted, keys scheduled for deletion. Exit 0 on success (also when there
+was nothing to delete), 1 when an operation fails, 2 on bad arguments or a refused purge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn, Sequence, TextIO
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.deployment import names, retained, stacksets  # noqa: E402
+from scripts.deployment.aws import Aws, error_code  # noqa: E402
+from scripts.deployment.errors import EXIT_OK, EXIT_USAGE, DeployError  # noqa: E402
+from scripts.deployment.operations import OPERATION_PREFERENCES, Waiter  # noqa: E402
+from templates_src import config as config_module  # noqa: E402
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python scripts/delete.py", description=__doc__.split("\n")[0])
+    p.add_argument("--environment-suffix", help="the deployment's suffix (default $ENVIRONMENT_SUFFIX, else dev)")
+    p.add_argument("--primary-region", help=f"default {config_module.DEFAULT_PRIMARY_REGION}")
+    p.add_argument("--replica-regions", help="where to look for retained data (default "
+                   + ",".join(config_module.DEFAULT_REPLICA_REGIONS) + "; instances are found wherever they are)")
+    p.add_argument("--endpoint-url", help="send every AWS call here, e.g. the local emulator (or AWS_ENDPOINT_URL)")
+    p.add_argument("--purge-data", action="store_true", help="also delete the retained table, buckets and keys")
+    p.add_argument("--yes", action="store_true", help="confirm --purge-data without asking")
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait per operation (default 3600)")
+    p.add_argument("--poll", type=float, default=10.0, help="seconds between status polls (default 10)")
+    return p
+
+
+def confirm_purge(suffix: str, yes: bool, stdin: TextIO, out: TextIO) -> None:
+    """Destroying data needs a yes; without a terminal to ask on, only ``--yes`` gives it."""
+    if yes:
+        return
+    if not stdin.isatty():
+        raise DeployError(
+            "refusing --purge-data without confirmation: stdin is not interactive; "
+            "pass --yes to delete the retained data", EXIT_USAGE)
+    print(f"--purge-data permanently deletes the payments table, audit and artifact buckets and "
+          f"schedules the KMS keys of payment-{suffix} for deletion, in every region.", file=out)
+    print(f"Type the environment suffix ({suffix}) to confirm: ", end="", file=out, flush=True)
+    if stdin.readline().strip() != suffix:
+        raise DeployError("not confirmed; nothing deleted", EXIT_USAGE)
+
+
+def delete_stack_set(cfn: object, waiter: Waiter, name: str, out: TextIO) -> bool:
+    """Delete the instances, then the stack set; False when it did not exist."""
+    if stacksets.describe(cfn, name) is None:
+        print(f"{name}: stack set does not exist", file=out)
+        return False
+    waiter.wait_for_running(name)
+    instances = stacksets.list_instances(cfn, name)
+    if instances:
+        regions = sorted({i["Region"] for i in instances})
+        print(f"{name}: deleting instances in {', '.join(regions)}", file=out, flush=True)
+        operation = waiter.start(
+            name,
+            cfn.delete_stack_instances,  # type: ignore[attr-defined]
+            Accounts=sorted({i["Account"] for i in instances}),
+            Regions=regions,
+            RetainStacks=False,
+            OperationPreferences=OPERATION_PREFERENCES,
+        )
+        waiter.wait(name, operation)
+    waiter.start(name, _delete_set(cfn))
+    print(f"{name}: stack set deleted", file=out)
+    return True
+
+
+def _delete_set(cfn: object):  # DeleteStackSet returns no OperationId; adapt it for Waiter.start
+    def call(StackSetName: str, OperationId: str) -> dict:  # noqa: N803 - AWS parameter names
+        cfn.delete_stack_set(StackSetName=StackSetName)  # type: ignore[attr-defined]
+        return {"OperationId": OperationId}
+    return call
+
+
+def delete(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
+    config = config_module.from_inputs(
+        environment_suffix=args.environment_suffix,
+        primary_region=args.primary_region,
+        replica_regions=args.replica_regions,
+        environ=os.environ,
+    )
+    suffix = config.environment_suffix
+    if args.purge_data:
+        confirm_purge(suffix, args.yes, stdin, out)  # before anything changes
+    aws = Aws(args.endpoint_url)
+    account = aws.client("sts", config.primary_region).get_caller_identity()["Account"]
+    cfn = aws.client("cloudformation", config.primary_region)
+    waiter = Waiter(cfn, timeout_s=args.timeout, poll_s=args.poll, out=out)
+
+    regions = list(config.regions)
+    for kind in ("primary", "replica"):
+        name = names.stack_set(suffix, kind)
+        held = stacksets.describe(cfn, name)
+        if held is not None:
+            regions += [i["Region"] for i in stacksets.list_instances(cfn, name) if i["Region"] not in regions]
+    # Primary first: its table replicas and functions depend on the replica regions' keys.
+    existed = [delete_stack_set(cfn, waiter, names.stack_set(suffix, kind), out) for kind in ("primary", "replica")]
+
+    found = [retained.find(aws, suffix, account, region) for region in regions]
+    found = [data for data in found if not data.empty()]
+    if not found:
+        print("no retained data" if any(existed) else f"nothing to delete for payment-{suffix}", file=out)
+        return
+    if not args.purge_data:
+        print("retained (delete with --purge-data --yes):", file=out)
+        for data in found:
+            print(f"  {data.describe()}", file=out)
+        return
+    print("purging retained data:", file=out, flush=True)
+    retained.purge(aws, suffix, found, config.primary_region, config.kms_deletion_window_days, out)
+    print(f"purged payment-{suffix}: nothing retained", file=out)
+
+
+def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    args = parser().parse_args(argv)
+    try:
+        delete(args, stdin, out)
+    except config_module.ConfigError as error:
+        print(f"delete: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except DeployError as error:
+        print(f"delete: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except Exception as error:
+        if error_code(error) or type(error).__module__.startswith("botocore"):
+            print(f"delete: error: {error}", file=sys.stderr)
+            return 1
+        raise
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

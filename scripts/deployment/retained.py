@@ -1,0 +1,135 @@
+"""The data a deployment keeps after its stacks are gone, found by name and tag, and its purge.
+
+Stack deletion retains the payments table (every replica), the audit buckets and the KMS keys.
+The artifact buckets belong to deploy.py, not to a stack. Everything here is found by its
+``payment-<suffix>-...`` name or its ``EnvironmentSuffix``/``Project`` tags, so it works after
+an earlier plain delete as well as right after the stacks went.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from . import names
+from .aws import Aws, error_code
+
+
+@dataclass
+class RegionData:
+    region: str
+    table: str | None = None
+    buckets: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # key ids
+    aliases: list[str] = field(default_factory=list)
+
+    def empty(self) -> bool:
+        return not (self.table or self.buckets or self.keys or self.aliases)
+
+    def describe(self) -> str:
+        parts = []
+        if self.table:
+            parts.append(f"table {self.table}")
+        parts += [f"bucket {b}" for b in self.buckets]
+        if self.keys:
+            parts.append(f"{len(self.keys)} KMS key(s) {', '.join(self.keys)}")
+        parts += [f"alias {a}" for a in self.aliases]
+        return f"{self.region}: " + "; ".join(parts)
+
+
+def _exists(call: Any, missing: tuple[str, ...], **kwargs: Any) -> bool:
+    try:
+        call(**kwargs)
+        return True
+    except Exception as error:
+        if error_code(error) in missing:
+            return False
+        raise
+
+
+def find(aws: Aws, suffix: str, account: str, region: str) -> RegionData:
+    data = RegionData(region)
+    table = names.table(suffix)
+    if _exists(aws.client("dynamodb", region).describe_table, ("ResourceNotFoundException",), TableName=table):
+        data.table = table
+    s3 = aws.client("s3", region)
+    for bucket in (names.audit_bucket(suffix, account, region), names.artifact_bucket(suffix, account, region)):
+        if _exists(s3.head_bucket, ("404", "NoSuchBucket", "NotFound"), Bucket=bucket):
+            data.buckets.append(bucket)
+    kms = aws.client("kms", region)
+    prefix = f"alias/payment-{suffix}-"
+    for page in kms.get_paginator("list_aliases").paginate():
+        data.aliases += [a["AliasName"] for a in page["Aliases"] if a["AliasName"].startswith(prefix)]
+    for page in kms.get_paginator("list_keys").paginate():
+        for key in page["Keys"]:
+            metadata = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+            if metadata.get("KeyManager") != "CUSTOMER" or metadata.get("KeyState") == "PendingDeletion":
+                continue
+            tags = {
+                t["TagKey"]: t["TagValue"]
+                for t in kms.list_resource_tags(KeyId=key["KeyId"]).get("Tags", [])
+            }
+            if tags.get("EnvironmentSuffix") == suffix and tags.get(names.PROJECT_TAG[0]) == names.PROJECT_TAG[1]:
+                data.keys.append(key["KeyId"])
+    return data
+
+
+def empty_bucket(s3: Any, bucket: str) -> int:
+    """Delete every object version and delete marker; return how many were removed."""
+    removed = 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        victims = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
+        for start in range(0, len(victims), 1000):  # DeleteObjects takes at most 1,000
+            batch = victims[start : start + 1000]
+            response = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+            if response.get("Errors"):
+                first = response["Errors"][0]
+                raise RuntimeError(f"{bucket}: cannot delete {first['Key']}: {first['Message']}")
+            removed += len(batch)
+    return removed
+
+
+def purge_table(aws: Aws, table: str, primary: str, regions: list[str], out: TextIO) -> None:
+    """Deletion protection off everywhere, replicas first, then the primary's table."""
+    present = [r for r in regions if _exists(
+        aws.client("dynamodb", r).describe_table, ("ResourceNotFoundException",), TableName=table)]
+    for region in present:
+        aws.client("dynamodb", region).update_table(TableName=table, DeletionProtectionEnabled=False)
+    ordered = [r for r in present if r != primary] + [r for r in present if r == primary]
+    for region in ordered:
+        ddb = aws.client("dynamodb", region)
+        description = ddb.describe_table(TableName=table)["Table"]
+        replicas = {r["RegionName"] for r in description.get("Replicas", [])}
+        if region != primary and primary in replicas:
+            # A replica of a global table is removed through the table in the primary region.
+            aws.client("dynamodb", primary).update_table(
+                TableName=table, ReplicaUpdates=[{"Delete": {"RegionName": region}}]
+            )
+        else:
+            ddb.delete_table(TableName=table)
+        ddb.get_waiter("table_not_exists").wait(TableName=table, WaiterConfig={"Delay": 5, "MaxAttempts": 120})
+        print(f"  deleted table {table} in {region}", file=out, flush=True)
+
+
+def purge(
+    aws: Aws, suffix: str, found: list[RegionData], primary: str, pending_days: int,
+    out: TextIO = sys.stdout,
+) -> None:
+    if any(d.table for d in found):
+        purge_table(aws, names.table(suffix), primary, [d.region for d in found], out)
+    for data in found:
+        s3 = aws.client("s3", data.region)
+        for bucket in data.buckets:
+            removed = empty_bucket(s3, bucket)
+            s3.delete_bucket(Bucket=bucket)
+            print(f"  deleted bucket {bucket} ({removed} object version(s) and delete marker(s))", file=out)
+        kms = aws.client("kms", data.region)
+        for alias in data.aliases:
+            kms.delete_alias(AliasName=alias)
+        for key in data.keys:
+            kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=pending_days)
+            print(f"  scheduled deletion of KMS key {key} in {data.region} ({pending_days} days)", file=out)
