@@ -165,13 +165,15 @@ def add_api(
     )
 
     access_log_group = template.add_resource(
-        disposable(LogGroup(
-            "ApiAccessLogGroup",
-            LogGroupName=Sub(f"/aws/apigateway/payment-${{{SUFFIX_PARAM}}}-api-access"),
-            RetentionInDays=config.log_retention_days,
-            KmsKeyId=app_key_arn,
-            Tags=tags(),
-        ))
+        disposable(
+            LogGroup(
+                "ApiAccessLogGroup",
+                LogGroupName=Sub(f"/aws/apigateway/payment-${{{SUFFIX_PARAM}}}-api-access"),
+                RetentionInDays=config.log_retention_days,
+                KmsKeyId=app_key_arn,
+                Tags=tags(),
+            )
+        )
     )
     logging_role = iam.apigateway_logging_role(template, access_log_group)
     # A region-wide setting: a stage cannot log until the account names a CloudWatch role.

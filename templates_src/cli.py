@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import NoReturn
 
 from . import config as config_module
 from .build import build
@@ -64,7 +65,10 @@ def _build(args: argparse.Namespace) -> int:
     for finding in result.findings:
         print(finding)
     if not result.clean:
-        print(f"lint: {len(result.findings)} finding(s); files written to {args.out}/", file=sys.stderr)
+        print(
+            f"lint: {len(result.findings)} finding(s); files written to {args.out}/",
+            file=sys.stderr,
+        )
         return EXIT_LINT
     written = ", ".join(sorted([*result.manifest["files"], "manifest.json"]))
     print(f"built {args.out}/: {written}")

@@ -47,13 +47,15 @@ def function_name(thing: str) -> Sub:
 
 def _log_group(template: Template, config: Config, title: str, thing: str, app_key_arn) -> LogGroup:
     return template.add_resource(
-        disposable(LogGroup(
-            title,
-            LogGroupName=Sub(f"/aws/lambda/payment-${{{SUFFIX_PARAM}}}-{thing}"),
-            RetentionInDays=config.log_retention_days,
-            KmsKeyId=app_key_arn,
-            Tags=tags(),
-        ))
+        disposable(
+            LogGroup(
+                title,
+                LogGroupName=Sub(f"/aws/lambda/payment-${{{SUFFIX_PARAM}}}-{thing}"),
+                RetentionInDays=config.log_retention_days,
+                KmsKeyId=app_key_arn,
+                Tags=tags(),
+            )
+        )
     )
 
 
@@ -110,13 +112,15 @@ def add_functions(
     audit_key_arn = kms.key_arn(keys.audit)
 
     failure_queue = template.add_resource(
-        disposable(Queue(
-            "AuditFailureQueue",
-            QueueName=name("audit-failures"),
-            KmsMasterKeyId=app_key_arn,
-            MessageRetentionPeriod=FAILURE_QUEUE_RETENTION_S,
-            Tags=tags(),
-        ))
+        disposable(
+            Queue(
+                "AuditFailureQueue",
+                QueueName=name("audit-failures"),
+                KmsMasterKeyId=app_key_arn,
+                MessageRetentionPeriod=FAILURE_QUEUE_RETENTION_S,
+                Tags=tags(),
+            )
+        )
     )
     processor_logs = _log_group(template, config, "ProcessorLogGroup", "processor", app_key_arn)
     audit_logs = _log_group(template, config, "AuditWriterLogGroup", "audit-writer", app_key_arn)

@@ -7,9 +7,8 @@ passed down. No other module reads the environment.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Mapping, Sequence
 
 PROJECT = "payment-infrastructure"
 MANAGED_BY = "troposphere"
@@ -116,16 +115,12 @@ def validate_suffix(suffix: str) -> str:
     return suffix
 
 
-@lru_cache(maxsize=1)
 def known_regions() -> frozenset[str]:
-    """Region names of the commercial, China and GovCloud partitions, from botocore's data."""
-    import botocore.session
+    """Region names of every partition that cfn-lint knows: a region it cannot lint for is a
+    region the build cannot vouch for."""
+    from cfnlint.helpers import REGIONS
 
-    session = botocore.session.get_session()
-    regions: set[str] = set()
-    for partition in session.get_available_partitions():
-        regions.update(session.get_available_regions("cloudformation", partition))
-    return frozenset(regions)
+    return frozenset(REGIONS)
 
 
 def parse_regions(value: str) -> tuple[str, ...]:
@@ -145,12 +140,16 @@ def from_inputs(
 ) -> Config:
     """Build the configuration from CLI values, falling back to the environment, then defaults."""
     environ = environ or {}
-    suffix = environment_suffix or environ.get("ENVIRONMENT_SUFFIX") or DEFAULT_SUFFIX
+    # An explicitly given empty value is an error, not a request for the default.
+    if environment_suffix is None:
+        environment_suffix = environ.get("ENVIRONMENT_SUFFIX") or DEFAULT_SUFFIX
     if isinstance(replica_regions, str):
         replica_regions = parse_regions(replica_regions)
     return Config(
-        environment_suffix=suffix,
-        primary_region=primary_region or DEFAULT_PRIMARY_REGION,
-        replica_regions=tuple(replica_regions or DEFAULT_REPLICA_REGIONS),
+        environment_suffix=environment_suffix,
+        primary_region=DEFAULT_PRIMARY_REGION if primary_region is None else primary_region,
+        replica_regions=DEFAULT_REPLICA_REGIONS
+        if replica_regions is None
+        else tuple(replica_regions),
         alarm_email=alarm_email or "",
     )

@@ -58,9 +58,7 @@ def _kms_via(sid: str, key_arn: object, service: str, actions: list) -> Statemen
     )
 
 
-def _role(
-    template: Template, title: str, role_name: str, statements: list[Statement]
-) -> Role:
+def _role(template: Template, title: str, role_name: str, statements: list[Statement]) -> Role:
     return template.add_resource(
         Role(
             title,

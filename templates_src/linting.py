@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from functools import lru_cache
 
-from cfnlint.api import ManualArgs, lint
+from cfnlint.config import ConfigMixIn, ManualArgs
+from cfnlint.decode.decode import decode_str
+from cfnlint.rules import Rules
+from cfnlint.runner import Runner, run_template_by_data
 
 # ARNs must be built from pseudo parameters (or named Sub variables): no hand-typed partition,
 # region or account id anywhere.
@@ -24,15 +28,26 @@ class Finding:
         return f"{self.file}:{self.line}:{self.column}: {self.rule} {self.message}"
 
 
+@lru_cache(maxsize=1)
+def _rules() -> Rules:
+    """cfn-lint's rules, loaded once per process: loading them costs more than linting a
+    template. (``cfnlint.api.lint`` only reuses a ``RulesCollection``, which the runner's
+    ``Rules`` is not, so it would reload them for every template.) The checks to include and the
+    rule configuration are applied per run."""
+    return Runner(ConfigMixIn(regions=["us-east-1"])).rules
+
+
 def lint_template(file_name: str, body: str, regions: Sequence[str]) -> list[Finding]:
-    matches = lint(
-        body,
-        config=ManualArgs(
-            regions=list(regions),
-            include_checks=["I"],
-            configure_rules=RULE_CONFIGURATION,
-        ),
-    )
+    template, matches = decode_str(body)
+    if not matches:
+        config = ConfigMixIn(
+            **ManualArgs(
+                regions=list(regions),
+                include_checks=["I"],
+                configure_rules=RULE_CONFIGURATION,
+            )
+        )
+        matches = list(run_template_by_data(template, config, _rules()))
     findings = {
         Finding(
             file=file_name,

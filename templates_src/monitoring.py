@@ -155,41 +155,74 @@ def add_function_alarms(
     processor_dims = {"FunctionName": Ref(processor)}
     audit_dims = {"FunctionName": Ref(audit_writer)}
     _alarm(
-        template, topic, "ProcessorErrorsAlarm", "processor-errors",
+        template,
+        topic,
+        "ProcessorErrorsAlarm",
+        "processor-errors",
         "Payment processor errors in 5 minutes",
-        threshold=t.processor_errors, namespace="AWS/Lambda", metric="Errors",
+        threshold=t.processor_errors,
+        namespace="AWS/Lambda",
+        metric="Errors",
         dimensions=processor_dims,
     )
     _alarm(
-        template, topic, "ProcessorDurationAlarm", "processor-duration",
+        template,
+        topic,
+        "ProcessorDurationAlarm",
+        "processor-duration",
         f"Payment processor p99 duration approaching the {config.lambda_timeout_s} s timeout",
-        threshold=t.processor_duration_p99_ms, namespace="AWS/Lambda", metric="Duration",
-        dimensions=processor_dims, extended_statistic="p99",
+        threshold=t.processor_duration_p99_ms,
+        namespace="AWS/Lambda",
+        metric="Duration",
+        dimensions=processor_dims,
+        extended_statistic="p99",
     )
     _alarm(
-        template, topic, "ProcessorThrottlesAlarm", "processor-throttles",
+        template,
+        topic,
+        "ProcessorThrottlesAlarm",
+        "processor-throttles",
         "Payment processor invocations throttled",
-        threshold=t.lambda_throttles, namespace="AWS/Lambda", metric="Throttles",
-        dimensions=processor_dims, comparison="GreaterThanOrEqualToThreshold",
+        threshold=t.lambda_throttles,
+        namespace="AWS/Lambda",
+        metric="Throttles",
+        dimensions=processor_dims,
+        comparison="GreaterThanOrEqualToThreshold",
     )
     _alarm(
-        template, topic, "AuditWriterErrorsAlarm", "audit-writer-errors",
+        template,
+        topic,
+        "AuditWriterErrorsAlarm",
+        "audit-writer-errors",
         "Audit writer errors in 5 minutes (records are retried, then sent to the failure queue)",
-        threshold=0, namespace="AWS/Lambda", metric="Errors", dimensions=audit_dims,
+        threshold=0,
+        namespace="AWS/Lambda",
+        metric="Errors",
+        dimensions=audit_dims,
     )
     _alarm(
-        template, topic, "AuditWriterIteratorAgeAlarm", "audit-writer-iterator-age",
+        template,
+        topic,
+        "AuditWriterIteratorAgeAlarm",
+        "audit-writer-iterator-age",
         "The audit trail is falling behind the payments table stream",
-        threshold=t.stream_iterator_age_ms, namespace="AWS/Lambda", metric="IteratorAge",
-        dimensions=audit_dims, statistic="Maximum",
+        threshold=t.stream_iterator_age_ms,
+        namespace="AWS/Lambda",
+        metric="IteratorAge",
+        dimensions=audit_dims,
+        statistic="Maximum",
     )
 
 
 def add_failure_queue_alarm(template: Template, config: Config, topic: Topic, queue: object):
     return _alarm(
-        template, topic, "AuditFailureQueueAlarm", "audit-failures",
+        template,
+        topic,
+        "AuditFailureQueueAlarm",
+        "audit-failures",
         "Stream records that could not be audited are waiting in the failure queue",
-        threshold=config.thresholds.failed_records, namespace="AWS/SQS",
+        threshold=config.thresholds.failed_records,
+        namespace="AWS/SQS",
         metric="ApproximateNumberOfMessagesVisible",
         dimensions={"QueueName": GetAtt(queue, "QueueName")},
         statistic="Maximum",
@@ -200,15 +233,28 @@ def add_api_alarms(template: Template, config: Config, topic: Topic, api_name: o
     t = config.thresholds
     dims = {"ApiName": api_name, "Stage": STAGE_NAME}
     _alarm(
-        template, topic, "Api5xxAlarm", "api-5xx",
+        template,
+        topic,
+        "Api5xxAlarm",
+        "api-5xx",
         "Payment API 5XX responses in 5 minutes",
-        threshold=t.api_5xx, namespace="AWS/ApiGateway", metric="5XXError", dimensions=dims,
+        threshold=t.api_5xx,
+        namespace="AWS/ApiGateway",
+        metric="5XXError",
+        dimensions=dims,
     )
     _alarm(
-        template, topic, "ApiLatencyAlarm", "api-latency",
+        template,
+        topic,
+        "ApiLatencyAlarm",
+        "api-latency",
         "Payment API p99 latency",
-        threshold=t.api_latency_p99_ms, namespace="AWS/ApiGateway", metric="Latency",
-        dimensions=dims, extended_statistic="p99", evaluation_periods=2,
+        threshold=t.api_latency_p99_ms,
+        namespace="AWS/ApiGateway",
+        metric="Latency",
+        dimensions=dims,
+        extended_statistic="p99",
+        evaluation_periods=2,
     )
 
 
@@ -218,13 +264,17 @@ def add_replication_alarms(
     """Replication latency to each replica region: the recovery point if this region fails."""
     for region in config.replica_regions:
         _alarm(
-            template, topic, f"ReplicationLatency{_region_title(region)}Alarm",
+            template,
+            topic,
+            f"ReplicationLatency{_region_title(region)}Alarm",
             f"replication-latency-{region}",
             f"Average replication latency of the payments table to {region}",
-            threshold=config.thresholds.replication_latency_ms, namespace="AWS/DynamoDB",
+            threshold=config.thresholds.replication_latency_ms,
+            namespace="AWS/DynamoDB",
             metric="ReplicationLatency",
             dimensions={"TableName": table_name, "ReceivingRegion": region},
-            statistic="Average", evaluation_periods=3,
+            statistic="Average",
+            evaluation_periods=3,
         )
 
 

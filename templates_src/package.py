@@ -20,9 +20,7 @@ PACKAGE_NAME = "handler"
 def handler_files(source: Path = HANDLER_DIR) -> list[Path]:
     """The Python sources of the handler package, sorted (caches and bytecode excluded)."""
     return sorted(
-        path
-        for path in source.rglob("*.py")
-        if "__pycache__" not in path.parts and path.is_file()
+        path for path in source.rglob("*.py") if "__pycache__" not in path.parts and path.is_file()
     )
 
 

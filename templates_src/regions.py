@@ -69,7 +69,9 @@ def build_primary(config: Config) -> Template:
 
     _output(template, "ApiUrl", "Invoke URL of the payment API stage", api_url)
     _output(template, "ApiId", "REST API id", Ref(rest.rest_api))
-    _output(template, "ApiKeyId", "Id of the API key (its value is in the secret)", Ref(rest.api_key))
+    _output(
+        template, "ApiKeyId", "Id of the API key (its value is in the secret)", Ref(rest.api_key)
+    )
     _output(template, "ApiKeySecretArn", "Secret holding the API key value", Ref(secret))
     _output(template, "TableName", "Payments global table", Ref(table))
     _output(template, "TableArn", "Payments table ARN in this region", GetAtt(table, "Arn"))
@@ -108,7 +110,10 @@ def build_replica(config: Config) -> Template:
     params.add_parameters(
         template,
         {
-            "table-name": ("Name of the payments global table (replica in this region)", table_name),
+            "table-name": (
+                "Name of the payments global table (replica in this region)",
+                table_name,
+            ),
             "bucket-name": ("Audit bucket of this region", Ref(bucket)),
         },
     )

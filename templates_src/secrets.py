@@ -22,29 +22,29 @@ def add_api_key_secret(template: Template, config: Config, keys: kms.Keys) -> Se
     # Deleting the stack deletes the key value with the API key that uses it (Secrets Manager
     # still keeps it for its recovery window).
     return template.add_resource(
-        disposable(Secret(
-            "ApiKeySecret",
-            Name=Sub(f"payment-${{{SUFFIX_PARAM}}}-api-key"),
-            Description="Value of the payment API key (read by the API key resource "
-            "through a dynamic reference)",
-            KmsKeyId=kms.key_arn(keys.app),
-            GenerateSecretString=GenerateSecretString(
-                SecretStringTemplate="{}",
-                GenerateStringKey=API_KEY_FIELD,
-                PasswordLength=API_KEY_LENGTH,
-                ExcludePunctuation=True,
-            ),
-            ReplicaRegions=[
-                ReplicaRegion(Region=region, KmsKeyId=kms.alias_arn(kms.APP, region))
-                for region in config.replica_regions
-            ],
-            Tags=tags(),
-        ))
+        disposable(
+            Secret(
+                "ApiKeySecret",
+                Name=Sub(f"payment-${{{SUFFIX_PARAM}}}-api-key"),
+                Description="Value of the payment API key (read by the API key resource "
+                "through a dynamic reference)",
+                KmsKeyId=kms.key_arn(keys.app),
+                GenerateSecretString=GenerateSecretString(
+                    SecretStringTemplate="{}",
+                    GenerateStringKey=API_KEY_FIELD,
+                    PasswordLength=API_KEY_LENGTH,
+                    ExcludePunctuation=True,
+                ),
+                ReplicaRegions=[
+                    ReplicaRegion(Region=region, KmsKeyId=kms.alias_arn(kms.APP, region))
+                    for region in config.replica_regions
+                ],
+                Tags=tags(),
+            )
+        )
     )
 
 
 def api_key_reference(secret: Secret) -> Sub:
     """The dynamic reference CloudFormation resolves at deploy time; the value never appears."""
-    return Sub(
-        f"{{{{resolve:secretsmanager:${{{secret.title}}}:SecretString:{API_KEY_FIELD}}}}}"
-    )
+    return Sub(f"{{{{resolve:secretsmanager:${{{secret.title}}}:SecretString:{API_KEY_FIELD}}}}}")

@@ -182,8 +182,6 @@ def build_stackset_roles() -> Template:
             Tags=tags,
         )
     )
-    template.add_output(
-        Output("AdministrationRoleArn", Value=Sub(f"${{{admin_role.title}.Arn}}"))
-    )
+    template.add_output(Output("AdministrationRoleArn", Value=Sub(f"${{{admin_role.title}.Arn}}")))
     template.add_output(Output("ExecutionRoleArn", Value=Sub(f"${{{execution_role.title}.Arn}}")))
     return template

@@ -86,22 +86,24 @@ def add_audit_bucket(template: Template, config: Config, audit_key_arn: object) 
     bucket_arn = GetAtt(bucket, "Arn")
     # Retained with the bucket: a retained bucket keeps refusing plain-HTTP access.
     template.add_resource(
-        retain(BucketPolicy(
-            "AuditBucketPolicy",
-            Bucket=bucket.ref(),
-            PolicyDocument=Policy(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Sid="DenyInsecureTransport",
-                        Effect=Deny,
-                        Principal=Principal("*"),
-                        Action=[s3_actions.Action("*")],
-                        Resource=[bucket_arn, Sub(f"${{{bucket.title}.Arn}}/*")],
-                        Condition=Condition(Bool("aws:SecureTransport", False)),
-                    ),
-                ],
-            ),
-        ))
+        retain(
+            BucketPolicy(
+                "AuditBucketPolicy",
+                Bucket=bucket.ref(),
+                PolicyDocument=Policy(
+                    Version="2012-10-17",
+                    Statement=[
+                        Statement(
+                            Sid="DenyInsecureTransport",
+                            Effect=Deny,
+                            Principal=Principal("*"),
+                            Action=[s3_actions.Action("*")],
+                            Resource=[bucket_arn, Sub(f"${{{bucket.title}.Arn}}/*")],
+                            Condition=Condition(Bool("aws:SecureTransport", False)),
+                        ),
+                    ],
+                ),
+            )
+        )
     )
     return bucket
