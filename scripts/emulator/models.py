@@ -9,7 +9,8 @@ here subclasses ``CloudFormationModel`` directly (the shared behaviour comes fro
 from __future__ import annotations
 
 import json
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from moto.apigateway.models import apigateway_backends
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
@@ -28,6 +29,18 @@ from moto.secretsmanager.models import secretsmanager_backends
 from moto.sns.models import sns_backends
 from moto.ssm.models import Parameter as SsmParameterModel
 from moto.utilities.utils import get_partition
+
+
+@contextmanager
+def _already_gone() -> Iterator[None]:
+    """A delete finds its resource gone with its parent (a stage with its API): that is done.
+
+    moto deletes a stack's resources in no particular order, retrying failures."""
+    try:
+        yield
+    except Exception as error:  # noqa: BLE001
+        if not (isinstance(error, KeyError) or "NotFound" in type(error).__name__):
+            raise
 
 
 def _tag_dict(tags: list[dict[str, str]] | None) -> dict[str, str]:
@@ -257,7 +270,8 @@ class ApiGatewayStage(_Resource, CloudFormationModel):
         return resource
 
     def delete(self, account_id: str, region_name: str) -> None:
-        apigateway_backends[account_id][region_name].delete_stage(self.rest_api_id, self.physical_id)
+        with _already_gone():
+            apigateway_backends[account_id][region_name].delete_stage(self.rest_api_id, self.physical_id)
 
 
 class ApiGatewayApiKey(_Resource, CloudFormationModel):
@@ -286,7 +300,8 @@ class ApiGatewayApiKey(_Resource, CloudFormationModel):
         return cls(key.id, account_id, region_name, APIKeyId=key.id)
 
     def delete(self, account_id: str, region_name: str) -> None:
-        apigateway_backends[account_id][region_name].delete_api_key(self.physical_id)
+        with _already_gone():
+            apigateway_backends[account_id][region_name].delete_api_key(self.physical_id)
 
 
 class ApiGatewayUsagePlan(_Resource, CloudFormationModel):
@@ -318,7 +333,8 @@ class ApiGatewayUsagePlan(_Resource, CloudFormationModel):
         return cls(plan.id, account_id, region_name, Id=plan.id)
 
     def delete(self, account_id: str, region_name: str) -> None:
-        apigateway_backends[account_id][region_name].delete_usage_plan(self.physical_id)
+        with _already_gone():
+            apigateway_backends[account_id][region_name].delete_usage_plan(self.physical_id)
 
 
 class ApiGatewayUsagePlanKey(_Resource, CloudFormationModel):
@@ -340,7 +356,8 @@ class ApiGatewayUsagePlanKey(_Resource, CloudFormationModel):
         return resource
 
     def delete(self, account_id: str, region_name: str) -> None:
-        apigateway_backends[account_id][region_name].delete_usage_plan_key(self.plan_id, self.key_id)
+        with _already_gone():
+            apigateway_backends[account_id][region_name].delete_usage_plan_key(self.plan_id, self.key_id)
 
 
 class CloudWatchAlarm(_Resource, CloudFormationModel):
@@ -441,7 +458,8 @@ class S3BucketPolicy(_Resource, CloudFormationModel):
         return cls(props["Bucket"], account_id, region_name)
 
     def delete(self, account_id: str, region_name: str) -> None:
-        s3_backends[account_id][get_partition(region_name)].delete_bucket_policy(self.physical_id)
+        with _already_gone():
+            s3_backends[account_id][get_partition(region_name)].delete_bucket_policy(self.physical_id)
 
 
 class _Extends:

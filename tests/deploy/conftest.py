@@ -1,0 +1,118 @@
+"""The local emulator for the deploy tests: one moto server per test module, on 127.0.0.1.
+
+Deploy and delete run for real against it: boto3 over HTTP, the emulator's StackSets creating
+stacks in each region. Nothing here talks to anything but 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import boto3
+import pytest
+
+from scripts import delete as delete_script
+from scripts import deploy as deploy_script
+from scripts.emulator import Emulator
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT = "123456789012"  # moto's default account
+PRIMARY = "us-east-1"
+REPLICA = "us-west-2"
+
+# Credentials and config for the emulator only: no profile, file or token from the machine.
+EMULATOR_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": PRIMARY,
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+UNSET = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL", "ENVIRONMENT_SUFFIX")
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in EMULATOR_ENV.items():
+            patch.setenv(name, value)
+        for name in UNSET:
+            patch.delenv(name, raising=False)
+        with Emulator() as running:
+            # moto keeps its state per process: every module starts from an empty account.
+            urllib.request.urlopen(
+                urllib.request.Request(f"{running.url}/moto-api/reset", method="POST"), timeout=10
+            ).read()
+            yield running
+
+
+@dataclass
+class Aws:
+    """boto3 clients on the emulator, for checking what deploy and delete really did."""
+
+    url: str
+
+    def __call__(self, service: str, region: str = PRIMARY) -> Any:
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+@pytest.fixture(scope="module")
+def aws(emulator: Emulator) -> Aws:
+    return Aws(emulator.url)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def _run_in_process(main: Callable[..., int], argv: list[str], **kwargs: Any) -> Result:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(argv, out=out, **kwargs)
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def run_deploy(argv: list[str]) -> Result:
+    return _run_in_process(deploy_script.main, argv)
+
+
+def run_delete(argv: list[str], stdin: Any = None) -> Result:
+    return _run_in_process(delete_script.main, argv, stdin=stdin or io.StringIO(""))
+
+
+def run_cli(script: str, argv: list[str], stdin: int | None = subprocess.DEVNULL) -> Result:
+    """The script as users run it: a separate process, exit code and output as they see them."""
+    env = {k: v for k, v in os.environ.items() if k not in UNSET}
+    env.update(EMULATOR_ENV)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / script), *argv],
+        cwd=ROOT,
+        env=env,
+        stdin=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+def operation_count(aws: Aws, stack_set: str) -> int:
+    """Operations CloudFormation holds for a stack set (read from AWS, not from the tool)."""
+    return len(aws("cloudformation").list_stack_set_operations(StackSetName=stack_set)["Summaries"])

@@ -1,0 +1,266 @@
+"""One deployment walked through its life against the emulator, checked through boto3.
+
+first deploy -> no-op redeploy -> code and alarm change -> delete (data retained) -> purge.
+The tests run in file order and share the deployment; each step checks what AWS now holds,
+not what the tool printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from templates_src import build as build_module
+from templates_src import config as config_module
+from templates_src import package
+
+from .conftest import ACCOUNT, PRIMARY, REPLICA, ROOT, operation_count, run_cli, run_delete, run_deploy
+
+pytestmark = pytest.mark.integration
+
+SUFFIX = "life"
+EMAIL = "payments-oncall@example.com"
+REPLICA_SET = f"payment-{SUFFIX}-replica"
+PRIMARY_SET = f"payment-{SUFFIX}-primary"
+TABLE = f"payment-{SUFFIX}-payments"
+REGIONS = (PRIMARY, REPLICA)
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("lifecycle")
+
+
+@pytest.fixture(scope="module")
+def args(emulator, work: Path) -> list[str]:
+    return [
+        "--environment-suffix", SUFFIX,
+        "--endpoint-url", emulator.url,
+        "--build-dir", str(work / "build"),
+        "--outputs", str(work / "flat-outputs.json"),
+        "--alarm-email", EMAIL,
+        "--poll", "0.05",
+    ]
+
+
+@pytest.fixture(scope="module")
+def delete_args(emulator) -> list[str]:
+    return ["--environment-suffix", SUFFIX, "--endpoint-url", emulator.url, "--poll", "0.05"]
+
+
+def _missing(call, *codes: str, **kwargs) -> bool:
+    try:
+        call(**kwargs)
+    except ClientError as error:
+        return error.response["Error"]["Code"] in codes
+    return False
+
+
+def _code_sha256(zip_bytes: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
+
+
+def test_without_stackset_roles_deploy_explains_and_changes_nothing(aws, args):
+    result = run_deploy(args)
+    assert result.code == 2
+    assert "AWSCloudFormationStackSetAdministrationRole" in result.err
+    assert "--bootstrap" in result.err
+    assert aws("cloudformation").list_stack_sets(Status="ACTIVE")["Summaries"] == []
+
+
+def test_first_deploy_creates_both_regions(aws, args, work):
+    result = run_deploy([*args, "--bootstrap"])
+    assert result.code == 0, result.err
+    cfn = aws("cloudformation")
+
+    for name, region in ((REPLICA_SET, REPLICA), (PRIMARY_SET, PRIMARY)):
+        assert cfn.describe_stack_set(StackSetName=name)["StackSet"]["Status"] == "ACTIVE"
+        instances = cfn.list_stack_instances(StackSetName=name)["Summaries"]
+        assert [(i["Region"], i["Status"]) for i in instances] == [(region, "CURRENT")]
+        stack = aws("cloudformation", region).describe_stacks(StackName=instances[0]["StackId"])
+        assert stack["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    # The primary template is over the inline limit: the stack set got it by URL and holds it.
+    held = cfn.describe_stack_set(StackSetName=PRIMARY_SET)["StackSet"]["TemplateBody"]
+    assert json.loads(held) == json.loads((work / "build" / build_module.PRIMARY).read_text())
+
+    for region in REGIONS:
+        table = aws("dynamodb", region).describe_table(TableName=TABLE)["Table"]
+        assert table["KeySchema"] == [{"AttributeName": "payment_id", "KeyType": "HASH"}]
+        assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {"status-index", "customer-index"}
+        assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+        assert table["DeletionProtectionEnabled"] is True
+        assert table["SSEDescription"]["Status"] == "ENABLED"
+
+        s3 = aws("s3", region)
+        for bucket, algorithm in (
+            (f"payment-{SUFFIX}-audit-{ACCOUNT}-{region}", "aws:kms"),
+            (f"payment-{SUFFIX}-artifacts-{ACCOUNT}-{region}", "AES256"),
+        ):
+            assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+            rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+            assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == algorithm
+            assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
+            policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+            assert any(
+                s["Effect"] == "Deny"
+                and str(s["Condition"]["Bool"]["aws:SecureTransport"]).lower() == "false"
+                for s in policy["Statement"]
+            )
+        aliases = {a["AliasName"] for a in aws("kms", region).list_aliases()["Aliases"]}
+        assert {f"alias/payment-{SUFFIX}-{use}" for use in ("table", "audit", "app")} <= aliases
+
+    manifest = json.loads((work / "build" / build_module.MANIFEST).read_text())
+    zip_bytes = (work / "build" / build_module.HANDLER_ZIP).read_bytes()
+    artifact = aws("s3", PRIMARY).get_object(
+        Bucket=f"payment-{SUFFIX}-artifacts-{ACCOUNT}-{PRIMARY}", Key=manifest["handler_code_key"]
+    )["Body"].read()
+    assert artifact == zip_bytes
+    function = aws("lambda").get_function(FunctionName=f"payment-{SUFFIX}-processor")
+    assert function["Configuration"]["CodeSha256"] == _code_sha256(zip_bytes)
+
+    # The API key's value is the generated secret, replicated, and never an output.
+    secret = aws("secretsmanager").get_secret_value(SecretId=f"payment-{SUFFIX}-api-key")
+    api_key_value = json.loads(secret["SecretString"])["api_key"]
+    replica_secret = aws("secretsmanager", REPLICA).get_secret_value(SecretId=f"payment-{SUFFIX}-api-key")
+    assert json.loads(replica_secret["SecretString"])["api_key"] == api_key_value
+    keys = aws("apigateway").get_api_keys(includeValues=True)["items"]
+    assert [k["value"] for k in keys if k["name"] == f"payment-{SUFFIX}-api-key"] == [api_key_value]
+
+    alarm = aws("cloudwatch").describe_alarms(AlarmNames=[f"payment-{SUFFIX}-processor-errors"])
+    assert alarm["MetricAlarms"][0]["Threshold"] == 5.0
+
+    text = (work / "flat-outputs.json").read_text()
+    outputs = json.loads(text)
+    assert api_key_value not in text
+    keys_in_order = list(outputs)
+    first_replica = next(i for i, k in enumerate(keys_in_order) if k.startswith(f"{REPLICA}."))
+    assert all(not k.startswith(f"{REPLICA}.") for k in keys_in_order[:first_replica])
+    assert all(k.startswith(f"{REPLICA}.") for k in keys_in_order[first_replica:])
+    assert outputs["TableName"] == TABLE
+    assert outputs[f"{REPLICA}.AuditBucketName"] == f"payment-{SUFFIX}-audit-{ACCOUNT}-{REPLICA}"
+    assert outputs["ApiUrl"].startswith(f"https://{outputs['ApiId']}.execute-api.{PRIMARY}.")
+    assert outputs["ApiUrl"] in result.out  # the summary names the API
+
+
+def test_redeploy_with_nothing_changed_starts_no_operation(aws, args):
+    before = {name: operation_count(aws, name) for name in (REPLICA_SET, PRIMARY_SET)}
+    result = run_deploy(args)
+    assert result.code == 0, result.err
+    assert {name: operation_count(aws, name) for name in before} == before
+    assert "up to date, no operation started" in result.out
+
+
+def test_code_and_alarm_threshold_change_updates_the_primary_instance(aws, args, work, monkeypatch):
+    # A new handler version and a new threshold, built the way the build command builds them.
+    handler = work / "handler-v2"
+    shutil.copytree(ROOT / "handler", handler, ignore=shutil.ignore_patterns("__pycache__"))
+    with (handler / "__init__.py").open("a") as init:
+        init.write("\n# v2\n")
+    original_zip = package.build_zip
+    monkeypatch.setattr(package, "build_zip", lambda source=handler: original_zip(handler))
+    config = config_module.from_inputs(environment_suffix=SUFFIX, alarm_email=EMAIL)
+    changed = dataclasses.replace(
+        config, thresholds=dataclasses.replace(config.thresholds, processor_errors=7)
+    )
+    result = build_module.build(changed, work / "build-v2")
+    assert result.clean
+    new_zip = (work / "build-v2" / build_module.HANDLER_ZIP).read_bytes()
+
+    before = {name: operation_count(aws, name) for name in (REPLICA_SET, PRIMARY_SET)}
+    deployed = run_deploy([*args, "--build-dir", str(work / "build-v2")])
+    assert deployed.code == 0, deployed.err
+
+    assert operation_count(aws, REPLICA_SET) == before[REPLICA_SET]
+    assert operation_count(aws, PRIMARY_SET) == before[PRIMARY_SET] + 1
+    cfn = aws("cloudformation")
+    latest = cfn.list_stack_set_operations(StackSetName=PRIMARY_SET)["Summaries"][-1]
+    assert (latest["Action"], latest["Status"]) == ("UPDATE", "SUCCEEDED")
+    alarm = aws("cloudwatch").describe_alarms(AlarmNames=[f"payment-{SUFFIX}-processor-errors"])
+    assert alarm["MetricAlarms"][0]["Threshold"] == 7.0
+    for name in (f"payment-{SUFFIX}-processor", f"payment-{SUFFIX}-audit-writer"):
+        function = aws("lambda").get_function(FunctionName=name)
+        assert function["Configuration"]["CodeSha256"] == _code_sha256(new_zip)
+    instance = cfn.list_stack_instances(StackSetName=PRIMARY_SET)["Summaries"][0]
+    assert instance["Status"] == "CURRENT"
+
+
+def test_delete_removes_stack_sets_and_retains_data(aws, delete_args, work):
+    audit = aws("s3", REPLICA)
+    bucket = f"payment-{SUFFIX}-audit-{ACCOUNT}-{REPLICA}"
+    for body in (b"v1", b"v2"):
+        audit.put_object(Bucket=bucket, Key="payments/2026/01/01/p1.json", Body=body)
+    audit.delete_object(Bucket=bucket, Key="payments/2026/01/01/p1.json")
+    outputs = json.loads((work / "flat-outputs.json").read_text())
+
+    result = run_delete(delete_args)
+    assert result.code == 0, result.err
+
+    cfn = aws("cloudformation")
+    for name in (PRIMARY_SET, REPLICA_SET):
+        assert _missing(cfn.describe_stack_set, "StackSetNotFoundException", StackSetName=name)
+    for region in REGIONS:
+        live = aws("cloudformation", region).describe_stacks()["Stacks"]
+        assert [s["StackName"] for s in live if s["StackName"].startswith("StackSet-")] == []
+        assert aws("dynamodb", region).describe_table(TableName=TABLE)["Table"]["TableStatus"] == "ACTIVE"
+        aws("s3", region).head_bucket(Bucket=f"payment-{SUFFIX}-audit-{ACCOUNT}-{region}")
+    for key in ("TableKeyArn", "AuditKeyArn", f"{REPLICA}.TableKeyArn"):
+        region = REPLICA if key.startswith(REPLICA) else PRIMARY
+        state = aws("kms", region).describe_key(KeyId=outputs[key])["KeyMetadata"]["KeyState"]
+        assert state == "Enabled"
+    assert aws("lambda").list_functions()["Functions"] == []
+    assert f"table {TABLE}" in result.out and bucket in result.out and "KMS key" in result.out
+
+
+def test_purge_without_confirmation_on_non_interactive_stdin_is_refused(aws, emulator):
+    result = run_cli(
+        "delete.py", ["--environment-suffix", SUFFIX, "--endpoint-url", emulator.url, "--purge-data"]
+    )
+    assert result.code == 2
+    assert "refusing" in result.err and "--yes" in result.err
+    for region in REGIONS:
+        assert aws("dynamodb", region).describe_table(TableName=TABLE)["Table"]["TableName"] == TABLE
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_purge_with_a_wrong_interactive_answer_deletes_nothing(aws, delete_args):
+    result = run_delete([*delete_args, "--purge-data"], stdin=_Terminal("prod\n"))
+    assert result.code == 2
+    assert aws("dynamodb", REPLICA).describe_table(TableName=TABLE)["Table"]["TableName"] == TABLE
+
+
+def test_purge_after_plain_delete_leaves_nothing(aws, delete_args, work):
+    outputs = json.loads((work / "flat-outputs.json").read_text())
+    result = run_delete([*delete_args, "--purge-data"], stdin=_Terminal(f"{SUFFIX}\n"))
+    assert result.code == 0, result.err
+
+    for region in REGIONS:
+        assert _missing(aws("dynamodb", region).describe_table, "ResourceNotFoundException", TableName=TABLE)
+        buckets = [b["Name"] for b in aws("s3", region).list_buckets()["Buckets"]]
+        assert [b for b in buckets if b.startswith(f"payment-{SUFFIX}-")] == []
+        kms = aws("kms", region)
+        assert [a for a in kms.list_aliases()["Aliases"] if a["AliasName"].startswith(f"alias/payment-{SUFFIX}-")] == []
+        prefix = "" if region == PRIMARY else f"{region}."
+        for use in ("Table", "Audit", "App"):
+            key = kms.describe_key(KeyId=outputs[f"{prefix}{use}KeyArn"])["KeyMetadata"]
+            assert key["KeyState"] == "PendingDeletion"
+        assert aws("secretsmanager", region).list_secrets()["SecretList"] == []
+        assert aws("ssm", region).get_parameters_by_path(Path=f"/payment/{SUFFIX}", Recursive=True)["Parameters"] == []
+    assert aws("apigateway").get_rest_apis()["items"] == []
+
+
+def test_delete_when_nothing_exists_says_so(delete_args):
+    result = run_delete(delete_args)
+    assert result.code == 0
+    assert "does not exist" in result.out and f"nothing to delete for payment-{SUFFIX}" in result.out
