@@ -13,8 +13,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, Sequence, TextIO
+from typing import NoReturn, TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,15 +34,31 @@ class _Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python scripts/delete.py", description=__doc__.split("\n")[0])
-    p.add_argument("--environment-suffix", help="the deployment's suffix (default $ENVIRONMENT_SUFFIX, else dev)")
+    p.add_argument(
+        "--environment-suffix",
+        help="the deployment's suffix (default $ENVIRONMENT_SUFFIX, else dev)",
+    )
     p.add_argument("--primary-region", help=f"default {config_module.DEFAULT_PRIMARY_REGION}")
-    p.add_argument("--replica-regions", help="where to look for retained data (default "
-                   + ",".join(config_module.DEFAULT_REPLICA_REGIONS) + "; instances are found wherever they are)")
-    p.add_argument("--endpoint-url", help="send every AWS call here, e.g. the local emulator (or AWS_ENDPOINT_URL)")
-    p.add_argument("--purge-data", action="store_true", help="also delete the retained table, buckets and keys")
+    p.add_argument(
+        "--replica-regions",
+        help="where to look for retained data (default "
+        + ",".join(config_module.DEFAULT_REPLICA_REGIONS)
+        + "; instances are found wherever they are)",
+    )
+    p.add_argument(
+        "--endpoint-url",
+        help="send every AWS call here, e.g. the local emulator (or AWS_ENDPOINT_URL)",
+    )
+    p.add_argument(
+        "--purge-data", action="store_true", help="also delete the retained table, buckets and keys"
+    )
     p.add_argument("--yes", action="store_true", help="confirm --purge-data without asking")
-    p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait per operation (default 3600)")
-    p.add_argument("--poll", type=float, default=10.0, help="seconds between status polls (default 10)")
+    p.add_argument(
+        "--timeout", type=float, default=3600.0, help="seconds to wait per operation (default 3600)"
+    )
+    p.add_argument(
+        "--poll", type=float, default=10.0, help="seconds between status polls (default 10)"
+    )
     return p
 
 
@@ -52,9 +69,14 @@ def confirm_purge(suffix: str, yes: bool, stdin: TextIO, out: TextIO) -> None:
     if not stdin.isatty():
         raise DeployError(
             "refusing --purge-data without confirmation: stdin is not interactive; "
-            "pass --yes to delete the retained data", EXIT_USAGE)
-    print(f"--purge-data permanently deletes the payments table, audit and artifact buckets and "
-          f"schedules the KMS keys of payment-{suffix} for deletion, in every region.", file=out)
+            "pass --yes to delete the retained data",
+            EXIT_USAGE,
+        )
+    print(
+        f"--purge-data permanently deletes the payments table, audit and artifact buckets and "
+        f"schedules the KMS keys of payment-{suffix} for deletion, in every region.",
+        file=out,
+    )
     print(f"Type the environment suffix ({suffix}) to confirm: ", end="", file=out, flush=True)
     if stdin.readline().strip() != suffix:
         raise DeployError("not confirmed; nothing deleted", EXIT_USAGE)
@@ -88,6 +110,7 @@ def _delete_set(cfn: object):  # DeleteStackSet returns no OperationId; adapt it
     def call(StackSetName: str, OperationId: str) -> dict:  # noqa: N803 - AWS parameter names
         cfn.delete_stack_set(StackSetName=StackSetName)  # type: ignore[attr-defined]
         return {"OperationId": OperationId}
+
     return call
 
 
@@ -111,14 +134,24 @@ def delete(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sy
         name = names.stack_set(suffix, kind)
         held = stacksets.describe(cfn, name)
         if held is not None:
-            regions += [i["Region"] for i in stacksets.list_instances(cfn, name) if i["Region"] not in regions]
+            regions += [
+                i["Region"]
+                for i in stacksets.list_instances(cfn, name)
+                if i["Region"] not in regions
+            ]
     # Primary first: its table replicas and functions depend on the replica regions' keys.
-    existed = [delete_stack_set(cfn, waiter, names.stack_set(suffix, kind), out) for kind in ("primary", "replica")]
+    existed = [
+        delete_stack_set(cfn, waiter, names.stack_set(suffix, kind), out)
+        for kind in ("primary", "replica")
+    ]
 
     found = [retained.find(aws, suffix, account, region) for region in regions]
     found = [data for data in found if not data.empty()]
     if not found:
-        print("no retained data" if any(existed) else f"nothing to delete for payment-{suffix}", file=out)
+        print(
+            "no retained data" if any(existed) else f"nothing to delete for payment-{suffix}",
+            file=out,
+        )
         return
     if not args.purge_data:
         print("retained (delete with --purge-data --yes):", file=out)
@@ -130,7 +163,9 @@ def delete(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sy
     print(f"purged payment-{suffix}: nothing retained", file=out)
 
 
-def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+def main(
+    argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
+) -> int:
     args = parser().parse_args(argv)
     try:
         delete(args, stdin, out)

@@ -15,8 +15,9 @@ import os
 import re
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, Sequence, TextIO
+from typing import NoReturn, TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,20 +43,45 @@ class _Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python scripts/deploy.py", description=__doc__.split("\n")[0])
-    p.add_argument("--environment-suffix", help="payment-<suffix>-<thing> (default $ENVIRONMENT_SUFFIX, else dev)")
+    p.add_argument(
+        "--environment-suffix",
+        help="payment-<suffix>-<thing> (default $ENVIRONMENT_SUFFIX, else dev)",
+    )
     p.add_argument("--primary-region", help=f"default {config_module.DEFAULT_PRIMARY_REGION}")
-    p.add_argument("--replica-regions", help="comma-separated, default " + ",".join(config_module.DEFAULT_REPLICA_REGIONS))
+    p.add_argument(
+        "--replica-regions",
+        help="comma-separated, default " + ",".join(config_module.DEFAULT_REPLICA_REGIONS),
+    )
     p.add_argument("--alarm-email", help="subscribed to the alarm topics (optional)")
-    p.add_argument("--accounts", help="comma-separated target account ids (default: the caller's, from STS)")
-    p.add_argument("--endpoint-url", help="send every AWS call here, e.g. the local emulator (or AWS_ENDPOINT_URL)")
-    p.add_argument("--build-dir", type=Path, default=ROOT / "build", help="build folder (default build/)")
-    p.add_argument("--outputs", type=Path, default=None, help=f"outputs file (default {OUTPUTS_FILE})")
-    p.add_argument("--bootstrap", action="store_true",
-                   help=f"create the StackSet roles (stack {names.ROLES_STACK}) if they are missing")
-    p.add_argument("--remove-unconfigured-regions", action="store_true",
-                   help="delete stack instances in regions no longer configured")
-    p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait per operation (default 3600)")
-    p.add_argument("--poll", type=float, default=10.0, help="seconds between status polls (default 10)")
+    p.add_argument(
+        "--accounts", help="comma-separated target account ids (default: the caller's, from STS)"
+    )
+    p.add_argument(
+        "--endpoint-url",
+        help="send every AWS call here, e.g. the local emulator (or AWS_ENDPOINT_URL)",
+    )
+    p.add_argument(
+        "--build-dir", type=Path, default=ROOT / "build", help="build folder (default build/)"
+    )
+    p.add_argument(
+        "--outputs", type=Path, default=None, help=f"outputs file (default {OUTPUTS_FILE})"
+    )
+    p.add_argument(
+        "--bootstrap",
+        action="store_true",
+        help=f"create the StackSet roles (stack {names.ROLES_STACK}) if they are missing",
+    )
+    p.add_argument(
+        "--remove-unconfigured-regions",
+        action="store_true",
+        help="delete stack instances in regions no longer configured",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=3600.0, help="seconds to wait per operation (default 3600)"
+    )
+    p.add_argument(
+        "--poll", type=float, default=10.0, help="seconds between status polls (default 10)"
+    )
     return p
 
 
@@ -74,7 +100,9 @@ def _accounts(aws: Aws, value: str | None, region: str) -> tuple[str, ...]:
         accounts = tuple(a.strip() for a in value.split(",") if a.strip())
         bad = [a for a in accounts if not ACCOUNT_PATTERN.match(a)]
         if bad or not accounts:
-            raise DeployError(f"--accounts: not a 12-digit account id: {', '.join(bad) or value!r}", EXIT_USAGE)
+            raise DeployError(
+                f"--accounts: not a 12-digit account id: {', '.join(bad) or value!r}", EXIT_USAGE
+            )
         return accounts
     return (aws.client("sts", region).get_caller_identity()["Account"],)
 
@@ -89,9 +117,15 @@ def _role_exists(aws: Aws, region: str, name: str) -> bool:
         raise
 
 
-def ensure_roles(aws: Aws, build: artifacts.Build, region: str, bootstrap: bool, waiter: Waiter, out: TextIO) -> None:
+def ensure_roles(
+    aws: Aws, build: artifacts.Build, region: str, bootstrap: bool, waiter: Waiter, out: TextIO
+) -> None:
     """Self-managed StackSets need both roles; create them on request, else say how."""
-    missing = [name for name in (ADMINISTRATION_ROLE, EXECUTION_ROLE) if not _role_exists(aws, region, name)]
+    missing = [
+        name
+        for name in (ADMINISTRATION_ROLE, EXECUTION_ROLE)
+        if not _role_exists(aws, region, name)
+    ]
     if not missing:
         return
     template = build.path(build_module.STACKSET_ROLES)
@@ -123,10 +157,18 @@ def ensure_roles(aws: Aws, build: artifacts.Build, region: str, bootstrap: bool,
         if status.endswith("_COMPLETE") and "ROLLBACK" not in status:
             return
         if status.endswith("FAILED") or "ROLLBACK" in status:
-            raise DeployError(f"{names.ROLES_STACK} in {region}: {status}: {stack.get('StackStatusReason', '')}")
+            raise DeployError(
+                f"{names.ROLES_STACK} in {region}: {status}: {stack.get('StackStatusReason', '')}"
+            )
         if waiter.clock() - started > waiter.timeout_s:
-            raise DeployError(f"{names.ROLES_STACK} in {region}: still {status} after {waiter.timeout_s:.0f} s")
-        print(f"  {names.ROLES_STACK}: {status} [{waiter.clock() - started:5.0f} s]", file=out, flush=True)
+            raise DeployError(
+                f"{names.ROLES_STACK} in {region}: still {status} after {waiter.timeout_s:.0f} s"
+            )
+        print(
+            f"  {names.ROLES_STACK}: {status} [{waiter.clock() - started:5.0f} s]",
+            file=out,
+            flush=True,
+        )
         waiter.sleep(waiter.poll_s)
 
 
@@ -145,13 +187,19 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> dict[str, str]
     waiter = Waiter(cfn, timeout_s=args.timeout, poll_s=args.poll, out=out)
     ensure_roles(aws, build, admin_region, args.bootstrap, waiter, out)
 
-    administrator = aws.client("sts", admin_region).get_caller_identity()["Account"] if args.accounts else accounts[0]
+    administrator = (
+        aws.client("sts", admin_region).get_caller_identity()["Account"]
+        if args.accounts
+        else accounts[0]
+    )
     readers = [a for a in accounts if a != administrator]
     zip_bytes = build.path(build_module.HANDLER_ZIP).read_bytes()
     code_key = build.manifest["handler_code_key"]
     buckets: dict[str, str] = {}
     for region in config.regions:
-        buckets[region] = artifacts.ensure_bucket(aws, config.environment_suffix, administrator, region, readers)
+        buckets[region] = artifacts.ensure_bucket(
+            aws, config.environment_suffix, administrator, region, readers
+        )
         if artifacts.upload_once(aws, region, buckets[region], code_key, zip_bytes):
             print(f"uploaded {code_key} to {buckets[region]}", file=out)
 
@@ -164,7 +212,11 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> dict[str, str]
             "primary",
             build_module.PRIMARY,
             (config.primary_region,),
-            {**common, "ArtifactBucketName": buckets[config.primary_region], "HandlerCodeKey": code_key},
+            {
+                **common,
+                "ArtifactBucketName": buckets[config.primary_region],
+                "HandlerCodeKey": code_key,
+            },
         ),
     ):
         body = build.text(file_name)
@@ -206,12 +258,18 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> dict[str, str]
     return outputs
 
 
-def flat_outputs(aws: Aws, cfn: object, config: config_module.Config, account: str) -> dict[str, str]:
+def flat_outputs(
+    aws: Aws, cfn: object, config: config_module.Config, account: str
+) -> dict[str, str]:
     """Output name -> value, primary region first; replica outputs are named ``<region>.<name>``."""
     flat: dict[str, str] = {}
     suffix = config.environment_suffix
-    for kind, region in [("primary", config.primary_region)] + [("replica", r) for r in config.replica_regions]:
-        for output in stacksets.instance_outputs(aws, cfn, names.stack_set(suffix, kind), account, region):
+    for kind, region in [("primary", config.primary_region)] + [
+        ("replica", r) for r in config.replica_regions
+    ]:
+        for output in stacksets.instance_outputs(
+            aws, cfn, names.stack_set(suffix, kind), account, region
+        ):
             key = output["OutputKey"]
             value = output.get("OutputValue", "")
             if SECRET_OUTPUT.search(key) or "{{resolve:" in value:
@@ -232,7 +290,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         print(f"deploy: error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("deploy: interrupted; operations already started continue in AWS - re-run to converge", file=sys.stderr)
+        print(
+            "deploy: interrupted; operations already started continue in AWS - re-run to converge",
+            file=sys.stderr,
+        )
         return 130
     except Exception as error:  # an AWS error we did not anticipate: one line, exit 1
         if error_code(error) or type(error).__module__.startswith("botocore"):

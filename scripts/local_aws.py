@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -19,15 +19,23 @@ from scripts.emulator import Emulator  # noqa: E402
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python scripts/local_aws.py", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=5000, help="port (default 5000; 0 picks a free one)")
+    parser = argparse.ArgumentParser(
+        prog="python scripts/local_aws.py", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=5000, help="port (default 5000; 0 picks a free one)"
+    )
     args = parser.parse_args(argv)
     emulator = Emulator(args.host, args.port)
     try:
         emulator.start()
     except OSError as error:
-        print(f"local_aws: error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        print(
+            f"local_aws: error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr
+        )
         return 2
     print(f"ready: {emulator.url}", flush=True)
     try:

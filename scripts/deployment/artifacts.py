@@ -65,7 +65,9 @@ def ensure_build(config: Config, folder: Path, out: TextIO) -> Build:
         if not result.clean:
             for finding in result.findings:
                 print(finding, file=out)
-            raise DeployError(f"lint: {len(result.findings)} finding(s) in the build; nothing deployed")
+            raise DeployError(
+                f"lint: {len(result.findings)} finding(s) in the build; nothing deployed"
+            )
     return Build(folder, json.loads((folder / build_module.MANIFEST).read_text()))
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # an AWS operation failed (the message names the region and the reason)
-EXIT_USAGE = 2  # bad arguments or configuration, or a precondition the user must fix; nothing changed
+EXIT_USAGE = (
+    2  # bad arguments or configuration, or a precondition the user must fix; nothing changed
+)
 
 
 class DeployError(Exception):

@@ -10,8 +10,9 @@ from __future__ import annotations
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from .aws import error_code
 from .errors import DeployError
@@ -53,7 +54,9 @@ class Waiter:
                         f"{stack_set}: another operation was still running after "
                         f"{self.timeout_s:.0f} s; re-run when it has finished"
                     ) from error
-                self._say(f"  {stack_set}: another operation is running; retrying in {self.poll_s:.0f} s")
+                self._say(
+                    f"  {stack_set}: another operation is running; retrying in {self.poll_s:.0f} s"
+                )
                 self.sleep(self.poll_s)
 
     def wait(self, stack_set: str, operation_id: str) -> dict:
@@ -79,7 +82,8 @@ class Waiter:
             if self.clock() - started >= self.timeout_s:
                 raise DeployError(
                     f"{stack_set}: operation {operation_id} still {status} after "
-                    f"{self.timeout_s:.0f} s; it continues in AWS: re-run to wait for it and converge"
+                    f"{self.timeout_s:.0f} s; it continues in AWS: "
+                    "re-run to wait for it and converge"
                 )
             self.sleep(self.poll_s)
         if status != "SUCCEEDED":

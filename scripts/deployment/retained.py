@@ -51,26 +51,41 @@ def _exists(call: Any, missing: tuple[str, ...], **kwargs: Any) -> bool:
 def find(aws: Aws, suffix: str, account: str, region: str) -> RegionData:
     data = RegionData(region)
     table = names.table(suffix)
-    if _exists(aws.client("dynamodb", region).describe_table, ("ResourceNotFoundException",), TableName=table):
+    if _exists(
+        aws.client("dynamodb", region).describe_table,
+        ("ResourceNotFoundException",),
+        TableName=table,
+    ):
         data.table = table
     s3 = aws.client("s3", region)
-    for bucket in (names.audit_bucket(suffix, account, region), names.artifact_bucket(suffix, account, region)):
+    for bucket in (
+        names.audit_bucket(suffix, account, region),
+        names.artifact_bucket(suffix, account, region),
+    ):
         if _exists(s3.head_bucket, ("404", "NoSuchBucket", "NotFound"), Bucket=bucket):
             data.buckets.append(bucket)
     kms = aws.client("kms", region)
     prefix = f"alias/payment-{suffix}-"
     for page in kms.get_paginator("list_aliases").paginate():
-        data.aliases += [a["AliasName"] for a in page["Aliases"] if a["AliasName"].startswith(prefix)]
+        data.aliases += [
+            a["AliasName"] for a in page["Aliases"] if a["AliasName"].startswith(prefix)
+        ]
     for page in kms.get_paginator("list_keys").paginate():
         for key in page["Keys"]:
             metadata = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
-            if metadata.get("KeyManager") != "CUSTOMER" or metadata.get("KeyState") == "PendingDeletion":
+            if (
+                metadata.get("KeyManager") != "CUSTOMER"
+                or metadata.get("KeyState") == "PendingDeletion"
+            ):
                 continue
             tags = {
                 t["TagKey"]: t["TagValue"]
                 for t in kms.list_resource_tags(KeyId=key["KeyId"]).get("Tags", [])
             }
-            if tags.get("EnvironmentSuffix") == suffix and tags.get(names.PROJECT_TAG[0]) == names.PROJECT_TAG[1]:
+            if (
+                tags.get("EnvironmentSuffix") == suffix
+                and tags.get(names.PROJECT_TAG[0]) == names.PROJECT_TAG[1]
+            ):
                 data.keys.append(key["KeyId"])
     return data
 
@@ -95,10 +110,19 @@ def empty_bucket(s3: Any, bucket: str) -> int:
 
 def purge_table(aws: Aws, table: str, primary: str, regions: list[str], out: TextIO) -> None:
     """Deletion protection off everywhere, replicas first, then the primary's table."""
-    present = [r for r in regions if _exists(
-        aws.client("dynamodb", r).describe_table, ("ResourceNotFoundException",), TableName=table)]
+    present = [
+        r
+        for r in regions
+        if _exists(
+            aws.client("dynamodb", r).describe_table,
+            ("ResourceNotFoundException",),
+            TableName=table,
+        )
+    ]
     for region in present:
-        aws.client("dynamodb", region).update_table(TableName=table, DeletionProtectionEnabled=False)
+        aws.client("dynamodb", region).update_table(
+            TableName=table, DeletionProtectionEnabled=False
+        )
     ordered = [r for r in present if r != primary] + [r for r in present if r == primary]
     for region in ordered:
         ddb = aws.client("dynamodb", region)
@@ -111,12 +135,18 @@ def purge_table(aws: Aws, table: str, primary: str, regions: list[str], out: Tex
             )
         else:
             ddb.delete_table(TableName=table)
-        ddb.get_waiter("table_not_exists").wait(TableName=table, WaiterConfig={"Delay": 5, "MaxAttempts": 120})
+        ddb.get_waiter("table_not_exists").wait(
+            TableName=table, WaiterConfig={"Delay": 5, "MaxAttempts": 120}
+        )
         print(f"  deleted table {table} in {region}", file=out, flush=True)
 
 
 def purge(
-    aws: Aws, suffix: str, found: list[RegionData], primary: str, pending_days: int,
+    aws: Aws,
+    suffix: str,
+    found: list[RegionData],
+    primary: str,
+    pending_days: int,
     out: TextIO = sys.stdout,
 ) -> None:
     if any(d.table for d in found):
@@ -126,10 +156,16 @@ def purge(
         for bucket in data.buckets:
             removed = empty_bucket(s3, bucket)
             s3.delete_bucket(Bucket=bucket)
-            print(f"  deleted bucket {bucket} ({removed} object version(s) and delete marker(s))", file=out)
+            print(
+                f"  deleted bucket {bucket} ({removed} object version(s) and delete marker(s))",
+                file=out,
+            )
         kms = aws.client("kms", data.region)
         for alias in data.aliases:
             kms.delete_alias(AliasName=alias)
         for key in data.keys:
             kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=pending_days)
-            print(f"  scheduled deletion of KMS key {key} in {data.region} ({pending_days} days)", file=out)
+            print(
+                f"  scheduled deletion of KMS key {key} in {data.region} ({pending_days} days)",
+                file=out,
+            )

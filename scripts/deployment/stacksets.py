@@ -30,7 +30,9 @@ class StackSetSpec:
         return {"TemplateBody": self.template_body}
 
     def parameter_list(self) -> list[dict[str, str]]:
-        return [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(self.parameters.items())]
+        return [
+            {"ParameterKey": k, "ParameterValue": v} for k, v in sorted(self.parameters.items())
+        ]
 
     def tag_list(self) -> list[dict[str, str]]:
         return [{"Key": k, "Value": v} for k, v in sorted(self.tags.items())]
@@ -98,7 +100,10 @@ def sync(
             if not same
         ]
         if changed:
-            print(f"{spec.name}: updating stack set and instances ({' and '.join(changed)} changed)", file=out)
+            print(
+                f"{spec.name}: updating stack set and instances ({' and '.join(changed)} changed)",
+                file=out,
+            )
             operation = waiter.start(
                 spec.name,
                 cfn.update_stack_set,
@@ -132,7 +137,9 @@ def sync(
         {
             i["Region"]
             for i in instances
-            if i["Status"] != "CURRENT" and i["Region"] in spec.regions and i["Account"] in spec.accounts
+            if i["Status"] != "CURRENT"
+            and i["Region"] in spec.regions
+            and i["Account"] in spec.accounts
         }
     )
     if outdated and not updated:
@@ -148,7 +155,10 @@ def sync(
 
     stale = sorted({i["Region"] for i in instances if i["Region"] not in spec.regions})
     if stale and prune:
-        print(f"{spec.name}: removing instances in {', '.join(stale)} (no longer configured)", file=out)
+        print(
+            f"{spec.name}: removing instances in {', '.join(stale)} (no longer configured)",
+            file=out,
+        )
         operation = waiter.start(
             spec.name,
             cfn.delete_stack_instances,

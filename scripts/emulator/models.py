@@ -9,8 +9,9 @@ here subclasses ``CloudFormationModel`` directly (the shared behaviour comes fro
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from moto.apigateway.models import apigateway_backends
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
@@ -122,7 +123,11 @@ class GlobalTable(_Resource, CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> GlobalTable:
         props = cloudformation_json["Properties"]
@@ -135,8 +140,12 @@ class GlobalTable(_Resource, CloudFormationModel):
 
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: GlobalTable, new_resource_name: str, cloudformation_json: dict,
-        account_id: str, region_name: str,
+        cls,
+        original_resource: GlobalTable,
+        new_resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
     ) -> GlobalTable:
         props = cloudformation_json["Properties"]
         wanted = {replica["Region"]: replica for replica in props.get("Replicas", [])}
@@ -216,15 +225,23 @@ class ApiGatewayAccount(_Resource, CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> ApiGatewayAccount:
         role_arn = cloudformation_json["Properties"].get("CloudWatchRoleArn")
         apigateway_backends[account_id][region_name].update_account(
             [{"op": "replace", "path": "/cloudwatchRoleArn", "value": role_arn}]
         )
-        return cls(f"apigateway-account-{region_name}", account_id, region_name,
-                   Id=f"apigateway-account-{region_name}")
+        return cls(
+            f"apigateway-account-{region_name}",
+            account_id,
+            region_name,
+            Id=f"apigateway-account-{region_name}",
+        )
 
     def delete(self, account_id: str, region_name: str) -> None:
         """CloudFormation leaves the account setting in place when the resource goes."""
@@ -236,7 +253,11 @@ class ApiGatewayStage(_Resource, CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> ApiGatewayStage:
         props = cloudformation_json["Properties"]
@@ -271,7 +292,9 @@ class ApiGatewayStage(_Resource, CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         with _already_gone():
-            apigateway_backends[account_id][region_name].delete_stage(self.rest_api_id, self.physical_id)
+            apigateway_backends[account_id][region_name].delete_stage(
+                self.rest_api_id, self.physical_id
+            )
 
 
 class ApiGatewayApiKey(_Resource, CloudFormationModel):
@@ -283,7 +306,11 @@ class ApiGatewayApiKey(_Resource, CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> ApiGatewayApiKey:
         props = cloudformation_json["Properties"]
@@ -310,7 +337,11 @@ class ApiGatewayUsagePlan(_Resource, CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> ApiGatewayUsagePlan:
         props = cloudformation_json["Properties"]
@@ -323,10 +354,19 @@ class ApiGatewayUsagePlan(_Resource, CloudFormationModel):
                 {"apiId": stage["ApiId"], "stage": stage["Stage"]}
                 for stage in props.get("ApiStages", [])
             ],
-            "throttle": {"rateLimit": throttle.get("RateLimit"), "burstLimit": throttle.get("BurstLimit")}
-            if throttle else None,
-            "quota": {"limit": quota.get("Limit"), "period": quota.get("Period"),
-                      "offset": quota.get("Offset", 0)} if quota else None,
+            "throttle": {
+                "rateLimit": throttle.get("RateLimit"),
+                "burstLimit": throttle.get("BurstLimit"),
+            }
+            if throttle
+            else None,
+            "quota": {
+                "limit": quota.get("Limit"),
+                "period": quota.get("Period"),
+                "offset": quota.get("Offset", 0),
+            }
+            if quota
+            else None,
             "tags": _tag_dict(props.get("Tags")),
         }
         plan = apigateway_backends[account_id][region_name].create_usage_plan(payload)
@@ -343,21 +383,28 @@ class ApiGatewayUsagePlanKey(_Resource, CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> ApiGatewayUsagePlanKey:
         props = cloudformation_json["Properties"]
         plan_key = apigateway_backends[account_id][region_name].create_usage_plan_key(
             props["UsagePlanId"], {"keyId": props["KeyId"], "keyType": props["KeyType"]}
         )
-        resource = cls(f"{props['KeyId']}:{props['UsagePlanId']}", account_id, region_name,
-                       Id=plan_key.id)
+        resource = cls(
+            f"{props['KeyId']}:{props['UsagePlanId']}", account_id, region_name, Id=plan_key.id
+        )
         resource.plan_id, resource.key_id = props["UsagePlanId"], props["KeyId"]
         return resource
 
     def delete(self, account_id: str, region_name: str) -> None:
         with _already_gone():
-            apigateway_backends[account_id][region_name].delete_usage_plan_key(self.plan_id, self.key_id)
+            apigateway_backends[account_id][region_name].delete_usage_plan_key(
+                self.plan_id, self.key_id
+            )
 
 
 class CloudWatchAlarm(_Resource, CloudFormationModel):
@@ -381,7 +428,9 @@ class CloudWatchAlarm(_Resource, CloudFormationModel):
                     metric=Metric(
                         metric_name=metric["MetricName"],
                         namespace=metric["Namespace"],
-                        dimensions=[Dimension(d["Name"], d["Value"]) for d in metric.get("Dimensions", [])],
+                        dimensions=[
+                            Dimension(d["Name"], d["Value"]) for d in metric.get("Dimensions", [])
+                        ],
                     ),
                     period=stat.get("Period"),
                     stat=stat.get("Stat"),
@@ -401,7 +450,11 @@ class CloudWatchAlarm(_Resource, CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> CloudWatchAlarm:
         props = cloudformation_json["Properties"]
@@ -431,8 +484,12 @@ class CloudWatchAlarm(_Resource, CloudFormationModel):
 
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: CloudWatchAlarm, new_resource_name: str,
-        cloudformation_json: dict, account_id: str, region_name: str,
+        cls,
+        original_resource: CloudWatchAlarm,
+        new_resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
     ) -> CloudWatchAlarm:
         if new_resource_name != original_resource.physical_id:
             original_resource.delete(account_id, region_name)
@@ -449,7 +506,11 @@ class S3BucketPolicy(_Resource, CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> S3BucketPolicy:
         props = cloudformation_json["Properties"]
@@ -459,7 +520,9 @@ class S3BucketPolicy(_Resource, CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         with _already_gone():
-            s3_backends[account_id][get_partition(region_name)].delete_bucket_policy(self.physical_id)
+            s3_backends[account_id][get_partition(region_name)].delete_bucket_policy(
+                self.physical_id
+            )
 
 
 class _Extends:
@@ -497,11 +560,17 @@ class KmsKey(_Extends, CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> Key:
         props = dict(cloudformation_json.get("Properties", {}))
-        props["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in props.get("Tags", [])]
+        props["Tags"] = [
+            {"TagKey": t["Key"], "TagValue": t["Value"]} for t in props.get("Tags", [])
+        ]
         if not isinstance(props.get("KeyPolicy"), str):
             props["KeyPolicy"] = json.dumps(props["KeyPolicy"])
         key = Key.create_from_cloudformation_json(
@@ -511,8 +580,12 @@ class KmsKey(_Extends, CloudFormationModel):
 
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: Key, new_resource_name: str, cloudformation_json: dict,
-        account_id: str, region_name: str,
+        cls,
+        original_resource: Key,
+        new_resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
     ) -> Key:
         props = cloudformation_json["Properties"]
         original_resource.description = props.get("Description", original_resource.description)
@@ -535,7 +608,11 @@ class SsmParameter(_Extends, CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> SsmParameterModel:
         return SsmParameterModel.create_from_cloudformation_json(
@@ -544,12 +621,19 @@ class SsmParameter(_Extends, CloudFormationModel):
 
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: SsmParameterModel, new_resource_name: str,
-        cloudformation_json: dict, account_id: str, region_name: str,
+        cls,
+        original_resource: SsmParameterModel,
+        new_resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
     ) -> SsmParameterModel:
         return SsmParameterModel.update_from_cloudformation_json(
-            original_resource, new_resource_name, cls._converted(cloudformation_json),
-            account_id, region_name,
+            original_resource,
+            new_resource_name,
+            cls._converted(cloudformation_json),
+            account_id,
+            region_name,
         )
 
 
@@ -561,24 +645,36 @@ class S3Bucket(_Extends, CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> FakeBucket:
         bucket = FakeBucket.create_from_cloudformation_json(
             resource_name, cloudformation_json, account_id, region_name, **kwargs
         )
-        cls._configure(bucket.name, cloudformation_json.get("Properties", {}), account_id, region_name)
+        cls._configure(
+            bucket.name, cloudformation_json.get("Properties", {}), account_id, region_name
+        )
         return bucket
 
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: FakeBucket, new_resource_name: str, cloudformation_json: dict,
-        account_id: str, region_name: str,
+        cls,
+        original_resource: FakeBucket,
+        new_resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
     ) -> FakeBucket:
         bucket = FakeBucket.update_from_cloudformation_json(
             original_resource, new_resource_name, cloudformation_json, account_id, region_name
         )
-        cls._configure(bucket.name, cloudformation_json.get("Properties", {}), account_id, region_name)
+        cls._configure(
+            bucket.name, cloudformation_json.get("Properties", {}), account_id, region_name
+        )
         return bucket
 
     @staticmethod
@@ -626,7 +722,11 @@ class SnsTopicPolicy(_Resource, CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> SnsTopicPolicy:
         props = cloudformation_json["Properties"]
@@ -653,7 +753,11 @@ class SnsSubscription(_Resource, CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> SnsSubscription:
         props = cloudformation_json["Properties"]
@@ -675,7 +779,11 @@ class SecretsManagerSecret(_Resource, CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> SecretsManagerSecret:
         props = cloudformation_json["Properties"]

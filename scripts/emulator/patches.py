@@ -4,6 +4,9 @@
   them through as text; CloudFormation resolves them before the resource sees its properties.
 - REST APIs and Route 53 health checks: moto has no delete for them, so they outlived their
   stack; CloudFormation deletes them.
+- API Gateway deployments and methods and Lambda permissions: moto creates them but gives them
+  no physical id, so ``Ref`` to a deployment yielded the object instead of its id (a stage got a
+  broken DeploymentId) and the stack listed them without a PhysicalResourceId.
 - S3 bucket policies: moto ignores conditions, so a TLS-only policy (deny when
   ``aws:SecureTransport`` is false) denied every request. The emulator stands in for AWS's HTTPS
   endpoints, so such statements never match, as for any TLS client of AWS.
@@ -15,7 +18,8 @@ import json
 import re
 from typing import Any
 
-from moto.apigateway.models import RestAPI, apigateway_backends
+from moto.apigateway.models import Deployment, Method, RestAPI, apigateway_backends
+from moto.awslambda.models import Permission
 from moto.cloudformation import parsing
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.route53.models import HealthCheck, route53_backends
@@ -72,6 +76,24 @@ def _patch_dynamic_references() -> None:
     parsing.parse_resource = parse_resource
 
 
+def _give_physical_id(model: type, make_id: Any) -> None:
+    """Wrap ``model``'s creation so the object carries the id CloudFormation would report."""
+    create = model.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    if getattr(create, "_gives_physical_id", False):
+        return
+
+    def create_with_id(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # noqa: ANN001
+        resource = create(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        resource._physical_id = make_id(resource, resource_name, cloudformation_json["Properties"])
+        return resource
+
+    create_with_id._gives_physical_id = True  # type: ignore[attr-defined]
+    model.create_from_cloudformation_json = classmethod(create_with_id)  # type: ignore[assignment]
+    model.physical_resource_id = property(lambda self: getattr(self, "_physical_id", None))  # type: ignore[assignment]
+
+
 def _delete_rest_api(cls, resource_name, cloudformation_json, account_id, region_name):  # noqa: ANN001
     apigateway_backends[account_id][region_name].delete_rest_api(resource_name)
 
@@ -82,9 +104,12 @@ def _delete_health_check(cls, resource_name, cloudformation_json, account_id, re
 
 def _denies_only_insecure_transport(statement: dict) -> bool:
     condition = statement.get("Condition") or {}
-    return statement.get("Effect") == "Deny" and list(condition) == ["Bool"] and {
-        k: str(v).lower() for k, v in condition["Bool"].items()
-    } == {"aws:SecureTransport": "false"}
+    return (
+        statement.get("Effect") == "Deny"
+        and list(condition) == ["Bool"]
+        and {k: str(v).lower() for k, v in condition["Bool"].items()}
+        == {"aws:SecureTransport": "false"}
+    )
 
 
 def _bucket_permission(self: FakeBucket, action: str, resource: str) -> Any:
@@ -94,11 +119,21 @@ def _bucket_permission(self: FakeBucket, action: str, resource: str) -> Any:
     statements = document.get("Statement", [])
     statements = [statements] if isinstance(statements, dict) else statements
     kept = [s for s in statements if not _denies_only_insecure_transport(s)]
-    return IAMPolicy(json.dumps({**document, "Statement": kept})).is_action_permitted(action, resource)
+    return IAMPolicy(json.dumps({**document, "Statement": kept})).is_action_permitted(
+        action, resource
+    )
 
 
 def install() -> None:
     _patch_dynamic_references()
+    _give_physical_id(Deployment, lambda deployment, name, props: deployment.id)
+    _give_physical_id(
+        Method,
+        lambda method, name, props: (
+            f"{props['RestApiId']}-{props['ResourceId']}-{props['HttpMethod']}"
+        ),
+    )
+    _give_physical_id(Permission, lambda permission, name, props: name)
     RestAPI.delete_from_cloudformation_json = classmethod(_delete_rest_api)  # type: ignore[assignment]
     HealthCheck.delete_from_cloudformation_json = classmethod(_delete_health_check)  # type: ignore[assignment]
     FakeBucket.get_permission = _bucket_permission  # type: ignore[method-assign]

@@ -51,7 +51,7 @@ class Emulator:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> "Emulator":
+    def start(self) -> Emulator:
         install()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
         # moto's server thread would hang on a port it cannot bind: find out here instead.
@@ -67,7 +67,7 @@ class Emulator:
             self._server.stop()
             self._server = None
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         return self.start()
 
     def __exit__(

@@ -189,7 +189,10 @@ def _create_stack_instances(
         raise ValidationError(message="SERVICE_MANAGED stack sets target OrganizationalUnitIds")
     before = set(map(id, self.instances.stack_instances))
     self.instances.create_instances(
-        accounts, regions, parameters or [], deployment_targets or {},
+        accounts,
+        regions,
+        parameters or [],
+        deployment_targets or {},
         permission_model=self.permission_model,
     )
     new = [i for i in self.instances.stack_instances if id(i) not in before]

@@ -22,7 +22,16 @@ from templates_src import build as build_module
 from templates_src import config as config_module
 from templates_src import package
 
-from .conftest import ACCOUNT, PRIMARY, REPLICA, ROOT, operation_count, run_cli, run_delete, run_deploy
+from .conftest import (
+    ACCOUNT,
+    PRIMARY,
+    REPLICA,
+    ROOT,
+    operation_count,
+    run_cli,
+    run_delete,
+    run_deploy,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -42,12 +51,18 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def args(emulator, work: Path) -> list[str]:
     return [
-        "--environment-suffix", SUFFIX,
-        "--endpoint-url", emulator.url,
-        "--build-dir", str(work / "build"),
-        "--outputs", str(work / "flat-outputs.json"),
-        "--alarm-email", EMAIL,
-        "--poll", "0.05",
+        "--environment-suffix",
+        SUFFIX,
+        "--endpoint-url",
+        emulator.url,
+        "--build-dir",
+        str(work / "build"),
+        "--outputs",
+        str(work / "flat-outputs.json"),
+        "--alarm-email",
+        EMAIL,
+        "--poll",
+        "0.05",
     ]
 
 
@@ -94,7 +109,10 @@ def test_first_deploy_creates_both_regions(aws, args, work):
     for region in REGIONS:
         table = aws("dynamodb", region).describe_table(TableName=TABLE)["Table"]
         assert table["KeySchema"] == [{"AttributeName": "payment_id", "KeyType": "HASH"}]
-        assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {"status-index", "customer-index"}
+        assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {
+            "status-index",
+            "customer-index",
+        }
         assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
         assert table["DeletionProtectionEnabled"] is True
         assert table["SSEDescription"]["Status"] == "ENABLED"
@@ -105,9 +123,13 @@ def test_first_deploy_creates_both_regions(aws, args, work):
             (f"payment-{SUFFIX}-artifacts-{ACCOUNT}-{region}", "AES256"),
         ):
             assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
-            rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+            rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"][
+                "Rules"
+            ][0]
             assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == algorithm
-            assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
+            assert all(
+                s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values()
+            )
             policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
             assert any(
                 s["Effect"] == "Deny"
@@ -119,9 +141,14 @@ def test_first_deploy_creates_both_regions(aws, args, work):
 
     manifest = json.loads((work / "build" / build_module.MANIFEST).read_text())
     zip_bytes = (work / "build" / build_module.HANDLER_ZIP).read_bytes()
-    artifact = aws("s3", PRIMARY).get_object(
-        Bucket=f"payment-{SUFFIX}-artifacts-{ACCOUNT}-{PRIMARY}", Key=manifest["handler_code_key"]
-    )["Body"].read()
+    artifact = (
+        aws("s3", PRIMARY)
+        .get_object(
+            Bucket=f"payment-{SUFFIX}-artifacts-{ACCOUNT}-{PRIMARY}",
+            Key=manifest["handler_code_key"],
+        )["Body"]
+        .read()
+    )
     assert artifact == zip_bytes
     function = aws("lambda").get_function(FunctionName=f"payment-{SUFFIX}-processor")
     assert function["Configuration"]["CodeSha256"] == _code_sha256(zip_bytes)
@@ -129,7 +156,9 @@ def test_first_deploy_creates_both_regions(aws, args, work):
     # The API key's value is the generated secret, replicated, and never an output.
     secret = aws("secretsmanager").get_secret_value(SecretId=f"payment-{SUFFIX}-api-key")
     api_key_value = json.loads(secret["SecretString"])["api_key"]
-    replica_secret = aws("secretsmanager", REPLICA).get_secret_value(SecretId=f"payment-{SUFFIX}-api-key")
+    replica_secret = aws("secretsmanager", REPLICA).get_secret_value(
+        SecretId=f"payment-{SUFFIX}-api-key"
+    )
     assert json.loads(replica_secret["SecretString"])["api_key"] == api_key_value
     keys = aws("apigateway").get_api_keys(includeValues=True)["items"]
     assert [k["value"] for k in keys if k["name"] == f"payment-{SUFFIX}-api-key"] == [api_key_value]
@@ -209,7 +238,10 @@ def test_delete_removes_stack_sets_and_retains_data(aws, delete_args, work):
     for region in REGIONS:
         live = aws("cloudformation", region).describe_stacks()["Stacks"]
         assert [s["StackName"] for s in live if s["StackName"].startswith("StackSet-")] == []
-        assert aws("dynamodb", region).describe_table(TableName=TABLE)["Table"]["TableStatus"] == "ACTIVE"
+        assert (
+            aws("dynamodb", region).describe_table(TableName=TABLE)["Table"]["TableStatus"]
+            == "ACTIVE"
+        )
         aws("s3", region).head_bucket(Bucket=f"payment-{SUFFIX}-audit-{ACCOUNT}-{region}")
     for key in ("TableKeyArn", "AuditKeyArn", f"{REPLICA}.TableKeyArn"):
         region = REPLICA if key.startswith(REPLICA) else PRIMARY
@@ -221,12 +253,15 @@ def test_delete_removes_stack_sets_and_retains_data(aws, delete_args, work):
 
 def test_purge_without_confirmation_on_non_interactive_stdin_is_refused(aws, emulator):
     result = run_cli(
-        "delete.py", ["--environment-suffix", SUFFIX, "--endpoint-url", emulator.url, "--purge-data"]
+        "delete.py",
+        ["--environment-suffix", SUFFIX, "--endpoint-url", emulator.url, "--purge-data"],
     )
     assert result.code == 2
     assert "refusing" in result.err and "--yes" in result.err
     for region in REGIONS:
-        assert aws("dynamodb", region).describe_table(TableName=TABLE)["Table"]["TableName"] == TABLE
+        assert (
+            aws("dynamodb", region).describe_table(TableName=TABLE)["Table"]["TableName"] == TABLE
+        )
 
 
 class _Terminal(io.StringIO):
@@ -246,21 +281,34 @@ def test_purge_after_plain_delete_leaves_nothing(aws, delete_args, work):
     assert result.code == 0, result.err
 
     for region in REGIONS:
-        assert _missing(aws("dynamodb", region).describe_table, "ResourceNotFoundException", TableName=TABLE)
+        assert _missing(
+            aws("dynamodb", region).describe_table, "ResourceNotFoundException", TableName=TABLE
+        )
         buckets = [b["Name"] for b in aws("s3", region).list_buckets()["Buckets"]]
         assert [b for b in buckets if b.startswith(f"payment-{SUFFIX}-")] == []
         kms = aws("kms", region)
-        assert [a for a in kms.list_aliases()["Aliases"] if a["AliasName"].startswith(f"alias/payment-{SUFFIX}-")] == []
+        assert [
+            a
+            for a in kms.list_aliases()["Aliases"]
+            if a["AliasName"].startswith(f"alias/payment-{SUFFIX}-")
+        ] == []
         prefix = "" if region == PRIMARY else f"{region}."
         for use in ("Table", "Audit", "App"):
             key = kms.describe_key(KeyId=outputs[f"{prefix}{use}KeyArn"])["KeyMetadata"]
             assert key["KeyState"] == "PendingDeletion"
         assert aws("secretsmanager", region).list_secrets()["SecretList"] == []
-        assert aws("ssm", region).get_parameters_by_path(Path=f"/payment/{SUFFIX}", Recursive=True)["Parameters"] == []
+        assert (
+            aws("ssm", region).get_parameters_by_path(Path=f"/payment/{SUFFIX}", Recursive=True)[
+                "Parameters"
+            ]
+            == []
+        )
     assert aws("apigateway").get_rest_apis()["items"] == []
 
 
 def test_delete_when_nothing_exists_says_so(delete_args):
     result = run_delete(delete_args)
     assert result.code == 0
-    assert "does not exist" in result.out and f"nothing to delete for payment-{SUFFIX}" in result.out
+    assert (
+        "does not exist" in result.out and f"nothing to delete for payment-{SUFFIX}" in result.out
+    )

@@ -1,0 +1,317 @@
+"""The emulator itself: every resource type of the built templates is really created, each
+project model makes the resource boto3 sees, stack deletion honours Retain, stack set updates
+reach the instance stacks, and ``scripts/local_aws.py`` serves as CONTRACT §4 says."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from templates_src import build as build_module
+from templates_src import config as config_module
+
+from .conftest import ACCOUNT, PRIMARY, REPLICA, ROOT
+
+pytestmark = pytest.mark.integration
+
+SUFFIX = "emu"
+EMAIL = "alarms@example.com"  # so the conditional e-mail subscription exists too
+ARTIFACTS = f"payment-{SUFFIX}-artifacts-{ACCOUNT}-{PRIMARY}"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("emulator-build")
+    config = config_module.from_inputs(environment_suffix=SUFFIX, alarm_email=EMAIL)
+    assert build_module.build(config, out).clean
+    return out
+
+
+@pytest.fixture(scope="module")
+def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
+    """Every built template as a plain stack (no stack sets): template file -> (region, id)."""
+    manifest = json.loads((built / build_module.MANIFEST).read_text())
+    aws("s3").create_bucket(Bucket=ARTIFACTS)
+    aws("s3").put_object(
+        Bucket=ARTIFACTS,
+        Key=manifest["handler_code_key"],
+        Body=(built / build_module.HANDLER_ZIP).read_bytes(),
+    )
+    aws("s3").put_object(
+        Bucket=ARTIFACTS, Key="primary.json", Body=(built / build_module.PRIMARY).read_bytes()
+    )
+
+    def create(name: str, region: str, parameters: dict[str, str], **source: str) -> str:
+        return aws("cloudformation", region).create_stack(
+            StackName=name,
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            Capabilities=["CAPABILITY_NAMED_IAM"],
+            **source,
+        )["StackId"]
+
+    common = {"EnvironmentSuffix": SUFFIX, "AlarmEmail": EMAIL}
+    return {
+        build_module.STACKSET_ROLES: (
+            PRIMARY,
+            create(
+                "roles", PRIMARY, {}, TemplateBody=(built / build_module.STACKSET_ROLES).read_text()
+            ),
+        ),
+        build_module.REPLICA: (
+            REPLICA,
+            create(
+                "replica", REPLICA, common, TemplateBody=(built / build_module.REPLICA).read_text()
+            ),
+        ),
+        build_module.PRIMARY: (
+            PRIMARY,
+            create(
+                "primary",
+                PRIMARY,
+                {
+                    **common,
+                    "ArtifactBucketName": ARTIFACTS,
+                    "HandlerCodeKey": manifest["handler_code_key"],
+                },
+                TemplateURL=f"https://{ARTIFACTS}.s3.{PRIMARY}.amazonaws.com/primary.json",
+            ),
+        ),
+    }
+
+
+def test_every_resource_type_in_the_built_templates_is_created(aws, built, stacks):
+    manifest = json.loads((built / build_module.MANIFEST).read_text())
+    declared = sorted(
+        {t for entry in manifest["templates"].values() for t in entry["resources_by_type"]}
+    )
+    created: dict[str, list[str]] = defaultdict(list)
+    for region, stack_id in stacks.values():
+        summaries = aws("cloudformation", region).list_stack_resources(StackName=stack_id)
+        for resource in summaries["StackResourceSummaries"]:
+            if resource.get("ResourceType") and resource.get("PhysicalResourceId"):
+                created[resource["ResourceType"]].append(resource["PhysicalResourceId"])
+    missing = [t for t in declared if not created.get(t)]
+    coverage = 100.0 * (len(declared) - len(missing)) / len(declared)
+    covered = len(declared) - len(missing)
+    print(f"\nemulator coverage: {covered}/{len(declared)} resource types ({coverage:.0f} %)")
+    assert missing == [], f"types the emulator does not create: {missing}"
+    # And every declared resource, not just one per type.
+    for file_name, (region, stack_id) in stacks.items():
+        count = len(
+            aws("cloudformation", region).list_stack_resources(StackName=stack_id)[
+                "StackResourceSummaries"
+            ]
+        )
+        assert count == manifest["templates"][file_name]["resource_count"], file_name
+
+
+def test_global_table_has_a_replica_in_every_region(aws, stacks):
+    table = f"payment-{SUFFIX}-payments"
+    for region in (PRIMARY, REPLICA):
+        ddb = aws("dynamodb", region)
+        description = ddb.describe_table(TableName=table)["Table"]
+        assert description["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert description["LatestStreamArn"].startswith(description["TableArn"])
+        assert description["SSEDescription"]["KMSMasterKeyArn"].split(":")[3] == region
+        backups = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+        assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    # The stream consumer is wired to the real stream (GetAtt StreamArn).
+    mappings = aws("lambda").list_event_source_mappings(
+        FunctionName=f"payment-{SUFFIX}-audit-writer"
+    )
+    stream = aws("dynamodb").describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    assert [m["EventSourceArn"] for m in mappings["EventSourceMappings"]] == [stream]
+
+
+def test_api_stage_key_and_usage_plan(aws, stacks):
+    apigw = aws("apigateway")
+    api = next(a for a in apigw.get_rest_apis()["items"] if a["name"] == f"payment-{SUFFIX}-api")
+    stage = apigw.get_stage(restApiId=api["id"], stageName="prod")
+    assert stage["tracingEnabled"] is True
+    assert stage["accessLogSettings"]["destinationArn"].endswith(
+        f"/aws/apigateway/payment-{SUFFIX}-api-access"
+    )
+    assert stage["methodSettings"]["*/*"]["dataTraceEnabled"] is False
+    # The key value is the secret's, resolved from the dynamic reference.
+    secret = json.loads(
+        aws("secretsmanager").get_secret_value(SecretId=f"payment-{SUFFIX}-api-key")["SecretString"]
+    )
+    key = next(
+        k
+        for k in apigw.get_api_keys(includeValues=True)["items"]
+        if k["name"] == f"payment-{SUFFIX}-api-key"
+    )
+    assert key["value"] == secret["api_key"] and len(key["value"]) == 40
+    plan = next(
+        p for p in apigw.get_usage_plans()["items"] if p["name"] == f"payment-{SUFFIX}-usage-plan"
+    )
+    assert plan["apiStages"] == [{"apiId": api["id"], "stage": "prod"}]
+    assert plan["throttle"]["burstLimit"] == 100 and plan["quota"]["period"] == "DAY"
+    assert [k["id"] for k in apigw.get_usage_plan_keys(usagePlanId=plan["id"])["items"]] == [
+        key["id"]
+    ]
+    assert apigw.get_account()["cloudwatchRoleArn"].startswith(f"arn:aws:iam::{ACCOUNT}:role/")
+
+
+def test_secret_is_generated_and_replicated(aws, stacks):
+    described = aws("secretsmanager").describe_secret(SecretId=f"payment-{SUFFIX}-api-key")
+    assert [r["Region"] for r in described["ReplicationStatus"]] == [REPLICA]
+    assert described["KmsKeyId"].startswith(f"arn:aws:kms:{PRIMARY}:")
+    replica = aws("secretsmanager", REPLICA).get_secret_value(SecretId=f"payment-{SUFFIX}-api-key")
+    assert set(json.loads(replica["SecretString"])) == {"api_key"}
+
+
+def test_alarms_topic_policy_and_subscription(aws, stacks):
+    for region in (PRIMARY, REPLICA):
+        alarms = aws("cloudwatch", region).describe_alarms(AlarmNamePrefix=f"payment-{SUFFIX}-")[
+            "MetricAlarms"
+        ]
+        throttles = next(a for a in alarms if a["AlarmName"] == f"payment-{SUFFIX}-table-throttles")
+        assert {m["Id"] for m in throttles["Metrics"]} == {"reads", "writes", "throttled"}
+        topic = next(a for a in throttles["AlarmActions"])
+        sns = aws("sns", region)
+        policy = json.loads(sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
+        assert [s["Sid"] for s in policy["Statement"]] == ["CloudWatchAlarmsOfThisAccountPublish"]
+        subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", EMAIL)]
+    primary_alarms = aws("cloudwatch").describe_alarms(AlarmNamePrefix=f"payment-{SUFFIX}-")[
+        "MetricAlarms"
+    ]
+    assert len(primary_alarms) == 10
+
+
+def test_audit_bucket_settings_and_policy(aws, stacks):
+    for region in (PRIMARY, REPLICA):
+        s3 = aws("s3", region)
+        bucket = f"payment-{SUFFIX}-audit-{ACCOUNT}-{region}"
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+        assert all(
+            s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values()
+        )
+        rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+        assert rules[0]["Transitions"][0] == {"Days": 30, "StorageClass": "GLACIER"}
+        statement = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"][0]
+        assert statement["Sid"] == "DenyInsecureTransport"
+        # TLS-only denies plain HTTP in AWS; the emulator stands in for HTTPS, so access works.
+        s3.put_object(Bucket=bucket, Key="payments/probe.json", Body=b"{}")
+
+
+def test_tags_reach_keys_and_parameters(aws, stacks):
+    kms = aws("kms", REPLICA)
+    alias = next(
+        a
+        for a in kms.list_aliases()["Aliases"]
+        if a["AliasName"] == f"alias/payment-{SUFFIX}-table"
+    )
+    tags = {
+        t["TagKey"]: t["TagValue"]
+        for t in kms.list_resource_tags(KeyId=alias["TargetKeyId"])["Tags"]
+    }
+    assert tags["EnvironmentSuffix"] == SUFFIX and tags["Project"] == "payment-infrastructure"
+    ssm = aws("ssm", REPLICA)
+    parameter = ssm.get_parameter(Name=f"/payment/{SUFFIX}/table-name")["Parameter"]
+    assert parameter["Value"] == f"payment-{SUFFIX}-payments"
+    tag_list = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=parameter["Name"])[
+        "TagList"
+    ]
+    assert {"Key": "ManagedBy", "Value": "troposphere"} in tag_list
+
+
+def test_deleting_the_primary_stack_removes_what_it_owns_and_keeps_retained_data(aws, stacks):
+    region, stack_id = stacks[build_module.PRIMARY]
+    aws("cloudformation", region).delete_stack(StackName=stack_id)
+
+    assert aws("apigateway").get_rest_apis()["items"] == []
+    assert aws("apigateway").get_api_keys()["items"] == []
+    assert aws("apigateway").get_usage_plans()["items"] == []
+    assert (
+        aws("cloudwatch").describe_alarms(AlarmNamePrefix=f"payment-{SUFFIX}-")["MetricAlarms"]
+        == []
+    )
+    assert aws("route53").list_health_checks()["HealthChecks"] == []
+    assert aws("lambda").list_functions()["Functions"] == []
+    with pytest.raises(ClientError):
+        aws("secretsmanager", REPLICA).describe_secret(SecretId=f"payment-{SUFFIX}-api-key")
+    # Retained: the table in every region, the bucket with its policy, the keys.
+    for table_region in (PRIMARY, REPLICA):
+        aws("dynamodb", table_region).describe_table(TableName=f"payment-{SUFFIX}-payments")
+    bucket = f"payment-{SUFFIX}-audit-{ACCOUNT}-{PRIMARY}"
+    assert aws("s3").get_bucket_policy(Bucket=bucket)["Policy"]
+    keys = [k for k in aws("kms").list_keys()["Keys"]]
+    assert len(keys) == 3
+
+
+def test_stack_set_update_reaches_the_instance_stacks_and_failures_name_the_region(aws):
+    cfn = aws("cloudformation")
+
+    def template(value: str) -> str:
+        return json.dumps(
+            {
+                "Resources": {
+                    "Flag": {
+                        "Type": "AWS::SSM::Parameter",
+                        "Properties": {"Name": "/probe/flag", "Type": "String", "Value": value},
+                    }
+                },
+            }
+        )
+
+    cfn.create_stack_set(StackSetName="probe", TemplateBody=template("one"))
+    cfn.create_stack_instances(StackSetName="probe", Accounts=[ACCOUNT], Regions=[PRIMARY, REPLICA])
+    cfn.update_stack_set(StackSetName="probe", TemplateBody=template("two"))
+    for region in (PRIMARY, REPLICA):
+        assert aws("ssm", region).get_parameter(Name="/probe/flag")["Parameter"]["Value"] == "two"
+
+    # A resource the emulator rejects (the parameter already exists outside the stack).
+    aws("ssm", "eu-west-1").put_parameter(Name="/probe/flag", Value="taken", Type="String")
+    operation = cfn.create_stack_instances(
+        StackSetName="probe", Accounts=[ACCOUNT], Regions=["eu-west-1"]
+    )
+    described = cfn.describe_stack_set_operation(
+        StackSetName="probe", OperationId=operation["OperationId"]
+    )
+    assert described["StackSetOperation"]["Status"] == "FAILED"
+    results = cfn.list_stack_set_operation_results(
+        StackSetName="probe", OperationId=operation["OperationId"]
+    )
+    [failed] = results["Summaries"]
+    assert failed["Region"] == "eu-west-1" and failed["Status"] == "FAILED"
+    assert "already exists" in failed["StatusReason"].lower()
+    instance = cfn.describe_stack_instance(
+        StackSetName="probe", StackInstanceAccount=ACCOUNT, StackInstanceRegion="eu-west-1"
+    )
+    assert instance["StackInstance"]["Status"] == "OUTDATED"
+    names = [s["StackName"] for s in aws("cloudformation", PRIMARY).describe_stacks()["Stacks"]]
+    assert any(re.match(r"^StackSet-probe-[0-9a-f-]{36}$", n) for n in names)
+
+
+def test_local_aws_script_prints_ready_and_serves():
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "local_aws.py"), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline().strip()
+        match = re.fullmatch(r"ready: (http://127\.0\.0\.1:\d+)", line)
+        assert match, line
+        sts = boto3.client(
+            "sts",
+            region_name=PRIMARY,
+            endpoint_url=match.group(1),
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        assert sts.get_caller_identity()["Account"] == ACCOUNT
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
