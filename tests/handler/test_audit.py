@@ -331,3 +331,28 @@ def test_an_accepted_payment_reaches_the_audit_bucket_through_the_stream(
     stored = bucket.document(object_key)["payment"]
     assert {name: stored[name] for name in payment} == payment
     assert Decimal(stored["amount"]) == Decimal(VALID_BODY["amount"])
+
+
+def test_each_batch_logs_its_counts_as_embedded_metrics(
+    bucket: AuditBucket, capsys: pytest.CaptureFixture[str]
+) -> None:
+    item = payment_item()
+    deliver(stream_record(item, "1"), stream_record(item, "2", "MODIFY"))
+    capsys.readouterr()
+
+    deliver(
+        stream_record(item, "1"),
+        stream_record(payment_item(amount="2.00"), "3"),
+        {**stream_record(item, "4"), "eventName": "?"},
+    )
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    [summary] = [line for line in lines if line["message"] == "batch processed"]
+    assert summary["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "PaymentInfrastructure"
+    assert summary["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Environment"]]
+    assert summary["Environment"] == "test"
+    counts = {
+        name: summary[name]
+        for name in ("AuditWritten", "AuditDuplicate", "AuditSkipped", "AuditFailed")
+    }
+    assert counts == {"AuditWritten": 1, "AuditDuplicate": 1, "AuditSkipped": 0, "AuditFailed": 1}

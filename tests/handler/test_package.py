@@ -1,0 +1,92 @@
+"""Properties of the package as deployed: bounded latency, no third-party runtime
+dependencies, clients built at load, importable without configuration."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from handler.config import DYNAMODB_CLIENT_CONFIG, S3_CLIENT_CONFIG, worst_case_seconds
+
+REPO = Path(__file__).resolve().parents[2]
+API_GATEWAY_INTEGRATION_TIMEOUT_S = 29
+LAMBDA_TIMEOUT_S = 60
+
+
+def test_a_request_gives_up_before_api_gateway_does() -> None:
+    # Worst case: the conditional write, then the read-back when the error carries no item.
+    assert worst_case_seconds(DYNAMODB_CLIENT_CONFIG, calls=2) < API_GATEWAY_INTEGRATION_TIMEOUT_S
+
+
+def test_one_audit_write_fits_well_inside_the_lambda_timeout() -> None:
+    assert worst_case_seconds(S3_CLIENT_CONFIG) < LAMBDA_TIMEOUT_S / 2
+
+
+def run_python(code: str, env: dict[str, str]) -> str:
+    base = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), "HOME": "/nonexistent"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout
+
+
+def test_the_package_needs_nothing_beyond_the_standard_library_and_boto3() -> None:
+    """Whatever boto3 itself loads is in the Lambda runtime; anything more would have to be
+    vendored into the zip."""
+    code = (
+        "import sys, json, boto3, boto3.dynamodb.types\n"
+        "boto3.client('dynamodb', region_name='us-east-1')\n"
+        "boto3.client('s3', region_name='us-east-1')\n"
+        "before = set(sys.modules)\n"
+        "import handler.app, handler.audit\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in set(sys.modules) - before})))\n"
+    )
+    added = set(json.loads(run_python(code, {}).splitlines()[-1]))
+
+    assert added - set(sys.stdlib_module_names) == {"handler"}
+
+
+def test_clients_are_built_while_the_module_loads() -> None:
+    env = {
+        "AWS_REGION": "eu-west-1",
+        "TABLE_NAME": "payment-dev-payments",
+        "ENVIRONMENT_SUFFIX": "dev",
+        "AUDIT_BUCKET": "payment-dev-audit",
+        "AUDIT_KMS_KEY_ARN": "arn:aws:kms:eu-west-1:123456789012:key/abc",
+    }
+    code = (
+        "import handler.app as app, handler.audit as audit\n"
+        "print(app._runtime.store.client.meta.region_name, audit._runtime.s3.meta.region_name)\n"
+    )
+
+    assert run_python(code, env).split() == ["eu-west-1", "eu-west-1"]
+
+
+def test_without_configuration_the_module_imports_and_requests_get_500() -> None:
+    code = (
+        "import json, handler.app as app\n"
+        "event = {'httpMethod': 'POST', 'resource': '/process', 'body': '{}'}\n"
+        "class Context: aws_request_id = 'req-123'\n"
+        "event['body'] = json.dumps({'amount': '1', 'currency': 'USD', 'customer_id': 'c',"
+        " 'payment_method': 'card'})\n"
+        "print(json.dumps(app.lambda_handler(event, Context())))\n"
+    )
+    lines = [json.loads(line) for line in run_python(code, {}).splitlines()]
+
+    response = lines[-1]
+    assert response["statusCode"] == 500
+    assert json.loads(response["body"])["error"] == {
+        "code": "INTERNAL_ERROR",
+        "message": "an unexpected error occurred; quote the request_id when reporting it",
+        "request_id": "req-123",
+    }
+    logged = "\n".join(json.dumps(line) for line in lines[:-1])
+    assert "TABLE_NAME" in logged and "ENVIRONMENT_SUFFIX" in logged
