@@ -24,7 +24,8 @@ from moto.cloudwatch.models import (
 )
 from moto.core.common_models import CloudFormationModel
 from moto.dynamodb.models import dynamodb_backends
-from moto.kms.models import Key, kms_backends
+from moto.kms.exceptions import AlreadyExistsException
+from moto.kms.models import Alias, Key, kms_backends
 from moto.s3.models import FakeBucket, s3_backends
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.sns.models import sns_backends
@@ -637,6 +638,45 @@ class SsmParameter(_Extends, CloudFormationModel):
         )
 
 
+class KmsAlias(_Extends, CloudFormationModel):
+    """moto's alias model silently re-points an existing alias; AWS refuses (AlreadyExists), which
+    is what stops a second deployment from taking over another's keys."""
+
+    BASE = Alias
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Alias:
+        name = cloudformation_json["Properties"]["AliasName"]
+        if kms_backends[account_id][region_name].alias_exists(name):
+            raise AlreadyExistsException(
+                f"An alias with the name arn:aws:kms:{region_name}:{account_id}:{name} "
+                "already exists"
+            )
+        return Alias.create_from_cloudformation_json(
+            resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Alias,
+        new_resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
+    ) -> Alias:
+        return Alias.update_from_cloudformation_json(
+            original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+
 class S3Bucket(_Extends, CloudFormationModel):
     """moto's bucket model applies only encryption and tags; this adds versioning, the public
     access block, ownership controls and the lifecycle rules."""
@@ -844,6 +884,7 @@ __all__ = [
     "ApiGatewayUsagePlanKey",
     "CloudWatchAlarm",
     "GlobalTable",
+    "KmsAlias",
     "KmsKey",
     "S3Bucket",
     "S3BucketPolicy",

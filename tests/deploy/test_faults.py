@@ -1,0 +1,131 @@
+"""What goes wrong: bad input changes nothing, a failing instance names its region, a re-run
+converges, a new region is added; then everything is purged. Runs in file order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from .conftest import ACCOUNT, PRIMARY, REPLICA, run_cli, run_delete, run_deploy
+
+pytestmark = pytest.mark.integration
+
+SUFFIX = "fault"
+EXTRA = "eu-west-1"
+REPLICA_SET = f"payment-{SUFFIX}-replica"
+PRIMARY_SET = f"payment-{SUFFIX}-primary"
+CONFLICT = f"alias/payment-{SUFFIX}-table"
+
+
+@pytest.fixture(scope="module")
+def args(emulator, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    work = tmp_path_factory.mktemp("faults")
+    return [
+        "--environment-suffix",
+        SUFFIX,
+        "--endpoint-url",
+        emulator.url,
+        "--build-dir",
+        str(work / "build"),
+        "--outputs",
+        str(work / "flat-outputs.json"),
+        "--poll",
+        "0.05",
+        "--bootstrap",
+    ]
+
+
+def _nothing_exists(aws) -> bool:
+    return (
+        aws("cloudformation").list_stack_sets(Status="ACTIVE")["Summaries"] == []
+        and aws("s3").list_buckets()["Buckets"] == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("script", "argv", "reason"),
+    [
+        ("deploy.py", ["--environment-suffix", "Bad_Suffix"], "invalid environment suffix"),
+        ("deploy.py", ["--environment-suffix", "x" * 21], "invalid environment suffix"),
+        ("deploy.py", ["--replica-regions", "us-east-1"], "must not also be a replica"),
+        ("deploy.py", ["--replica-regions", "mars-north-1"], "unknown AWS region"),
+        ("deploy.py", ["--accounts", "12345"], "not a 12-digit account id"),
+        ("delete.py", ["--environment-suffix=-dash"], "invalid environment suffix"),
+        ("deploy.py", ["--no-such-flag"], "unrecognized arguments"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_changes_nothing(aws, emulator, script, argv, reason):
+    result = run_cli(script, [*argv, "--endpoint-url", emulator.url])
+    assert result.code == 2
+    assert reason in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert _nothing_exists(aws)
+
+
+def test_a_failing_stack_instance_exits_1_naming_the_region(aws, args):
+    # Something outside the deployment already holds a name the replica template creates.
+    kms = aws("kms", REPLICA)
+    kms.create_alias(AliasName=CONFLICT, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+
+    result = run_deploy(args)
+
+    assert result.code == 1
+    assert "us-west-2" in result.err and "AlreadyExists" in result.err
+    cfn = aws("cloudformation")
+    instance = cfn.list_stack_instances(StackSetName=REPLICA_SET)["Summaries"][0]
+    assert (instance["Region"], instance["Status"]) == (REPLICA, "OUTDATED")
+    # Replicas go first; the primary was never started.
+    with pytest.raises(ClientError, match="StackSetNotFound"):
+        cfn.describe_stack_set(StackSetName=PRIMARY_SET)
+    # The failed creation rolled back: no half-made bucket is left behind.
+    with pytest.raises(ClientError):
+        aws("s3", REPLICA).head_bucket(Bucket=f"payment-{SUFFIX}-audit-{ACCOUNT}-{REPLICA}")
+
+
+def test_a_re_run_after_the_cause_is_removed_converges(aws, args):
+    aws("kms", REPLICA).delete_alias(AliasName=CONFLICT)
+
+    result = run_deploy(args)
+
+    assert result.code == 0, result.err
+    assert "redeploying outdated instances in us-west-2" in result.out
+    cfn = aws("cloudformation")
+    for name in (REPLICA_SET, PRIMARY_SET):
+        assert {i["Status"] for i in cfn.list_stack_instances(StackSetName=name)["Summaries"]} == {
+            "CURRENT"
+        }
+    aws("dynamodb", REPLICA).describe_table(TableName=f"payment-{SUFFIX}-payments")
+
+
+def test_a_newly_configured_region_gets_its_instance_and_table_replica(aws, args):
+    result = run_deploy([*args, "--replica-regions", f"{REPLICA},{EXTRA}"])
+
+    assert result.code == 0, result.err
+    assert "built for another configuration" in result.out
+    cfn = aws("cloudformation")
+    regions = {i["Region"] for i in cfn.list_stack_instances(StackSetName=REPLICA_SET)["Summaries"]}
+    assert regions == {REPLICA, EXTRA}
+    table = aws("dynamodb", EXTRA).describe_table(TableName=f"payment-{SUFFIX}-payments")["Table"]
+    assert table["SSEDescription"]["KMSMasterKeyArn"].startswith(f"arn:aws:kms:{EXTRA}:")
+    secret = aws("secretsmanager").describe_secret(SecretId=f"payment-{SUFFIX}-api-key")
+    assert {r["Region"] for r in secret["ReplicationStatus"]} == {REPLICA, EXTRA}
+    aws("s3", EXTRA).head_bucket(Bucket=f"payment-{SUFFIX}-artifacts-{ACCOUNT}-{EXTRA}")
+
+
+def test_purge_finds_every_region_of_the_stack_sets(aws, emulator):
+    result = run_delete(
+        ["--environment-suffix", SUFFIX, "--endpoint-url", emulator.url, "--purge-data", "--yes"]
+    )
+    assert result.code == 0, result.err
+    for region in (PRIMARY, REPLICA, EXTRA):
+        with pytest.raises(ClientError, match="ResourceNotFound"):
+            aws("dynamodb", region).describe_table(TableName=f"payment-{SUFFIX}-payments")
+    assert aws("s3").list_buckets()["Buckets"] == []
+
+
+def test_scripts_run_from_any_directory(tmp_path: Path, emulator):
+    result = run_cli("delete.py", ["--environment-suffix", SUFFIX, "--endpoint-url", emulator.url])
+    assert result.code == 0, result.err
+    assert f"nothing to delete for payment-{SUFFIX}" in result.out
