@@ -16,6 +16,7 @@ import re
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -176,8 +177,14 @@ def _tags(config: config_module.Config) -> dict[str, str]:
     return dict(config.tags)
 
 
-def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> dict[str, str]:
-    """The whole deployment; returns the flat outputs it wrote."""
+@dataclass(frozen=True)
+class Deployed:
+    outputs: dict[str, str]
+    aws: Aws  # its counters: API calls and stack set operations of this run
+
+
+def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
+    """The whole deployment; returns the flat outputs it wrote and the calls it made."""
     config = _config(args)
     aws = Aws(args.endpoint_url)
     admin_region = config.primary_region
@@ -254,8 +261,7 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> dict[str, str]
         f"{aws.operations} stack set operation(s), {aws.api_calls} AWS API call(s)",
         file=out,
     )
-    deploy.last_aws = aws  # type: ignore[attr-defined]  # read by benchmarks
-    return outputs
+    return Deployed(outputs, aws)
 
 
 def flat_outputs(

@@ -1,0 +1,123 @@
+"""Stack set operations and AWS API calls of deploy.py, and the emulator's type coverage.
+
+Three runs of the real deploy against the local emulator (moto on 127.0.0.1), counted with a
+botocore ``before-call`` hook in deploy.py's own session:
+
+1. first deploy (StackSet roles already in the account, as after a one-time ``--bootstrap``);
+2. the same deploy again with nothing changed (goal: 0 stack set operations);
+3. a code-only change (a new handler zip, nothing else).
+
+Coverage: resource types of the built templates that the emulator really creates (a stack
+resource with a physical id), over all types the templates declare.
+
+Run: ``.venv/bin/python benchmarks/deploy_figures.py [--json PATH]``; prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts import deploy as deploy_script  # noqa: E402
+from scripts.emulator import Emulator  # noqa: E402
+from templates_src import build as build_module  # noqa: E402
+from templates_src import package  # noqa: E402
+
+SUFFIX = "bench"
+EMAIL = "alarms@example.com"
+
+
+def _run(argv: list[str]) -> tuple[deploy_script.Deployed, float]:
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        deployed = deploy_script.deploy(deploy_script.parser().parse_args(argv), out=sys.stdout)
+    return deployed, time.perf_counter() - started
+
+
+def _coverage(url: str, build: Path) -> tuple[int, int]:
+    import boto3
+
+    manifest = json.loads((build / build_module.MANIFEST).read_text())
+    declared = {t for entry in manifest["templates"].values() for t in entry["resources_by_type"]}
+    created: set[str] = set()
+    for region in ("us-east-1", "us-west-2"):
+        cfn = boto3.client("cloudformation", region_name=region, endpoint_url=url)
+        for stack in cfn.describe_stacks()["Stacks"]:
+            for resource in cfn.list_stack_resources(StackName=stack["StackId"])[
+                "StackResourceSummaries"
+            ]:
+                if resource.get("PhysicalResourceId"):
+                    created.add(resource["ResourceType"])
+    return len(declared & created), len(declared)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        os.environ.pop(name, None)
+
+    with tempfile.TemporaryDirectory() as tmp, Emulator() as emulator:
+        work = Path(tmp)
+        common = ["--endpoint-url", emulator.url, "--poll", "0.05", "--alarm-email", EMAIL]
+        # The one-time bootstrap, under another suffix, so that it is not counted below.
+        _run([*common, "--environment-suffix", "warmup", "--build-dir", str(work / "warm"),
+              "--outputs", str(work / "warm.json"), "--bootstrap"])  # fmt: skip
+        argv = [*common, "--environment-suffix", SUFFIX, "--outputs", str(work / "out.json")]
+
+        rows = []
+        first, seconds = _run([*argv, "--build-dir", str(work / "build")])
+        rows.append(("first deploy", first, seconds))
+        again, seconds = _run([*argv, "--build-dir", str(work / "build")])
+        rows.append(("no-op redeploy", again, seconds))
+
+        handler = work / "handler-v2"
+        shutil.copytree(ROOT / "handler", handler, ignore=shutil.ignore_patterns("__pycache__"))
+        with (handler / "__init__.py").open("a") as init:
+            init.write("\n# v2\n")
+        original = package.build_zip
+        package.build_zip = lambda source=handler: original(handler)
+        try:
+            changed, seconds = _run([*argv, "--build-dir", str(work / "build-v2")])
+        finally:
+            package.build_zip = original
+        rows.append(("code-only change", changed, seconds))
+        covered, declared = _coverage(emulator.url, work / "build")
+
+    figures = {
+        label: {
+            "stack_set_operations": run.aws.operations,
+            "api_calls": run.aws.api_calls,
+            "seconds": round(seconds, 2),
+            "calls": dict(sorted(run.aws.calls.items())),
+        }
+        for label, run, seconds in rows
+    }
+    figures["emulator_type_coverage"] = {
+        "created": covered,
+        "declared": declared,
+        "percent": round(100 * covered / declared, 1),
+    }
+    print(f"{'run':<18} {'operations':>10} {'API calls':>10} {'seconds':>8}")
+    for label, run, seconds in rows:
+        print(f"{label:<18} {run.aws.operations:>10} {run.aws.api_calls:>10} {seconds:>8.2f}")
+    print(f"emulator type coverage: {covered}/{declared} ({100 * covered / declared:.0f} %)")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
