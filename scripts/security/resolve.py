@@ -69,7 +69,9 @@ class Resolver:
             "AWS::SecretsManager::Secret": f"arn:aws:secretsmanager:{r}:{a}:secret:{name}-AbCdEf",
             "AWS::WAFv2::WebACL": f"arn:aws:wafv2:{r}:{a}:regional/webacl/{name}/{_uuid(name)}",
         }
-        return patterns.get(resource_type, f"arn:aws:{resource_type.split('::')[1].lower()}:{r}:{a}:{name}")
+        return patterns.get(
+            resource_type, f"arn:aws:{resource_type.split('::')[1].lower()}:{r}:{a}:{name}"
+        )
 
     def _ref(self, name: str) -> str:
         pseudo = self._pseudo(name)
@@ -112,7 +114,7 @@ class Resolver:
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
-            (key, value), = node.items()
+            ((key, value),) = node.items()
             if key == "Ref":
                 return self._ref(value)
             if key == "Fn::GetAtt":
