@@ -1,1 +1,0 @@
-"""The security gate's parts: cfn-lint, checkov, the IAM policy linter, suppression reasons."""
