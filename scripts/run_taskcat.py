@@ -1,0 +1,330 @@
+"""``python scripts/run_taskcat.py``: the taskcat regional deploy tests (CONTRACT §5).
+
+Builds ``build/`` if it is missing or stale, runs the tests of ``.taskcat.yml`` with taskcat
+(from its own environment, ``.venvs/taskcat/``, created on first use), deletes every test stack,
+and prints one line per test and region. taskcat stages ``build/`` — templates and handler zip —
+in its bucket of each test region, where the primary test's ``ArtifactBucketName`` and
+``HandlerCodeKey`` point. Default target: the local emulator, started on a free 127.0.0.1 port
+for the run and stopped afterwards; ``--endpoint-url`` uses a running one; ``--aws`` uses the
+account of the configured credentials.
+
+Exit 0 only when every test stack reached CREATE_COMPLETE and was deleted afterwards (and so was
+every prerequisite stack); 1 when a stack failed, was left behind, or the emulator or taskcat
+could not start; 2 on bad arguments, a configuration that does not match the build, or ``--aws``
+without credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.taskcat_support import environment  # noqa: E402
+from scripts.taskcat_support.emulator_process import (  # noqa: E402
+    EmulatorProcess,
+    EmulatorStartError,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+CONFIG = ROOT / ".taskcat.yml"
+OUTPUTS = ROOT / "taskcat_outputs"
+VENV = ROOT / ".venvs" / "taskcat"
+RUNNER = ROOT / "scripts" / "taskcat_support" / "runner.py"
+HOOK = "payment_replica_prerequisites"
+PRIMARY_TEMPLATE = "build/primary.template.json"
+REPLICA_TEMPLATE = "build/replica.template.json"
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+class UsageError(Exception):
+    """Exit 2 with this one-line reason."""
+
+
+class RunError(Exception):
+    """Exit 1 with this message."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python scripts/run_taskcat.py", description=__doc__.split("\n")[0])
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--endpoint-url", help="use the emulator already running at this URL")
+    target.add_argument(
+        "--aws", action="store_true", help="the real account of the configured credentials"
+    )
+    p.add_argument(
+        "--config", type=Path, default=CONFIG, help="taskcat configuration (default .taskcat.yml)"
+    )
+    p.add_argument(
+        "--output-dir",
+        type=Path,
+        default=OUTPUTS,
+        help="taskcat's outputs (default taskcat_outputs/)",
+    )
+    p.add_argument(
+        "--emulator-port",
+        type=int,
+        default=0,
+        help="port for the emulator started for the run (default: a free one)",
+    )
+    return p
+
+
+# --- the configuration and the build it needs -----------------------------------------------
+
+
+def load_plan(config_path: Path) -> dict[str, Any]:
+    """The tests of the taskcat configuration, checked against what the build can give them."""
+    import yaml
+
+    try:
+        document = yaml.safe_load(config_path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise UsageError(f"cannot read {config_path}: {error}") from error
+    project = document.get("project") or {}
+    tests = document.get("tests") or {}
+    if not tests:
+        raise UsageError(f"{config_path}: no tests")
+    primary_regions: list[str] = []
+    replica_regions: list[str] = []
+    hook_regions: list[list[str]] = []
+    for name, test in tests.items():
+        regions = list(test.get("regions") or project.get("regions") or [])
+        template = test.get("template") or project.get("template")
+        if template == PRIMARY_TEMPLATE:
+            primary_regions += regions
+            hooks = [h for h in test.get("prehooks") or [] if h.get("type") == HOOK]
+            hook_regions += [list((h.get("config") or {}).get("regions") or []) for h in hooks]
+        elif template == REPLICA_TEMPLATE:
+            replica_regions += [r for r in regions if r not in replica_regions]
+        if not regions:
+            raise UsageError(f"{config_path}: test {name} has no regions")
+    if len(set(primary_regions)) > 1:
+        raise UsageError(f"{config_path}: the primary template is built for one primary region")
+    plan = {
+        "tests": {
+            name: list(t.get("regions") or project.get("regions")) for name, t in tests.items()
+        },
+        "primary_region": primary_regions[0] if primary_regions else None,
+        "replica_regions": replica_regions,
+    }
+    for regions in hook_regions:
+        if replica_regions and sorted(regions) != sorted(replica_regions):
+            raise UsageError(
+                f"{config_path}: the {HOOK} hook's regions {regions} differ from the replica "
+                f"test's regions {replica_regions}"
+            )
+    return plan
+
+
+def ensure_build(plan: dict[str, Any], out: TextIO) -> None:
+    """Reuse an up-to-date ``build/`` for the configuration's regions, else build it."""
+    from scripts.deployment.artifacts import stale_reason
+    from templates_src import build as build_module
+    from templates_src import config as config_module
+
+    try:
+        config = config_module.from_inputs(
+            primary_region=plan["primary_region"],
+            replica_regions=plan["replica_regions"] or None,
+            environ=os.environ,
+        )
+    except config_module.ConfigError as error:
+        raise UsageError(f"the taskcat configuration cannot be built: {error}") from error
+    folder = ROOT / "build"
+    reason = stale_reason(config, folder)
+    if reason is None:
+        print("using build/ (up to date)", file=out)
+        return
+    print(f"building build/ ({reason})", file=out, flush=True)
+    result = build_module.build(config, folder)
+    if not result.clean:
+        for finding in result.findings:
+            print(finding, file=out)
+        raise RunError(f"build: {len(result.findings)} lint finding(s); no stack created")
+
+
+# --- where taskcat talks to ----------------------------------------------------------------
+
+
+def has_credentials() -> bool:
+    import boto3
+
+    try:
+        return boto3.session.Session().get_credentials() is not None
+    except Exception:  # noqa: BLE001 - a broken profile is no usable credentials either
+        return False
+
+
+def child_environment(endpoint_url: str | None, region: str) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in list(env):
+        if name.startswith("AWS_ENDPOINT_URL"):
+            del env[name]
+    if endpoint_url:
+        # The emulator accepts any credentials; never hand it (or leak towards AWS) real ones.
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+            env.pop(name, None)
+        env.update(DUMMY_CREDENTIALS)
+        env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+        env["AWS_ENDPOINT_URL"] = endpoint_url
+        env["AWS_DEFAULT_REGION"] = region
+    env.setdefault("AWS_DEFAULT_REGION", region)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+# --- verdict ------------------------------------------------------------------------------
+
+
+def verdict(result: dict[str, Any]) -> list[str]:
+    """One line per problem; empty when every stack was created and deleted."""
+    problems = list(result.get("errors", []))
+    for stack in result.get("stacks", []):
+        where = f"{stack['test']} {stack['region']}"
+        if stack["created_status"] != "CREATE_COMPLETE":
+            reason = stack["created_reason"] or "no reason given"
+            problems.append(f"{where}: {stack['created_status']}: {reason}")
+        if stack["final_status"] not in ("DELETE_COMPLETE",) and stack["stack_id"]:
+            problems.append(
+                f"{where}: not deleted ({stack['final_status']}: {stack['final_reason']}) - "
+                f"{stack['stack_name']} is left in {stack['region']}"
+            )
+    for item in result.get("prerequisites", []):
+        where = f"{item['test']} prerequisite {item['region']}"
+        if item["created_status"] != "CREATE_COMPLETE":
+            problems.append(f"{where}: {item['created_status']}: {item['created_reason']}")
+        if item["stack_id"] and item["final_status"] != "DELETE_COMPLETE":
+            problems.append(
+                f"{where}: not deleted ({item['final_status']}: {item['final_reason']}) - "
+                f"{item['stack_name']} is left in {item['region']}"
+            )
+    return problems
+
+
+def table(result: dict[str, Any]) -> str:
+    rows = [("test", "region", "suffix", "created", "deleted", "stack")]
+    for stack in result.get("stacks", []):
+        rows.append(
+            (
+                stack["test"],
+                stack["region"],
+                stack["suffix"] or "-",
+                stack["created_status"],
+                stack["final_status"],
+                stack["stack_name"] or "-",
+            )
+        )
+    for item in result.get("prerequisites", []):
+        rows.append(
+            (
+                f"{item['test']} (prerequisite)",
+                item["region"],
+                item["suffix"],
+                item["created_status"],
+                item["final_status"],
+                item["stack_name"],
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+def run_taskcat(
+    python: Path, config: Path, output_dir: Path, endpoint_url: str | None, region: str
+) -> dict[str, Any]:
+    results_file = output_dir / "results.json"
+    results_file.unlink(missing_ok=True)
+    command = [
+        str(python),
+        str(RUNNER),
+        "--project-root",
+        str(ROOT),
+        "--config",
+        str(config),
+        "--results",
+        str(results_file),
+        "--output-dir",
+        str(output_dir),
+        "--stage",
+        "build",
+    ]
+    if endpoint_url:
+        command += ["--offline", "--poll", "1"]
+    else:
+        command += ["--report"]
+    proc = subprocess.run(command, cwd=ROOT, env=child_environment(endpoint_url, region))
+    try:
+        return json.loads(results_file.read_text())
+    except (OSError, ValueError) as error:
+        raise RunError(f"taskcat runner exited with {proc.returncode} and no results") from error
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+    args = parser().parse_args(argv)
+    emulator: EmulatorProcess | None = None
+    try:
+        if args.aws and not has_credentials():
+            raise UsageError(
+                "--aws: no AWS credentials are configured (set AWS_PROFILE or "
+                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws configure`)"
+            )
+        plan = load_plan(args.config.resolve())
+        ensure_build(plan, out)
+        python = environment.ensure(VENV, log=lambda line: print(line, file=out, flush=True))
+        output_dir = args.output_dir.resolve()
+        output_dir.mkdir(parents=True, exist_ok=True)
+        region = plan["primary_region"] or next(iter(plan["tests"].values()))[0]
+        endpoint_url = None if args.aws else args.endpoint_url
+        if not args.aws and not endpoint_url:
+            emulator = EmulatorProcess(output_dir / "emulator.log", port=args.emulator_port)
+            endpoint_url = emulator.start()
+            print(f"emulator: {endpoint_url} (pid {emulator.pid})", file=out, flush=True)
+        target = "the AWS account of the configured credentials" if args.aws else endpoint_url
+        print(f"taskcat: {args.config.name} against {target}", file=out, flush=True)
+        result = run_taskcat(python, args.config.resolve(), output_dir, endpoint_url, region)
+    except UsageError as error:
+        print(f"run_taskcat: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except EmulatorStartError as error:
+        print(f"run_taskcat: error: {error}; its log ends:\n{error.log_tail}", file=sys.stderr)
+        return EXIT_FAILED
+    except (RunError, environment.TaskcatEnvironmentError) as error:
+        print(f"run_taskcat: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        if emulator is not None:
+            emulator.stop()
+    print("", file=out)
+    print(table(result), file=out)
+    for note in result.get("notes", []):
+        print(f"note: {note}", file=out)
+    print(f"outputs: {output_dir} (results.json, stack logs)", file=out)
+    problems = verdict(result)
+    if problems:
+        for problem in problems:
+            print(f"FAILED {problem}", file=out)
+        return EXIT_FAILED
+    print("every test stack reached CREATE_COMPLETE and was deleted", file=out)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""Run the taskcat tests through taskcat's Python API and record what happened to every stack.
+
+Executed by ``scripts/run_taskcat.py`` with the taskcat virtual environment's interpreter (taskcat
+cannot share the project's environment). It does what ``taskcat test run`` does — lint, stage in
+S3, prehooks, create the test stacks, wait, write the stack logs, delete the stacks and wait —
+but records each stack's creation and deletion outcome as JSON for the caller, and keeps the HTML
+report (which downloads its stylesheet from the internet) out of the verdict.
+
+``--offline`` (the local emulator, named by ``AWS_ENDPOINT_URL``) also:
+
+- refuses every network connection that is not to the emulator or loopback, so nothing reaches
+  AWS by accident (botocore honours ``AWS_ENDPOINT_URL``, but taskcat hard-codes
+  ``https://sts.<region>.amazonaws.com`` for STS and falls back to plain HTTPS requests when a
+  bucket's location is denied);
+- lets STS follow ``AWS_ENDPOINT_URL`` like every other client;
+- creates the staging buckets without taskcat's "deny SigV2" bucket policy: moto evaluates
+  bucket policies without their conditions, so that Deny would refuse every upload. Only the
+  staging bucket is affected, not a template under test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import socket
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+PLUGIN = "taskcat_plugin_payment_replica_prerequisites"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+SUFFIX_PARAMETER = "EnvironmentSuffix"
+
+LOG = logging.getLogger("run_taskcat")
+
+
+def _endpoint_only(endpoint_url: str) -> None:
+    """Every connection goes to the loopback address or the endpoint's host, or nowhere."""
+    host = urlsplit(endpoint_url).hostname or ""
+    allowed = set(LOOPBACK) | {info[4][0] for info in socket.getaddrinfo(host, None)}
+    connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        if isinstance(address, tuple) and address[0] not in allowed:
+            raise ConnectionRefusedError(
+                f"offline taskcat run: no connection to {address[0]} (only {endpoint_url})"
+            )
+        return connect(self, address)
+
+    socket.socket.connect = guarded  # type: ignore[method-assign]
+
+
+def _stage_only(project_root: Path, staged: list[str]) -> None:
+    """taskcat uploads the whole project root; the tests need only the staged folders."""
+    from taskcat._s3_sync import S3Sync
+
+    keep = set(staged)
+    S3Sync.exclude_path_prefixes = S3Sync.exclude_path_prefixes + [
+        f"{p.name}/" for p in project_root.iterdir() if p.is_dir() and p.name not in keep
+    ]
+    S3Sync.exclude_files = S3Sync.exclude_files + [
+        p.name for p in project_root.iterdir() if p.is_file()
+    ]
+
+
+def _printer(poll_interval: float) -> Any:
+    from taskcat._tui import TerminalPrinter
+
+    class Printer(TerminalPrinter):
+        def report_test_progress(self, stacker: Any, poll_interval: float = poll_interval) -> None:
+            super().report_test_progress(stacker, poll_interval=poll_interval)
+
+    return Printer(minimalist=True)
+
+
+def _first_failure(client: Any, stack_id: str) -> str:
+    events = client.describe_stack_events(StackName=stack_id)["StackEvents"]
+    for event in reversed(events):  # oldest first: the first failure is the cause
+        if event.get("ResourceStatus", "").endswith("_FAILED"):
+            return f"{event['LogicalResourceId']}: {event.get('ResourceStatusReason', '')}"
+    return ""
+
+
+def _state(stack: Any) -> tuple[str, str]:
+    """Status and reason straight from CloudFormation (not taskcat's cached view)."""
+    if stack.launch_exception or "FailedToLaunch" in stack.id:
+        return "CREATE_FAILED", stack.status_reason
+    described = stack.client.describe_stacks(StackName=stack.id)["Stacks"][0]
+    status = described["StackStatus"]
+    reason = described.get("StackStatusReason", "")
+    if not status.endswith("_COMPLETE") or status.startswith("ROLLBACK"):
+        reason = _first_failure(stack.client, stack.id) or reason
+    return status, reason
+
+
+def _planned(test: Any) -> list[dict[str, str]]:
+    return [
+        {"test": name, "region": region}
+        for name, definition in test.config.config.tests.items()
+        for region in definition.regions or []
+    ]
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from taskcat.exceptions import TaskCatException
+    from taskcat.testing import CFNTest
+
+    project_root = Path(args.project_root).resolve()
+    if args.offline:
+        import taskcat._client_factory as client_factory
+
+        _endpoint_only(os.environ["AWS_ENDPOINT_URL"])
+        client_factory.REGIONAL_ENDPOINT_SERVICES[:] = []
+    _stage_only(project_root, args.stage)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # the prehook plugin
+
+    output = Path(args.output_dir).resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"stacks": [], "prerequisites": [], "errors": [], "notes": []}
+
+    test = CFNTest.from_file(
+        project_root=str(project_root),
+        input_file=str(Path(args.config).resolve()),
+        enable_sig_v2=args.offline,
+    )
+    test.printer = _printer(args.poll)
+    test.dont_wait_for_delete = False  # "deleted afterwards" is part of the verdict
+    planned = _planned(test)
+    stacks: list[Any] = []
+    created: dict[str, tuple[str, str]] = {}
+    try:
+        test.run()
+    except (TaskCatException, Exception) as error:  # noqa: BLE001 - recorded, then cleaned up
+        result["errors"].append(f"taskcat run: {error}")
+        LOG.debug("run failed", exc_info=True)
+    definition = getattr(test, "test_definition", None)
+    if definition is not None:
+        stacks = list(definition.stacks)
+        for stack in stacks:
+            created[stack.id] = _state(stack)
+        try:
+            from taskcat._cfn._log_stack_events import _CfnLogTools
+
+            _CfnLogTools().createcfnlogs(definition, output)
+        except Exception as error:  # noqa: BLE001 - logs are an aid, not the verdict
+            result["notes"].append(f"stack logs not written: {error}")
+        if args.report:
+            try:
+                test.report(str(output))
+                result["notes"].append(f"HTML report: {output / 'index.html'}")
+            except Exception as error:  # noqa: BLE001 - the report fetches CSS from the internet
+                result["notes"].append(f"HTML report not written: {error}")
+        else:
+            result["notes"].append(
+                "HTML report skipped (it downloads its stylesheet from the internet)"
+            )
+    try:
+        test.clean_up()
+    except TaskCatException as error:
+        # taskcat raises here whenever a stack failed; the per-stack records say which.
+        LOG.info("taskcat clean-up: %s", error)
+    except Exception as error:  # noqa: BLE001
+        result["errors"].append(f"taskcat clean-up: {error}")
+    plugin = sys.modules.get(PLUGIN)
+    if plugin is not None:
+        try:
+            result["prerequisites"] = plugin.delete_all()
+        except Exception as error:  # noqa: BLE001
+            result["errors"].append(f"prerequisite clean-up: {error}")
+    started = set()
+    for stack in stacks:
+        stack._timer.cancel()  # taskcat's refresh timer would keep the process alive a minute
+        status, reason = created[stack.id]
+        final_status, final_reason = ("", "")
+        if "FailedToLaunch" in stack.id:
+            final_status = "NOT_CREATED"
+        else:
+            final_status, final_reason = _state(stack)
+        started.add((stack.test_name, stack.region_name))
+        result["stacks"].append(
+            {
+                "test": stack.test_name,
+                "region": stack.region_name,
+                "stack_name": stack.name,
+                "stack_id": stack.id,
+                "suffix": stack.region.parameters.get(SUFFIX_PARAMETER, ""),
+                "created_status": status,
+                "created_reason": reason,
+                "final_status": final_status,
+                "final_reason": final_reason,
+            }
+        )
+    for item in planned:
+        if (item["test"], item["region"]) not in started:
+            result["stacks"].append(
+                {
+                    **item,
+                    "stack_name": "",
+                    "stack_id": "",
+                    "suffix": "",
+                    "created_status": "NOT_STARTED",
+                    "created_reason": "; ".join(result["errors"]) or "not started",
+                    "final_status": "NOT_CREATED",
+                    "final_reason": "",
+                }
+            )
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="runner.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--project-root", required=True)
+    parser.add_argument("--config", required=True, help="the taskcat configuration file")
+    parser.add_argument("--results", required=True, help="where to write the JSON results")
+    parser.add_argument("--output-dir", required=True, help="taskcat's outputs (stack logs)")
+    parser.add_argument("--stage", action="append", default=[], help="folder to stage in S3")
+    parser.add_argument("--offline", action="store_true", help="AWS_ENDPOINT_URL is an emulator")
+    parser.add_argument("--report", action="store_true", help="also write the HTML report")
+    parser.add_argument("--poll", type=float, default=10.0, help="seconds between status polls")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        result = run(args)
+    except Exception:  # noqa: BLE001 - the caller prints this and exits 1
+        result = {"stacks": [], "prerequisites": [], "errors": [traceback.format_exc()]}
+    Path(args.results).write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
