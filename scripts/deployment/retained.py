@@ -57,13 +57,7 @@ def find(aws: Aws, suffix: str, account: str, region: str) -> RegionData:
         TableName=table,
     ):
         data.table = table
-    s3 = aws.client("s3", region)
-    for bucket in (
-        names.audit_bucket(suffix, account, region),
-        names.artifact_bucket(suffix, account, region),
-    ):
-        if _exists(s3.head_bucket, ("404", "NoSuchBucket", "NotFound"), Bucket=bucket):
-            data.buckets.append(bucket)
+    data.buckets = _buckets(aws, suffix, account, region)
     kms = aws.client("kms", region)
     prefix = f"alias/payment-{suffix}-"
     for page in kms.get_paginator("list_aliases").paginate():
@@ -88,6 +82,30 @@ def find(aws: Aws, suffix: str, account: str, region: str) -> RegionData:
             ):
                 data.keys.append(key["KeyId"])
     return data
+
+
+def _buckets(aws: Aws, suffix: str, account: str, region: str) -> list[str]:
+    """Buckets named ``payment-<suffix>-<thing>-<account>-<region>``: the artifact bucket, and
+    any other tagged with the suffix (the tag tells ``payment-dev-...`` from
+    ``payment-dev-eu-...``), so buckets that new templates add are found too."""
+    s3 = aws.client("s3", region)
+    artifacts = names.artifact_bucket(suffix, account, region)
+    found = []
+    for bucket in s3.list_buckets().get("Buckets", []):
+        name = bucket["Name"]
+        if not (name.startswith(f"payment-{suffix}-") and name.endswith(f"-{account}-{region}")):
+            continue
+        if name != artifacts:
+            try:
+                tags = s3.get_bucket_tagging(Bucket=name)["TagSet"]
+            except Exception as error:
+                if error_code(error) in ("NoSuchTagSet", "NoSuchBucket"):
+                    continue
+                raise
+            if {"Key": "EnvironmentSuffix", "Value": suffix} not in tags:
+                continue
+        found.append(name)
+    return sorted(found)
 
 
 def empty_bucket(s3: Any, bucket: str) -> int:

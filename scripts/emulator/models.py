@@ -31,6 +31,7 @@ from moto.secretsmanager.models import secretsmanager_backends
 from moto.sns.models import sns_backends
 from moto.ssm.models import Parameter as SsmParameterModel
 from moto.utilities.utils import get_partition
+from moto.wafv2.models import wafv2_backends
 
 
 @contextmanager
@@ -41,7 +42,8 @@ def _already_gone() -> Iterator[None]:
     try:
         yield
     except Exception as error:  # noqa: BLE001
-        if not (isinstance(error, KeyError) or "NotFound" in type(error).__name__):
+        name = type(error).__name__
+        if not (isinstance(error, KeyError) or "NotFound" in name or "Nonexistent" in name):
             raise
 
 
@@ -405,6 +407,101 @@ class ApiGatewayUsagePlanKey(_Resource, CloudFormationModel):
         with _already_gone():
             apigateway_backends[account_id][region_name].delete_usage_plan_key(
                 self.plan_id, self.key_id
+            )
+
+
+class ApiGatewayModel(_Resource, CloudFormationModel):
+    TYPE = "AWS::ApiGateway::Model"
+    NAME_PROPERTY = "Name"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> ApiGatewayModel:
+        props = cloudformation_json["Properties"]
+        schema = props.get("Schema")
+        apigateway_backends[account_id][region_name].create_model(
+            rest_api_id=props["RestApiId"],
+            name=resource_name,
+            content_type=props.get("ContentType", "application/json"),
+            description=props.get("Description", ""),
+            schema=schema if isinstance(schema, str) else json.dumps(schema),
+        )
+        resource = cls(resource_name, account_id, region_name)
+        resource.rest_api_id = props["RestApiId"]
+        return resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        with _already_gone():
+            apigateway_backends[account_id][region_name].delete_model(
+                self.rest_api_id, self.physical_id
+            )
+
+
+class ApiGatewayRequestValidator(_Resource, CloudFormationModel):
+    TYPE = "AWS::ApiGateway::RequestValidator"
+    ATTRIBUTES = ("RequestValidatorId",)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> ApiGatewayRequestValidator:
+        props = cloudformation_json["Properties"]
+        validator = apigateway_backends[account_id][region_name].create_request_validator(
+            props["RestApiId"],
+            props.get("Name", resource_name),
+            props.get("ValidateRequestBody", False),
+            props.get("ValidateRequestParameters", False),
+        )
+        resource = cls(validator.id, account_id, region_name, RequestValidatorId=validator.id)
+        resource.rest_api_id = props["RestApiId"]
+        return resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        with _already_gone():
+            apigateway_backends[account_id][region_name].delete_request_validator(
+                self.rest_api_id, self.physical_id
+            )
+
+
+class ApiGatewayGatewayResponse(_Resource, CloudFormationModel):
+    TYPE = "AWS::ApiGateway::GatewayResponse"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> ApiGatewayGatewayResponse:
+        props = cloudformation_json["Properties"]
+        apigateway_backends[account_id][region_name].put_gateway_response(
+            rest_api_id=props["RestApiId"],
+            response_type=props["ResponseType"],
+            status_code=props.get("StatusCode"),
+            response_parameters=props.get("ResponseParameters"),
+            response_templates=props.get("ResponseTemplates"),
+        )
+        resource = cls(f"{props['RestApiId']}-{props['ResponseType']}", account_id, region_name)
+        resource.rest_api_id, resource.response_type = props["RestApiId"], props["ResponseType"]
+        return resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        with _already_gone():
+            apigateway_backends[account_id][region_name].delete_gateway_response(
+                self.rest_api_id, self.response_type
             )
 
 
@@ -876,9 +973,111 @@ class SecretsManagerSecret(_Resource, CloudFormationModel):
         backend.delete_secret(self.physical_id, None, True)
 
 
+class Wafv2WebAcl(_Resource, CloudFormationModel):
+    TYPE = "AWS::WAFv2::WebACL"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = ("Arn", "Id", "Capacity", "LabelNamespace")
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Wafv2WebAcl:
+        props = cloudformation_json["Properties"]
+        acl = wafv2_backends[account_id][region_name].create_web_acl(
+            name=resource_name,
+            visibility_config=props["VisibilityConfig"],
+            default_action=props["DefaultAction"],
+            scope=props["Scope"],
+            description=props.get("Description", ""),
+            tags=props.get("Tags", []),
+            rules=props.get("Rules", []),
+            association_config=props.get("AssociationConfig"),
+            captcha_config=props.get("CaptchaConfig"),
+            challenge_config=props.get("ChallengeConfig"),
+            custom_response_bodies=props.get("CustomResponseBodies"),
+            token_domains=props.get("TokenDomains"),
+        )
+        # Ref of a web ACL is "name|id|scope" in CloudFormation.
+        resource = cls(
+            f"{acl.name}|{acl.id}|{props['Scope']}",
+            account_id,
+            region_name,
+            Arn=acl.arn,
+            Id=acl.id,
+            Capacity=acl.capacity,
+            LabelNamespace=acl.label_namespace,
+        )
+        resource.scope, resource.acl = props["Scope"], acl
+        return resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        with _already_gone():
+            wafv2_backends[account_id][region_name].delete_web_acl(
+                self.acl.name, self.scope, self.acl.id, self.acl.lock_token
+            )
+
+
+class Wafv2WebAclAssociation(_Resource, CloudFormationModel):
+    TYPE = "AWS::WAFv2::WebACLAssociation"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Wafv2WebAclAssociation:
+        props = cloudformation_json["Properties"]
+        wafv2_backends[account_id][region_name].associate_web_acl(
+            props["WebACLArn"], props["ResourceArn"]
+        )
+        return cls(props["ResourceArn"], account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        wafv2_backends[account_id][region_name].disassociate_web_acl(self.physical_id)
+
+
+class Wafv2LoggingConfiguration(_Resource, CloudFormationModel):
+    TYPE = "AWS::WAFv2::LoggingConfiguration"
+    ATTRIBUTES = ("ManagedByFirewallManager",)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Wafv2LoggingConfiguration:
+        props = cloudformation_json["Properties"]
+        wafv2_backends[account_id][region_name].put_logging_configuration(
+            props["ResourceArn"],
+            props["LogDestinationConfigs"],
+            props.get("RedactedFields"),
+            False,
+            props.get("LoggingFilter"),
+        )
+        return cls(props["ResourceArn"], account_id, region_name, ManagedByFirewallManager=False)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        with _already_gone():
+            wafv2_backends[account_id][region_name].delete_logging_configuration(self.physical_id)
+
+
 __all__ = [
     "ApiGatewayAccount",
     "ApiGatewayApiKey",
+    "ApiGatewayGatewayResponse",
+    "ApiGatewayModel",
+    "ApiGatewayRequestValidator",
     "ApiGatewayStage",
     "ApiGatewayUsagePlan",
     "ApiGatewayUsagePlanKey",
@@ -891,5 +1090,8 @@ __all__ = [
     "SecretsManagerSecret",
     "SnsSubscription",
     "SsmParameter",
+    "Wafv2LoggingConfiguration",
+    "Wafv2WebAcl",
+    "Wafv2WebAclAssociation",
     "SnsTopicPolicy",
 ]

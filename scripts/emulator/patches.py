@@ -7,9 +7,10 @@
 - API Gateway deployments and methods and Lambda permissions: moto creates them but gives them
   no physical id, so ``Ref`` to a deployment yielded the object instead of its id (a stage got a
   broken DeploymentId) and the stack listed them without a PhysicalResourceId.
-- S3 bucket policies: moto ignores conditions, so a TLS-only policy (deny when
-  ``aws:SecureTransport`` is false) denied every request. The emulator stands in for AWS's HTTPS
-  endpoints, so such statements never match, as for any TLS client of AWS.
+- S3 bucket policies: moto ignores conditions, so a conditional Deny (TLS only, uploads only
+  under KMS) denied every request. moto cannot see the request a condition is about, so
+  statements with conditions are left out of its evaluation: the emulator does not enforce
+  them (AWS does), rather than refusing everything.
 """
 
 from __future__ import annotations
@@ -102,23 +103,13 @@ def _delete_health_check(cls, resource_name, cloudformation_json, account_id, re
     route53_backends[account_id][get_partition(region_name)].delete_health_check(resource_name)
 
 
-def _denies_only_insecure_transport(statement: dict) -> bool:
-    condition = statement.get("Condition") or {}
-    return (
-        statement.get("Effect") == "Deny"
-        and list(condition) == ["Bool"]
-        and {k: str(v).lower() for k, v in condition["Bool"].items()}
-        == {"aws:SecureTransport": "false"}
-    )
-
-
 def _bucket_permission(self: FakeBucket, action: str, resource: str) -> Any:
     if self.policy is None:
         return PermissionResult.NEUTRAL
     document = json.loads(self.policy.decode())
     statements = document.get("Statement", [])
     statements = [statements] if isinstance(statements, dict) else statements
-    kept = [s for s in statements if not _denies_only_insecure_transport(s)]
+    kept = [s for s in statements if not s.get("Condition")]
     return IAMPolicy(json.dumps({**document, "Statement": kept})).is_action_permitted(
         action, resource
     )

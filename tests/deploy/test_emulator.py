@@ -35,6 +35,16 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def _switched_on(template: Path) -> dict[str, str]:
+    """``true`` for every true/false parameter (they switch optional resources on)."""
+    parameters = json.loads(template.read_text()).get("Parameters", {})
+    return {
+        name: "true"
+        for name, spec in parameters.items()
+        if sorted(spec.get("AllowedValues", [])) == ["false", "true"]
+    }
+
+
 @pytest.fixture(scope="module")
 def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
     """Every built template as a plain stack (no stack sets): template file -> (region, id)."""
@@ -68,7 +78,10 @@ def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
         build_module.REPLICA: (
             REPLICA,
             create(
-                "replica", REPLICA, common, TemplateBody=(built / build_module.REPLICA).read_text()
+                "replica",
+                REPLICA,
+                {**common, **_switched_on(built / build_module.REPLICA)},
+                TemplateBody=(built / build_module.REPLICA).read_text(),
             ),
         ),
         build_module.PRIMARY: (
@@ -78,6 +91,7 @@ def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
                 PRIMARY,
                 {
                     **common,
+                    **_switched_on(built / build_module.PRIMARY),
                     "ArtifactBucketName": ARTIFACTS,
                     "HandlerCodeKey": manifest["handler_code_key"],
                 },
