@@ -6,7 +6,6 @@ The only module of the processor that talks to AWS. Calls made (and granted by I
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,9 +14,10 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from handler.errors import ErrorCode, PaymentError
+from handler.observability import get_logger
 from handler.payments import Item
 
-logger = logging.getLogger("payment.storage")
+logger = get_logger("payment.storage")
 
 # Errors that say "not now" rather than "never": the SDK has already retried them (standard
 # retry mode) by the time they reach us, so the client is told to come back later.
@@ -93,8 +93,9 @@ class PaymentStore:
         try:
             return operation(**kwargs)
         except ClientError as exc:
-            if _error_code(exc) in _UNAVAILABLE_CODES or _http_status(exc) >= 500:
-                raise _unavailable(_error_code(exc)) from exc
+            code, status = _error_code(exc), _http_status(exc)
+            if code in _UNAVAILABLE_CODES or status >= 500:
+                raise _unavailable(code or f"HTTP {status}") from exc
             raise
         except _TRANSPORT_ERRORS as exc:
             raise _unavailable(type(exc).__name__) from exc
