@@ -75,7 +75,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--remove-unconfigured-regions",
         action="store_true",
-        help="delete stack instances in regions no longer configured",
+        help="delete stack instances (and the table replica) in regions no longer configured",
     )
     p.add_argument(
         "--timeout", type=float, default=3600.0, help="seconds to wait per operation (default 3600)"
@@ -173,6 +173,21 @@ def ensure_roles(
         waiter.sleep(waiter.poll_s)
 
 
+def allow_replica_removal(aws: Aws, suffix: str, region: str, out: TextIO) -> None:
+    """Asked for explicitly: the replica in ``region`` is about to leave the global table,
+    which deletion protection would refuse. The other regions keep every item."""
+    ddb = aws.client("dynamodb", region)
+    try:
+        table = ddb.describe_table(TableName=names.table(suffix))["Table"]
+    except Exception as error:
+        if error_code(error) == "ResourceNotFoundException":
+            return
+        raise
+    if table.get("DeletionProtectionEnabled"):
+        print(f"turning off deletion protection of the table replica in {region}", file=out)
+        ddb.update_table(TableName=names.table(suffix), DeletionProtectionEnabled=False)
+
+
 def _tags(config: config_module.Config) -> dict[str, str]:
     return dict(config.tags)
 
@@ -192,6 +207,24 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
     build = artifacts.ensure_build(config, args.build_dir, out)
     cfn = aws.client("cloudformation", admin_region)
     waiter = Waiter(cfn, timeout_s=args.timeout, poll_s=args.poll, out=out)
+    current, unconfigured = {}, {}
+    for kind, regions in (
+        ("replica", config.replica_regions),
+        ("primary", (config.primary_region,)),
+    ):
+        name = names.stack_set(config.environment_suffix, kind)
+        current[name] = stacksets.held(cfn, name)
+        unconfigured[name] = sorted(current[name].regions() - set(regions))
+    stale = sorted({r for regions in unconfigured.values() for r in regions})
+    if stale and not args.remove_unconfigured_regions:
+        raise DeployError(
+            f"deployed in {', '.join(stale)}, which the configuration no longer lists; nothing "
+            "changed. Configure the region(s) again, or pass --remove-unconfigured-regions to "
+            "remove their stack instances and the table replica there (data in the other "
+            "regions stays)",
+            EXIT_USAGE,
+        )
+
     ensure_roles(aws, build, admin_region, args.bootstrap, waiter, out)
 
     administrator = (
@@ -245,9 +278,18 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
                 tags=_tags(config),
             )
         )
+    replica, primary = specs
     # Replicas first: the primary's global table needs each replica region's KMS key.
-    for spec in specs:
-        stacksets.sync(cfn, waiter, spec, prune=args.remove_unconfigured_regions, out=out)
+    stacksets.sync(cfn, waiter, replica, current[replica.name], out)
+    for region in unconfigured[replica.name]:
+        allow_replica_removal(aws, config.environment_suffix, region, out)
+    stacksets.sync(cfn, waiter, primary, current[primary.name], out)
+    # Removal runs the other way round: the primary stops using a region, then it goes.
+    for spec in (primary, replica):
+        if unconfigured[spec.name]:
+            stacksets.remove_instances(
+                cfn, waiter, spec.name, current[spec.name], unconfigured[spec.name], out
+            )
 
     outputs = flat_outputs(aws, cfn, config, accounts[0])
     path = args.outputs or Path.cwd() / OUTPUTS_FILE

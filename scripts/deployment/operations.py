@@ -101,18 +101,19 @@ class Waiter:
             )
         return operation
 
-    def wait_for_running(self, stack_set: str) -> None:
+    def wait_for_running(self, stack_set: str) -> bool:
         """Before changing a stack set, let an operation of an earlier run finish (convergence
-        after an interrupted deploy)."""
+        after an interrupted deploy). True when there was one to wait for."""
         summaries = self.cfn.list_stack_set_operations(StackSetName=stack_set).get("Summaries", [])
-        for summary in summaries:
-            if summary["Status"] in ACTIVE:
-                self._say(f"  {stack_set}: waiting for earlier operation {summary['OperationId']}")
-                try:
-                    self.wait(stack_set, summary["OperationId"])
-                except DeployError as error:
-                    # The earlier run failed; this run is about to retry what it attempted.
-                    self._say(f"  earlier operation did not succeed: {error}")
+        running = [s for s in summaries if s["Status"] in ACTIVE]
+        for summary in running:
+            self._say(f"  {stack_set}: waiting for earlier operation {summary['OperationId']}")
+            try:
+                self.wait(stack_set, summary["OperationId"])
+            except DeployError as error:
+                # The earlier run failed; this run is about to retry what it attempted.
+                self._say(f"  earlier operation did not succeed: {error}")
+        return bool(running)
 
     def results(self, stack_set: str, operation_id: str) -> list[dict]:
         paginator = self.cfn.get_paginator("list_stack_set_operation_results")

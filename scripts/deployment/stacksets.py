@@ -65,19 +65,36 @@ def _held_parameters(stack_set: dict) -> dict[str, str]:
     return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack_set.get("Parameters", [])}
 
 
+@dataclass(frozen=True)
+class Held:
+    """What CloudFormation holds for a stack set: its description and instances (None/[] when
+    the stack set does not exist)."""
+
+    stack_set: dict | None
+    instances: list[dict]
+
+    def regions(self) -> set[str]:
+        return {i["Region"] for i in self.instances}
+
+
+def held(cfn: Any, name: str) -> Held:
+    stack_set = describe(cfn, name)
+    return Held(stack_set, list_instances(cfn, name) if stack_set else [])
+
+
 def sync(
-    cfn: Any, waiter: Waiter, spec: StackSetSpec, *, prune: bool, out: TextIO = sys.stdout
+    cfn: Any, waiter: Waiter, spec: StackSetSpec, current: Held, out: TextIO = sys.stdout
 ) -> None:
-    """Bring the stack set and its instances to ``spec``.
+    """Bring the stack set and its instances in ``spec.regions`` to ``spec``.
 
     Unchanged template and parameters start no operation. A changed one updates the stack set
     and every instance. Regions newly configured get instances; instances left OUTDATED by an
-    earlier failed or interrupted run are deployed again; instances in regions no longer
-    configured are removed only with ``prune``.
+    earlier failed or interrupted run are deployed again. Instances in other regions are left
+    to ``remove_instances``.
     """
-    held = describe(cfn, spec.name)
     updated = False
-    if held is None:
+    instances = current.instances
+    if current.stack_set is None:
         print(f"{spec.name}: creating stack set", file=out)
         cfn.create_stack_set(
             StackSetName=spec.name,
@@ -88,14 +105,18 @@ def sync(
             Tags=spec.tag_list(),
             **spec.template_source(),
         )
-        instances: list[dict] = []
     else:
-        waiter.wait_for_running(spec.name)
+        if waiter.wait_for_running(spec.name):
+            current = held(cfn, spec.name)  # what the earlier operation left
+            instances = current.instances
         changed = [
             what
             for what, same in (
-                ("template", _same_template(held.get("TemplateBody"), spec.template_body)),
-                ("parameters", _held_parameters(held) == spec.parameters),
+                (
+                    "template",
+                    _same_template(current.stack_set.get("TemplateBody"), spec.template_body),
+                ),
+                ("parameters", _held_parameters(current.stack_set) == spec.parameters),
             )
             if not same
         ]
@@ -116,7 +137,7 @@ def sync(
             )
             waiter.wait(spec.name, operation)
             updated = True
-        instances = list_instances(cfn, spec.name)
+            instances = list_instances(cfn, spec.name)
 
     present = {(i["Account"], i["Region"]) for i in instances}
     missing_regions = sorted(
@@ -152,30 +173,24 @@ def sync(
             OperationPreferences=OPERATION_PREFERENCES,
         )
         waiter.wait(spec.name, operation)
-
-    stale = sorted({i["Region"] for i in instances if i["Region"] not in spec.regions})
-    if stale and prune:
-        print(
-            f"{spec.name}: removing instances in {', '.join(stale)} (no longer configured)",
-            file=out,
-        )
-        operation = waiter.start(
-            spec.name,
-            cfn.delete_stack_instances,
-            Accounts=sorted({i["Account"] for i in instances if i["Region"] in stale}),
-            Regions=stale,
-            RetainStacks=False,
-            OperationPreferences=OPERATION_PREFERENCES,
-        )
-        waiter.wait(spec.name, operation)
-    elif stale:
-        print(
-            f"{spec.name}: instances in {', '.join(stale)} are no longer configured; "
-            "kept (pass --remove-unconfigured-regions to delete them)",
-            file=out,
-        )
-    if held is not None and not (updated or missing_regions or outdated or (stale and prune)):
+    if current.stack_set is not None and not (updated or missing_regions or outdated):
         print(f"{spec.name}: up to date, no operation started", file=out)
+
+
+def remove_instances(
+    cfn: Any, waiter: Waiter, name: str, current: Held, regions: list[str], out: TextIO
+) -> None:
+    """Delete the stack set's instances in ``regions`` (their retained resources stay)."""
+    print(f"{name}: removing instances in {', '.join(regions)} (no longer configured)", file=out)
+    operation = waiter.start(
+        name,
+        cfn.delete_stack_instances,
+        Accounts=sorted({i["Account"] for i in current.instances if i["Region"] in regions}),
+        Regions=regions,
+        RetainStacks=False,
+        OperationPreferences=OPERATION_PREFERENCES,
+    )
+    waiter.wait(name, operation)
 
 
 def instance_outputs(aws: Any, admin_cfn: Any, name: str, account: str, region: str) -> list[dict]:

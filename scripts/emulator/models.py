@@ -966,6 +966,40 @@ class SecretsManagerSecret(_Resource, CloudFormationModel):
         resource.replica_regions = [r["Region"] for r in replicas]
         return resource
 
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: SecretsManagerSecret,
+        new_resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
+    ) -> SecretsManagerSecret:
+        """In place, as CloudFormation does: the value is never generated again (the API key
+        reads it), only the replica regions and the description follow the template."""
+        backend = secretsmanager_backends[account_id][region_name]
+        secret = backend.describe_secret(original_resource.physical_id)
+        if secret.name != new_resource_name:  # a new name is a new secret
+            original_resource.delete(account_id, region_name)
+            return cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
+        props = cloudformation_json["Properties"]
+        wanted = {r["Region"]: r for r in props.get("ReplicaRegions", [])}
+        removed = [r for r in original_resource.replica_regions if r not in wanted]
+        added = [
+            {k: v for k, v in r.items() if k in ("Region", "KmsKeyId")}
+            for region, r in wanted.items()
+            if region not in original_resource.replica_regions
+        ]
+        if removed:
+            backend.remove_regions_from_replication(original_resource.physical_id, removed)
+        if added:
+            backend.replicate_secret_to_regions(original_resource.physical_id, added, False)
+        secret.description = props.get("Description", secret.description)
+        original_resource.replica_regions = list(wanted)
+        return original_resource
+
     def delete(self, account_id: str, region_name: str) -> None:
         backend = secretsmanager_backends[account_id][region_name]
         if self.replica_regions:

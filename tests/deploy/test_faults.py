@@ -3,6 +3,7 @@ converges, a new region is added; then everything is purged. Runs in file order.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -112,17 +113,71 @@ def test_a_newly_configured_region_gets_its_instance_and_table_replica(aws, args
     secret = aws("secretsmanager").describe_secret(SecretId=f"payment-{SUFFIX}-api-key")
     assert {r["Region"] for r in secret["ReplicationStatus"]} == {REPLICA, EXTRA}
     aws("s3", EXTRA).head_bucket(Bucket=f"payment-{SUFFIX}-artifacts-{ACCOUNT}-{EXTRA}")
+    # The secret was extended, not generated again: the API key still matches it.
+    value = aws("secretsmanager").get_secret_value(SecretId=f"payment-{SUFFIX}-api-key")
+    keys = aws("apigateway").get_api_keys(includeValues=True)["items"]
+    assert [k["value"] for k in keys] == [json.loads(value["SecretString"])["api_key"]]
 
 
-def test_purge_finds_every_region_of_the_stack_sets(aws, emulator):
+def test_dropping_a_region_without_the_flag_changes_nothing(aws, args):
+    before = len(
+        aws("cloudformation").list_stack_set_operations(StackSetName=PRIMARY_SET)["Summaries"]
+    )
+
+    result = run_deploy([*args, "--replica-regions", REPLICA])
+
+    assert result.code == 2
+    assert EXTRA in result.err and "--remove-unconfigured-regions" in result.err
+    cfn = aws("cloudformation")
+    assert len(cfn.list_stack_set_operations(StackSetName=PRIMARY_SET)["Summaries"]) == before
+    regions = {i["Region"] for i in cfn.list_stack_instances(StackSetName=REPLICA_SET)["Summaries"]}
+    assert regions == {REPLICA, EXTRA}
+    table = aws("dynamodb", EXTRA).describe_table(TableName=f"payment-{SUFFIX}-payments")["Table"]
+    assert table["DeletionProtectionEnabled"] is True
+
+
+def test_dropping_a_region_with_the_flag_removes_its_instance_and_table_replica(aws, args):
+    result = run_deploy([*args, "--replica-regions", REPLICA, "--remove-unconfigured-regions"])
+
+    assert result.code == 0, result.err
+    cfn = aws("cloudformation")
+    regions = {i["Region"] for i in cfn.list_stack_instances(StackSetName=REPLICA_SET)["Summaries"]}
+    assert regions == {REPLICA}
+    with pytest.raises(ClientError, match="ResourceNotFound"):
+        aws("dynamodb", EXTRA).describe_table(TableName=f"payment-{SUFFIX}-payments")
+    aws("dynamodb", REPLICA).describe_table(TableName=f"payment-{SUFFIX}-payments")
+    secret = aws("secretsmanager").describe_secret(SecretId=f"payment-{SUFFIX}-api-key")
+    assert [r["Region"] for r in secret["ReplicationStatus"]] == [REPLICA]
+    # The removed region's retained data (keys, audit bucket) is still there for a purge.
+    aws("s3", EXTRA).head_bucket(Bucket=f"payment-{SUFFIX}-audit-{ACCOUNT}-{EXTRA}")
+
+
+def test_purge_finds_every_configured_region(aws, emulator):
     result = run_delete(
-        ["--environment-suffix", SUFFIX, "--endpoint-url", emulator.url, "--purge-data", "--yes"]
+        [
+            "--environment-suffix",
+            SUFFIX,
+            "--replica-regions",
+            f"{REPLICA},{EXTRA}",
+            "--endpoint-url",
+            emulator.url,
+            "--purge-data",
+            "--yes",
+        ]
     )
     assert result.code == 0, result.err
     for region in (PRIMARY, REPLICA, EXTRA):
         with pytest.raises(ClientError, match="ResourceNotFound"):
             aws("dynamodb", region).describe_table(TableName=f"payment-{SUFFIX}-payments")
     assert aws("s3").list_buckets()["Buckets"] == []
+    for region in (PRIMARY, REPLICA, EXTRA):
+        kms = aws("kms", region)
+        for key in kms.list_keys()["Keys"]:
+            tags = kms.list_resource_tags(KeyId=key["KeyId"])["Tags"]
+            state = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"]
+            ours = {"TagKey": "EnvironmentSuffix", "TagValue": SUFFIX} in tags
+            # The deployment's keys are scheduled for deletion; anyone else's are left alone.
+            assert state == ("PendingDeletion" if ours else "Enabled"), (region, tags)
 
 
 def test_scripts_run_from_any_directory(tmp_path: Path, emulator):
