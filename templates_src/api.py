@@ -18,10 +18,13 @@ from troposphere.apigateway import (
     ApiStage,
     Deployment,
     EndpointConfiguration,
+    GatewayResponse,
     Integration,
     Method,
     MethodSetting,
+    Model,
     QuotaSettings,
+    RequestValidator,
     Resource,
     RestApi,
     Stage,
@@ -33,7 +36,7 @@ from troposphere.awslambda import Permission
 from troposphere.logs import LogGroup
 
 from . import iam
-from .common import STAGE_NAME, SUFFIX_PARAM, disposable, name, tags
+from .common import STAGE_NAME, SUFFIX_PARAM, disposable, name, suppress, tags
 from .config import Config
 
 ACCESS_LOG_FORMAT = json.dumps(
@@ -57,6 +60,29 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 
+# The gateway checks only that the body is a JSON object. Field rules stay in the handler,
+# which names every failing field in `details` (CONTRACT §2); a gateway model that checked
+# fields would reject with a message that names none of them.
+PAYMENT_REQUEST_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "title": "PaymentRequest",
+    "description": "POST /process body: a JSON object; field rules are enforced by the handler",
+    "type": "object",
+}
+
+# Gateway-generated errors in the contract's error shape: (status, code, message).
+GATEWAY_ERRORS = {
+    "BAD_REQUEST_BODY": ("400", "INVALID_JSON", "The request body must be a JSON object"),
+    "INVALID_API_KEY": ("403", "FORBIDDEN", "A valid API key is required"),
+    "MISSING_AUTHENTICATION_TOKEN": ("404", "NOT_FOUND", "No such route"),
+    "THROTTLED": ("429", "RATE_LIMITED", "Too many requests"),
+    "QUOTA_EXCEEDED": ("429", "QUOTA_EXCEEDED", "Daily request quota exceeded"),
+    "DEFAULT_4XX": (None, "REQUEST_REJECTED", "The request was rejected"),
+    "DEFAULT_5XX": (None, "INTERNAL_ERROR", "Internal error"),
+}
+RETRY_AFTER_S = {"THROTTLED": 1, "QUOTA_EXCEEDED": 3600}
+
+
 @dataclass(frozen=True)
 class Api:
     rest_api: RestApi
@@ -74,6 +100,29 @@ def invoke_url(rest_api: RestApi) -> Sub:
     return Sub(
         f"https://${{{rest_api.title}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{STAGE_NAME}"
     )
+
+
+def _gateway_responses(rest_api: RestApi) -> list[GatewayResponse]:
+    responses = []
+    for response_type, (status, code, message) in GATEWAY_ERRORS.items():
+        body = json.dumps(
+            {"error": {"code": code, "message": message, "request_id": "$context.requestId"}},
+            separators=(",", ":"),
+        )
+        props: dict[str, object] = {
+            "RestApiId": Ref(rest_api),
+            "ResponseType": response_type,
+            "ResponseTemplates": {"application/json": body},
+        }
+        if status:
+            props["StatusCode"] = status
+        if response_type in RETRY_AFTER_S:
+            props["ResponseParameters"] = {
+                "gatewayresponse.header.Retry-After": f"'{RETRY_AFTER_S[response_type]}'"
+            }
+        title = "".join(part.capitalize() for part in response_type.split("_")) + "Response"
+        responses.append(GatewayResponse(title, **props))
+    return responses
 
 
 def _lambda_method(
@@ -149,9 +198,35 @@ def add_api(
         ParentId=GetAtt(rest_api, "RootResourceId"),
         PathPart="health",
     )
+    model = Model(
+        "PaymentRequestModel",
+        RestApiId=Ref(rest_api),
+        Name="PaymentRequest",
+        ContentType="application/json",
+        Description="POST /process request body",
+        Schema=PAYMENT_REQUEST_SCHEMA,
+    )
+    validator = RequestValidator(
+        "BodyValidator",
+        RestApiId=Ref(rest_api),
+        Name="body",
+        ValidateRequestBody=True,
+        ValidateRequestParameters=False,
+    )
     post_process = _lambda_method("ProcessPostMethod", rest_api, process, "POST", processor, True)
-    get_health = _lambda_method("HealthGetMethod", rest_api, health, "GET", processor, False)
-    api_parts = [process, health, post_process, get_health]
+    post_process.RequestValidatorId = Ref(validator)
+    post_process.RequestModels = {"application/json": Ref(model)}
+    get_health = suppress(
+        _lambda_method("HealthGetMethod", rest_api, health, "GET", processor, False),
+        checkov={
+            "CKV_AWS_59": "GET /health is deliberately keyless: Route 53 health checkers cannot "
+            "send an API key header. It returns only status and region, and the stage's "
+            "throttling and WAF rate limit still apply."
+        },
+    )
+    gateway_responses = _gateway_responses(rest_api)
+    # Gateway responses, like methods, take effect only through a new deployment.
+    api_parts = [process, health, model, validator, post_process, get_health, *gateway_responses]
     for part in api_parts:
         template.add_resource(part)
 
@@ -160,7 +235,8 @@ def add_api(
             _deployment_title(api_parts),
             RestApiId=Ref(rest_api),
             Description="Payment API deployment",
-            DependsOn=[post_process.title, get_health.title],
+            DependsOn=[post_process.title, get_health.title]
+            + [response.title for response in gateway_responses],
         )
     )
 
@@ -169,7 +245,7 @@ def add_api(
             LogGroup(
                 "ApiAccessLogGroup",
                 LogGroupName=Sub(f"/aws/apigateway/payment-${{{SUFFIX_PARAM}}}-api-access"),
-                RetentionInDays=config.log_retention_days,
+                RetentionInDays=config.security_log_retention_days,
                 KmsKeyId=app_key_arn,
                 Tags=tags(),
             )
@@ -181,29 +257,45 @@ def add_api(
         Account("ApiGatewayAccount", CloudWatchRoleArn=GetAtt(logging_role, "Arn"))
     )
     limits = config.api_limits
+    stage_settings = dict(
+        MetricsEnabled=True,
+        LoggingLevel="ERROR",
+        DataTraceEnabled=False,  # request bodies are payment data: never logged
+        ThrottlingRateLimit=limits.rate_limit,
+        ThrottlingBurstLimit=limits.burst_limit,
+    )
     stage = template.add_resource(
-        Stage(
-            "ApiStage",
-            StageName=STAGE_NAME,
-            RestApiId=Ref(rest_api),
-            DeploymentId=Ref(deployment),
-            Description="Production stage",
-            TracingEnabled=True,
-            AccessLogSetting=AccessLogSetting(
-                DestinationArn=iam.log_group_arn(access_log_group), Format=ACCESS_LOG_FORMAT
+        suppress(
+            Stage(
+                "ApiStage",
+                StageName=STAGE_NAME,
+                RestApiId=Ref(rest_api),
+                DeploymentId=Ref(deployment),
+                Description="Production stage",
+                TracingEnabled=True,
+                CacheClusterEnabled=False,
+                AccessLogSetting=AccessLogSetting(
+                    DestinationArn=iam.log_group_arn(access_log_group), Format=ACCESS_LOG_FORMAT
+                ),
+                MethodSettings=[
+                    MethodSetting(ResourcePath="/*", HttpMethod="*", **stage_settings),
+                    # Never cache POST /process: a cached answer would replay one payment's
+                    # result to another request.
+                    MethodSetting(
+                        ResourcePath="/~1process",
+                        HttpMethod="POST",
+                        CachingEnabled=False,
+                        **stage_settings,
+                    ),
+                ],
+                Tags=tags(),
+                DependsOn=[account.title],
             ),
-            MethodSettings=[
-                MethodSetting(
-                    ResourcePath="/*",
-                    HttpMethod="*",
-                    MetricsEnabled=True,
-                    DataTraceEnabled=False,  # request bodies are payment data: never logged
-                    ThrottlingRateLimit=limits.rate_limit,
-                    ThrottlingBurstLimit=limits.burst_limit,
-                )
-            ],
-            Tags=tags(),
-            DependsOn=[account.title],
+            checkov={
+                "CKV_AWS_120": "No response cache: POST /process must reach the handler every "
+                "time (a cached response would replay one payment's answer to another request), "
+                "and GET /health must report live state."
+            },
         )
     )
     api_key = template.add_resource(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import AWSObject, Parameter, Ref, Sub, Tags, Template
+from troposphere import AWSObject, Equals, Parameter, Ref, Sub, Tags, Template
 
 from .config import EMAIL_PATTERN, MANAGED_BY, PROJECT, SUFFIX_PATTERN, SUFFIX_RULE, Config
 
@@ -12,6 +12,10 @@ SUFFIX_PARAM = "EnvironmentSuffix"
 ARTIFACT_BUCKET_PARAM = "ArtifactBucketName"
 CODE_KEY_PARAM = "HandlerCodeKey"
 ALARM_EMAIL_PARAM = "AlarmEmail"
+PROCESSOR_CONCURRENCY_PARAM = "ProcessorReservedConcurrency"
+AUDIT_CONCURRENCY_PARAM = "AuditWriterReservedConcurrency"
+ENABLE_WAF_PARAM = "EnableWaf"
+WAF_ENABLED = "WafEnabled"
 
 STAGE_NAME = "prod"
 AUDIT_PREFIX = "payments/"
@@ -25,6 +29,9 @@ class Params:
     alarm_email: Parameter
     artifact_bucket: Parameter | None = None
     code_key: Parameter | None = None
+    processor_concurrency: Parameter | None = None
+    audit_concurrency: Parameter | None = None
+    enable_waf: Parameter | None = None
 
 
 def add_parameters(template: Template, config: Config, *, with_code: bool) -> Params:
@@ -59,7 +66,7 @@ def add_parameters(template: Template, config: Config, *, with_code: bool) -> Pa
         SUFFIX_PARAM: "Environment suffix",
         ALARM_EMAIL_PARAM: "Alarm e-mail (optional)",
     }
-    artifact_bucket = code_key = None
+    artifact_bucket = code_key = processor_concurrency = audit_concurrency = enable_waf = None
     if with_code:
         artifact_bucket = template.add_parameter(
             Parameter(
@@ -81,9 +88,55 @@ def add_parameters(template: Template, config: Config, *, with_code: bool) -> Pa
                 "that new code is a new key and an update of the functions.",
             )
         )
+        processor_concurrency = template.add_parameter(
+            Parameter(
+                PROCESSOR_CONCURRENCY_PARAM,
+                Type="Number",
+                Default=config.processor_reserved_concurrency,
+                MinValue=1,
+                MaxValue=1000,
+                ConstraintDescription="a whole number from 1 to 1000",
+                Description="Concurrent executions reserved for (and capping) the payment "
+                "processor: a flood cannot starve other functions, nor they it.",
+            )
+        )
+        audit_concurrency = template.add_parameter(
+            Parameter(
+                AUDIT_CONCURRENCY_PARAM,
+                Type="Number",
+                Default=config.audit_writer_reserved_concurrency,
+                MinValue=1,
+                MaxValue=100,
+                ConstraintDescription="a whole number from 1 to 100",
+                Description="Concurrent executions reserved for the audit writer (one per "
+                "stream shard is enough).",
+            )
+        )
+        enable_waf = template.add_parameter(
+            Parameter(
+                ENABLE_WAF_PARAM,
+                Type="String",
+                Default="true",
+                AllowedValues=["true", "false"],
+                ConstraintDescription="true or false",
+                Description="Put an AWS WAF web ACL (managed common and known-bad-input rules, "
+                "a per-IP rate limit) in front of the API stage.",
+            )
+        )
         groups.insert(1, ("Handler package", [ARTIFACT_BUCKET_PARAM, CODE_KEY_PARAM]))
+        groups.insert(
+            2,
+            (
+                "Protection",
+                [PROCESSOR_CONCURRENCY_PARAM, AUDIT_CONCURRENCY_PARAM, ENABLE_WAF_PARAM],
+            ),
+        )
         labels[ARTIFACT_BUCKET_PARAM] = "Artifact bucket"
         labels[CODE_KEY_PARAM] = "Handler package key"
+        labels[PROCESSOR_CONCURRENCY_PARAM] = "Processor reserved concurrency"
+        labels[AUDIT_CONCURRENCY_PARAM] = "Audit writer reserved concurrency"
+        labels[ENABLE_WAF_PARAM] = "Web application firewall"
+        template.add_condition(WAF_ENABLED, Equals(Ref(enable_waf), "true"))
     template.set_metadata(
         {
             "AWS::CloudFormation::Interface": {
@@ -94,7 +147,15 @@ def add_parameters(template: Template, config: Config, *, with_code: bool) -> Pa
             }
         }
     )
-    return Params(suffix, alarm_email, artifact_bucket, code_key)
+    return Params(
+        suffix,
+        alarm_email,
+        artifact_bucket,
+        code_key,
+        processor_concurrency,
+        audit_concurrency,
+        enable_waf,
+    )
 
 
 def name(thing: str) -> Sub:
@@ -149,4 +210,39 @@ def disposable(resource: AWSObject) -> AWSObject:
     failure pointers into a 24-hour stream, a regenerable key value)."""
     resource.DeletionPolicy = "Delete"
     resource.UpdateReplacePolicy = "Delete"
+    return resource
+
+
+CFN_LINT_REASONS = "cfn-lint-reasons"
+
+
+def suppress(
+    resource: AWSObject,
+    *,
+    checkov: dict[str, str] | None = None,
+    cfn_lint: dict[str, str] | None = None,
+    parliament: dict[str, str] | None = None,
+) -> AWSObject:
+    """Record an accepted finding next to the resource it concerns, with the reason.
+
+    checkov reads ``Metadata.checkov.skip`` (id + comment); cfn-lint reads
+    ``Metadata.cfn-lint.config.ignore_checks`` and has no place for a reason, so the reasons sit
+    beside it under ``cfn-lint-reasons``; the IAM policy linter (parliament) reads
+    ``Metadata.parliament.ignore`` (issue + comment). The security gate refuses any suppression
+    without a reason.
+    """
+    metadata = dict(getattr(resource, "Metadata", {}) or {})
+    if checkov:
+        skips = list(metadata.get("checkov", {}).get("skip", []))
+        skips += [{"id": check, "comment": reason} for check, reason in sorted(checkov.items())]
+        metadata["checkov"] = {"skip": skips}
+    if cfn_lint:
+        ignored = metadata.get("cfn-lint", {}).get("config", {}).get("ignore_checks", [])
+        metadata["cfn-lint"] = {"config": {"ignore_checks": [*ignored, *sorted(cfn_lint)]}}
+        metadata[CFN_LINT_REASONS] = {**metadata.get(CFN_LINT_REASONS, {}), **cfn_lint}
+    if parliament:
+        ignores = list(metadata.get("parliament", {}).get("ignore", []))
+        ignores += [{"issue": issue, "comment": why} for issue, why in sorted(parliament.items())]
+        metadata["parliament"] = {"ignore": ignores}
+    resource.Metadata = metadata
     return resource

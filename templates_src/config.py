@@ -61,6 +61,9 @@ class Config:
     lambda_memory_mb: int = 512
     lambda_timeout_s: int = 60
     lambda_runtime: str = "python3.12"
+    processor_reserved_concurrency: int = 100
+    audit_writer_reserved_concurrency: int = 5
+    security_log_retention_days: int = 365  # API access and WAF logs: who called, kept a year
     kms_deletion_window_days: int = 10
     audit_glacier_after_days: int = 30
     audit_noncurrent_expiry_days: int = 365

@@ -58,6 +58,18 @@ def _kms_via(sid: str, key_arn: object, service: str, actions: list) -> Statemen
     )
 
 
+def _dead_letter_statements(dead_letter_queue: object, app_key_arn: object) -> list[Statement]:
+    return [
+        Statement(
+            Sid="SendAsyncFailuresToDeadLetterQueue",
+            Effect=Allow,
+            Action=[sqs.SendMessage],
+            Resource=[GetAtt(dead_letter_queue, "Arn")],
+        ),
+        _kms_via("EncryptDeadLetters", app_key_arn, "sqs", [kms.GenerateDataKey, kms.Decrypt]),
+    ]
+
+
 def _role(template: Template, title: str, role_name: str, statements: list[Statement]) -> Role:
     return template.add_resource(
         Role(
@@ -83,6 +95,7 @@ def processor_role(
     table_key_arn: object,
     app_key_arn: object,
     log_group: object,
+    dead_letter_queue: object,
 ) -> Role:
     return _role(
         template,
@@ -102,6 +115,7 @@ def processor_role(
                 [kms.Decrypt, kms.Encrypt, kms.GenerateDataKey, kms.DescribeKey],
             ),
             _kms_via("DecryptEnvironment", app_key_arn, "lambda", [kms.Decrypt]),
+            *_dead_letter_statements(dead_letter_queue, app_key_arn),
             _logs_statement(log_group),
             _xray_statement(),
         ],
@@ -117,10 +131,10 @@ def audit_writer_role(
     audit_key_arn: object,
     app_key_arn: object,
     queue: object,
+    dead_letter_queue: object,
     log_group: object,
     object_prefix: str,
 ) -> Role:
-    table_arn = GetAtt(table, "Arn")
     return _role(
         template,
         "AuditWriterRole",
@@ -133,10 +147,12 @@ def audit_writer_role(
                 Resource=[GetAtt(table, "StreamArn")],
             ),
             Statement(
+                # Lambda's stream poller lists the table's streams; ListStreams has no
+                # resource-level permissions, so "*" is the narrowest AWS offers.
                 Sid="FindPaymentsStream",
                 Effect=Allow,
                 Action=[dynamodb.ListStreams],
-                Resource=[Sub("${Table}/stream/*", Table=table_arn)],
+                Resource=["*"],
             ),
             _kms_via("DecryptStreamRecords", table_key_arn, "dynamodb", [kms.Decrypt]),
             Statement(
@@ -158,6 +174,12 @@ def audit_writer_role(
                 "EncryptFailureMessages", app_key_arn, "sqs", [kms.GenerateDataKey, kms.Decrypt]
             ),
             _kms_via("DecryptEnvironment", app_key_arn, "lambda", [kms.Decrypt]),
+            Statement(
+                Sid="SendAsyncFailuresToDeadLetterQueue",
+                Effect=Allow,
+                Action=[sqs.SendMessage],
+                Resource=[GetAtt(dead_letter_queue, "Arn")],
+            ),
             _logs_statement(log_group),
             _xray_statement(),
         ],
@@ -184,6 +206,7 @@ def apigateway_logging_role(template: Template, access_log_group: object) -> Rol
                                 Action=[
                                     logs.CreateLogGroup,
                                     logs.CreateLogStream,
+                                    logs.DescribeLogStreams,
                                     logs.PutLogEvents,
                                 ],
                                 Resource=[
@@ -196,17 +219,12 @@ def apigateway_logging_role(template: Template, access_log_group: object) -> Rol
                                 ],
                             ),
                             Statement(
-                                # Listing calls take no narrower resource than the region's
-                                # log groups.
+                                # DescribeLogGroups has no resource-level permissions: "*" is
+                                # the narrowest AWS offers.
                                 Sid="FindLogGroups",
                                 Effect=Allow,
-                                Action=[logs.DescribeLogGroups, logs.DescribeLogStreams],
-                                Resource=[
-                                    Sub(
-                                        "arn:${AWS::Partition}:logs:${AWS::Region}:"
-                                        "${AWS::AccountId}:log-group:*"
-                                    )
-                                ],
+                                Action=[logs.DescribeLogGroups],
+                                Resource=["*"],
                             ),
                         ],
                     ),

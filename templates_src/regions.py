@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Output, Ref, Template
 
-from . import api, compute, data, dns, kms, monitoring, params, secrets, storage
+from . import api, compute, data, dns, kms, monitoring, params, secrets, storage, waf
 from .common import add_parameters
 from .config import Config
 
@@ -34,7 +34,8 @@ def build_primary(config: Config) -> Template:
     p = add_parameters(template, config, with_code=True)
     keys = kms.add_keys(template, config)
     table = data.add_payments_table(template, config, keys)
-    bucket = storage.add_audit_bucket(template, config, kms.key_arn(keys.audit))
+    access_logs = storage.add_access_log_bucket(template)
+    bucket = storage.add_audit_bucket(template, config, kms.key_arn(keys.audit), access_logs)
     functions = compute.add_functions(template, config, p, keys=keys, table=table, bucket=bucket)
     secret = secrets.add_api_key_secret(template, config, keys)
     rest = api.add_api(
@@ -42,6 +43,13 @@ def build_primary(config: Config) -> Template:
         config,
         processor=functions.processor,
         api_key_value=secrets.api_key_reference(secret),
+        app_key_arn=kms.key_arn(keys.app),
+    )
+    waf.add_waf(
+        template,
+        config,
+        rest_api=rest.rest_api,
+        stage=rest.stage,
         app_key_arn=kms.key_arn(keys.app),
     )
     topic = monitoring.add_alarm_topic(template, p, kms.key_arn(keys.app))
@@ -77,6 +85,7 @@ def build_primary(config: Config) -> Template:
     _output(template, "TableArn", "Payments table ARN in this region", GetAtt(table, "Arn"))
     _output(template, "TableStreamArn", "Payments table stream ARN", GetAtt(table, "StreamArn"))
     _output(template, "AuditBucketName", "Audit bucket of this region", Ref(bucket))
+    _output(template, "AccessLogBucketName", "Access logs of the audit bucket", Ref(access_logs))
     _output(template, "ProcessorFunctionName", "Payment processor", Ref(functions.processor))
     _output(template, "AuditWriterFunctionName", "Audit writer", Ref(functions.audit_writer))
     _output(
@@ -103,7 +112,8 @@ def build_replica(config: Config) -> Template:
     )
     p = add_parameters(template, config, with_code=False)
     keys = kms.add_keys(template, config)
-    bucket = storage.add_audit_bucket(template, config, kms.key_arn(keys.audit))
+    access_logs = storage.add_access_log_bucket(template)
+    bucket = storage.add_audit_bucket(template, config, kms.key_arn(keys.audit), access_logs)
     topic = monitoring.add_alarm_topic(template, p, kms.key_arn(keys.app))
     table_name = data.table_name()
     monitoring.add_table_throttle_alarm(template, config, topic, table_name)
@@ -118,6 +128,7 @@ def build_replica(config: Config) -> Template:
         },
     )
     _output(template, "AuditBucketName", "Audit bucket of this region", Ref(bucket))
+    _output(template, "AccessLogBucketName", "Access logs of the audit bucket", Ref(access_logs))
     _output(template, "AlarmTopicArn", "SNS topic of the alarms", Ref(topic))
     _key_outputs(template, keys)
     return template

@@ -1,9 +1,25 @@
-"""The audit bucket of a region: versioned, KMS-encrypted, private, TLS-only, retained."""
+"""The buckets of a region: the audit bucket and the bucket its access logs go to.
+
+Both are versioned, private, TLS-only and retained. The audit bucket is encrypted with the
+region's audit key and takes uploads only under that key.
+"""
 
 from __future__ import annotations
 
 from awacs import s3 as s3_actions
-from awacs.aws import Bool, Condition, Deny, Policy, Principal, Statement
+from awacs.aws import (
+    Allow,
+    ArnLike,
+    Bool,
+    Condition,
+    Deny,
+    Null,
+    Policy,
+    Principal,
+    Statement,
+    StringEquals,
+    StringNotEquals,
+)
 from troposphere import GetAtt, Sub, Template
 from troposphere.s3 import (
     Bucket,
@@ -12,6 +28,7 @@ from troposphere.s3 import (
     LifecycleConfiguration,
     LifecycleRule,
     LifecycleRuleTransition,
+    LoggingConfiguration,
     NoncurrentVersionExpiration,
     OwnershipControls,
     OwnershipControlsRule,
@@ -21,18 +38,130 @@ from troposphere.s3 import (
     VersioningConfiguration,
 )
 
-from .common import AUDIT_PREFIX, SUFFIX_PARAM, retain, tags
+from .common import AUDIT_PREFIX, SUFFIX_PARAM, retain, suppress, tags
 from .config import Config
 
 AUDIT_BUCKET = "AuditBucket"
+ACCESS_LOG_BUCKET = "AccessLogBucket"
+ACCESS_LOG_PREFIX = "audit-bucket/"
+ACCESS_LOG_EXPIRY_DAYS = 365
+
+_PRIVATE = PublicAccessBlockConfiguration(
+    BlockPublicAcls=True,
+    BlockPublicPolicy=True,
+    IgnorePublicAcls=True,
+    RestrictPublicBuckets=True,
+)
+
+
+# Bucket names are global: account and region make them unique per deployment and region.
+_AUDIT_NAME = f"payment-${{{SUFFIX_PARAM}}}-audit-${{AWS::AccountId}}-${{AWS::Region}}"
 
 
 def audit_bucket_name() -> Sub:
-    # Bucket names are global: account and region make them unique per deployment and region.
-    return Sub(f"payment-${{{SUFFIX_PARAM}}}-audit-${{AWS::AccountId}}-${{AWS::Region}}")
+    return Sub(_AUDIT_NAME)
 
 
-def add_audit_bucket(template: Template, config: Config, audit_key_arn: object) -> Bucket:
+def access_log_bucket_name() -> Sub:
+    return Sub(f"payment-${{{SUFFIX_PARAM}}}-access-logs-${{AWS::AccountId}}-${{AWS::Region}}")
+
+
+def _tls_only(bucket: Bucket) -> Statement:
+    return Statement(
+        Sid="DenyInsecureTransport",
+        Effect=Deny,
+        Principal=Principal("*"),
+        Action=[s3_actions.Action("*")],
+        Resource=[GetAtt(bucket, "Arn"), Sub(f"${{{bucket.title}.Arn}}/*")],
+        Condition=Condition(Bool("aws:SecureTransport", False)),
+    )
+
+
+def _ownership() -> OwnershipControls:
+    return OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")])
+
+
+def add_access_log_bucket(template: Template) -> Bucket:
+    """Server access logs of the audit bucket: who read or wrote which audit object."""
+    bucket = template.add_resource(
+        suppress(
+            retain(
+                Bucket(
+                    ACCESS_LOG_BUCKET,
+                    BucketName=access_log_bucket_name(),
+                    VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
+                    BucketEncryption=BucketEncryption(
+                        ServerSideEncryptionConfiguration=[
+                            ServerSideEncryptionRule(
+                                ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(
+                                    # Server access logs can be delivered only to buckets
+                                    # encrypted with S3-managed keys, not SSE-KMS.
+                                    SSEAlgorithm="AES256"
+                                )
+                            )
+                        ]
+                    ),
+                    PublicAccessBlockConfiguration=_PRIVATE,
+                    OwnershipControls=_ownership(),
+                    LifecycleConfiguration=LifecycleConfiguration(
+                        Rules=[
+                            LifecycleRule(
+                                Id="ExpireAccessLogsAfterAYear",
+                                Status="Enabled",
+                                ExpirationInDays=ACCESS_LOG_EXPIRY_DAYS,
+                                NoncurrentVersionExpiration=NoncurrentVersionExpiration(
+                                    NoncurrentDays=30
+                                ),
+                            )
+                        ]
+                    ),
+                    Tags=tags(),
+                )
+            ),
+            checkov={
+                "CKV_AWS_18": "This is the access-log target itself; logging it into another "
+                "bucket would only move the question one bucket further.",
+            },
+        )
+    )
+    template.add_resource(
+        retain(
+            BucketPolicy(
+                "AccessLogBucketPolicy",
+                Bucket=bucket.ref(),
+                PolicyDocument=Policy(
+                    Version="2012-10-17",
+                    Statement=[
+                        _tls_only(bucket),
+                        Statement(
+                            Sid="S3DeliversAccessLogsOfTheAuditBucket",
+                            Effect=Allow,
+                            Principal=Principal("Service", "logging.s3.amazonaws.com"),
+                            Action=[s3_actions.PutObject],
+                            Resource=[Sub(f"${{{bucket.title}.Arn}}/{ACCESS_LOG_PREFIX}*")],
+                            Condition=Condition(
+                                [
+                                    StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}")),
+                                    ArnLike(
+                                        "aws:SourceArn",
+                                        Sub(f"arn:${{AWS::Partition}}:s3:::{_AUDIT_NAME}"),
+                                    ),
+                                ]
+                            ),
+                        ),
+                    ],
+                ),
+            )
+        )
+    )
+    return bucket
+
+
+# Not replicated by S3: every region's audit bucket is written from that region's own stream
+# replica, so each region holds the complete trail without a cross-region dependency.
+def add_audit_bucket(
+    template: Template, config: Config, audit_key_arn: object, access_log_bucket: Bucket
+) -> Bucket:
     bucket = template.add_resource(
         retain(
             Bucket(
@@ -50,14 +179,11 @@ def add_audit_bucket(template: Template, config: Config, audit_key_arn: object) 
                         )
                     ]
                 ),
-                PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
-                    BlockPublicAcls=True,
-                    BlockPublicPolicy=True,
-                    IgnorePublicAcls=True,
-                    RestrictPublicBuckets=True,
-                ),
-                OwnershipControls=OwnershipControls(
-                    Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+                PublicAccessBlockConfiguration=_PRIVATE,
+                OwnershipControls=_ownership(),
+                LoggingConfiguration=LoggingConfiguration(
+                    DestinationBucketName=access_log_bucket.ref(),
+                    LogFilePrefix=ACCESS_LOG_PREFIX,
                 ),
                 LifecycleConfiguration=LifecycleConfiguration(
                     Rules=[
@@ -71,8 +197,9 @@ def add_audit_bucket(template: Template, config: Config, audit_key_arn: object) 
                                     TransitionInDays=config.audit_glacier_after_days,
                                 )
                             ],
-                            # Audit objects are written once (conditional put), so a noncurrent
-                            # version only comes from an explicit overwrite or delete.
+                            # Audit objects are written once (conditional put), so a
+                            # noncurrent version only comes from an explicit overwrite or
+                            # delete.
                             NoncurrentVersionExpiration=NoncurrentVersionExpiration(
                                 NoncurrentDays=config.audit_noncurrent_expiry_days
                             ),
@@ -83,27 +210,62 @@ def add_audit_bucket(template: Template, config: Config, audit_key_arn: object) 
             )
         )
     )
-    bucket_arn = GetAtt(bucket, "Arn")
-    # Retained with the bucket: a retained bucket keeps refusing plain-HTTP access.
+    objects = Sub(f"${{{bucket.title}.Arn}}/*")
+    # Retained with the bucket: a retained bucket keeps refusing plain HTTP and foreign keys.
     template.add_resource(
-        retain(
-            BucketPolicy(
-                "AuditBucketPolicy",
-                Bucket=bucket.ref(),
-                PolicyDocument=Policy(
-                    Version="2012-10-17",
-                    Statement=[
-                        Statement(
-                            Sid="DenyInsecureTransport",
-                            Effect=Deny,
-                            Principal=Principal("*"),
-                            Action=[s3_actions.Action("*")],
-                            Resource=[bucket_arn, Sub(f"${{{bucket.title}.Arn}}/*")],
-                            Condition=Condition(Bool("aws:SecureTransport", False)),
-                        ),
-                    ],
-                ),
-            )
+        suppress(
+            retain(
+                BucketPolicy(
+                    "AuditBucketPolicy",
+                    Bucket=bucket.ref(),
+                    PolicyDocument=Policy(
+                        Version="2012-10-17",
+                        Statement=[
+                            _tls_only(bucket),
+                            Statement(
+                                # Uploads that ask for encryption get the audit key or nothing;
+                                # uploads that do not ask get it by default.
+                                Sid="DenyUploadsNotUnderKms",
+                                Effect=Deny,
+                                Principal=Principal("*"),
+                                Action=[s3_actions.PutObject],
+                                Resource=[objects],
+                                Condition=Condition(
+                                    [
+                                        Null("s3:x-amz-server-side-encryption", False),
+                                        StringNotEquals(
+                                            "s3:x-amz-server-side-encryption", "aws:kms"
+                                        ),
+                                    ]
+                                ),
+                            ),
+                            Statement(
+                                Sid="DenyUploadsUnderAnotherKey",
+                                Effect=Deny,
+                                Principal=Principal("*"),
+                                Action=[s3_actions.PutObject],
+                                Resource=[objects],
+                                Condition=Condition(
+                                    [
+                                        Null(
+                                            "s3:x-amz-server-side-encryption-aws-kms-key-id", False
+                                        ),
+                                        StringNotEquals(
+                                            "s3:x-amz-server-side-encryption-aws-kms-key-id",
+                                            audit_key_arn,
+                                        ),
+                                    ]
+                                ),
+                            ),
+                        ],
+                    ),
+                )
+            ),
+            parliament={
+                "MISMATCHED_TYPE_BUT_USABLE": "s3:x-amz-server-side-encryption-aws-kms-key-id is a "
+                "string key whose value S3 documents as the key ARN; comparing it as a string with "
+                "the ARN is the intended use."
+            },
         )
     )
     return bucket

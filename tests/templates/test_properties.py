@@ -143,7 +143,7 @@ def test_keys_rotate_have_aliases_and_a_ten_day_window(which, request):
 @pytest.mark.parametrize("which", ["primary", "replica"])
 def test_audit_bucket_is_private_versioned_kms_encrypted_and_tls_only(which, request):
     template = request.getfixturevalue(which)
-    (bucket,) = of_type(template, "AWS::S3::Bucket").values()
+    bucket = template["Resources"]["AuditBucket"]
     props = bucket["Properties"]
     assert props["BucketName"] == {
         "Fn::Sub": "payment-${EnvironmentSuffix}-audit-${AWS::AccountId}-${AWS::Region}"
@@ -159,18 +159,30 @@ def test_audit_bucket_is_private_versioned_kms_encrypted_and_tls_only(which, req
     assert len(props["PublicAccessBlockConfiguration"]) == 4
     (lifecycle,) = props["LifecycleConfiguration"]["Rules"]
     assert lifecycle["Transitions"] == [{"StorageClass": "GLACIER", "TransitionInDays": 30}]
-    (policy,) = of_type(template, "AWS::S3::BucketPolicy").values()
-    deny = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
-    assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": False}} for s in deny)
+    assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": "AccessLogBucket"}
+    for policy in of_type(template, "AWS::S3::BucketPolicy").values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        deny = [s for s in statements if s["Effect"] == "Deny"]
+        assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": False}} for s in deny)
 
 
 def test_everything_that_can_be_encrypted_uses_a_customer_managed_key(primary):
     def uses_cmk(value) -> bool:
         return value in ({"Fn::GetAtt": ["AppKey", "Arn"]}, {"Fn::GetAtt": ["AuditKey", "Arn"]})
 
+    retention = {
+        name: group["Properties"]["RetentionInDays"]
+        for name, group in of_type(primary, "AWS::Logs::LogGroup").items()
+    }
     for group in of_type(primary, "AWS::Logs::LogGroup").values():
         assert uses_cmk(group["Properties"]["KmsKeyId"])
-        assert group["Properties"]["RetentionInDays"] == 7
+    # Function logs are operational (7 days); who-called logs are security records (a year).
+    assert retention == {
+        "ProcessorLogGroup": 7,
+        "AuditWriterLogGroup": 7,
+        "ApiAccessLogGroup": 365,
+        "WafLogGroup": 365,
+    }
     for topic in of_type(primary, "AWS::SNS::Topic").values():
         assert uses_cmk(topic["Properties"]["KmsMasterKeyId"])
     for queue in of_type(primary, "AWS::SQS::Queue").values():
@@ -295,13 +307,22 @@ def test_stream_mapping_reports_item_failures_and_has_a_failure_destination(prim
 # --- IAM ------------------------------------------------------------------------------------
 
 
-def test_function_roles_have_no_wildcard_action_and_star_only_for_xray(primary):
+# Actions that have no resource-level permissions in IAM: "*" is the narrowest resource.
+NO_RESOURCE_LEVEL = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "dynamodb:ListStreams",
+    "logs:DescribeLogGroups",
+}
+
+
+def test_roles_have_no_wildcard_action_and_star_only_where_iam_offers_nothing_narrower(primary):
     for role in of_type(primary, "AWS::IAM::Role").values():
         for statement in _statements(role):
             for action in statement["Action"]:
                 assert "*" not in action, (role["Properties"]["RoleName"], action)
             if "*" in statement["Resource"]:
-                assert all(a.startswith("xray:") for a in statement["Action"]), statement
+                assert set(statement["Action"]) <= NO_RESOURCE_LEVEL, statement
 
 
 def test_processor_can_write_only_the_table_and_audit_writer_only_its_prefix(primary):
@@ -352,6 +373,11 @@ def test_every_taggable_resource_carries_the_contract_tags(which, request):
         "AWS::ApiGateway::Account",
         "AWS::ApiGateway::UsagePlanKey",
         "AWS::Lambda::Permission",
+        "AWS::ApiGateway::Model",
+        "AWS::ApiGateway::RequestValidator",
+        "AWS::ApiGateway::GatewayResponse",
+        "AWS::WAFv2::WebACLAssociation",
+        "AWS::WAFv2::LoggingConfiguration",
     }
     tagged = dict(_taggable(template))
     for name, resource in template["Resources"].items():
@@ -375,8 +401,9 @@ def test_parameters_are_described_constrained_and_grouped(which, request):
     assert grouped == set(template["Parameters"])
     assert set(interface["ParameterLabels"]) == set(template["Parameters"])
     for parameter in template["Parameters"].values():
-        assert parameter["Description"]
-        assert parameter["AllowedPattern"] and parameter["ConstraintDescription"]
+        assert parameter["Description"] and parameter["ConstraintDescription"]
+        constrained = {"AllowedPattern", "AllowedValues", "MinValue"} & set(parameter)
+        assert constrained, parameter
 
 
 def test_suffix_parameter_defaults_to_the_configured_suffix():

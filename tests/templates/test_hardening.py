@@ -1,0 +1,175 @@
+"""Each hardening property of the security gate, pinned so a later change cannot drop it."""
+
+from __future__ import annotations
+
+import json
+
+from .conftest import of_type
+
+
+def _gateway_body(response: dict) -> dict:
+    template = response["Properties"]["ResponseTemplates"]["application/json"]
+    return json.loads(template.replace("$context.requestId", "req-1"))
+
+
+def test_functions_have_reserved_concurrency_dead_letters_tracing_and_cmk(primary):
+    expected = {
+        "ProcessorFunction": "ProcessorReservedConcurrency",
+        "AuditWriterFunction": "AuditWriterReservedConcurrency",
+    }
+    functions = of_type(primary, "AWS::Lambda::Function")
+    assert set(functions) == set(expected)
+    for title, props in ((t, f["Properties"]) for t, f in functions.items()):
+        assert props["ReservedConcurrentExecutions"] == {"Ref": expected[title]}
+        assert props["DeadLetterConfig"] == {
+            "TargetArn": {"Fn::GetAtt": ["AsyncDeadLetterQueue", "Arn"]}
+        }
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["KmsKeyArn"] == {"Fn::GetAtt": ["AppKey", "Arn"]}
+    assert primary["Parameters"]["ProcessorReservedConcurrency"]["MinValue"] >= 1
+    dlq = primary["Resources"]["AsyncDeadLetterQueue"]["Properties"]
+    assert dlq["KmsMasterKeyId"] == {"Fn::GetAtt": ["AppKey", "Arn"]}
+
+
+def test_each_role_may_send_to_the_dead_letter_queue(primary):
+    for role in ("ProcessorRole", "AuditWriterRole"):
+        statements = primary["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]
+        sends = [
+            s
+            for s in statements["Statement"]
+            if s["Action"] == ["sqs:SendMessage"]
+            and s["Resource"] == [{"Fn::GetAtt": ["AsyncDeadLetterQueue", "Arn"]}]
+        ]
+        assert sends, role
+
+
+def test_post_process_validates_a_json_object_body(primary):
+    method = primary["Resources"]["ProcessPostMethod"]["Properties"]
+    assert method["RequestValidatorId"] == {"Ref": "BodyValidator"}
+    assert method["RequestModels"] == {"application/json": {"Ref": "PaymentRequestModel"}}
+    validator = primary["Resources"]["BodyValidator"]["Properties"]
+    assert validator["ValidateRequestBody"] is True
+    schema = json.loads(primary["Resources"]["PaymentRequestModel"]["Properties"]["Schema"])
+    # Only the shape: field rules are the handler's, which names every failing field.
+    assert schema["type"] == "object"
+    assert "required" not in schema and "properties" not in schema
+
+
+def test_gateway_errors_use_the_contract_error_shape(primary):
+    responses = {
+        r["Properties"]["ResponseType"]: r
+        for r in of_type(primary, "AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert {
+        "BAD_REQUEST_BODY",
+        "INVALID_API_KEY",
+        "MISSING_AUTHENTICATION_TOKEN",
+        "THROTTLED",
+        "QUOTA_EXCEEDED",
+        "DEFAULT_4XX",
+        "DEFAULT_5XX",
+    } <= set(responses)
+    for response_type, response in responses.items():
+        body = _gateway_body(response)
+        assert set(body) == {"error"}, response_type
+        assert set(body["error"]) == {"code", "message", "request_id"}
+        assert body["error"]["request_id"] == "req-1"
+    assert _gateway_body(responses["BAD_REQUEST_BODY"])["error"]["code"] == "INVALID_JSON"
+    assert responses["BAD_REQUEST_BODY"]["Properties"]["StatusCode"] == "400"
+    assert responses["INVALID_API_KEY"]["Properties"]["StatusCode"] == "403"
+    assert responses["THROTTLED"]["Properties"]["StatusCode"] == "429"
+    assert (
+        "gatewayresponse.header.Retry-After"
+        in responses["THROTTLED"]["Properties"]["ResponseParameters"]
+    )
+    assert _gateway_body(responses["DEFAULT_5XX"])["error"]["code"] == "INTERNAL_ERROR"
+
+
+def test_gateway_responses_and_models_are_part_of_the_deployment(primary):
+    (deployment,) = of_type(primary, "AWS::ApiGateway::Deployment").values()
+    depends = set(deployment["DependsOn"])
+    responses = set(of_type(primary, "AWS::ApiGateway::GatewayResponse"))
+    assert responses <= depends
+
+
+def test_stage_logs_errors_traces_throttles_and_never_caches_payments(primary):
+    stage = primary["Resources"]["ApiStage"]["Properties"]
+    assert stage["TracingEnabled"] is True
+    assert stage["CacheClusterEnabled"] is False
+    assert stage["AccessLogSetting"]["Format"]
+    settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["MethodSettings"]}
+    for setting in settings.values():
+        assert setting["LoggingLevel"] == "ERROR"
+        assert setting["DataTraceEnabled"] is False
+        assert setting["MetricsEnabled"] is True
+        assert setting["ThrottlingRateLimit"] > 0 and setting["ThrottlingBurstLimit"] > 0
+    assert settings[("/~1process", "POST")]["CachingEnabled"] is False
+    reasons = {
+        s["id"]: s["comment"]
+        for s in primary["Resources"]["ApiStage"]["Metadata"]["checkov"]["skip"]
+    }
+    assert "CKV_AWS_120" in reasons and "cache" in reasons["CKV_AWS_120"]
+
+
+def test_waf_protects_the_stage_by_default_and_redacts_the_api_key(primary):
+    assert primary["Parameters"]["EnableWaf"]["Default"] == "true"
+    assert primary["Conditions"]["WafEnabled"] == {"Fn::Equals": [{"Ref": "EnableWaf"}, "true"]}
+    acl = primary["Resources"]["ApiWebAcl"]
+    assert acl["Condition"] == "WafEnabled"
+    rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
+    assert set(rules) == {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "RateLimitPerIp",
+    }
+    assert rules["RateLimitPerIp"]["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP"
+    association = primary["Resources"]["ApiWebAclAssociation"]
+    assert association["Condition"] == "WafEnabled"
+    assert "${PaymentApi}/stages/${ApiStage}" in association["Properties"]["ResourceArn"]["Fn::Sub"]
+    logging = primary["Resources"]["ApiWebAclLogging"]["Properties"]
+    assert logging["RedactedFields"] == [{"SingleHeader": {"Name": "x-api-key"}}]
+
+
+def test_waf_allows_the_bodies_the_api_itself_accepts(primary):
+    """The common rule set blocks bodies over 8 KB; the contract allows 16 KiB."""
+    rules = {r["Name"]: r for r in primary["Resources"]["ApiWebAcl"]["Properties"]["Rules"]}
+    overrides = rules["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"][
+        "RuleActionOverrides"
+    ]
+    assert overrides == [{"ActionToUse": {"Count": {}}, "Name": "SizeRestrictions_BODY"}]
+
+
+def test_audit_bucket_takes_uploads_only_under_its_key(primary):
+    statements = {
+        s["Sid"]: s
+        for s in primary["Resources"]["AuditBucketPolicy"]["Properties"]["PolicyDocument"][
+            "Statement"
+        ]
+    }
+    not_kms = statements["DenyUploadsNotUnderKms"]
+    assert not_kms["Effect"] == "Deny" and not_kms["Action"] == ["s3:PutObject"]
+    assert not_kms["Condition"]["StringNotEquals"] == {"s3:x-amz-server-side-encryption": "aws:kms"}
+    other_key = statements["DenyUploadsUnderAnotherKey"]
+    assert other_key["Condition"]["StringNotEquals"] == {
+        "s3:x-amz-server-side-encryption-aws-kms-key-id": {"Fn::GetAtt": ["AuditKey", "Arn"]}
+    }
+
+
+def test_access_logs_are_delivered_only_for_this_deployments_audit_bucket(primary):
+    policy = primary["Resources"]["AccessLogBucketPolicy"]["Properties"]["PolicyDocument"]
+    (delivery,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert "aws:SourceAccount" in delivery["Condition"]["StringEquals"]
+    assert "aws:SourceArn" in delivery["Condition"]["ArnLike"]
+    assert primary["Resources"]["AccessLogBucket"]["DeletionPolicy"] == "Retain"
+
+
+def test_key_policies_let_logs_use_only_this_deployments_groups(primary):
+    statements = primary["Resources"]["AppKey"]["Properties"]["KeyPolicy"]["Statement"]
+    (logs,) = [
+        s for s in statements if s["Sid"] == "CloudWatchLogsEncryptsThisDeploymentsLogGroups"
+    ]
+    patterns = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert all("payment-${EnvironmentSuffix}-" in p["Fn::Sub"] for p in patterns)
+    # DescribeKey carries no encryption context, so a statement conditioned on one cannot grant it.
+    assert "kms:DescribeKey" not in logs["Action"]
