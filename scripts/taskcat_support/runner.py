@@ -26,6 +26,7 @@ import logging
 import os
 import socket
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 SUFFIX_PARAMETER = "EnvironmentSuffix"
 
 LOG = logging.getLogger("run_taskcat")
+BLOCKED: list[str] = []  # connections the offline guard refused: each one is a leak to report
 
 
 def _endpoint_only(endpoint_url: str) -> None:
@@ -46,6 +48,7 @@ def _endpoint_only(endpoint_url: str) -> None:
 
     def guarded(self: socket.socket, address: Any) -> Any:
         if isinstance(address, tuple) and address[0] not in allowed:
+            BLOCKED.append(str(address[0]))
             raise ConnectionRefusedError(
                 f"offline taskcat run: no connection to {address[0]} (only {endpoint_url})"
             )
@@ -85,16 +88,55 @@ def _first_failure(client: Any, stack_id: str) -> str:
     return ""
 
 
-def _state(stack: Any) -> tuple[str, str]:
+def _state_of(client: Any, stack_id: str) -> tuple[str, str]:
     """Status and reason straight from CloudFormation (not taskcat's cached view)."""
-    if stack.launch_exception or "FailedToLaunch" in stack.id:
-        return "CREATE_FAILED", stack.status_reason
-    described = stack.client.describe_stacks(StackName=stack.id)["Stacks"][0]
+    described = client.describe_stacks(StackName=stack_id)["Stacks"][0]
     status = described["StackStatus"]
     reason = described.get("StackStatusReason", "")
     if not status.endswith("_COMPLETE") or status.startswith("ROLLBACK"):
-        reason = _first_failure(stack.client, stack.id) or reason
+        reason = _first_failure(client, stack_id) or reason
     return status, reason
+
+
+def _state(stack: Any) -> tuple[str, str]:
+    if stack.launch_exception or "FailedToLaunch" in stack.id:
+        return "CREATE_FAILED", stack.status_reason
+    return _state_of(stack.client, stack.id)
+
+
+def _live_stack(client: Any, stack_name: str, stack_id: str = "") -> dict[str, str] | None:
+    """The stack's summary from ListStacks: unlike DescribeStacks it also answers for a stack
+    whose creation the emulator abandoned half-way (see ``_delete_left_behind``)."""
+    for page in client.get_paginator("list_stacks").paginate():
+        for summary in page["StackSummaries"]:
+            if stack_id and summary["StackId"] == stack_id:
+                return summary
+            if not stack_id and summary["StackName"] == stack_name:
+                if summary["StackStatus"] != "DELETE_COMPLETE":
+                    return summary
+    return None
+
+
+def _delete_left_behind(client: Any, stack_name: str) -> tuple[str, str, str]:
+    """Delete a stack called ``stack_name`` that taskcat could not track; (id, status, reason).
+
+    When CreateStack is refused, taskcat has no stack id and deletes nothing. On AWS a refused
+    call creates nothing; the emulator, though, registers the stack before a resource fails and
+    leaves it in CREATE_IN_PROGRESS with the resources made so far.
+    """
+    summary = _live_stack(client, stack_name)
+    if summary is None:
+        return "", "NOT_CREATED", ""
+    stack_id = summary["StackId"]
+    LOG.info("deleting %s (%s), left by a refused CreateStack", stack_name, summary["StackStatus"])
+    client.delete_stack(StackName=stack_id)
+    deadline = time.monotonic() + 3600
+    while time.monotonic() < deadline:
+        summary = _live_stack(client, stack_name, stack_id) or {"StackStatus": "DELETE_COMPLETE"}
+        if not summary["StackStatus"].endswith("_IN_PROGRESS"):
+            break
+        time.sleep(5)
+    return stack_id, summary["StackStatus"], summary.get("StackStatusReason", "")
 
 
 def _planned(test: Any) -> list[dict[str, str]]:
@@ -175,18 +217,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for stack in stacks:
         stack._timer.cancel()  # taskcat's refresh timer would keep the process alive a minute
         status, reason = created[stack.id]
-        final_status, final_reason = ("", "")
+        stack_id, stack_name = stack.id, stack.name
         if "FailedToLaunch" in stack.id:
-            final_status = "NOT_CREATED"
+            # CreateStack was refused, so taskcat has no stack id to delete; make sure no stack
+            # by the test's name exists anyway (the emulator registers one before it fails).
+            stack_name = definition.tests[stack.test_name].stack_name
+            stack_id, final_status, final_reason = _delete_left_behind(stack.client, stack_name)
         else:
-            final_status, final_reason = _state(stack)
+            final_status, final_reason = _state_of(stack.client, stack_id)
         started.add((stack.test_name, stack.region_name))
         result["stacks"].append(
             {
                 "test": stack.test_name,
                 "region": stack.region_name,
-                "stack_name": stack.name,
-                "stack_id": stack.id,
+                "stack_name": stack_name,
+                "stack_id": stack_id,
                 "suffix": stack.region.parameters.get(SUFFIX_PARAMETER, ""),
                 "created_status": status,
                 "created_reason": reason,
@@ -208,6 +253,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "final_reason": "",
                 }
             )
+    if BLOCKED:
+        result["errors"].append(
+            "the offline run tried to reach hosts other than the emulator: "
+            + ", ".join(sorted(set(BLOCKED)))
+        )
+    result["blocked_connections"] = sorted(set(BLOCKED))
     return result
 
 
