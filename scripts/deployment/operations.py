@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from .aws import error_code
 from .errors import DeployError
 
+HEARTBEAT_S = 60.0
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
 ACTIVE = frozenset({"RUNNING", "QUEUED", "STOPPING"})
 
@@ -62,7 +63,8 @@ class Waiter:
     def wait(self, stack_set: str, operation_id: str) -> dict:
         """Wait for one operation; raise DeployError naming every failed region."""
         started = self.clock()
-        last = ""
+        last_state: tuple[str, str] | None = None
+        last_said = started
         while True:
             operation = self.cfn.describe_stack_set_operation(
                 StackSetName=stack_set, OperationId=operation_id
@@ -70,13 +72,12 @@ class Waiter:
             results = self.results(stack_set, operation_id)
             status = operation["Status"]
             regions = ", ".join(f"{r['Region']} {r['Status']}" for r in results) or "no instances"
-            line = (
-                f"  {stack_set}: {operation['Action']} {status} "
-                f"[{self.clock() - started:5.0f} s] {regions}"
-            )
-            if line != last:
-                self._say(line)
-                last = line
+            state = f"{operation['Action']} {status}"
+            now = self.clock()
+            # A line when something changed, and a heartbeat while nothing does.
+            if (state, regions) != last_state or now - last_said >= HEARTBEAT_S:
+                self._say(f"  {stack_set}: {state} [{now - started:5.0f} s] {regions}")
+                last_state, last_said = (state, regions), now
             if status in TERMINAL:
                 break
             if self.clock() - started >= self.timeout_s:
