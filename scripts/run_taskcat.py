@@ -2,6 +2,7 @@
 
 Builds ``build/`` if it is missing or stale, runs the tests of ``.taskcat.yml`` with taskcat
 (from its own environment, ``.venvs/taskcat/``, created on first use), deletes every test stack,
+purges the data the stacks retain on delete (table, buckets, keys of the run's random suffixes),
 and prints one line per test and region. taskcat stages ``build/`` — templates and handler zip —
 in its bucket of each test region, where the primary test's ``ArtifactBucketName`` and
 ``HandlerCodeKey`` point. Default target: the local emulator, started on a free 127.0.0.1 port
@@ -9,9 +10,9 @@ for the run and stopped afterwards; ``--endpoint-url`` uses a running one; ``--a
 account of the configured credentials.
 
 Exit 0 only when every test stack reached CREATE_COMPLETE and was deleted afterwards (and so was
-every prerequisite stack); 1 when a stack failed, was left behind, or the emulator or taskcat
-could not start; 2 on bad arguments, a configuration that does not match the build, or ``--aws``
-without credentials.
+every prerequisite stack, and the retained data was purged); 1 when a stack failed or was left
+behind, data could not be purged, or the emulator or taskcat could not start; 2 on bad
+arguments, a configuration that does not match the build, or ``--aws`` without credentials.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ RUNNER = ROOT / "scripts" / "taskcat_support" / "runner.py"
 HOOK = "payment_replica_prerequisites"
 PRIMARY_TEMPLATE = "build/primary.template.json"
 REPLICA_TEMPLATE = "build/replica.template.json"
+TEST_KEY_PENDING_DAYS = 7  # the shortest KMS allows: test keys protect nothing
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
@@ -98,6 +100,7 @@ def load_plan(config_path: Path) -> dict[str, Any]:
     tests = document.get("tests") or {}
     if not tests:
         raise UsageError(f"{config_path}: no tests")
+    primary_tests: list[str] = []
     primary_regions: list[str] = []
     replica_regions: list[str] = []
     hook_regions: list[list[str]] = []
@@ -105,6 +108,7 @@ def load_plan(config_path: Path) -> dict[str, Any]:
         regions = list(test.get("regions") or project.get("regions") or [])
         template = test.get("template") or project.get("template")
         if template == PRIMARY_TEMPLATE:
+            primary_tests.append(name)
             primary_regions += regions
             hooks = [h for h in test.get("prehooks") or [] if h.get("type") == HOOK]
             hook_regions += [list((h.get("config") or {}).get("regions") or []) for h in hooks]
@@ -118,6 +122,7 @@ def load_plan(config_path: Path) -> dict[str, Any]:
         "tests": {
             name: list(t.get("regions") or project.get("regions")) for name, t in tests.items()
         },
+        "primary_tests": primary_tests,
         "primary_region": primary_regions[0] if primary_regions else None,
         "replica_regions": replica_regions,
     }
@@ -185,6 +190,52 @@ def child_environment(endpoint_url: str | None, region: str) -> dict[str, str]:
     env.setdefault("AWS_DEFAULT_REGION", region)
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+# --- the data the stacks retain -------------------------------------------------------------
+
+
+def purge_retained(
+    result: dict[str, Any], plan: dict[str, Any], endpoint_url: str | None, out: TextIO
+) -> list[str]:
+    """Remove what the test stacks retained on delete; the problems, if any.
+
+    The templates keep the table, audit buckets and KMS keys when a stack is deleted (payments
+    must survive a mistaken delete). A test environment's suffix is random and used once, so its
+    data is purged here, as ``delete.py --purge-data`` would: otherwise every run on an account
+    would leave a deletion-protected global table, buckets and six keys behind.
+    """
+    from scripts.deployment import retained
+    from scripts.deployment.aws import Aws
+
+    regions_of: dict[str, tuple[str, list[str]]] = {}
+    for stack in result.get("stacks", []):
+        if not stack["suffix"] or not stack["stack_id"]:
+            continue
+        regions = [stack["region"]]
+        if stack["test"] in plan["primary_tests"]:
+            regions += [r for r in plan["replica_regions"] if r not in regions]
+        regions_of[stack["suffix"]] = (stack["region"], regions)
+    if not regions_of:
+        return []
+    problems = []
+    aws = Aws(endpoint_url)
+    try:
+        account = aws.client("sts", plan["primary_region"] or "us-east-1").get_caller_identity()[
+            "Account"
+        ]
+    except Exception as error:  # noqa: BLE001
+        return [f"retained data not purged: cannot tell the account: {error}"]
+    for suffix, (home, regions) in sorted(regions_of.items()):
+        try:
+            found = [retained.find(aws, suffix, account, region) for region in regions]
+            if all(data.empty() for data in found):
+                continue
+            print(f"purging the data retained by suffix {suffix}:", file=out, flush=True)
+            retained.purge(aws, suffix, found, home, TEST_KEY_PENDING_DAYS, out)
+        except Exception as error:  # noqa: BLE001 - named, and the run fails
+            problems.append(f"retained data of suffix {suffix} not purged: {error}")
+    return problems
 
 
 # --- verdict ------------------------------------------------------------------------------
@@ -300,6 +351,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         target = "the AWS account of the configured credentials" if args.aws else endpoint_url
         print(f"taskcat: {args.config.name} against {target}", file=out, flush=True)
         result = run_taskcat(python, args.config.resolve(), output_dir, endpoint_url, region)
+        # The purge below talks to the same target as taskcat did, with the same credentials.
+        environ = child_environment(endpoint_url, region)
+        os.environ.clear()
+        os.environ.update(environ)
+        purge_problems = purge_retained(result, plan, endpoint_url, out)
     except UsageError as error:
         print(f"run_taskcat: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -317,7 +373,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     for note in result.get("notes", []):
         print(f"note: {note}", file=out)
     print(f"outputs: {output_dir} (results.json, stack logs)", file=out)
-    problems = verdict(result)
+    problems = verdict(result) + purge_problems
     if problems:
         for problem in problems:
             print(f"FAILED {problem}", file=out)

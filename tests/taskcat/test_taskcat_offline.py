@@ -137,6 +137,17 @@ def test_the_primary_test_brought_its_own_replica_region_keys(offline_run):
     assert prerequisite["final_status"] == "DELETE_COMPLETE"
 
 
+def test_the_data_the_test_stacks_retained_is_purged(offline_run):
+    """Table, buckets and keys are retained on stack delete; a random test suffix's data goes."""
+    proc, results = offline_run
+    for stack in results["stacks"]:
+        assert f"purging the data retained by suffix {stack['suffix']}:" in proc.stdout
+    primary = _by_test_and_region(results)[("primary", PRIMARY)]
+    for region in (REPLICA, PRIMARY):  # the global table, its replica first
+        assert f"deleted table payment-{primary['suffix']}-payments in {region}" in proc.stdout
+    assert "not purged" not in proc.stdout
+
+
 def test_the_run_prints_one_row_per_test_and_region(offline_run):
     proc, results = offline_run
     for stack in results["stacks"]:
