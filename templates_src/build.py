@@ -12,7 +12,7 @@ from pathlib import Path
 
 from troposphere import Template
 
-from . import linting, package
+from . import linting, package, review
 from .config import Config
 from .regions import build_primary, build_replica
 from .stackset_roles import build_stackset_roles
@@ -22,6 +22,7 @@ REPLICA = "replica.template.json"
 STACKSET_ROLES = "stackset-roles.template.json"
 HANDLER_ZIP = "payment_processor.zip"
 MANIFEST = "manifest.json"
+REVIEW = "REVIEW.md"
 
 # CloudFormation limits that shape deployment (DESIGN.md).
 INLINE_BODY_LIMIT = 51_200  # bytes of TemplateBody; larger goes through TemplateURL
@@ -158,6 +159,13 @@ def build(config: Config, out: Path) -> BuildResult:
 
     _write_atomically(out / HANDLER_ZIP, zip_bytes)
     files[HANDLER_ZIP] = _file_entry(zip_bytes)
+
+    review_bytes = review.render_review(
+        {item.file_name: (json.loads(item.body), list(item.regions)) for item in rendered},
+        config.describe(),
+    ).encode()
+    _write_atomically(out / REVIEW, review_bytes)
+    files[REVIEW] = _file_entry(review_bytes)
 
     result.manifest = {
         "config": config.describe(),

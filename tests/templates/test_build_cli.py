@@ -27,6 +27,7 @@ OUTPUTS = {
     "stackset-roles.template.json",
     "payment_processor.zip",
     "manifest.json",
+    "REVIEW.md",
 }
 
 

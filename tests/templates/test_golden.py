@@ -1,4 +1,4 @@
-"""The rendered templates of the default configuration, compared with reviewed snapshots.
+"""The rendered templates and REVIEW.md of the default configuration, against reviewed snapshots.
 
 A change to the generator shows up here as a readable diff. To accept it on purpose:
 
@@ -10,27 +10,39 @@ then review `git diff tests/golden/` like any other change.
 from __future__ import annotations
 
 import difflib
+import json
 from pathlib import Path
 
 import pytest
 
-from templates_src.build import render
+from templates_src.build import render, render_all
 from templates_src.config import Config
 from templates_src.regions import build_primary, build_replica
+from templates_src.review import render_review
 from templates_src.stackset_roles import build_stackset_roles
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 
+
+def _review() -> str:
+    config = Config()
+    templates = {
+        item.file_name: (json.loads(item.body), list(item.regions)) for item in render_all(config)
+    }
+    return render_review(templates, config.describe())
+
+
 CASES = {
-    "primary.template.json": lambda: build_primary(Config()),
-    "replica.template.json": lambda: build_replica(Config()),
-    "stackset-roles.template.json": build_stackset_roles,
+    "primary.template.json": lambda: render(build_primary(Config())),
+    "replica.template.json": lambda: render(build_replica(Config())),
+    "stackset-roles.template.json": lambda: render(build_stackset_roles()),
+    "REVIEW.md": _review,
 }
 
 
 @pytest.mark.parametrize("file_name", sorted(CASES))
-def test_template_matches_golden_file(file_name, request):
-    rendered = render(CASES[file_name]())
+def test_output_matches_golden_file(file_name, request):
+    rendered = CASES[file_name]()
     golden = GOLDEN / file_name
     if request.config.getoption("--update-golden"):
         golden.write_text(rendered)
