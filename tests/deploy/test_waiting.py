@@ -203,3 +203,38 @@ def test_other_errors_are_not_retried(cfn):
     with pytest.raises(Exception, match="StackSetNotFoundException"):
         waiter.start(STACK_SET, client.update_stack_set, TemplateBody="{}")
     assert clock.sleeps == []
+
+
+def test_a_re_run_first_waits_for_the_operation_an_interrupted_run_left_running(cfn):
+    client, stubber = cfn
+    stubber.add_response(
+        "list_stack_set_operations",
+        {
+            "Summaries": [
+                {"OperationId": "0" * 8, "Action": "CREATE", "Status": "SUCCEEDED"},
+                {"OperationId": OPERATION, "Action": "UPDATE", "Status": "RUNNING"},
+            ]
+        },
+        {"StackSetName": STACK_SET},
+    )
+    _poll(stubber, "RUNNING", {"us-west-2": ("RUNNING", None)})
+    _poll(stubber, "FAILED", {"us-west-2": ("FAILED", "Resource creation cancelled")})
+    waiter, out = _waiter(client, Clock())
+
+    # A failure of the earlier run is reported, not raised: this run retries what it attempted.
+    assert waiter.wait_for_running(STACK_SET) is True
+    assert f"waiting for earlier operation {OPERATION}" in out.getvalue()
+    assert "earlier operation did not succeed" in out.getvalue()
+
+
+def test_nothing_running_means_no_waiting(cfn):
+    client, stubber = cfn
+    stubber.add_response(
+        "list_stack_set_operations",
+        {"Summaries": [{"OperationId": OPERATION, "Action": "UPDATE", "Status": "SUCCEEDED"}]},
+        {"StackSetName": STACK_SET},
+    )
+    waiter, out = _waiter(client, Clock())
+
+    assert waiter.wait_for_running(STACK_SET) is False
+    assert out.getvalue() == ""
