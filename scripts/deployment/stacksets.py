@@ -61,8 +61,11 @@ def _same_template(held: str | None, wanted: str) -> bool:
         return held == wanted
 
 
-def _held_parameters(stack_set: dict) -> dict[str, str]:
-    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack_set.get("Parameters", [])}
+def _same_parameters(stack_set: dict, wanted: dict[str, str]) -> bool:
+    # Only the parameters deploy sets: the others keep their template defaults, whether or not
+    # DescribeStackSet lists them.
+    held = {p["ParameterKey"]: p.get("ParameterValue") for p in stack_set.get("Parameters", [])}
+    return all(held.get(key) == value for key, value in wanted.items())
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ def sync(
                     "template",
                     _same_template(current.stack_set.get("TemplateBody"), spec.template_body),
                 ),
-                ("parameters", _held_parameters(current.stack_set) == spec.parameters),
+                ("parameters", _same_parameters(current.stack_set, spec.parameters)),
             )
             if not same
         ]

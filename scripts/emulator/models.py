@@ -693,13 +693,15 @@ class KmsKey(_Extends, CloudFormationModel):
 
 
 class SsmParameter(_Extends, CloudFormationModel):
-    """CloudFormation gives an SSM parameter's tags as a map; moto's model wants a list."""
+    """CloudFormation gives an SSM parameter's tags as a map; moto's model wants a list. A
+    parameter without ``Name`` gets a generated one, as in CloudFormation (moto crashed)."""
 
     BASE = SsmParameterModel
 
     @classmethod
-    def _converted(cls, cloudformation_json: dict) -> dict:
+    def _converted(cls, cloudformation_json: dict, resource_name: str) -> dict:
         props = dict(cloudformation_json.get("Properties", {}))
+        props.setdefault("Name", resource_name)
         if isinstance(props.get("Tags"), dict):
             props["Tags"] = [{"Key": k, "Value": v} for k, v in props["Tags"].items()]
         return {**cloudformation_json, "Properties": props}
@@ -714,7 +716,10 @@ class SsmParameter(_Extends, CloudFormationModel):
         **kwargs: Any,
     ) -> SsmParameterModel:
         return SsmParameterModel.create_from_cloudformation_json(
-            resource_name, cls._converted(cloudformation_json), account_id, region_name
+            resource_name,
+            cls._converted(cloudformation_json, resource_name),
+            account_id,
+            region_name,
         )
 
     @classmethod
@@ -729,7 +734,7 @@ class SsmParameter(_Extends, CloudFormationModel):
         return SsmParameterModel.update_from_cloudformation_json(
             original_resource,
             new_resource_name,
-            cls._converted(cloudformation_json),
+            cls._converted(cloudformation_json, new_resource_name),
             account_id,
             region_name,
         )

@@ -307,6 +307,22 @@ def test_stack_set_update_reaches_the_instance_stacks_and_failures_name_the_regi
     assert any(re.match(r"^StackSet-probe-[0-9a-f-]{36}$", n) for n in names)
 
 
+def test_a_parameter_without_a_name_gets_a_generated_one(aws):
+    template = {
+        "Resources": {
+            "Unnamed": {
+                "Type": "AWS::SSM::Parameter",
+                "Properties": {"Type": "String", "Value": "v"},
+            }
+        },
+    }
+    cfn = aws("cloudformation", "eu-central-1")
+    cfn.create_stack(StackName="unnamed", TemplateBody=json.dumps(template))
+    [resource] = cfn.list_stack_resources(StackName="unnamed")["StackResourceSummaries"]
+    parameter = aws("ssm", "eu-central-1").get_parameter(Name=resource["PhysicalResourceId"])
+    assert parameter["Parameter"]["Value"] == "v"
+
+
 def test_local_aws_script_prints_ready_and_serves():
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "local_aws.py"), "--port", "0"],

@@ -169,6 +169,7 @@ def test_first_deploy_creates_both_regions(aws, args, work):
     text = (work / "flat-outputs.json").read_text()
     outputs = json.loads(text)
     assert api_key_value not in text
+    assert api_key_value not in result.out + result.err
     keys_in_order = list(outputs)
     first_replica = next(i for i, k in enumerate(keys_in_order) if k.startswith(f"{REPLICA}."))
     assert all(not k.startswith(f"{REPLICA}.") for k in keys_in_order[:first_replica])
