@@ -35,7 +35,7 @@ from scripts.taskcat_support.emulator_process import (  # noqa: E402
     EmulatorStartError,
 )
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 CONFIG = ROOT / ".taskcat.yml"
 OUTPUTS = ROOT / "taskcat_outputs"
 VENV = ROOT / ".venvs" / "taskcat"
@@ -43,6 +43,9 @@ RUNNER = ROOT / "scripts" / "taskcat_support" / "runner.py"
 HOOK = "payment_replica_prerequisites"
 PRIMARY_TEMPLATE = "build/primary.template.json"
 REPLICA_TEMPLATE = "build/replica.template.json"
+# The emulator answers at once: a run this long is stuck, not slow. AWS gets no limit here
+# (CloudFormation's own timeouts apply).
+OFFLINE_TIMEOUT = 900
 TEST_KEY_PENDING_DAYS = 7  # the shortest KMS allows: test keys protect nothing
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
@@ -321,7 +324,15 @@ def run_taskcat(
         command += ["--offline", "--poll", "1"]
     else:
         command += ["--report"]
-    proc = subprocess.run(command, cwd=ROOT, env=child_environment(endpoint_url, region))
+    try:
+        proc = subprocess.run(
+            command,
+            cwd=ROOT,
+            env=child_environment(endpoint_url, region),
+            timeout=OFFLINE_TIMEOUT if endpoint_url else None,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise RunError(f"taskcat did not finish within {OFFLINE_TIMEOUT} s") from error
     try:
         return json.loads(results_file.read_text())
     except (OSError, ValueError) as error:
@@ -365,6 +376,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     except (RunError, environment.TaskcatEnvironmentError) as error:
         print(f"run_taskcat: error: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(
+            "run_taskcat: interrupted; test stacks may be left (taskcat test clean)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     finally:
         if emulator is not None:
             emulator.stop()
