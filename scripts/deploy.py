@@ -188,25 +188,17 @@ def allow_replica_removal(aws: Aws, suffix: str, region: str, out: TextIO) -> No
         ddb.update_table(TableName=names.table(suffix), DeletionProtectionEnabled=False)
 
 
-def _tags(config: config_module.Config) -> dict[str, str]:
-    return dict(config.tags)
-
-
 @dataclass(frozen=True)
 class Deployed:
     outputs: dict[str, str]
     aws: Aws  # its counters: API calls and stack set operations of this run
 
 
-def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
-    """The whole deployment; returns the flat outputs it wrote and the calls it made."""
-    config = _config(args)
-    aws = Aws(args.endpoint_url)
-    admin_region = config.primary_region
-    accounts = _accounts(aws, args.accounts, admin_region)
-    build = artifacts.ensure_build(config, args.build_dir, out)
-    cfn = aws.client("cloudformation", admin_region)
-    waiter = Waiter(cfn, timeout_s=args.timeout, poll_s=args.poll, out=out)
+def unconfigured_regions(
+    cfn: object, config: config_module.Config, remove: bool
+) -> tuple[dict[str, stacksets.Held], dict[str, list[str]]]:
+    """What each stack set holds, and its regions the configuration no longer lists; without
+    ``remove`` such regions stop the run before anything changes."""
     current, unconfigured = {}, {}
     for kind, regions in (
         ("replica", config.replica_regions),
@@ -216,7 +208,7 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
         current[name] = stacksets.held(cfn, name)
         unconfigured[name] = sorted(current[name].regions() - set(regions))
     stale = sorted({r for regions in unconfigured.values() for r in regions})
-    if stale and not args.remove_unconfigured_regions:
+    if stale and not remove:
         raise DeployError(
             f"deployed in {', '.join(stale)}, which the configuration no longer lists; nothing "
             "changed. Configure the region(s) again, or pass --remove-unconfigured-regions to "
@@ -224,14 +216,18 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
             "regions stays)",
             EXIT_USAGE,
         )
+    return current, unconfigured
 
-    ensure_roles(aws, build, admin_region, args.bootstrap, waiter, out)
 
-    administrator = (
-        aws.client("sts", admin_region).get_caller_identity()["Account"]
-        if args.accounts
-        else accounts[0]
-    )
+def upload_artifacts(
+    aws: Aws,
+    config: config_module.Config,
+    build: artifacts.Build,
+    accounts: tuple[str, ...],
+    administrator: str,
+    out: TextIO,
+) -> dict[str, str]:
+    """The artifact bucket of every region, with the handler zip in it; region -> bucket."""
     readers = [a for a in accounts if a != administrator]
     zip_bytes = build.path(build_module.HANDLER_ZIP).read_bytes()
     code_key = build.manifest["handler_code_key"]
@@ -242,22 +238,29 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
         )
         if artifacts.upload_once(aws, region, buckets[region], code_key, zip_bytes):
             print(f"uploaded {code_key} to {buckets[region]}", file=out)
+    return buckets
 
-    suffix = config.environment_suffix
+
+def stack_set_specs(
+    aws: Aws,
+    config: config_module.Config,
+    build: artifacts.Build,
+    accounts: tuple[str, ...],
+    buckets: dict[str, str],
+) -> tuple[stacksets.StackSetSpec, stacksets.StackSetSpec]:
+    """The replica and primary stack sets as they must be; a template over the inline limit
+    goes to the administrator region's artifact bucket and is passed by URL."""
+    suffix, admin_region = config.environment_suffix, config.primary_region
     common = {"EnvironmentSuffix": suffix, "AlarmEmail": config.alarm_email}
+    primary_parameters = {
+        **common,
+        "ArtifactBucketName": buckets[config.primary_region],
+        "HandlerCodeKey": build.manifest["handler_code_key"],
+    }
     specs = []
     for kind, file_name, regions, parameters in (
-        ("replica", build_module.REPLICA, config.replica_regions, dict(common)),
-        (
-            "primary",
-            build_module.PRIMARY,
-            (config.primary_region,),
-            {
-                **common,
-                "ArtifactBucketName": buckets[config.primary_region],
-                "HandlerCodeKey": code_key,
-            },
-        ),
+        ("replica", build_module.REPLICA, config.replica_regions, common),
+        ("primary", build_module.PRIMARY, (config.primary_region,), primary_parameters),
     ):
         body = build.text(file_name)
         url = None
@@ -272,13 +275,34 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
                 description=f"payment-{suffix}: {kind} region(s) of the payment system",
                 template_body=body,
                 template_url=url,
-                parameters=parameters,
+                parameters=dict(parameters),
                 accounts=accounts,
                 regions=tuple(regions),
-                tags=_tags(config),
+                tags=dict(config.tags),
             )
         )
-    replica, primary = specs
+    return specs[0], specs[1]
+
+
+def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
+    """The whole deployment; returns the flat outputs it wrote and the calls it made."""
+    config = _config(args)
+    aws = Aws(args.endpoint_url)
+    admin_region = config.primary_region
+    accounts = _accounts(aws, args.accounts, admin_region)
+    build = artifacts.ensure_build(config, args.build_dir, out)
+    cfn = aws.client("cloudformation", admin_region)
+    waiter = Waiter(cfn, timeout_s=args.timeout, poll_s=args.poll, out=out)
+    current, unconfigured = unconfigured_regions(cfn, config, args.remove_unconfigured_regions)
+    ensure_roles(aws, build, admin_region, args.bootstrap, waiter, out)
+    administrator = (
+        aws.client("sts", admin_region).get_caller_identity()["Account"]
+        if args.accounts
+        else accounts[0]
+    )
+    buckets = upload_artifacts(aws, config, build, accounts, administrator, out)
+    replica, primary = stack_set_specs(aws, config, build, accounts, buckets)
+
     # Replicas first: the primary's global table needs each replica region's KMS key.
     stacksets.sync(cfn, waiter, replica, current[replica.name], out)
     for region in unconfigured[replica.name]:
@@ -298,7 +322,8 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
     print(f"wrote {path} ({len(outputs)} values)", file=out)
     print(
         "deployed: API "
-        f"{outputs.get('ApiUrl', '?')}, table {outputs.get('TableName', names.table(suffix))}, "
+        f"{outputs.get('ApiUrl', '?')}, "
+        f"table {outputs.get('TableName', names.table(config.environment_suffix))}, "
         f"regions {', '.join(config.regions)} (primary {config.primary_region}); "
         f"{aws.operations} stack set operation(s), {aws.api_calls} AWS API call(s)",
         file=out,
