@@ -211,14 +211,21 @@ def purge_retained(
     from scripts.deployment import retained
     from scripts.deployment.aws import Aws
 
-    regions_of: dict[str, tuple[str, list[str]]] = {}
+    regions_of: dict[str, tuple[str, list[str]]] = {}  # suffix -> (home region, regions)
+
+    def add(suffix: str, home: str, regions: list[str]) -> None:
+        known = regions_of.setdefault(suffix, (home, []))[1]
+        known += [region for region in regions if region not in known]
+
     for stack in result.get("stacks", []):
-        if not stack["suffix"] or not stack["stack_id"]:
-            continue
-        regions = [stack["region"]]
-        if stack["test"] in plan["primary_tests"]:
-            regions += [r for r in plan["replica_regions"] if r not in regions]
-        regions_of[stack["suffix"]] = (stack["region"], regions)
+        if stack["suffix"] and stack["stack_id"]:
+            regions = [stack["region"]]
+            if stack["test"] in plan["primary_tests"]:
+                regions += plan["replica_regions"]
+            add(stack["suffix"], stack["region"], regions)
+    for item in result.get("prerequisites", []):  # also when the test stack never started
+        if item["stack_id"]:
+            add(item["suffix"], item["for_region"], [item["for_region"], item["region"]])
     if not regions_of:
         return []
     problems = []

@@ -248,7 +248,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "stack_id": "",
                     "suffix": "",
                     "created_status": "NOT_STARTED",
-                    "created_reason": "; ".join(result["errors"]) or "not started",
+                    "created_reason": "taskcat stopped before creating the test stacks",
                     "final_status": "NOT_CREATED",
                     "final_reason": "",
                 }

@@ -74,7 +74,14 @@ _exit_hook_registered = False
 
 
 def _stack_state(client: Any, stack_id: str) -> tuple[str, str]:
-    stack = client.describe_stacks(StackName=stack_id)["Stacks"][0]
+    try:
+        stack = client.describe_stacks(StackName=stack_id)["Stacks"][0]
+    except Exception:  # noqa: BLE001 - ListStacks still answers for a half-created stack
+        for page in client.get_paginator("list_stacks").paginate():
+            for summary in page["StackSummaries"]:
+                if summary["StackId"] == stack_id:
+                    return summary["StackStatus"], summary.get("StackStatusReason", "")
+        raise
     return stack["StackStatus"], stack.get("StackStatusReason", "")
 
 
@@ -84,6 +91,14 @@ def _first_failure(client: Any, stack_id: str) -> str:
     for event in reversed(events):  # oldest first
         if event.get("ResourceStatus", "").endswith("_FAILED"):
             return f"{event['LogicalResourceId']}: {event.get('ResourceStatusReason', '')}"
+    return ""
+
+
+def _live_stack_id(client: Any, stack_name: str) -> str:
+    for page in client.get_paginator("list_stacks").paginate():
+        for summary in page["StackSummaries"]:
+            if summary["StackName"] == stack_name and summary["StackStatus"] != "DELETE_COMPLETE":
+                return summary["StackId"]
     return ""
 
 
@@ -189,6 +204,10 @@ def delete_all() -> list[dict[str, str]]:
         pending = list(CREATED)
         CREATED.clear()
     for prerequisite in pending:
+        if not prerequisite.stack_id:
+            # A refused CreateStack creates nothing on AWS; the emulator may still have
+            # registered the stack before a resource failed.
+            prerequisite.stack_id = _live_stack_id(prerequisite.client, prerequisite.stack_name)
         if prerequisite.stack_id:
             try:
                 prerequisite.client.delete_stack(StackName=prerequisite.stack_id)

@@ -228,3 +228,25 @@ def test_a_template_failing_in_one_region_is_named_and_the_rest_cleaned_up(tmp_p
     failed = [line for line in proc.stdout.splitlines() if line.startswith("FAILED ")]
     assert failed == [f"FAILED primary {PRIMARY}: CREATE_FAILED: {primary['created_reason']}"]
     assert _gone(_emulator_pid(proc.stdout))
+
+
+def test_a_failing_prerequisite_stops_the_run_and_is_named(tmp_path, offline_run):
+    """The prehook's stack is refused (here: a template whose parameters it cannot fill), so
+    taskcat starts no test stack; the run names the region and the reason."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / ".taskcat.yml").read_text())
+    [hook] = config["tests"]["primary"]["prehooks"]
+    hook["config"]["template"] = "build/primary.template.json"  # needs ArtifactBucketName
+    broken = tmp_path / "taskcat-broken-prerequisite.yml"
+    broken.write_text(yaml.safe_dump(config))
+    proc = _run(tmp_path, "--config", str(broken), "--output-dir", str(tmp_path / "out"))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    [prerequisite] = results["prerequisites"]
+    assert prerequisite["region"] == REPLICA
+    assert prerequisite["created_status"] == "CREATE_FAILED"
+    assert "ArtifactBucketName" in prerequisite["created_reason"]
+    assert {s["created_status"] for s in results["stacks"]} == {"NOT_STARTED"}
+    assert f"FAILED primary prerequisite {REPLICA}: CREATE_FAILED: " in proc.stdout
