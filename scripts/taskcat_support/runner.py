@@ -41,10 +41,22 @@ BLOCKED: list[str] = []  # connections the offline guard refused: each one is a 
 
 
 def _endpoint_only(endpoint_url: str) -> None:
-    """Every connection goes to the loopback address or the endpoint's host, or nowhere."""
+    """Every name lookup and connection goes to the endpoint's host or loopback, or nowhere.
+
+    Lookups are guarded as well as connections: without DNS (as on an offline machine) a
+    request to AWS fails at the lookup, and would otherwise go unrecorded.
+    """
     host = urlsplit(endpoint_url).hostname or ""
-    allowed = set(LOOPBACK) | {info[4][0] for info in socket.getaddrinfo(host, None)}
-    connect = socket.socket.connect
+    lookup, connect = socket.getaddrinfo, socket.socket.connect
+    allowed_names = {*LOOPBACK, host}
+    allowed = set(LOOPBACK) | {info[4][0] for info in lookup(host, None)}
+
+    def guarded_lookup(name: Any, *args: Any, **kwargs: Any) -> Any:
+        text = name.decode() if isinstance(name, bytes) else str(name)
+        if text not in allowed_names and text not in allowed:
+            BLOCKED.append(text)
+            raise socket.gaierror(f"offline taskcat run: no lookup of {text} (only {endpoint_url})")
+        return lookup(name, *args, **kwargs)
 
     def guarded(self: socket.socket, address: Any) -> Any:
         if isinstance(address, tuple) and address[0] not in allowed:
@@ -54,6 +66,7 @@ def _endpoint_only(endpoint_url: str) -> None:
             )
         return connect(self, address)
 
+    socket.getaddrinfo = guarded_lookup  # type: ignore[assignment]
     socket.socket.connect = guarded  # type: ignore[method-assign]
 
 
