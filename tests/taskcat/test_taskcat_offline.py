@@ -250,3 +250,36 @@ def test_a_failing_prerequisite_stops_the_run_and_is_named(tmp_path, offline_run
     assert "ArtifactBucketName" in prerequisite["created_reason"]
     assert {s["created_status"] for s in results["stacks"]} == {"NOT_STARTED"}
     assert f"FAILED primary prerequisite {REPLICA}: CREATE_FAILED: " in proc.stdout
+
+
+def test_the_offline_guard_refuses_and_records_any_other_host(tmp_path, offline_run):
+    """taskcat hard-codes https://sts.<region>.amazonaws.com and fetches its report's CSS from
+    GitHub: in an offline run both are refused, and recorded (the run then fails)."""
+    guard = (
+        "import sys, boto3, requests\n"
+        "from botocore.config import Config\n"
+        "sys.path.insert(0, 'scripts/taskcat_support')\n"
+        "import runner\n"
+        "runner._endpoint_only('http://127.0.0.1:9')\n"
+        "sts = boto3.client('sts', region_name='us-east-1',\n"
+        "    endpoint_url='https://sts.us-east-1.amazonaws.com',\n"
+        "    config=Config(retries={'max_attempts': 1}))\n"
+        "for call in (sts.get_caller_identity,\n"
+        "             lambda: requests.get('https://raw.githubusercontent.com/', timeout=3)):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except Exception:\n"
+        "        pass\n"
+        "print(sorted(set(runner.BLOCKED)))\n"
+    )
+    env = {**_environment(tmp_path), "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
+    proc = subprocess.run(
+        [str(ROOT / ".venvs" / "taskcat" / "bin" / "python"), "-c", guard],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['raw.githubusercontent.com', 'sts.us-east-1.amazonaws.com']"
