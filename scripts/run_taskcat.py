@@ -119,6 +119,8 @@ def load_plan(config_path: Path) -> dict[str, Any]:
             replica_regions += [r for r in regions if r not in replica_regions]
         if not regions:
             raise UsageError(f"{config_path}: test {name} has no regions")
+    if not replica_regions and hook_regions:  # a primary test alone: its hook names them
+        replica_regions = list(hook_regions[0])
     if len(set(primary_regions)) > 1:
         raise UsageError(f"{config_path}: the primary template is built for one primary region")
     plan = {
