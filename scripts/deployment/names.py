@@ -4,7 +4,6 @@ from __future__ import annotations
 
 PROJECT_TAG = ("Project", "payment-infrastructure")
 ROLES_STACK = "payment-stackset-roles"
-KEY_USES = ("table", "audit", "app")
 
 
 def stack_set(suffix: str, kind: str) -> str:
@@ -23,7 +22,3 @@ def audit_bucket(suffix: str, account: str, region: str) -> str:
 
 def table(suffix: str) -> str:
     return f"payment-{suffix}-payments"
-
-
-def key_alias(suffix: str, use: str) -> str:
-    return f"alias/payment-{suffix}-{use}"
