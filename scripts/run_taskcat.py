@@ -362,6 +362,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         python = environment.ensure(VENV, log=lambda line: print(line, file=out, flush=True))
         output_dir = args.output_dir.resolve()
         output_dir.mkdir(parents=True, exist_ok=True)
+        for stale in [*output_dir.glob("tCaT-*-cfnlogs.txt"), output_dir / "index.html"]:
+            stale.unlink(missing_ok=True)  # a previous run's logs must not pass for this one's
         region = plan["primary_region"] or next(iter(plan["tests"].values()))[0]
         endpoint_url = None if args.aws else args.endpoint_url
         if not args.aws and not endpoint_url:

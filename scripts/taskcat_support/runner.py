@@ -197,19 +197,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         stacks = list(definition.stacks)
         for stack in stacks:
             created[stack.id] = _state(stack)
-        try:
-            from taskcat._cfn._log_stack_events import _CfnLogTools
-
-            _CfnLogTools().createcfnlogs(definition, output)
-        except Exception as error:  # noqa: BLE001 - logs are an aid, not the verdict
-            result["notes"].append(f"stack logs not written: {error}")
-        if args.report:
+        # Logs and report are aids, not the verdict: their failure is a note.
+        if args.report:  # taskcat's own: the stack logs, then index.html
             try:
                 test.report(str(output))
                 result["notes"].append(f"HTML report: {output / 'index.html'}")
             except Exception as error:  # noqa: BLE001 - the report fetches CSS from the internet
                 result["notes"].append(f"HTML report not written: {error}")
         else:
+            try:
+                from taskcat._cfn._log_stack_events import _CfnLogTools
+
+                _CfnLogTools().createcfnlogs(definition, output)
+            except Exception as error:  # noqa: BLE001
+                result["notes"].append(f"stack logs not written: {error}")
             result["notes"].append(
                 "HTML report skipped (it downloads its stylesheet from the internet)"
             )

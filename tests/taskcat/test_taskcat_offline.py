@@ -166,7 +166,9 @@ def test_nothing_left_running_and_nothing_reached_beyond_the_emulator(offline_ru
     outputs = ROOT / "taskcat_outputs"
     assert outputs.is_dir()
     logs = sorted(p.name for p in outputs.glob("tCaT-*-cfnlogs.txt"))
-    assert any(f"-{PRIMARY}-cfnlogs" in name for name in logs), logs
+    assert logs == sorted(
+        f"{stack['stack_name']}-{stack['region']}-cfnlogs.txt" for stack in results["stacks"]
+    )
     assert "HTML report skipped" in proc.stdout
 
 
