@@ -19,8 +19,8 @@ API_KEY_LENGTH = 40  # API Gateway requires at least 20 characters
 
 
 def add_api_key_secret(template: Template, config: Config, keys: kms.Keys) -> Secret:
-    # Deleting the stack deletes the key value with the API key that uses it (Secrets Manager
-    # still keeps it for its recovery window).
+    # Deleting the stack deletes the value together with the API key that uses it: CloudFormation
+    # deletes secrets without a recovery window. Clients need a new key after a redeploy anyway.
     return template.add_resource(
         disposable(
             Secret(

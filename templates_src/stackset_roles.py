@@ -10,7 +10,7 @@ AdministratorAccess that the AWS sample template attaches.
 from __future__ import annotations
 
 from awacs import sts
-from awacs.aws import Action, Allow, Policy, Principal, Statement
+from awacs.aws import Action, Allow, Condition, Policy, Principal, Statement, StringEquals
 from troposphere import Equals, If, Output, Parameter, Ref, Sub, Template
 from troposphere.iam import Policy as InlinePolicy
 from troposphere.iam import Role
@@ -213,7 +213,27 @@ def build_stackset_roles() -> Template:
                                         Action("logs", "PutResourcePolicy"),
                                     ],
                                     Resource=["*"],
-                                )
+                                ),
+                                Statement(
+                                    # The first global table in an account creates DynamoDB's
+                                    # replication service-linked role; nothing else may be made.
+                                    Sid="DynamoDbReplicationServiceRole",
+                                    Effect=Allow,
+                                    Action=[Action("iam", "CreateServiceLinkedRole")],
+                                    Resource=[
+                                        Sub(
+                                            f"{_ARN}:iam::${{AWS::AccountId}}:role/aws-service-role/"
+                                            "replication.dynamodb.amazonaws.com/"
+                                            "AWSServiceRoleForDynamoDBReplication"
+                                        )
+                                    ],
+                                    Condition=Condition(
+                                        StringEquals(
+                                            "iam:AWSServiceName",
+                                            "replication.dynamodb.amazonaws.com",
+                                        )
+                                    ),
+                                ),
                             ],
                         ),
                     )
