@@ -55,7 +55,10 @@ class Emulator:
         install()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
         # moto's server thread would hang on a port it cannot bind: find out here instead.
+        # SO_REUSEADDR as the server itself sets it: a port a stopped emulator left in
+        # TIME_WAIT is free, one another process listens on is not.
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((self.host, self.port))
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
