@@ -136,6 +136,11 @@ class GlobalTable(_Resource, CloudFormationModel):
         props = cloudformation_json["Properties"]
         table = cls(resource_name, account_id, region_name)
         table.regions = []
+        table.key_schema = props["KeySchema"]
+        # Every replica's key is checked before any table exists, so a missing key leaves
+        # nothing behind (CloudFormation would roll the partial table back).
+        for replica in props.get("Replicas", []):
+            table._check_key(props, replica)
         for replica in props.get("Replicas", []):
             table._create_replica(props, replica)
         table._refresh_attributes()
@@ -151,6 +156,19 @@ class GlobalTable(_Resource, CloudFormationModel):
         region_name: str,
     ) -> GlobalTable:
         props = cloudformation_json["Properties"]
+        if props["KeySchema"] != getattr(original_resource, "key_schema", props["KeySchema"]):
+            # DynamoDB cannot change a table's key: CloudFormation replaces the table, which it
+            # refuses while the table keeps its custom name.
+            if new_resource_name == original_resource.physical_id:
+                raise ValidationError(
+                    message="CloudFormation cannot update a stack when a custom-named resource "
+                    f"requires replacing. Rename {new_resource_name} and update the stack again."
+                )
+            if cloudformation_json.get("UpdateReplacePolicy") != "Retain":
+                original_resource.delete(account_id, region_name)
+            return cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
         wanted = {replica["Region"]: replica for replica in props.get("Replicas", [])}
         for region in [r for r in original_resource.regions if r not in wanted]:
             original_resource._delete_replica(region)
@@ -164,18 +182,24 @@ class GlobalTable(_Resource, CloudFormationModel):
         original_resource._refresh_attributes()
         return original_resource
 
+    def _check_key(self, props: dict, replica: dict) -> None:
+        region = replica["Region"]
+        key = (replica.get("SSESpecification") or {}).get("KMSMasterKeyId")
+        if not key or not (props.get("SSESpecification") or {}).get("SSEEnabled"):
+            return
+        try:
+            kms_backends[self.account_id][region].describe_key(key)
+        except Exception as error:  # noqa: BLE001 - any lookup failure means "no key"
+            raise ValidationError(
+                message=f"Replica {region}: KMS key {key} does not exist in {region}"
+            ) from error
+
     def _create_replica(self, props: dict, replica: dict) -> None:
         region = replica["Region"]
+        self._check_key(props, replica)
         key = (replica.get("SSESpecification") or {}).get("KMSMasterKeyId")
         sse = None
         if (props.get("SSESpecification") or {}).get("SSEEnabled"):
-            if key:
-                try:
-                    kms_backends[self.account_id][region].describe_key(key)
-                except Exception as error:  # noqa: BLE001 - any lookup failure means "no key"
-                    raise ValidationError(
-                        message=f"Replica {region}: KMS key {key} not found ({error})"
-                    ) from error
             sse = {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key}
         backend = dynamodb_backends[self.account_id][region]
         backend.create_table(

@@ -324,6 +324,42 @@ def test_a_parameter_without_a_name_gets_a_generated_one(aws):
     assert parameter["Parameter"]["Value"] == "v"
 
 
+def test_a_missing_replica_key_fails_the_table_and_leaves_no_table_anywhere(aws):
+    """The primary deployed before its replica region's keys: CloudFormation refuses the table,
+    and no half-made table stays behind in either region."""
+    template = {
+        "Resources": {
+            "Payments": {
+                "Type": "AWS::DynamoDB::GlobalTable",
+                "Properties": {
+                    "TableName": "orphan-check",
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                    "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                    "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"},
+                    "Replicas": [
+                        {"Region": "ap-south-1"},
+                        {
+                            "Region": "ap-southeast-2",
+                            "SSESpecification": {
+                                "KMSMasterKeyId": f"arn:aws:kms:ap-southeast-2:{ACCOUNT}:"
+                                "alias/no-such-key"
+                            },
+                        },
+                    ],
+                },
+            }
+        }
+    }
+    cfn = aws("cloudformation", "ap-south-1")
+    try:
+        cfn.create_stack(StackName="orphan-check", TemplateBody=json.dumps(template))
+    except ClientError as error:
+        assert "does not exist in ap-southeast-2" in str(error)
+    for region in ("ap-south-1", "ap-southeast-2"):
+        assert "orphan-check" not in aws("dynamodb", region).list_tables()["TableNames"]
+
+
 def test_local_aws_script_prints_ready_and_serves():
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "local_aws.py"), "--port", "0"],
