@@ -1,11 +1,13 @@
 """``python scripts/deploy.py``: deploy the payment system with CloudFormation StackSets.
 
-Builds (or reuses an up-to-date ``build/``), uploads the handler zip to one artifact bucket per
-target region, creates or updates the replica stack set and waits, then the primary stack set
-and waits, then writes ``cfn-outputs/flat-outputs.json``. A run with nothing changed starts no
-stack set operation. Exit 0 on success, 1 when an operation fails (the failing regions and
-their reasons are printed), 2 on bad arguments or a missing prerequisite (nothing changed).
-"""
+Builds (or reuses an up-to-date ``build/``), shows the plan (what changes per stack set; a
+stateful resource replaced or deleted stops the run unless ``--allow-replacement``), uploads
+the handler zip to one artifact bucket per target region, creates or updates the replica stack
+set and waits, then the primary stack set and waits, then writes
+``cfn-outputs/flat-outputs.json``. A run with nothing changed starts no stack set operation.
+``--plan`` prints the plan and changes nothing. Exit 0 on success, 1 when an operation fails
+(the failing regions and their reasons are printed), 2 on bad arguments, a missing
+prerequisite or a refused replacement (nothing changed)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn, TextIO
@@ -24,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scripts.deployment import artifacts, names, stacksets  # noqa: E402
+from scripts.deployment import plan as plan_module  # noqa: E402
 from scripts.deployment.aws import Aws, error_code  # noqa: E402
 from scripts.deployment.errors import EXIT_OK, EXIT_USAGE, DeployError  # noqa: E402
 from scripts.deployment.operations import Waiter  # noqa: E402
@@ -76,6 +79,17 @@ def parser() -> argparse.ArgumentParser:
         "--remove-unconfigured-regions",
         action="store_true",
         help="delete stack instances (and the table replica) in regions no longer configured",
+    )
+    p.add_argument(
+        "--plan",
+        action="store_true",
+        help="print what a deploy would change, per stack set, and change nothing",
+    )
+    p.add_argument(
+        "--allow-replacement",
+        action="store_true",
+        help="go ahead even when the plan replaces or deletes a stateful resource "
+        "(table, bucket, KMS key)",
     )
     p.add_argument(
         "--timeout", type=float, default=3600.0, help="seconds to wait per operation (default 3600)"
@@ -250,7 +264,52 @@ def stack_set_specs(
 ) -> tuple[stacksets.StackSetSpec, stacksets.StackSetSpec]:
     """The replica and primary stack sets as they must be; a template over the inline limit
     goes to the administrator region's artifact bucket and is passed by URL."""
-    suffix, admin_region = config.environment_suffix, config.primary_region
+    admin_region = config.primary_region
+    urls = {}
+    for file_name, (key, body) in _url_templates(build).items():
+        artifacts.upload_once(aws, admin_region, buckets[admin_region], key, body)
+        urls[file_name] = artifacts.object_url(buckets[admin_region], admin_region, key)
+    return _specs(config, build, accounts, buckets, urls)
+
+
+def planned_specs(
+    config: config_module.Config,
+    build: artifacts.Build,
+    accounts: tuple[str, ...],
+    administrator: str,
+) -> tuple[stacksets.StackSetSpec, stacksets.StackSetSpec]:
+    """The same stack sets, computed without creating or uploading anything: what ``--plan``
+    compares and what deploy shows before it acts."""
+    suffix = config.environment_suffix
+    buckets = {r: names.artifact_bucket(suffix, administrator, r) for r in config.regions}
+    admin_region = config.primary_region
+    urls = {
+        file_name: artifacts.object_url(buckets[admin_region], admin_region, key)
+        for file_name, (key, _) in _url_templates(build).items()
+    }
+    return _specs(config, build, accounts, buckets, urls)
+
+
+def _url_templates(build: artifacts.Build) -> dict[str, tuple[str, bytes]]:
+    """Templates over the inline limit: file name -> (artifact key, body)."""
+    big = {}
+    for file_name in (build_module.REPLICA, build_module.PRIMARY):
+        body = build.text(file_name).encode()
+        if len(body) > build_module.INLINE_BODY_LIMIT:
+            sha = build.manifest["files"][file_name]["sha256"]
+            key = f"templates/{file_name.removesuffix('.template.json')}-{sha}.template.json"
+            big[file_name] = (key, body)
+    return big
+
+
+def _specs(
+    config: config_module.Config,
+    build: artifacts.Build,
+    accounts: tuple[str, ...],
+    buckets: dict[str, str],
+    urls: dict[str, str],
+) -> tuple[stacksets.StackSetSpec, stacksets.StackSetSpec]:
+    suffix = config.environment_suffix
     common = {"EnvironmentSuffix": suffix, "AlarmEmail": config.alarm_email}
     primary_parameters = {
         **common,
@@ -262,19 +321,12 @@ def stack_set_specs(
         ("replica", build_module.REPLICA, config.replica_regions, common),
         ("primary", build_module.PRIMARY, (config.primary_region,), primary_parameters),
     ):
-        body = build.text(file_name)
-        url = None
-        if len(body.encode()) > build_module.INLINE_BODY_LIMIT:
-            sha = build.manifest["files"][file_name]["sha256"]
-            key = f"templates/{file_name.removesuffix('.template.json')}-{sha}.template.json"
-            artifacts.upload_once(aws, admin_region, buckets[admin_region], key, body.encode())
-            url = artifacts.object_url(buckets[admin_region], admin_region, key)
         specs.append(
             stacksets.StackSetSpec(
                 name=names.stack_set(suffix, kind),
                 description=f"payment-{suffix}: {kind} region(s) of the payment system",
-                template_body=body,
-                template_url=url,
+                template_body=build.text(file_name),
+                template_url=urls.get(file_name),
                 parameters=dict(parameters),
                 accounts=accounts,
                 regions=tuple(regions),
@@ -282,6 +334,88 @@ def stack_set_specs(
             )
         )
     return specs[0], specs[1]
+
+
+def show_plan(
+    specs: Sequence[stacksets.StackSetSpec],
+    current: dict[str, stacksets.Held],
+    unconfigured: dict[str, list[str]],
+    remove_unconfigured: bool,
+    out: TextIO,
+    color: bool,
+) -> list[plan_module.StackSetPlan]:
+    """Print what deploy would change, replica stack set first (the order deploy acts in)."""
+    plans = [
+        plan_module.plan_stack_set(
+            spec, current[spec.name], unconfigured.get(spec.name, []), remove_unconfigured
+        )
+        for spec in specs
+    ]
+    out.write(plan_module.render(plans, color=color))
+    out.flush()
+    return plans
+
+
+def use_color(out: TextIO, environ: Mapping[str, str] = os.environ) -> bool:
+    """Red only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    isatty = getattr(out, "isatty", None)
+    return bool(isatty and isatty()) and not environ.get("NO_COLOR")
+
+
+@dataclass(frozen=True)
+class Planned:
+    plans: list[plan_module.StackSetPlan]
+    aws: Aws  # its counters: a plan makes read calls only
+
+
+def plan(args: argparse.Namespace, out: TextIO = sys.stdout) -> Planned:
+    """``--plan``: what a deploy with these arguments would change; nothing is changed.
+
+    The build folder is refreshed when stale, as deploy would; in AWS only reads are made."""
+    config = _config(args)
+    aws = Aws(args.endpoint_url)
+    admin_region = config.primary_region
+    accounts = _accounts(aws, args.accounts, admin_region)
+    build = artifacts.ensure_build(config, args.build_dir, out)
+    cfn = aws.client("cloudformation", admin_region)
+    current, unconfigured = unconfigured_regions(cfn, config, remove=True)
+    administrator = (
+        aws.client("sts", admin_region).get_caller_identity()["Account"]
+        if args.accounts
+        else accounts[0]
+    )
+    specs = planned_specs(config, build, accounts, administrator)
+    plans = show_plan(
+        specs,
+        current,
+        unconfigured,
+        args.remove_unconfigured_regions,
+        out,
+        use_color(out),
+    )
+    missing_roles = [
+        name
+        for name in (ADMINISTRATION_ROLE, EXECUTION_ROLE)
+        if not _role_exists(aws, admin_region, name)
+    ]
+    if missing_roles:
+        print(
+            f"note: StackSet role(s) missing: {', '.join(missing_roles)}; deploy needs --bootstrap",
+            file=out,
+        )
+    print("plan only: nothing was changed", file=out)
+    return Planned(plans, aws)
+
+
+def refuse_unsafe(plans: list[plan_module.StackSetPlan], allow: bool) -> None:
+    """Stop before anything changes when the plan replaces or deletes a stateful resource."""
+    unsafe = plan_module.unsafe_summary(plans)
+    if unsafe and not allow:
+        raise DeployError(
+            f"refusing to replace or delete stateful resource(s): {unsafe}; nothing changed. "
+            "Review the plan above; pass --allow-replacement to go ahead",
+            EXIT_USAGE,
+        )
 
 
 def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
@@ -294,12 +428,22 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
     cfn = aws.client("cloudformation", admin_region)
     waiter = Waiter(cfn, timeout_s=args.timeout, poll_s=args.poll, out=out)
     current, unconfigured = unconfigured_regions(cfn, config, args.remove_unconfigured_regions)
-    ensure_roles(aws, build, admin_region, args.bootstrap, waiter, out)
     administrator = (
         aws.client("sts", admin_region).get_caller_identity()["Account"]
         if args.accounts
         else accounts[0]
     )
+    # StackSets have no change sets: show what will change, and stop here if data is at risk.
+    plans = show_plan(
+        planned_specs(config, build, accounts, administrator),
+        current,
+        unconfigured,
+        args.remove_unconfigured_regions,
+        out,
+        use_color(out),
+    )
+    refuse_unsafe(plans, args.allow_replacement)
+    ensure_roles(aws, build, admin_region, args.bootstrap, waiter, out)
     buckets = upload_artifacts(aws, config, build, accounts, administrator, out)
     replica, primary = stack_set_specs(aws, config, build, accounts, buckets)
 
@@ -355,6 +499,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     args = parser().parse_args(argv)
     started = time.monotonic()
     try:
+        if args.plan:
+            plan(args, out)
+            return EXIT_OK
         deploy(args, out)
     except config_module.ConfigError as error:
         print(f"deploy: error: {error}", file=sys.stderr)
