@@ -1,0 +1,426 @@
+"""What API Gateway does with a request before and after the Lambda proxy integration.
+
+In API Gateway's order: find the resource and method (else MISSING_AUTHENTICATION_TOKEN), check
+the API key (INVALID_API_KEY), the usage plan's quota and throttle and the stage's throttle
+(QUOTA_EXCEEDED, THROTTLED), validate the body against the method's model (BAD_REQUEST_BODY),
+then build the REST proxy event, invoke the function and turn its answer into HTTP. Every
+refusal is the API's own gateway response, as deployed: status, headers and body template.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import jsonschema
+
+from .deployed import DeployedApi, Limit, Method, Resource
+from .functions import LocalFunction
+from .throttle import QuotaCounter, TokenBucket
+
+# API Gateway's own defaults, for a response type the API does not customise.
+DEFAULT_STATUS = {
+    "MISSING_AUTHENTICATION_TOKEN": 403,
+    "INVALID_API_KEY": 403,
+    "THROTTLED": 429,
+    "QUOTA_EXCEEDED": 429,
+    "BAD_REQUEST_BODY": 400,
+    "REQUEST_TOO_LARGE": 413,
+    "DEFAULT_5XX": 502,
+}
+DEFAULT_MESSAGE = {
+    "MISSING_AUTHENTICATION_TOKEN": "Missing Authentication Token",
+    "INVALID_API_KEY": "Forbidden",
+    "THROTTLED": "Too Many Requests",
+    "QUOTA_EXCEEDED": "Limit Exceeded",
+    "BAD_REQUEST_BODY": "Invalid request body",
+    "REQUEST_TOO_LARGE": "Request Too Long",
+    "DEFAULT_5XX": "Internal server error",
+}
+ERROR_TYPE = {
+    "MISSING_AUTHENTICATION_TOKEN": "MissingAuthenticationTokenException",
+    "INVALID_API_KEY": "ForbiddenException",
+    "THROTTLED": "TooManyRequestsException",
+    "QUOTA_EXCEEDED": "LimitExceededException",
+    "BAD_REQUEST_BODY": "BadRequestException",
+    "REQUEST_TOO_LARGE": "RequestTooLargeException",
+    "DEFAULT_5XX": "InternalServerErrorException",
+}
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    path: str  # without the query string
+    query: list[tuple[str, str]]
+    headers: list[tuple[str, str]]
+    body: bytes
+    source_ip: str = "127.0.0.1"
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        values = [v for k, v in self.headers if k.lower() == name]
+        return values[-1] if values else None
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    # For the access log: the gateway response type when the gateway answered itself.
+    error_type: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LimitOverride:
+    """Replaces every deployed throttle (stage and usage plan): for capacity measurements only."""
+
+    limit: Limit
+
+
+class Gateway:
+    def __init__(
+        self,
+        api: DeployedApi,
+        functions: dict[str, LocalFunction],
+        override: LimitOverride | None = None,
+    ) -> None:
+        self.api = api
+        self.functions = functions
+        self.override = override
+        self._stage_buckets: dict[str, TokenBucket] = {}
+        self._key_buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._quotas: dict[str, QuotaCounter] = {}
+        for plan in api.usage_plans:
+            for key_id in plan.key_ids:
+                if plan.quota is not None:
+                    self._quotas[key_id] = QuotaCounter(plan.quota)
+        # The buckets are created up front: lazily creating them would need a lock per request.
+        for resource in api.resources:
+            for http_method in resource.methods:
+                route = f"{resource.path}/{http_method}"
+                limit = self._stage_limit(resource.path, http_method)
+                if limit is not None:
+                    self._stage_buckets[route] = TokenBucket(limit)
+                for plan in api.usage_plans:
+                    plan_limit = self._plan_limit(plan, resource.path, http_method)
+                    if plan_limit is None:
+                        continue
+                    for key_id in plan.key_ids:
+                        self._key_buckets[(key_id, route)] = TokenBucket(plan_limit)
+
+    # -- limits as deployed ---------------------------------------------------------------
+
+    def _stage_limit(self, path: str, http_method: str) -> Limit | None:
+        if self.override is not None:
+            return self.override.limit
+        # Method settings are keyed "<path with / as ~1, no leading />/<METHOD>", or "*/*".
+        key = f"{path.lstrip('/').replace('/', '~1')}/{http_method}"
+        return self.api.stage_throttles.get(key) or self.api.stage_throttles.get("*/*")
+
+    def _plan_limit(self, plan: Any, path: str, http_method: str) -> Limit | None:
+        if self.override is not None:
+            return self.override.limit
+        return plan.method_throttles.get(f"{path}/{http_method}") or plan.throttle
+
+    def describe_limits(self) -> list[str]:
+        """One line per limit in force, for the start-up banner."""
+        lines = []
+        if self.override is not None:
+            deployed = [
+                f"stage {key} {limit.rate:g}/s burst {limit.burst}"
+                for key, limit in sorted(self.api.stage_throttles.items())
+            ]
+            for plan in self.api.usage_plans:
+                if plan.throttle:
+                    deployed.append(
+                        f"plan {plan.name} {plan.throttle.rate:g}/s burst {plan.throttle.burst}"
+                    )
+            lines.append(
+                f"OVERRIDDEN for this run: every throttle {self.override.limit.rate:g}/s burst "
+                f"{self.override.limit.burst} (deployed: {'; '.join(deployed) or 'none'})"
+            )
+        else:
+            for key, limit in sorted(self.api.stage_throttles.items()):
+                lines.append(f"stage {self.api.stage} {key}: {limit.rate:g}/s, burst {limit.burst}")
+            for plan in self.api.usage_plans:
+                if plan.throttle:
+                    lines.append(
+                        f"usage plan {plan.name}: {plan.throttle.rate:g}/s, burst "
+                        f"{plan.throttle.burst} per key"
+                    )
+        for plan in self.api.usage_plans:
+            if plan.quota:
+                lines.append(
+                    f"usage plan {plan.name}: quota {plan.quota.limit} per {plan.quota.period}"
+                )
+        return lines
+
+    # -- the request path -----------------------------------------------------------------
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        matched = self._match(request)
+        if matched is None:
+            return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id)
+        resource, method, path_parameters = matched
+        route = f"{resource.path}/{method.http_method}"
+
+        key_id = None
+        if method.api_key_required:
+            value = request.header("x-api-key") if self.api.api_key_source == "HEADER" else None
+            key_id = self.api.api_keys.get(value or "")
+            if key_id is None or self.api.plan_for(key_id) is None:
+                return self.gateway_response("INVALID_API_KEY", request_id)
+            quota = self._quotas.get(key_id)
+            if quota is not None and not quota.take():
+                return self.gateway_response("QUOTA_EXCEEDED", request_id)
+            bucket = self._key_buckets.get((key_id, route))
+            if bucket is not None and not bucket.take():
+                return self.gateway_response("THROTTLED", request_id)
+        stage_bucket = self._stage_buckets.get(route)
+        if stage_bucket is not None and not stage_bucket.take():
+            return self.gateway_response("THROTTLED", request_id)
+
+        if len(request.body) > MAX_PAYLOAD_BYTES:
+            return self.gateway_response("REQUEST_TOO_LARGE", request_id)
+        problem = self._invalid_body(method, request)
+        if problem is not None:
+            return self.gateway_response("BAD_REQUEST_BODY", request_id, problem)
+
+        function = self.functions.get(method.function_arn or "")
+        if method.integration_type != "AWS_PROXY" or function is None:
+            return self.gateway_response(
+                "DEFAULT_5XX", request_id, f"no local integration for {route}"
+            )
+        event = self._event(request, resource, method, path_parameters, key_id, request_id)
+        try:
+            result = function.invoke(event)
+            return self._proxy_response(result, request_id)
+        except Exception as error:  # the function failed: API Gateway answers 502
+            return self.gateway_response(
+                "DEFAULT_5XX", request_id, f"{type(error).__name__} in the function", status=502
+            )
+
+    def _match(self, request: HttpRequest) -> tuple[Resource, Method, dict[str, str]] | None:
+        # The stage is the first path segment, as in https://<api>.execute-api.../<stage>/...
+        parts = [p for p in request.path.split("/") if p]
+        if not parts or parts[0] != self.api.stage:
+            return None
+        segments = parts[1:]
+        best: tuple[int, Resource, dict[str, str]] | None = None
+        for resource in self.api.resources:
+            parameters = _match_path(resource.path, segments)
+            if parameters is None:
+                continue
+            literal = sum(1 for p in resource.path.split("/") if p and not p.startswith("{"))
+            if best is None or literal > best[0]:
+                best = (literal, resource, parameters)
+        if best is None:
+            return None
+        _, resource, parameters = best
+        method = resource.methods.get(request.method) or resource.methods.get("ANY")
+        if method is None:
+            return None  # API Gateway answers an undeclared method as an unknown route
+        return resource, method, parameters
+
+    def _invalid_body(self, method: Method, request: HttpRequest) -> str | None:
+        if not method.validate_body or not method.body_schemas:
+            return None
+        content_type = (request.header("content-type") or "application/json").split(";")[0]
+        schema = method.body_schemas.get(content_type.strip().lower())
+        if schema is None:
+            schema = method.body_schemas.get("$default")
+        if schema is None:
+            return None
+        try:
+            document = json.loads(request.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return "Invalid request body"
+        errors = sorted(
+            jsonschema.Draft4Validator(schema).iter_errors(document), key=lambda e: list(e.path)
+        )
+        if errors:
+            return "[" + ", ".join(e.message for e in errors) + "]"
+        return None
+
+    def _event(
+        self,
+        request: HttpRequest,
+        resource: Resource,
+        method: Method,
+        path_parameters: dict[str, str],
+        key_id: str | None,
+        request_id: str,
+    ) -> dict[str, Any]:
+        """The REST API proxy event, as API Gateway builds it for a Lambda proxy integration."""
+        headers: dict[str, str] = {}
+        multi_headers: dict[str, list[str]] = {}
+        for name, value in request.headers:
+            headers[name] = value
+            multi_headers.setdefault(name, []).append(value)
+        query: dict[str, str] = {}
+        multi_query: dict[str, list[str]] = {}
+        for name, value in request.query:
+            query[name] = value
+            multi_query.setdefault(name, []).append(value)
+        content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
+        binary = any(
+            _media_matches(pattern, content_type) for pattern in self.api.binary_media_types
+        )
+        if not request.body:
+            body, is_base64 = None, False
+        elif binary:
+            body, is_base64 = base64.b64encode(request.body).decode("ascii"), True
+        else:
+            body, is_base64 = request.body.decode("utf-8", errors="replace"), False
+        now = datetime.now(UTC)
+        api_key = request.header("x-api-key") if key_id else None
+        resource_path = resource.path
+        return {
+            "resource": resource_path,
+            "path": "/" + "/".join([p for p in request.path.split("/") if p][1:]),
+            "httpMethod": request.method,
+            "headers": headers or None,
+            "multiValueHeaders": multi_headers or None,
+            "queryStringParameters": query or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": path_parameters or None,
+            "stageVariables": self.api.stage_variables or None,
+            "requestContext": {
+                "accountId": self.api.account,
+                "apiId": self.api.api_id,
+                "resourceId": resource.resource_id,
+                "resourcePath": resource_path,
+                "httpMethod": request.method,
+                "stage": self.api.stage,
+                "path": request.path,
+                "protocol": "HTTP/1.1",
+                "requestId": request_id,
+                "extendedRequestId": request_id,
+                "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "requestTimeEpoch": int(now.timestamp() * 1000),
+                "domainName": request.header("host") or "127.0.0.1",
+                "domainPrefix": (request.header("host") or "127").split(".")[0],
+                "identity": {
+                    "sourceIp": request.source_ip,
+                    "userAgent": request.header("user-agent"),
+                    "apiKey": api_key,
+                    "apiKeyId": key_id,
+                    "accountId": None,
+                    "caller": None,
+                    "user": None,
+                    "userArn": None,
+                },
+            },
+            "body": body,
+            "isBase64Encoded": is_base64,
+        }
+
+    def _proxy_response(self, result: Any, request_id: str) -> HttpResponse:
+        if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+            # API Gateway: "Malformed Lambda proxy response", 502.
+            return self.gateway_response(
+                "DEFAULT_5XX", request_id, "Malformed Lambda proxy response", status=502
+            )
+        headers: list[tuple[str, str]] = []
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers.extend((name, str(v)) for v in values)
+        seen = {name.lower() for name, _ in headers}
+        for name, value in (result.get("headers") or {}).items():
+            if name.lower() not in seen:
+                headers.append((name, str(value)))
+        body = result.get("body") or ""
+        data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+        headers.append(("x-amzn-RequestId", request_id))
+        return HttpResponse(result["statusCode"], headers, data)
+
+    def gateway_response(
+        self,
+        response_type: str,
+        request_id: str,
+        message: str | None = None,
+        status: int | None = None,
+    ) -> HttpResponse:
+        """The API's gateway response of ``response_type`` (or its DEFAULT_4XX/5XX), rendered."""
+        default_status = DEFAULT_STATUS.get(response_type, 500)
+        fallback = "DEFAULT_5XX" if default_status >= 500 else "DEFAULT_4XX"
+        configured = self.api.gateway_responses.get(response_type)
+        general = self.api.gateway_responses.get(fallback)
+        code = status or (configured.status if configured and configured.status else None)
+        code = code or (general.status if general and general.status else None) or default_status
+        headers = {
+            **(general.headers if general else {}),
+            **(configured.headers if configured else {}),
+        }
+        templates = (configured.templates if configured else {}) or (
+            general.templates if general else {}
+        )
+        default_message = DEFAULT_MESSAGE.get(response_type, "Error")
+        template = templates.get("application/json")
+        if template is None:
+            body = json.dumps({"message": default_message})
+        else:
+            body = _render(
+                template,
+                {
+                    "$context.requestId": request_id,
+                    "$context.extendedRequestId": request_id,
+                    "$context.error.responseType": response_type,
+                    "$context.error.messageString": json.dumps(default_message),
+                    "$context.error.message": default_message,
+                    "$context.error.validationErrorString": message or "",
+                    "$context.stage": self.api.stage,
+                    "$context.apiId": self.api.api_id,
+                },
+            )
+        response_headers = [
+            ("Content-Type", "application/json"),
+            *headers.items(),
+            ("x-amzn-RequestId", request_id),
+            ("x-amzn-ErrorType", ERROR_TYPE.get(response_type, "Exception")),
+        ]
+        return HttpResponse(
+            code, response_headers, body.encode(), error_type=response_type, extra={"why": message}
+        )
+
+
+def _render(template: str, values: dict[str, str]) -> str:
+    # Longest names first: $context.error.message must not eat $context.error.messageString.
+    for name in sorted(values, key=len, reverse=True):
+        template = template.replace(name, values[name])
+    return template
+
+
+def _match_path(template: str, segments: list[str]) -> dict[str, str] | None:
+    parts = [p for p in template.split("/") if p]
+    parameters: dict[str, str] = {}
+    for index, part in enumerate(parts):
+        if part.startswith("{") and part.endswith("+}"):
+            if index >= len(segments):
+                return None
+            parameters[part[1:-2]] = "/".join(segments[index:])
+            return parameters
+        if index >= len(segments):
+            return None
+        if part.startswith("{") and part.endswith("}"):
+            parameters[part[1:-1]] = segments[index]
+        elif part != segments[index]:
+            return None
+    return parameters if len(parts) == len(segments) else None
+
+
+def _media_matches(pattern: str, content_type: str) -> bool:
+    pattern = pattern.replace("~1", "/").lower()
+    if pattern == "*/*":
+        return True
+    if pattern.endswith("/*"):
+        return content_type.startswith(pattern[:-1])
+    return pattern == content_type

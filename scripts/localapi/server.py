@@ -1,0 +1,400 @@
+"""The local API end to end: emulator, deploy, the deployed API served on 127.0.0.1, the stream.
+
+``LocalApi.start()`` brings everything up and returns once requests are answered;
+``LocalApi.stop()`` takes it down in the reverse order. ``local_api.py`` is the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TextIO
+
+import boto3
+from botocore.config import Config
+
+from scripts import deploy as deploy_script
+from scripts.deployment import names
+from scripts.emulator import Emulator
+from scripts.emulator import install as install_emulator
+
+from . import emulator_gaps
+from .deployed import DeployedApi, Limit, read_api, read_function, read_stream_mappings
+from .functions import LocalFunction
+from .gateway import MAX_PAYLOAD_BYTES, Gateway, HttpRequest, HttpResponse, LimitOverride
+from .stream import StreamPoller
+
+ROOT = Path(__file__).resolve().parents[2]
+STATE_DIR = ROOT / "build" / "local-api"
+# The emulator accepts any credentials; these keep real ones (a profile, a token) out of it.
+EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+DROPPED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+EXAMPLE_BODY = {
+    "amount": "12.50",
+    "currency": "USD",
+    "customer_id": "cust_123",
+    "payment_method": "card",
+}
+
+
+class StartError(Exception):
+    """Cannot start: a busy port, a failed deploy. One line for the user."""
+
+
+@dataclass(frozen=True)
+class Options:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    endpoint_url: str | None = None
+    emulator_port: int = 5000
+    environment_suffix: str = "local"
+    primary_region: str | None = None
+    replica_regions: str | None = None
+    build_dir: Path = STATE_DIR / "build"
+    rate_limit: float | None = None
+    burst_limit: int | None = None
+    function_logs: str = "-"  # "-": this process's stdout, as Lambda ships stdout to its log
+    access_log: bool = True
+    info_file: Path | None = None
+    stream_poll_s: float = 0.2
+
+
+class LocalApi:
+    def __init__(self, options: Options, out: TextIO = sys.stdout) -> None:
+        self.options = options
+        self.out = out
+        self.emulator: Emulator | None = None
+        self.endpoint_url = options.endpoint_url or ""
+        self.outputs: dict[str, str] = {}
+        self.api: DeployedApi | None = None
+        self.gateway: Gateway | None = None
+        self.pollers: list[StreamPoller] = []
+        self.httpd: ThreadingHTTPServer | None = None
+        self._serving: threading.Thread | None = None
+        self._log_handler: logging.Handler | None = None
+
+    # -- start ----------------------------------------------------------------------------
+
+    def start(self) -> LocalApi:
+        for name in DROPPED:
+            os.environ.pop(name, None)
+        os.environ.update(EMULATOR_CREDENTIALS)
+        # Bind the API port first: a busy port should fail before a minute of set-up.
+        httpd = _Server((self.options.host, self.options.port), _Handler)
+        try:
+            self._start_emulator()
+            self._deploy()
+            self._wire()
+        except BaseException:
+            httpd.server_close()
+            self.stop()
+            raise
+        httpd.local_api = self
+        self.httpd = httpd
+        self._serving = threading.Thread(target=httpd.serve_forever, name="http", daemon=True)
+        self._serving.start()
+        return self
+
+    def _start_emulator(self) -> None:
+        if self.options.endpoint_url:
+            return
+        install_emulator()
+        emulator_gaps.apply()
+        self.emulator = Emulator(self.options.host, self.options.emulator_port)
+        try:
+            self.emulator.start()
+        except OSError as error:
+            self.emulator = None
+            raise StartError(
+                f"cannot start the emulator on {self.options.host}:"
+                f"{self.options.emulator_port}: {error} (--emulator-port 0 picks a free one)"
+            ) from None
+        self.endpoint_url = self.emulator.url
+
+    def _deploy(self) -> None:
+        options = self.options
+        argv = [
+            "--environment-suffix",
+            options.environment_suffix,
+            "--endpoint-url",
+            self.endpoint_url,
+            "--bootstrap",
+            "--poll",
+            "0.05",
+            "--build-dir",
+            str(options.build_dir),
+            "--outputs",
+            str(options.build_dir.parent / f"{options.environment_suffix}-flat-outputs.json"),
+        ]
+        if options.primary_region:
+            argv += ["--primary-region", options.primary_region]
+        if options.replica_regions:
+            argv += ["--replica-regions", options.replica_regions]
+        log = io.StringIO()
+        print(
+            f"deploying payment-{options.environment_suffix} into {self.endpoint_url} ...",
+            file=self.out,
+            flush=True,
+        )
+        with contextlib.redirect_stderr(log):
+            code = deploy_script.main(argv, out=log)
+        if code != 0:
+            raise StartError("deploy failed:\n" + log.getvalue().strip())
+        summary = [line for line in log.getvalue().splitlines() if line.startswith("deployed:")]
+        print("  " + (summary[-1] if summary else "deployed"), file=self.out, flush=True)
+        path = Path(argv[argv.index("--outputs") + 1])
+        self.outputs = json.loads(path.read_text())
+
+    def client(self, service: str, region: str, config: Config | None = None) -> Any:
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.endpoint_url,
+            config=config,
+            aws_access_key_id=EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def _wire(self) -> None:
+        outputs = self.outputs
+        region = outputs["TableArn"].split(":")[3]
+        stage = outputs["ApiUrl"].rstrip("/").rsplit("/", 1)[-1]
+
+        def aws(service: str, service_region: str) -> Any:
+            return self.client(service, service_region)
+
+        self.api = read_api(aws, region, outputs["ApiId"], stage)
+        functions: dict[str, LocalFunction] = {}
+        for resource in self.api.resources:
+            for method in resource.methods.values():
+                arn = method.function_arn
+                if arn and arn not in functions:
+                    functions[arn] = LocalFunction(read_function(aws, arn), self.endpoint_url)
+        override = None
+        if self.options.rate_limit is not None or self.options.burst_limit is not None:
+            rate = self.options.rate_limit if self.options.rate_limit is not None else 1e9
+            burst = self.options.burst_limit if self.options.burst_limit is not None else 10**9
+            override = LimitOverride(Limit(rate, burst))
+        self.gateway = Gateway(self.api, functions, override)
+
+        for mapping in read_stream_mappings(aws, region, outputs["TableStreamArn"]):
+            if not mapping.enabled:
+                continue
+            function = LocalFunction(read_function(aws, mapping.function_arn), self.endpoint_url)
+            poller = StreamPoller(
+                mapping, function, self.client, self.out, self.options.stream_poll_s
+            )
+            self.pollers.append(poller.start())
+        self._route_function_logs()
+
+    def _route_function_logs(self) -> None:
+        if self.options.function_logs == "-":
+            return
+        from handler.observability import LOGGER_NAME, JsonFormatter
+
+        base = logging.getLogger(LOGGER_NAME)
+        for existing in list(base.handlers):
+            base.removeHandler(existing)
+        if self.options.function_logs == "off":
+            base.addHandler(logging.NullHandler())
+            return
+        handler = logging.FileHandler(self.options.function_logs)
+        handler.setFormatter(JsonFormatter())
+        base.addHandler(handler)
+        self._log_handler = handler
+
+    # -- what the user sees ---------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        assert self.httpd is not None and self.api is not None
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}/{self.api.stage}"
+
+    @property
+    def api_key(self) -> str:
+        assert self.api is not None
+        key_id = self.outputs.get("ApiKeyId")
+        for value, identifier in self.api.api_keys.items():
+            if identifier == key_id:
+                return value
+        return next(iter(self.api.api_keys), "")
+
+    def info(self) -> dict[str, Any]:
+        assert self.api is not None and self.gateway is not None
+        suffix = self.options.environment_suffix
+        return {
+            "url": self.url,
+            "api_key": self.api_key,
+            "endpoint_url": self.endpoint_url,
+            "region": self.api.region,
+            "environment_suffix": suffix,
+            "stage": self.api.stage,
+            "table": self.outputs.get("TableName", names.table(suffix)),
+            "audit_bucket": self.outputs.get("AuditBucketName", ""),
+            "limits": self.gateway.describe_limits(),
+            "pid": os.getpid(),
+        }
+
+    def banner(self) -> str:
+        assert self.api is not None and self.gateway is not None
+        routes = []
+        for resource in self.api.resources:
+            for name, method in sorted(resource.methods.items()):
+                routes.append(
+                    f"{name} {resource.path}" + (" (API key)" if method.api_key_required else "")
+                )
+        audit = ", ".join(
+            f"{p.function.function.name} <- stream ({p.mapping.batch_size}/batch)"
+            for p in self.pollers
+        )
+        curl = (
+            f"curl -sS -X POST '{self.url}/process' -H 'x-api-key: {self.api_key}' "
+            "-H 'Content-Type: application/json' -H 'Idempotency-Key: try-it-0001' "
+            f"-d '{json.dumps(EXAMPLE_BODY, separators=(',', ':'))}'"
+        )
+        lines = [
+            f"local API: {self.url}  (stage {self.api.stage} of {self.api.name}, as deployed "
+            "in the emulator)",
+            f"emulator:  {self.endpoint_url}  (aws --endpoint-url / AWS_ENDPOINT_URL)",
+            f"routes:    {', '.join(routes)}",
+            f"API key:   {self.api_key}  (local and throw-away)",
+            *(f"limits:    {line}" for line in self.gateway.describe_limits()),
+            f"audit:     {audit or 'no stream mapping deployed'}  -> s3://"
+            f"{self.outputs.get('AuditBucketName', '?')}",
+            "try it:",
+            f"  {curl}",
+            f"ready: {self.url}",
+            "Ctrl-C stops the API and the emulator.",
+        ]
+        return "\n".join(lines)
+
+    # -- stop -----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
+        for poller in self.pollers:
+            poller.stop()
+        self.pollers = []
+        if self._log_handler is not None:
+            self._log_handler.close()
+            self._log_handler = None
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+
+    def access_log(self, request: HttpRequest, response: HttpResponse, seconds: float) -> None:
+        if not self.options.access_log:
+            return
+        note = f" {response.error_type}" if response.error_type else ""
+        print(
+            f'{request.source_ip} "{request.method} {request.path}" {response.status} '
+            f"{seconds * 1000:.1f} ms{note}",
+            file=self.out,
+            flush=True,
+        )
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128  # socketserver's 5 drops connections a load test opens at once
+    local_api: LocalApi
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway
+    server_version = "local-api"
+    sys_version = ""
+    server: _Server
+
+    def _serve(self) -> None:
+        started = time.perf_counter()
+        local_api = self.server.local_api
+        assert local_api.gateway is not None
+        try:
+            body = self._body()
+        except ValueError:
+            self.close_connection = True
+            body = None
+        split = urllib.parse.urlsplit(self.path)
+        request = HttpRequest(
+            method=self.command,
+            path=urllib.parse.unquote(split.path),
+            query=urllib.parse.parse_qsl(split.query, keep_blank_values=True),
+            headers=list(self.headers.items()),
+            body=body or b"",
+            source_ip=self.client_address[0],
+        )
+        if body is None:
+            response = local_api.gateway.gateway_response("REQUEST_TOO_LARGE", "-")
+        else:
+            response = local_api.gateway.handle(request)
+        self.send_response(response.status)
+        names = set()
+        for name, value in response.headers:
+            names.add(name.lower())
+            self.send_header(name, value)
+        if "content-length" not in names:
+            self.send_header("Content-Length", str(len(response.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+        local_api.access_log(request, response, time.perf_counter() - started)
+
+    def _body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks, size = [], 0
+            while True:
+                length = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if length == 0:
+                    while self.rfile.readline().strip():
+                        pass  # trailers
+                    return b"".join(chunks)
+                size += length
+                if size > MAX_PAYLOAD_BYTES:
+                    raise ValueError("too large")
+                chunks.append(self.rfile.read(length))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD_BYTES:
+            raise ValueError("too large")
+        return self.rfile.read(length) if length else b""
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # LocalApi.access_log writes one line per request instead
+
+
+def options_from(args: argparse.Namespace) -> Options:
+    return Options(
+        port=args.port,
+        endpoint_url=args.endpoint_url,
+        emulator_port=args.emulator_port,
+        environment_suffix=args.environment_suffix,
+        primary_region=args.primary_region,
+        replica_regions=args.replica_regions,
+        build_dir=args.build_dir,
+        rate_limit=args.rate_limit,
+        burst_limit=args.burst_limit,
+        function_logs=args.function_logs,
+        access_log=not args.quiet,
+        info_file=args.info_file,
+    )
