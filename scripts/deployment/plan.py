@@ -55,6 +55,10 @@ MISSING: Any = _Missing()
 _NO_VALUE: Any = object()
 
 
+class Unknown(str):
+    """A value the plan cannot know before the deploy runs (printed as is, not as JSON)."""
+
+
 # --- values: parameters substituted, conditions evaluated ---------------------------------
 
 
@@ -496,8 +500,8 @@ def diff_templates(
             for path, target in _references(after[logical_id], replaced, (), named_kept):
                 if path in known:
                     continue
-                value = f"(may change: {target} is replaced)"
-                changes.setdefault(logical_id, []).append(Change(path, "(current)", value))
+                value = Unknown(f"(may change: {target} is replaced)")
+                changes.setdefault(logical_id, []).append(Change(path, Unknown("(current)"), value))
                 known.add(path)
                 for pointer in pointers:
                     if path[:1] == ("Properties",) and _covers(
@@ -524,6 +528,14 @@ def diff_templates(
                 f"same type and properties as added {rename[0]}: a changed logical ID is a "
                 "removal plus an addition, never a rename"
             )
+            names = _name_kept(
+                provider_schema(region, resource.get("Type", "")), resource, after[rename[0]]
+            )
+            if names:
+                removal_notes.append(
+                    f"CloudFormation adds before it removes: {rename[0]} fails while this "
+                    f"resource holds the same {names}"
+                )
         removal_notes.append(
             "retained (DeletionPolicy Retain): it leaves the stack, the resource stays"
             if retained
@@ -701,8 +713,9 @@ def short(value: Any) -> str:
     """A value on one line, cut to MAX_VALUE_CHARS."""
     if value is MISSING:
         return "(absent)"
-    text = value if isinstance(value, str) and value.startswith("(") else None
-    if text is None:
+    if isinstance(value, Unknown):
+        text = str(value)
+    else:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 3] + "..."
 

@@ -23,7 +23,7 @@ from templates_src import build as build_module
 from templates_src import config as config_module
 from templates_src import data
 
-from .conftest import PRIMARY, REPLICA, operation_count, run_deploy
+from .conftest import PRIMARY, REPLICA, operation_count, run_cli, run_deploy
 
 SUFFIX = "plan"
 EXTRA = "eu-west-1"
@@ -153,6 +153,11 @@ def test_a_renamed_logical_id_is_a_removal_plus_an_addition():
         ("Alarm", "remove"),
     ]
     assert "a changed logical ID is a removal plus an addition" in _one(diff, "Alarm").notes[0]
+    table = _diff(_template(Table=_table()), _template(PaymentsTable=_table()))
+    assert "PaymentsTable fails while this resource holds the same TableName" in " ".join(
+        _one(table, "Table").notes
+    )
+    assert not _one(table, "Table").unsafe  # retained: it leaves the stack, the data stays
 
 
 def test_removing_a_stateful_resource_is_unsafe_unless_it_is_retained():
@@ -359,6 +364,15 @@ def test_plan_of_a_table_key_change_flags_a_stateful_replacement(
     assert "named by TableName (unchanged)" in out
     assert "1 stateful resource(s) replaced or deleted" in out
     _assert_read_only(calls)
+
+
+@pytest.mark.integration
+def test_plan_as_users_run_it_prints_plain_markers_when_not_on_a_terminal(args, key_change_build):
+    result = run_cli("deploy.py", [*args, "--build-dir", key_change_build, "--plan"])
+
+    assert result.code == 0, result.err
+    assert plan.MAY_STATEFUL_MARK in result.out
+    assert "\033[" not in result.out
 
 
 @pytest.mark.integration
