@@ -84,12 +84,45 @@ EXECUTION_ROLE_SUPPRESSIONS = {
 
 
 EXECUTION_ROLE_PARLIAMENT = {
-    "RESOURCE_MISMATCH": "Each grant is service:* on payment-* resources. The service's actions "
-    "that take no resource ARN (List*, Describe* and the like) are therefore not granted by it; "
-    "CloudFormation does not need them to manage this product's resources.",
+    "RESOURCE_MISMATCH": "Each service grant is service:* on payment-* resources, so the "
+    "service's actions that IAM authorises on * only are not granted by it; the ones the "
+    "resource handlers call are granted separately (HandlerActionsWithoutResourceLevel).",
     "RESOURCE_STAR": "KMS keys and Route 53 health checks get ids only when created, so their "
-    "grants cannot name them in advance; WAF log delivery calls take no resource ARN.",
+    "grants cannot name them in advance; the handler actions granted on * are the ones IAM "
+    "authorises on * only (HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL, checked by a test).",
 }
+
+
+# Actions the CloudFormation resource handlers of this product's resource types call (their
+# provider schemas' handler permissions) that IAM authorises on "*" only, so the service
+# statements above, scoped to payment-* resources, cannot grant them. Kept honest by
+# tests/security/test_execution_role.py, which recomputes the list from the provider schemas
+# shipped with cfn-lint and parliament's IAM action database.
+HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL = (
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingActivities",
+    "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:DescribeScheduledActions",
+    "cloudwatch:PutMetricData",
+    "dynamodb:DescribeEndpoints",
+    "dynamodb:DescribeLimits",
+    "dynamodb:DescribeReservedCapacity",
+    "dynamodb:DescribeReservedCapacityOfferings",
+    "lambda:CreateEventSourceMapping",
+    "logs:CreateLogDelivery",
+    "logs:DeleteIndexPolicy",
+    "logs:DeleteLogDelivery",
+    "logs:DeleteResourcePolicy",
+    "logs:DescribeIndexPolicies",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:PutIndexPolicy",
+    "logs:PutResourcePolicy",
+    "secretsmanager:GetRandomPassword",
+    "sns:GetSubscriptionAttributes",
+    "sns:SetSubscriptionAttributes",
+    "sns:Unsubscribe",
+)
 
 
 def build_stackset_roles() -> Template:
@@ -201,16 +234,13 @@ def build_stackset_roles() -> Template:
                             ]
                             + [
                                 Statement(
-                                    # WAF log delivery is configured through account-level log
-                                    # delivery and resource-policy calls that take no resource ARN.
-                                    Sid="WafLogDelivery",
+                                    # Handler calls that IAM authorises on "*" only (see
+                                    # HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL).
+                                    Sid="HandlerActionsWithoutResourceLevel",
                                     Effect=Allow,
                                     Action=[
-                                        Action("logs", "CreateLogDelivery"),
-                                        Action("logs", "DeleteLogDelivery"),
-                                        Action("logs", "DescribeLogGroups"),
-                                        Action("logs", "DescribeResourcePolicies"),
-                                        Action("logs", "PutResourcePolicy"),
+                                        Action(*action.split(":"))
+                                        for action in HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL
                                     ],
                                     Resource=["*"],
                                 ),
