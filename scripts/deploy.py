@@ -403,6 +403,9 @@ def plan(args: argparse.Namespace, out: TextIO = sys.stdout) -> Planned:
             f"note: StackSet role(s) missing: {', '.join(missing_roles)}; deploy needs --bootstrap",
             file=out,
         )
+    unsafe = plan_module.unsafe_summary(plans)
+    if unsafe:
+        print(f"note: deploy refuses this without --allow-replacement: {unsafe}", file=out)
     print("plan only: nothing was changed", file=out)
     return Planned(plans, aws)
 

@@ -363,6 +363,7 @@ def test_plan_of_a_table_key_change_flags_a_stateful_replacement(
     ) in out
     assert "named by TableName (unchanged)" in out
     assert "1 stateful resource(s) replaced or deleted" in out
+    assert "deploy refuses this without --allow-replacement" in out
     _assert_read_only(calls)
 
 
