@@ -81,42 +81,48 @@ def _ownership() -> OwnershipControls:
     return OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")])
 
 
+def _private_bucket(
+    title: str,
+    bucket_name: Sub,
+    encryption: ServerSideEncryptionByDefault,
+    lifecycle: LifecycleRule,
+    **extra: object,
+) -> Bucket:
+    """Versioned, private, owner-enforced, tagged and retained: what every bucket here is."""
+    rule = ServerSideEncryptionRule(ServerSideEncryptionByDefault=encryption)
+    if encryption.SSEAlgorithm == "aws:kms":
+        rule.BucketKeyEnabled = True  # one data key per bucket, not one KMS call per object
+    return retain(
+        Bucket(
+            title,
+            BucketName=bucket_name,
+            VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
+            BucketEncryption=BucketEncryption(ServerSideEncryptionConfiguration=[rule]),
+            PublicAccessBlockConfiguration=_PRIVATE,
+            OwnershipControls=_ownership(),
+            LifecycleConfiguration=LifecycleConfiguration(Rules=[lifecycle]),
+            Tags=tags(),
+            **extra,
+        )
+    )
+
+
 def add_access_log_bucket(template: Template) -> Bucket:
     """Server access logs of the audit bucket: who read or wrote which audit object."""
     bucket = template.add_resource(
         suppress(
-            retain(
-                Bucket(
-                    ACCESS_LOG_BUCKET,
-                    BucketName=access_log_bucket_name(),
-                    VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
-                    BucketEncryption=BucketEncryption(
-                        ServerSideEncryptionConfiguration=[
-                            ServerSideEncryptionRule(
-                                ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(
-                                    # Server access logs can be delivered only to buckets
-                                    # encrypted with S3-managed keys, not SSE-KMS.
-                                    SSEAlgorithm="AES256"
-                                )
-                            )
-                        ]
-                    ),
-                    PublicAccessBlockConfiguration=_PRIVATE,
-                    OwnershipControls=_ownership(),
-                    LifecycleConfiguration=LifecycleConfiguration(
-                        Rules=[
-                            LifecycleRule(
-                                Id="ExpireAccessLogsAfterAYear",
-                                Status="Enabled",
-                                ExpirationInDays=ACCESS_LOG_EXPIRY_DAYS,
-                                NoncurrentVersionExpiration=NoncurrentVersionExpiration(
-                                    NoncurrentDays=30
-                                ),
-                            )
-                        ]
-                    ),
-                    Tags=tags(),
-                )
+            _private_bucket(
+                ACCESS_LOG_BUCKET,
+                access_log_bucket_name(),
+                # Server access logs can be delivered only to buckets encrypted with S3-managed
+                # keys, not SSE-KMS.
+                ServerSideEncryptionByDefault(SSEAlgorithm="AES256"),
+                LifecycleRule(
+                    Id="ExpireAccessLogsAfterAYear",
+                    Status="Enabled",
+                    ExpirationInDays=ACCESS_LOG_EXPIRY_DAYS,
+                    NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=30),
+                ),
             ),
             checkov={
                 "CKV_AWS_18": "This is the access-log target itself; logging it into another "
@@ -163,51 +169,28 @@ def add_audit_bucket(
     template: Template, config: Config, audit_key_arn: object, access_log_bucket: Bucket
 ) -> Bucket:
     bucket = template.add_resource(
-        retain(
-            Bucket(
-                AUDIT_BUCKET,
-                BucketName=audit_bucket_name(),
-                VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
-                BucketEncryption=BucketEncryption(
-                    ServerSideEncryptionConfiguration=[
-                        ServerSideEncryptionRule(
-                            ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(
-                                SSEAlgorithm="aws:kms", KMSMasterKeyID=audit_key_arn
-                            ),
-                            # One data key per bucket instead of one KMS call per object.
-                            BucketKeyEnabled=True,
-                        )
-                    ]
+        _private_bucket(
+            AUDIT_BUCKET,
+            audit_bucket_name(),
+            ServerSideEncryptionByDefault(SSEAlgorithm="aws:kms", KMSMasterKeyID=audit_key_arn),
+            LifecycleRule(
+                Id="AuditRecordsToGlacier",
+                Status="Enabled",
+                Prefix=AUDIT_PREFIX,
+                Transitions=[
+                    LifecycleRuleTransition(
+                        StorageClass="GLACIER", TransitionInDays=config.audit_glacier_after_days
+                    )
+                ],
+                # Audit objects are written once (conditional put), so a noncurrent version
+                # only comes from an explicit overwrite or delete.
+                NoncurrentVersionExpiration=NoncurrentVersionExpiration(
+                    NoncurrentDays=config.audit_noncurrent_expiry_days
                 ),
-                PublicAccessBlockConfiguration=_PRIVATE,
-                OwnershipControls=_ownership(),
-                LoggingConfiguration=LoggingConfiguration(
-                    DestinationBucketName=access_log_bucket.ref(),
-                    LogFilePrefix=ACCESS_LOG_PREFIX,
-                ),
-                LifecycleConfiguration=LifecycleConfiguration(
-                    Rules=[
-                        LifecycleRule(
-                            Id="AuditRecordsToGlacier",
-                            Status="Enabled",
-                            Prefix=AUDIT_PREFIX,
-                            Transitions=[
-                                LifecycleRuleTransition(
-                                    StorageClass="GLACIER",
-                                    TransitionInDays=config.audit_glacier_after_days,
-                                )
-                            ],
-                            # Audit objects are written once (conditional put), so a
-                            # noncurrent version only comes from an explicit overwrite or
-                            # delete.
-                            NoncurrentVersionExpiration=NoncurrentVersionExpiration(
-                                NoncurrentDays=config.audit_noncurrent_expiry_days
-                            ),
-                        )
-                    ]
-                ),
-                Tags=tags(),
-            )
+            ),
+            LoggingConfiguration=LoggingConfiguration(
+                DestinationBucketName=access_log_bucket.ref(), LogFilePrefix=ACCESS_LOG_PREFIX
+            ),
         )
     )
     objects = Sub(f"${{{bucket.title}.Arn}}/*")
