@@ -75,8 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("local_api: error: ports are 0-65535", file=sys.stderr)
         return 2
     stop = threading.Event()
-    # SIGTERM ends the run as Ctrl-C does (a supervisor, a test harness).
+    # SIGTERM ends the run as Ctrl-C does (a supervisor, a test harness); SIGINT is restored
+    # in case the shell started us in the background with it ignored.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     local_api = LocalApi(options_from(args))
     try:
         local_api.start()
