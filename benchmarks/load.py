@@ -89,8 +89,17 @@ class Target:
 
 
 class LoadRun:
-    def __init__(self, target: Target, requests: int, concurrency: int, seconds: float, seed: int):
+    def __init__(
+        self,
+        target: Target,
+        requests: int,
+        concurrency: int,
+        seconds: float,
+        seed: int,
+        rate: float | None = None,
+    ):
         self.target = target
+        self.rate = rate  # requests per second over all workers; None: as fast as answered
         self.requests = requests
         self.concurrency = concurrency
         self.deadline_s = seconds
@@ -131,6 +140,12 @@ class LoadRun:
                 return None
             n = self._next
             self._next += 1
+        if self.rate:
+            # Open loop: request n leaves at n / rate, however slow the answers are.
+            delay = self._started_at + n / self.rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        with self._lock:
             kind = self.plan[n]
             original = None
             if kind in ("replay", "conflict"):
@@ -211,7 +226,8 @@ class LoadRun:
             self.samples.append(Sample(kind, status, code, seconds, payment_id, expected))
 
     def run(self) -> float:
-        self._stop_at = time.monotonic() + self.deadline_s
+        self._started_at = time.monotonic()
+        self._stop_at = self._started_at + self.deadline_s
         threads = [
             threading.Thread(target=self._worker, name=f"load-{i}", daemon=True)
             for i in range(self.concurrency)
@@ -434,6 +450,11 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start the local API with every throttle lifted, to measure capacity (printed)",
     )
+    p.add_argument(
+        "--rate",
+        type=float,
+        help="send at this many requests/s in all (default: as fast as the answers come)",
+    )
     p.add_argument("--audit-timeout", type=float, default=60, help="seconds to wait for S3")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--json", type=Path, help="write the report here")
@@ -450,6 +471,9 @@ def main(argv: list[str] | None = None) -> int:
             f"load: error: --concurrency 1-256, --max-seconds up to {MAX_SECONDS}", file=sys.stderr
         )
         return 2
+    if args.rate is not None and not 0 < args.rate <= 10_000:
+        print("load: error: --rate must be above 0 and at most 10000", file=sys.stderr)
+        return 2
     if args.info_file and args.lift_limits:
         print("load: error: --lift-limits applies to a local API this run starts", file=sys.stderr)
         return 2
@@ -462,7 +486,9 @@ def main(argv: list[str] | None = None) -> int:
                 own = OwnLocalApi(Path(tmp), args.lift_limits)
                 info = own.start()
             target = _target(info)
-            run = LoadRun(target, args.requests, args.concurrency, args.max_seconds, args.seed)
+            run = LoadRun(
+                target, args.requests, args.concurrency, args.max_seconds, args.seed, args.rate
+            )
             wall = run.run()
             checks = run.verify(args.audit_timeout)
         finally:
@@ -471,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     report = run.report(wall, checks)
     report["machine"] = machine()
     report["lifted_limits"] = bool(args.lift_limits)
+    report["paced_rps"] = args.rate
     print_report(report)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -490,7 +517,9 @@ def print_report(report: dict[str, Any]) -> None:
     latency = report["latency_ms"]
     checks = report["verification"]
     print(
-        f"{report['requests']} requests at concurrency {report['concurrency']} in "
+        f"{report['requests']} requests at concurrency {report['concurrency']}"
+        + (f", paced at {report['paced_rps']:g}/s," if report["paced_rps"] else "")
+        + " in "
         f"{report['seconds']:.1f} s: {report['throughput_rps']:.1f} requests/s"
     )
     print(
