@@ -274,10 +274,20 @@ class LocalApi:
             *(f"limits:    {line}" for line in self.gateway.describe_limits()),
             f"audit:     {audit or 'no stream mapping deployed'}  -> s3://"
             f"{self.outputs.get('AuditBucketName', '?')}",
+            *(
+                [
+                    "note:      an emulator started elsewhere hands stream records to moto's own "
+                    "Lambda (Docker) and loses them: audit objects appear only with the emulator "
+                    "this command starts (see scripts/localapi/emulator_gaps.py)"
+                ]
+                if self.options.endpoint_url
+                else []
+            ),
             "try it:",
             f"  {curl}",
             f"ready: {self.url}",
-            "Ctrl-C stops the API and the emulator.",
+            "Ctrl-C stops the API"
+            + ("." if self.options.endpoint_url else ", the stream reader and the emulator."),
         ]
         return "\n".join(lines)
 

@@ -39,6 +39,7 @@ class Response:
 class LocalApiProcess:
     proc: subprocess.Popen
     log: Path
+    build: Path
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -123,7 +124,7 @@ def start_local_api(work: Path, *extra: str) -> LocalApiProcess:
             env={**env, "PYTHONUNBUFFERED": "1"},
             start_new_session=True,  # the test, not the terminal, sends its SIGINT
         )
-    running = LocalApiProcess(proc, log)
+    running = LocalApiProcess(proc, log, work / "build")
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if info_file.exists() and "\nready: " in running.output:

