@@ -217,7 +217,7 @@ def table(rows: dict[str, Any]) -> str:
             f"{r['percent']} %")  # fmt: skip
     for name, label in (
         ("load", "load, deployed limits"),
-        ("load_paced", "load, deployed, 45 req/s sent"),
+        ("load_paced", "load, paced 45/s, deployed"),
         ("load_lifted", "load, limits lifted"),
     ):
         r = rows.get(name)
