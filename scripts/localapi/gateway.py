@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,7 +75,6 @@ class HttpResponse:
     body: bytes
     # For the access log: the gateway response type when the gateway answered itself.
     error_type: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -387,9 +386,7 @@ class Gateway:
             ("x-amzn-RequestId", request_id),
             ("x-amzn-ErrorType", ERROR_TYPE.get(response_type, "Exception")),
         ]
-        return HttpResponse(
-            code, response_headers, body.encode(), error_type=response_type, extra={"why": message}
-        )
+        return HttpResponse(code, response_headers, body.encode(), error_type=response_type)
 
 
 def _render(template: str, values: dict[str, str]) -> str:

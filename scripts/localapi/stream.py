@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
@@ -175,12 +174,3 @@ class StreamPoller:
             file=self.log,
             flush=True,
         )
-
-
-def wait_until(predicate: Callable[[], bool], timeout_s: float, step_s: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step_s)
-    return predicate()
