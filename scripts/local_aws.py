@@ -8,6 +8,7 @@ taskcat at it with ``--endpoint-url URL`` or ``AWS_ENDPOINT_URL=URL``.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 from collections.abc import Sequence
@@ -38,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     print(f"ready: {emulator.url}", flush=True)
+    # A shell starts background jobs with SIGINT ignored, and Python keeps that: restore
+    # Ctrl-C / kill -INT as the way to stop the emulator however it was started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

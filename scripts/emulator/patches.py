@@ -7,6 +7,11 @@
 - API Gateway deployments and methods and Lambda permissions: moto creates them but gives them
   no physical id, so ``Ref`` to a deployment yielded the object instead of its id (a stage got a
   broken DeploymentId) and the stack listed them without a PhysicalResourceId.
+- API Gateway methods: moto drops ``RequestValidatorId`` and ``RequestModels``, so ``GetMethod``
+  did not show the body validation the template declares.
+- DynamoDB stream records: with a stream mapping deployed, moto hands every new record to its
+  own Lambda runtime (Docker, absent here) and then drops it, so no stream reader saw it. The
+  records now stay in the stream, where Lambda's poller would read them on AWS.
 - S3 bucket policies: moto ignores conditions, so a conditional Deny (TLS only, uploads only
   under KMS) denied every request. moto cannot see the request a condition is about, so
   statements with conditions are left out of its evaluation: the emulator does not enforce
@@ -20,7 +25,7 @@ import re
 from typing import Any
 
 from moto.apigateway.models import Deployment, Method, RestAPI, apigateway_backends
-from moto.awslambda.models import Permission
+from moto.awslambda.models import LambdaBackend, Permission
 from moto.cloudformation import parsing
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.route53.models import HealthCheck, route53_backends
@@ -95,6 +100,34 @@ def _give_physical_id(model: type, make_id: Any) -> None:
     model.physical_resource_id = property(lambda self: getattr(self, "_physical_id", None))  # type: ignore[assignment]
 
 
+def _keep_method_validation() -> None:
+    create = Method.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    if getattr(create, "_keeps_validation", False):
+        return
+
+    def create_with_validation(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):  # noqa: ANN001, E501
+        method = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        props = cloudformation_json["Properties"]
+        if props.get("RequestValidatorId") or props.get("RequestModels"):
+            stored = (
+                apigateway_backends[account_id][region_name]
+                .get_resource(props["RestApiId"], props["ResourceId"])
+                .resource_methods[props["HttpMethod"]]
+            )
+            stored.request_validator_id = props.get("RequestValidatorId")
+            stored.request_models = props.get("RequestModels")
+        return method
+
+    create_with_validation._keeps_validation = True  # type: ignore[attr-defined]
+    Method.create_from_cloudformation_json = classmethod(create_with_validation)  # type: ignore[assignment]
+
+
+def _keep_stream_records(self: Any, function_arn: str, items: list, source: str) -> str:
+    return ""  # nothing delivered: the records stay in the stream for a poller to read
+
+
 def _delete_rest_api(cls, resource_name, cloudformation_json, account_id, region_name):  # noqa: ANN001
     apigateway_backends[account_id][region_name].delete_rest_api(resource_name)
 
@@ -117,6 +150,8 @@ def _bucket_permission(self: FakeBucket, action: str, resource: str) -> Any:
 
 def install() -> None:
     _patch_dynamic_references()
+    _keep_method_validation()
+    LambdaBackend.send_dynamodb_items = _keep_stream_records  # type: ignore[method-assign]
     _give_physical_id(Deployment, lambda deployment, name, props: deployment.id)
     _give_physical_id(
         Method,

@@ -30,7 +30,6 @@ from scripts.deployment import names
 from scripts.emulator import Emulator
 from scripts.emulator import install as install_emulator
 
-from . import emulator_gaps
 from .deployed import DeployedApi, Limit, read_api, read_function, read_stream_mappings
 from .functions import LocalFunction
 from .gateway import MAX_PAYLOAD_BYTES, Gateway, HttpRequest, HttpResponse, LimitOverride
@@ -111,7 +110,6 @@ class LocalApi:
         if self.options.endpoint_url:
             return
         install_emulator()
-        emulator_gaps.apply()
         self.emulator = Emulator(self.options.host, self.options.emulator_port)
         try:
             self.emulator.start()
@@ -274,20 +272,11 @@ class LocalApi:
             *(f"limits:    {line}" for line in self.gateway.describe_limits()),
             f"audit:     {audit or 'no stream mapping deployed'}  -> s3://"
             f"{self.outputs.get('AuditBucketName', '?')}",
-            *(
-                [
-                    "note:      an emulator started elsewhere hands stream records to moto's own "
-                    "Lambda (Docker) and loses them: audit objects appear only with the emulator "
-                    "this command starts (see scripts/localapi/emulator_gaps.py)"
-                ]
-                if self.options.endpoint_url
-                else []
-            ),
             "try it:",
             f"  {curl}",
             f"ready: {self.url}",
-            "Ctrl-C stops the API"
-            + ("." if self.options.endpoint_url else ", the stream reader and the emulator."),
+            "Ctrl-C stops the API and the stream reader"
+            + ("." if self.options.endpoint_url else ", and the emulator."),
         ]
         return "\n".join(lines)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -382,6 +383,25 @@ def test_local_aws_script_prints_ready_and_serves():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_local_aws_script_stops_on_sigint_even_when_started_as_a_background_job():
+    # A shell starts background jobs with SIGINT ignored; Ctrl-C / kill -INT must still stop it.
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "local_aws.py"), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        assert process.stdout.readline().startswith("ready: ")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def test_local_aws_script_on_a_busy_port_exits_2_with_one_line():
