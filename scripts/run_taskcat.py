@@ -29,7 +29,7 @@ from typing import Any, NoReturn, TextIO
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.taskcat_support import environment  # noqa: E402
+from scripts import toolvenv  # noqa: E402
 from scripts.taskcat_support.emulator_process import (  # noqa: E402
     EmulatorProcess,
     EmulatorStartError,
@@ -39,6 +39,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 CONFIG = ROOT / ".taskcat.yml"
 OUTPUTS = ROOT / "taskcat_outputs"
 VENV = ROOT / ".venvs" / "taskcat"
+TASKCAT_REQUIREMENTS = ROOT / "scripts" / "taskcat_support" / "requirements.txt"
 RUNNER = ROOT / "scripts" / "taskcat_support" / "runner.py"
 HOOK = "payment_replica_prerequisites"
 PRIMARY_TEMPLATE = "build/primary.template.json"
@@ -359,7 +360,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
             )
         plan = load_plan(args.config.resolve())
         ensure_build(plan, out)
-        python = environment.ensure(VENV, log=lambda line: print(line, file=out, flush=True))
+        home = toolvenv.ensure(
+            VENV, TASKCAT_REQUIREMENTS, log=lambda line: print(line, file=out, flush=True)
+        )
+        python = toolvenv.python(home)
         output_dir = args.output_dir.resolve()
         output_dir.mkdir(parents=True, exist_ok=True)
         for stale in [*output_dir.glob("tCaT-*-cfnlogs.txt"), output_dir / "index.html"]:
@@ -384,7 +388,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     except EmulatorStartError as error:
         print(f"run_taskcat: error: {error}; its log ends:\n{error.log_tail}", file=sys.stderr)
         return EXIT_FAILED
-    except (RunError, environment.TaskcatEnvironmentError) as error:
+    except (RunError, toolvenv.ToolVenvError) as error:
         print(f"run_taskcat: error: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

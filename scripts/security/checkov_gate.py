@@ -11,12 +11,12 @@ from scripts import toolvenv
 
 from .result import ToolResult
 
-# checkov pins boto3 and friends; it lives in .venvs/checkov, never in the project's venv.
-CHECKOV_REQUIREMENTS = ["checkov==3.3.30"]
+REQUIREMENTS = Path(__file__).resolve().parent / "checkov-requirements.txt"
+VENV = toolvenv.VENVS / "checkov"
 
 
 def run_checkov(build_dir: Path, files: list[str], *, log=print) -> ToolResult:
-    home = toolvenv.ensure("checkov", CHECKOV_REQUIREMENTS, log=log)
+    home = toolvenv.ensure(VENV, REQUIREMENTS, log=log)
     env = {
         **os.environ,
         "BC_SKIP_MAPPING": "TRUE",  # no guideline mapping download
