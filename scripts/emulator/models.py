@@ -89,6 +89,24 @@ class _Resource:
         return True
 
     @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        return cls.create(
+            resource_name, cloudformation_json.get("Properties", {}), account_id, region_name
+        )
+
+    @classmethod
+    def create(cls, resource_name: str, props: dict, account_id: str, region_name: str) -> Any:
+        """Make the resource in moto's backend from its template properties."""
+        raise NotImplementedError
+
+    @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
         cls,
         original_resource: Any,
@@ -125,15 +143,9 @@ class GlobalTable(_Resource, CloudFormationModel):
     ATTRIBUTES = ("Arn", "StreamArn", "TableId")
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> GlobalTable:
-        props = cloudformation_json["Properties"]
         table = cls(resource_name, account_id, region_name)
         table.regions = []
         table.key_schema = props["KeySchema"]
@@ -251,15 +263,10 @@ class ApiGatewayAccount(_Resource, CloudFormationModel):
     ATTRIBUTES = ("Id",)
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> ApiGatewayAccount:
-        role_arn = cloudformation_json["Properties"].get("CloudWatchRoleArn")
+        role_arn = props.get("CloudWatchRoleArn")
         apigateway_backends[account_id][region_name].update_account(
             [{"op": "replace", "path": "/cloudwatchRoleArn", "value": role_arn}]
         )
@@ -279,15 +286,9 @@ class ApiGatewayStage(_Resource, CloudFormationModel):
     NAME_PROPERTY = "StageName"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> ApiGatewayStage:
-        props = cloudformation_json["Properties"]
         rest_api_id = props["RestApiId"]
         backend = apigateway_backends[account_id][region_name]
         stage = backend.create_stage(
@@ -332,15 +333,9 @@ class ApiGatewayApiKey(_Resource, CloudFormationModel):
     ATTRIBUTES = ("APIKeyId",)
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> ApiGatewayApiKey:
-        props = cloudformation_json["Properties"]
         payload = {
             "name": props.get("Name", resource_name),
             "description": props.get("Description"),
@@ -363,15 +358,9 @@ class ApiGatewayUsagePlan(_Resource, CloudFormationModel):
     ATTRIBUTES = ("Id",)
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> ApiGatewayUsagePlan:
-        props = cloudformation_json["Properties"]
         throttle = props.get("Throttle") or {}
         quota = props.get("Quota") or {}
         payload = {
@@ -409,15 +398,9 @@ class ApiGatewayUsagePlanKey(_Resource, CloudFormationModel):
     ATTRIBUTES = ("Id",)
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> ApiGatewayUsagePlanKey:
-        props = cloudformation_json["Properties"]
         plan_key = apigateway_backends[account_id][region_name].create_usage_plan_key(
             props["UsagePlanId"], {"keyId": props["KeyId"], "keyType": props["KeyType"]}
         )
@@ -439,15 +422,9 @@ class ApiGatewayModel(_Resource, CloudFormationModel):
     NAME_PROPERTY = "Name"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> ApiGatewayModel:
-        props = cloudformation_json["Properties"]
         schema = props.get("Schema")
         apigateway_backends[account_id][region_name].create_model(
             rest_api_id=props["RestApiId"],
@@ -472,15 +449,9 @@ class ApiGatewayRequestValidator(_Resource, CloudFormationModel):
     ATTRIBUTES = ("RequestValidatorId",)
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> ApiGatewayRequestValidator:
-        props = cloudformation_json["Properties"]
         validator = apigateway_backends[account_id][region_name].create_request_validator(
             props["RestApiId"],
             props.get("Name", resource_name),
@@ -502,15 +473,9 @@ class ApiGatewayGatewayResponse(_Resource, CloudFormationModel):
     TYPE = "AWS::ApiGateway::GatewayResponse"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> ApiGatewayGatewayResponse:
-        props = cloudformation_json["Properties"]
         apigateway_backends[account_id][region_name].put_gateway_response(
             rest_api_id=props["RestApiId"],
             response_type=props["ResponseType"],
@@ -571,15 +536,9 @@ class CloudWatchAlarm(_Resource, CloudFormationModel):
         return queries
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> CloudWatchAlarm:
-        props = cloudformation_json["Properties"]
         alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
             name=resource_name,
             namespace=props.get("Namespace"),
@@ -627,15 +586,9 @@ class S3BucketPolicy(_Resource, CloudFormationModel):
     TYPE = "AWS::S3::BucketPolicy"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> S3BucketPolicy:
-        props = cloudformation_json["Properties"]
         backend = s3_backends[account_id][get_partition(region_name)]
         backend.put_bucket_policy(props["Bucket"], json.dumps(props["PolicyDocument"]).encode())
         return cls(props["Bucket"], account_id, region_name)
@@ -887,15 +840,9 @@ class SnsTopicPolicy(_Resource, CloudFormationModel):
     ATTRIBUTES = ("Id",)
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> SnsTopicPolicy:
-        props = cloudformation_json["Properties"]
         backend = sns_backends[account_id][region_name]
         for topic_arn in props["Topics"]:
             backend.set_topic_attribute(topic_arn, "policy", json.dumps(props["PolicyDocument"]))
@@ -918,15 +865,9 @@ class SnsSubscription(_Resource, CloudFormationModel):
     ATTRIBUTES = ("Arn",)
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> SnsSubscription:
-        props = cloudformation_json["Properties"]
         subscription = sns_backends[account_id][region_name].subscribe(
             props["TopicArn"], props["Endpoint"], props["Protocol"]
         )
@@ -944,15 +885,9 @@ class SecretsManagerSecret(_Resource, CloudFormationModel):
     ATTRIBUTES = ("Id",)
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> SecretsManagerSecret:
-        props = cloudformation_json["Properties"]
         backend = secretsmanager_backends[account_id][region_name]
         value = props.get("SecretString")
         generate = props.get("GenerateSecretString")
@@ -1042,15 +977,9 @@ class Wafv2WebAcl(_Resource, CloudFormationModel):
     ATTRIBUTES = ("Arn", "Id", "Capacity", "LabelNamespace")
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> Wafv2WebAcl:
-        props = cloudformation_json["Properties"]
         acl = wafv2_backends[account_id][region_name].create_web_acl(
             name=resource_name,
             visibility_config=props["VisibilityConfig"],
@@ -1089,15 +1018,9 @@ class Wafv2WebAclAssociation(_Resource, CloudFormationModel):
     TYPE = "AWS::WAFv2::WebACLAssociation"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> Wafv2WebAclAssociation:
-        props = cloudformation_json["Properties"]
         wafv2_backends[account_id][region_name].associate_web_acl(
             props["WebACLArn"], props["ResourceArn"]
         )
@@ -1112,15 +1035,9 @@ class Wafv2LoggingConfiguration(_Resource, CloudFormationModel):
     ATTRIBUTES = ("ManagedByFirewallManager",)
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> Wafv2LoggingConfiguration:
-        props = cloudformation_json["Properties"]
         wafv2_backends[account_id][region_name].put_logging_configuration(
             props["ResourceArn"],
             props["LogDestinationConfigs"],
