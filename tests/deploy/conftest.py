@@ -89,6 +89,19 @@ class Result:
     err: str
 
 
+def deploy_args(endpoint_url: str, suffix: str, work: Path, *extra: str) -> list[str]:
+    """deploy.py's arguments for one test deployment: its own build folder and outputs file,
+    and a fast poll (the emulator finishes operations at once)."""
+    return [
+        "--environment-suffix", suffix,
+        "--endpoint-url", endpoint_url,
+        "--build-dir", str(work / "build"),
+        "--outputs", str(work / "flat-outputs.json"),
+        "--poll", "0.05",
+        *extra,
+    ]  # fmt: skip
+
+
 def _run_in_process(main: Callable[..., int], argv: list[str], **kwargs: Any) -> Result:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stderr(err):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from .conftest import ACCOUNT, PRIMARY, REPLICA, run_cli, run_delete, run_deploy
+from .conftest import ACCOUNT, PRIMARY, REPLICA, deploy_args, run_cli, run_delete, run_deploy
 
 pytestmark = pytest.mark.integration
 
@@ -22,20 +22,7 @@ CONFLICT = f"alias/payment-{SUFFIX}-table"
 
 @pytest.fixture(scope="module")
 def args(emulator, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    work = tmp_path_factory.mktemp("faults")
-    return [
-        "--environment-suffix",
-        SUFFIX,
-        "--endpoint-url",
-        emulator.url,
-        "--build-dir",
-        str(work / "build"),
-        "--outputs",
-        str(work / "flat-outputs.json"),
-        "--poll",
-        "0.05",
-        "--bootstrap",
-    ]
+    return deploy_args(emulator.url, SUFFIX, tmp_path_factory.mktemp("faults"), "--bootstrap")
 
 
 def _nothing_exists(aws) -> bool:

@@ -27,6 +27,7 @@ from .conftest import (
     PRIMARY,
     REPLICA,
     ROOT,
+    deploy_args,
     operation_count,
     run_cli,
     run_delete,
@@ -50,20 +51,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def args(emulator, work: Path) -> list[str]:
-    return [
-        "--environment-suffix",
-        SUFFIX,
-        "--endpoint-url",
-        emulator.url,
-        "--build-dir",
-        str(work / "build"),
-        "--outputs",
-        str(work / "flat-outputs.json"),
-        "--alarm-email",
-        EMAIL,
-        "--poll",
-        "0.05",
-    ]
+    return deploy_args(emulator.url, SUFFIX, work, "--alarm-email", EMAIL)
 
 
 @pytest.fixture(scope="module")

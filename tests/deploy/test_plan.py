@@ -23,7 +23,7 @@ from templates_src import build as build_module
 from templates_src import config as config_module
 from templates_src import data
 
-from .conftest import PRIMARY, REPLICA, operation_count, run_cli, run_deploy
+from .conftest import PRIMARY, REPLICA, deploy_args, operation_count, run_cli, run_deploy
 
 SUFFIX = "plan"
 EXTRA = "eu-west-1"
@@ -224,18 +224,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def args(emulator, work: Path) -> list[str]:
-    return [
-        "--environment-suffix",
-        SUFFIX,
-        "--endpoint-url",
-        emulator.url,
-        "--build-dir",
-        str(work / "build"),
-        "--outputs",
-        str(work / "flat-outputs.json"),
-        "--poll",
-        "0.05",
-    ]
+    return deploy_args(emulator.url, SUFFIX, work)
 
 
 def _plan(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, Aws]:
