@@ -38,11 +38,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"local_aws: error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr
         )
         return 2
-    print(f"ready: {emulator.url}", flush=True)
     # A shell starts background jobs with SIGINT ignored, and Python keeps that: restore
-    # Ctrl-C / kill -INT as the way to stop the emulator however it was started.
+    # Ctrl-C / kill -INT as the way to stop the emulator however it was started. Before "ready",
+    # so a caller that signals as soon as it reads the line is heard.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        print(f"ready: {emulator.url}", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
