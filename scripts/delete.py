@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -25,15 +25,11 @@ from scripts.deployment.aws import Aws, error_code  # noqa: E402
 from scripts.deployment.errors import EXIT_OK, EXIT_USAGE, DeployError  # noqa: E402
 from scripts.deployment.operations import OPERATION_PREFERENCES, Waiter  # noqa: E402
 from templates_src import config as config_module  # noqa: E402
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+from templates_src.cli import OneLineParser  # noqa: E402
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python scripts/delete.py", description=__doc__.split("\n")[0])
+    p = OneLineParser(prog="python scripts/delete.py", description=__doc__.split("\n")[0])
     p.add_argument(
         "--environment-suffix",
         help="the deployment's suffix (default $ENVIRONMENT_SUFFIX, else dev)",

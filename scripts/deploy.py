@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -32,6 +32,7 @@ from scripts.deployment.errors import EXIT_OK, EXIT_USAGE, DeployError  # noqa: 
 from scripts.deployment.operations import Waiter  # noqa: E402
 from templates_src import build as build_module  # noqa: E402
 from templates_src import config as config_module  # noqa: E402
+from templates_src.cli import OneLineParser  # noqa: E402
 from templates_src.stackset_roles import ADMINISTRATION_ROLE, EXECUTION_ROLE  # noqa: E402
 
 OUTPUTS_FILE = Path("cfn-outputs") / "flat-outputs.json"
@@ -40,13 +41,8 @@ SECRET_OUTPUT = re.compile(r"(?i)(password|secretvalue|secretstring|apikeyvalue|
 ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python scripts/deploy.py", description=__doc__.split("\n")[0])
+    p = OneLineParser(prog="python scripts/deploy.py", description=__doc__.split("\n")[0])
     p.add_argument(
         "--environment-suffix",
         help="payment-<suffix>-<thing> (default $ENVIRONMENT_SUFFIX, else dev)",

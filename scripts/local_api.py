@@ -18,20 +18,15 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts.localapi.server import STATE_DIR, LocalApi, StartError, options_from  # noqa: E402
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+from templates_src.cli import OneLineParser  # noqa: E402
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python scripts/local_api.py", description=__doc__.split("\n")[0])
+    p = OneLineParser(prog="python scripts/local_api.py", description=__doc__.split("\n")[0])
     p.add_argument("--port", type=int, default=8080, help="HTTP port on 127.0.0.1 (default 8080)")
     p.add_argument(
         "--endpoint-url",

@@ -24,7 +24,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,6 +34,7 @@ from scripts.taskcat_support.emulator_process import (  # noqa: E402
     EmulatorProcess,
     EmulatorStartError,
 )
+from templates_src.cli import OneLineParser  # noqa: E402
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 CONFIG = ROOT / ".taskcat.yml"
@@ -59,13 +60,8 @@ class RunError(Exception):
     """Exit 1 with this message."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python scripts/run_taskcat.py", description=__doc__.split("\n")[0])
+    p = OneLineParser(prog="python scripts/run_taskcat.py", description=__doc__.split("\n")[0])
     target = p.add_mutually_exclusive_group()
     target.add_argument("--endpoint-url", help="use the emulator already running at this URL")
     target.add_argument(

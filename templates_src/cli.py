@@ -21,18 +21,21 @@ EXIT_LINT = 1
 EXIT_USAGE = 2
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments: one line and exit 2, not argparse's usage block (the project's scripts
+    share it, so every command fails the same way)."""
+
     def error(self, message: str) -> NoReturn:
-        # One line, not argparse's usage block: scripts and CI logs read the reason directly.
+        # Scripts and CI logs read the reason directly.
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="python -m templates_src",
         description="Generate and validate the payment infrastructure's CloudFormation.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     b = commands.add_parser("build", help="write the templates, handler zip and manifest")
     b.add_argument(
         "--environment-suffix",
