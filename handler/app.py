@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from handler.config import ConfigurationError, ProcessorSettings, dynamodb_client
+from handler.config import InitOnce, ProcessorSettings, dynamodb_client
 from handler.errors import ErrorCode, PaymentError
 from handler.http import ApiRequest, ApiResponse, error_response, parse_event, to_proxy_response
 from handler.observability import get_logger, metric_fields
@@ -37,20 +37,9 @@ class Runtime(NamedTuple):
         return cls(settings, store, HealthCheck(store))
 
 
-_runtime: Runtime | None = None
-
-
-def runtime() -> Runtime:
-    global _runtime
-    if _runtime is None:
-        _runtime = Runtime.from_environ(os.environ)
-    return _runtime
-
-
-def reset_runtime() -> None:
-    """Forget the clients and settings; the next request rebuilds them from the environment."""
-    global _runtime
-    _runtime = None
+_runtime = InitOnce(lambda: Runtime.from_environ(os.environ))
+runtime = _runtime.get
+reset_runtime = _runtime.reset
 
 
 class Result(NamedTuple):
@@ -192,13 +181,9 @@ def _log_request(
 
 
 def _environment() -> str:
-    return _runtime.settings.environment_suffix if _runtime is not None else "unconfigured"
+    current = _runtime.peek()
+    return current.settings.environment_suffix if current is not None else "unconfigured"
 
 
-# Build clients during Lambda's init phase rather than on the first request. An incomplete
-# environment must not make the module unimportable (build tooling and tests import it);
-# each request then answers 500 and logs the missing variables.
-try:
-    runtime()
-except ConfigurationError as _exc:
-    logger.warning("configuration incomplete", extra={"fields": {"error": str(_exc)}})
+# Build clients during Lambda's init phase rather than on the first request.
+_runtime.warm(logger)

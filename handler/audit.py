@@ -26,7 +26,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-from handler.config import AuditSettings, ConfigurationError, s3_client
+from handler.config import AuditSettings, InitOnce, s3_client
 from handler.money import format_amount
 from handler.observability import get_logger, metric_fields
 
@@ -51,19 +51,9 @@ class AuditRuntime(NamedTuple):
         return cls(settings, s3_client(settings.region))
 
 
-_runtime: AuditRuntime | None = None
-
-
-def runtime() -> AuditRuntime:
-    global _runtime
-    if _runtime is None:
-        _runtime = AuditRuntime.from_environ(os.environ)
-    return _runtime
-
-
-def reset_runtime() -> None:
-    global _runtime
-    _runtime = None
+_runtime = InitOnce(lambda: AuditRuntime.from_environ(os.environ))
+runtime = _runtime.get
+reset_runtime = _runtime.reset
 
 
 class InvalidRecord(ValueError):
@@ -249,9 +239,5 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-# Build the S3 client during Lambda's init phase; see handler.app for why a missing variable
-# is logged here rather than raised.
-try:
-    runtime()
-except ConfigurationError as _exc:
-    logger.warning("configuration incomplete", extra={"fields": {"error": str(_exc)}})
+# Build the S3 client during Lambda's init phase rather than on the first batch.
+_runtime.warm(logger)

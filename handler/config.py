@@ -6,11 +6,46 @@ mapping, so tests pass their own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import boto3
 from botocore.config import Config
+
+T = TypeVar("T")
+
+
+class InitOnce(Generic[T]):
+    """What an execution environment builds once (clients, settings) and every request shares.
+
+    ``warm`` builds it during Lambda's init phase. An incomplete environment must not make the
+    module unimportable (build tooling and tests import it): it is logged, and each request then
+    fails on ``get`` with the missing variables.
+    """
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: T | None = None
+
+    def get(self) -> T:
+        if self._value is None:
+            self._value = self._build()
+        return self._value
+
+    def peek(self) -> T | None:
+        """The value if it was built, without building it."""
+        return self._value
+
+    def reset(self) -> None:
+        """Forget it; the next ``get`` rebuilds it from the environment."""
+        self._value = None
+
+    def warm(self, logger: logging.Logger) -> None:
+        try:
+            self.get()
+        except ConfigurationError as error:
+            logger.warning("configuration incomplete", extra={"fields": {"error": str(error)}})
 
 
 class ConfigurationError(Exception):

@@ -64,7 +64,8 @@ def test_clients_are_built_while_the_module_loads() -> None:
     }
     code = (
         "import handler.app as app, handler.audit as audit\n"
-        "print(app._runtime.store.client.meta.region_name, audit._runtime.s3.meta.region_name)\n"
+        "print(app._runtime.peek().store.client.meta.region_name,"
+        " audit._runtime.peek().s3.meta.region_name)\n"
     )
 
     assert run_python(code, env).split() == ["eu-west-1", "eu-west-1"]
