@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, NamedTuple, TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -364,31 +364,53 @@ class Planned:
     aws: Aws  # its counters: a plan makes read calls only
 
 
-def plan(args: argparse.Namespace, out: TextIO = sys.stdout) -> Planned:
-    """``--plan``: what a deploy with these arguments would change; nothing is changed.
+class _Prepared(NamedTuple):
+    """What both a plan and a deploy work out before deciding anything."""
 
-    The build folder is refreshed when stale, as deploy would; in AWS only reads are made."""
+    config: config_module.Config
+    aws: Aws
+    accounts: tuple[str, ...]
+    administrator: str
+    build: artifacts.Build
+    cfn: Any
+    current: dict
+    unconfigured: dict
+    plans: list[plan_module.StackSetPlan]
+
+
+def _prepare(args: argparse.Namespace, out: TextIO, *, remove_unconfigured: bool) -> _Prepared:
+    """Configuration, account, build and what each stack set holds now; prints the plan."""
     config = _config(args)
     aws = Aws(args.endpoint_url)
     admin_region = config.primary_region
     accounts = _accounts(aws, args.accounts, admin_region)
     build = artifacts.ensure_build(config, args.build_dir, out)
     cfn = aws.client("cloudformation", admin_region)
-    current, unconfigured = unconfigured_regions(cfn, config, remove=True)
+    current, unconfigured = unconfigured_regions(cfn, config, remove_unconfigured)
     administrator = (
         aws.client("sts", admin_region).get_caller_identity()["Account"]
         if args.accounts
         else accounts[0]
     )
-    specs = planned_specs(config, build, accounts, administrator)
+    # StackSets have no change sets: the plan is how a reader sees what will change.
     plans = show_plan(
-        specs,
+        planned_specs(config, build, accounts, administrator),
         current,
         unconfigured,
         args.remove_unconfigured_regions,
         out,
         use_color(out),
     )
+    return _Prepared(config, aws, accounts, administrator, build, cfn, current, unconfigured, plans)
+
+
+def plan(args: argparse.Namespace, out: TextIO = sys.stdout) -> Planned:
+    """``--plan``: what a deploy with these arguments would change; nothing is changed.
+
+    The build folder is refreshed when stale, as deploy would; in AWS only reads are made."""
+    # Regions no longer configured are shown as removals instead of stopping the plan.
+    prepared = _prepare(args, out, remove_unconfigured=True)
+    aws, admin_region, plans = prepared.aws, prepared.config.primary_region, prepared.plans
     missing_roles = [
         name
         for name in (ADMINISTRATION_ROLE, EXECUTION_ROLE)
@@ -419,28 +441,12 @@ def refuse_unsafe(plans: list[plan_module.StackSetPlan], allow: bool) -> None:
 
 def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
     """The whole deployment; returns the flat outputs it wrote and the calls it made."""
-    config = _config(args)
-    aws = Aws(args.endpoint_url)
+    config, aws, accounts, administrator, build, cfn, current, unconfigured, plans = _prepare(
+        args, out, remove_unconfigured=args.remove_unconfigured_regions
+    )
     admin_region = config.primary_region
-    accounts = _accounts(aws, args.accounts, admin_region)
-    build = artifacts.ensure_build(config, args.build_dir, out)
-    cfn = aws.client("cloudformation", admin_region)
+    # Stop here, before anything changes, if the plan puts data at risk.
     waiter = Waiter(cfn, timeout_s=args.timeout, poll_s=args.poll, out=out)
-    current, unconfigured = unconfigured_regions(cfn, config, args.remove_unconfigured_regions)
-    administrator = (
-        aws.client("sts", admin_region).get_caller_identity()["Account"]
-        if args.accounts
-        else accounts[0]
-    )
-    # StackSets have no change sets: show what will change, and stop here if data is at risk.
-    plans = show_plan(
-        planned_specs(config, build, accounts, administrator),
-        current,
-        unconfigured,
-        args.remove_unconfigured_regions,
-        out,
-        use_color(out),
-    )
     refuse_unsafe(plans, args.allow_replacement)
     ensure_roles(aws, build, admin_region, args.bootstrap, waiter, out)
     buckets = upload_artifacts(aws, config, build, accounts, administrator, out)
