@@ -25,9 +25,7 @@ import json
 import os
 import platform
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,6 +40,10 @@ from typing import Any
 import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.localapi.child import LocalApiChild, LocalApiStartError  # noqa: E402
+
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 MAX_REQUESTS = 100_000
 MAX_SECONDS = 3600
@@ -359,63 +361,6 @@ def _percentile(values: list[float], percent: float) -> float | None:
 # -- a local API of our own -------------------------------------------------------------------
 
 
-class OwnLocalApi:
-    """``scripts/local_api.py`` as a child process on free ports, stopped with SIGINT."""
-
-    def __init__(self, work: Path, lift_limits: bool) -> None:
-        self.work = work
-        self.info = work / "local-api.json"
-        self.log = work / "local-api.log"
-        self.command = [
-            sys.executable,
-            str(ROOT / "scripts" / "local_api.py"),
-            "--port",
-            "0",
-            "--emulator-port",
-            "0",
-            "--quiet",
-            "--function-logs",
-            str(work / "functions.log"),
-            "--info-file",
-            str(self.info),
-        ]
-        if lift_limits:
-            self.command += ["--rate-limit", "1000000", "--burst-limit", "1000000"]
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout_s: float = 120.0) -> dict[str, Any]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        with open(self.log, "w") as log:
-            self.proc = subprocess.Popen(
-                self.command,
-                cwd=ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**env, "PYTHONUNBUFFERED": "1"},
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.info.exists() and "ready: " in self.log.read_text():
-                return json.loads(self.info.read_text())
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        self.stop()
-        raise SystemExit(f"load: the local API did not start:\n{self.log.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
 def _target(info: dict[str, Any]) -> Target:
     host = urllib.parse.urlsplit(info["url"]).hostname
     endpoint = urllib.parse.urlsplit(info["endpoint_url"]).hostname
@@ -477,14 +422,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.info_file and args.lift_limits:
         print("load: error: --lift-limits applies to a local API this run starts", file=sys.stderr)
         return 2
-    own: OwnLocalApi | None = None
+    own: LocalApiChild | None = None
     with tempfile.TemporaryDirectory(prefix="load-") as tmp:
         try:
             if args.info_file:
                 info = json.loads(args.info_file.read_text())
             else:
-                own = OwnLocalApi(Path(tmp), args.lift_limits)
-                info = own.start()
+                lifted = ["--rate-limit", "1000000", "--burst-limit", "1000000"]
+                own = LocalApiChild(Path(tmp), "--quiet", *(lifted if args.lift_limits else []))
+                try:
+                    info = own.start()
+                except LocalApiStartError as error:
+                    raise SystemExit(f"load: {error}") from None
             target = _target(info)
             run = LoadRun(
                 target, args.requests, args.concurrency, args.max_seconds, args.seed, args.rate

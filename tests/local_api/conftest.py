@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+
+from scripts.localapi.child import LocalApiChild, LocalApiStartError
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 90
@@ -35,16 +32,12 @@ class Response:
     body: Any
 
 
-@dataclass
-class LocalApiProcess:
-    proc: subprocess.Popen
-    log: Path
-    build: Path
-    info: dict[str, Any] = field(default_factory=dict)
+class LocalApiProcess(LocalApiChild):
+    """The child process, plus what tests ask of it: HTTP requests and boto3 clients."""
 
-    @property
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+    def __init__(self, work: Path, *extra: str) -> None:
+        super().__init__(work, "--build-dir", str(work / "build"), *extra)
+        self.build = work / "build"
 
     @property
     def url(self) -> str:
@@ -88,55 +81,14 @@ class LocalApiProcess:
             aws_secret_access_key="testing",
         )
 
-    def interrupt(self, timeout_s: float = 30) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        return self.proc.wait(timeout=timeout_s)
-
 
 def start_local_api(work: Path, *extra: str) -> LocalApiProcess:
-    info_file = work / "info.json"
-    log = work / "local-api.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.pop("ENVIRONMENT_SUFFIX", None)
-    command = [
-        sys.executable,
-        str(ROOT / "scripts" / "local_api.py"),
-        "--port",
-        "0",
-        "--emulator-port",
-        "0",
-        "--build-dir",
-        str(work / "build"),
-        "--function-logs",
-        str(work / "functions.log"),
-        "--info-file",
-        str(info_file),
-        *extra,
-    ]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**env, "PYTHONUNBUFFERED": "1"},
-            start_new_session=True,  # the test, not the terminal, sends its SIGINT
-        )
-    running = LocalApiProcess(proc, log, work / "build")
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if info_file.exists() and "\nready: " in running.output:
-            running.info = json.loads(info_file.read_text())
-            return running
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
-    raise AssertionError(f"local_api did not start:\n{running.output[-3000:]}")
+    running = LocalApiProcess(work, *extra)
+    try:
+        running.start(START_TIMEOUT_S)
+    except LocalApiStartError as error:
+        raise AssertionError(str(error)) from None
+    return running
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +97,4 @@ def local_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalApiProc
     try:
         yield running
     finally:
-        if running.proc.poll() is None:
-            running.proc.kill()
-            running.proc.wait()
+        running.kill()
