@@ -20,17 +20,6 @@ from handler.validation import PaymentRequest
 STATUS_ACCEPTED = "ACCEPTED"
 ID_PREFIX = "pay_"
 
-# The public shape of a payment, in the order CONTRACT §2 lists it.
-RESPONSE_FIELDS = (
-    "payment_id",
-    "status",
-    "amount",
-    "currency",
-    "customer_id",
-    "payment_method",
-    "created_at",
-)
-
 Item = dict[str, dict[str, str]]  # a DynamoDB item in the low-level attribute-value format
 
 

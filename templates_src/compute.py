@@ -51,10 +51,6 @@ class Functions:
     dead_letter_queue: Queue
 
 
-def function_name(thing: str) -> Sub:
-    return name(thing)
-
-
 def _log_group(template: Template, config: Config, title: str, thing: str, app_key_arn) -> LogGroup:
     # Function logs are operational and short-lived (7 days by default) and carry no request
     # bodies; the record of every payment is the retained, versioned audit bucket, and the API
@@ -92,7 +88,7 @@ def _function(
         suppress(
             Function(
                 title,
-                FunctionName=function_name(thing),
+                FunctionName=name(thing),
                 Description=description,
                 Runtime=config.lambda_runtime,
                 Architectures=["arm64"],
