@@ -12,10 +12,10 @@ report (which downloads its stylesheet from the internet) out of the verdict.
   AWS by accident (botocore honours ``AWS_ENDPOINT_URL``, but taskcat hard-codes
   ``https://sts.<region>.amazonaws.com`` for STS and falls back to plain HTTPS requests when a
   bucket's location is denied);
-- lets STS follow ``AWS_ENDPOINT_URL`` like every other client;
-- creates the staging buckets without taskcat's "deny SigV2" bucket policy: moto evaluates
-  bucket policies without their conditions, so that Deny would refuse every upload. Only the
-  staging bucket is affected, not a template under test.
+- lets STS follow ``AWS_ENDPOINT_URL`` like every other client.
+
+(taskcat's staging bucket gets its "deny SigV2" policy as on AWS: the emulator leaves
+conditional statements out of its policy evaluation, see ``scripts/emulator/patches.py``.)
 """
 
 from __future__ import annotations
