@@ -112,6 +112,16 @@ class AuditSettings(NamedTuple):
         )
 
 
+class TableStreamSettings(NamedTuple):
+    # The custom resource gets the table name from each request; only the region, the one
+    # whose replica it answers for, comes from the environment.
+    region: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> TableStreamSettings:
+        return cls(region=_region(environ))
+
+
 def dynamodb_client(region: str) -> Any:
     return boto3.client("dynamodb", region_name=region, config=DYNAMODB_CLIENT_CONFIG)
 
