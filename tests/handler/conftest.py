@@ -25,7 +25,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
-from handler import app, audit
+from handler import app, audit, stream_lookup
 
 REGION = "us-east-1"
 TABLE = "payment-test-payments"
@@ -186,9 +186,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     with mock_aws():
         app.reset_runtime()
         audit.reset_runtime()
+        stream_lookup.reset_runtime()
         yield
         app.reset_runtime()
         audit.reset_runtime()
+        stream_lookup.reset_runtime()
 
 
 @pytest.fixture
