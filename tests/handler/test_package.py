@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from handler import stream_lookup
 from handler.config import DYNAMODB_CLIENT_CONFIG, S3_CLIENT_CONFIG, worst_case_seconds
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,6 +24,13 @@ def test_a_request_gives_up_before_api_gateway_does() -> None:
 
 def test_one_audit_write_fits_well_inside_the_lambda_timeout() -> None:
     assert worst_case_seconds(S3_CLIENT_CONFIG) < LAMBDA_TIMEOUT_S / 2
+
+
+def test_the_table_stream_lookup_answers_cloudformation_before_its_lambda_times_out() -> None:
+    # A custom resource that times out unanswered holds the stack for an hour.
+    lookup = worst_case_seconds(DYNAMODB_CLIENT_CONFIG)
+    response = stream_lookup.RESPONSE_WORST_CASE_S + stream_lookup.DEADLINE_MARGIN_S
+    assert lookup + response < LAMBDA_TIMEOUT_S
 
 
 def run_python(code: str, env: dict[str, str]) -> str:
@@ -46,7 +54,7 @@ def test_the_package_needs_nothing_beyond_the_standard_library_and_boto3() -> No
         "boto3.client('dynamodb', region_name='us-east-1')\n"
         "boto3.client('s3', region_name='us-east-1')\n"
         "before = set(sys.modules)\n"
-        "import handler.app, handler.audit\n"
+        "import handler.app, handler.audit, handler.stream_lookup\n"
         "print(json.dumps(sorted({m.split('.')[0] for m in set(sys.modules) - before})))\n"
     )
     added = set(json.loads(run_python(code, {}).splitlines()[-1]))
@@ -63,12 +71,13 @@ def test_clients_are_built_while_the_module_loads() -> None:
         "AUDIT_KMS_KEY_ARN": "arn:aws:kms:eu-west-1:123456789012:key/abc",
     }
     code = (
-        "import handler.app as app, handler.audit as audit\n"
+        "import handler.app as app, handler.audit as audit, handler.stream_lookup as lookup\n"
         "print(app._runtime.peek().store.client.meta.region_name,"
-        " audit._runtime.peek().s3.meta.region_name)\n"
+        " audit._runtime.peek().s3.meta.region_name,"
+        " lookup._runtime.peek().dynamodb.meta.region_name)\n"
     )
 
-    assert run_python(code, env).split() == ["eu-west-1", "eu-west-1"]
+    assert run_python(code, env).split() == ["eu-west-1", "eu-west-1", "eu-west-1"]
 
 
 def test_without_configuration_the_module_imports_and_requests_get_500() -> None:
