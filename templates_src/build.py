@@ -14,11 +14,12 @@ from troposphere import Template
 
 from . import linting, package, review
 from .config import Config
-from .regions import build_primary, build_replica
+from .regions import build_primary, build_replica, build_standby
 from .stackset_roles import build_stackset_roles
 
 PRIMARY = "primary.template.json"
 REPLICA = "replica.template.json"
+STANDBY = "standby.template.json"
 STACKSET_ROLES = "stackset-roles.template.json"
 HANDLER_ZIP = "payment_processor.zip"
 MANIFEST = "manifest.json"
@@ -62,6 +63,7 @@ def render_all(config: Config) -> list[RenderedTemplate]:
     pairs = [
         (PRIMARY, build_primary(config), (config.primary_region,)),
         (REPLICA, build_replica(config), config.replica_regions),
+        (STANDBY, build_standby(config), config.replica_regions),
         # The roles stack goes to the administrator account and to every target account.
         (STACKSET_ROLES, build_stackset_roles(), config.regions),
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import AWSObject, Equals, Parameter, Ref, Sub, Tags, Template
+from troposphere import AWSObject, Equals, If, Not, Parameter, Ref, Sub, Tags, Template
 
 from .config import EMAIL_PATTERN, MANAGED_BY, PROJECT, SUFFIX_PATTERN, SUFFIX_RULE, Config
 
@@ -16,6 +16,11 @@ PROCESSOR_CONCURRENCY_PARAM = "ProcessorReservedConcurrency"
 AUDIT_CONCURRENCY_PARAM = "AuditWriterReservedConcurrency"
 ENABLE_WAF_PARAM = "EnableWaf"
 WAF_ENABLED = "WafEnabled"
+HAS_ARTIFACT_BUCKET = "HasArtifactBucket"
+# The deploy script's artifact bucket of a region (scripts/deployment/names.py).
+ARTIFACT_BUCKET_CONVENTION = (
+    f"payment-${{{SUFFIX_PARAM}}}-artifacts-${{AWS::AccountId}}-${{AWS::Region}}"
+)
 
 STAGE_NAME = "prod"
 AUDIT_PREFIX = "payments/"
@@ -26,15 +31,26 @@ class Params:
     """The template's parameters, so that concerns can Ref them."""
 
     suffix: Parameter
-    alarm_email: Parameter
+    alarm_email: Parameter | None
     artifact_bucket: Parameter | None = None
     code_key: Parameter | None = None
     processor_concurrency: Parameter | None = None
     audit_concurrency: Parameter | None = None
     enable_waf: Parameter | None = None
+    artifact_bucket_optional: bool = False
 
 
-def add_parameters(template: Template, config: Config, *, with_code: bool) -> Params:
+def add_parameters(
+    template: Template,
+    config: Config,
+    *,
+    with_code: bool,
+    artifact_bucket_optional: bool = False,
+    with_alarm_email: bool = True,
+) -> Params:
+    """``artifact_bucket_optional``: an empty ArtifactBucketName means the deploy script's bucket
+    of the stack's region (a stack set has one value for all its regions).
+    ``with_alarm_email``: False where the stack notifies a topic another stack owns."""
     """Declare the parameters with console-friendly descriptions, patterns and groups."""
     suffix = template.add_parameter(
         Parameter(
@@ -47,37 +63,50 @@ def add_parameters(template: Template, config: Config, *, with_code: bool) -> Pa
             "the same value in every region of one deployment.",
         )
     )
-    alarm_email = template.add_parameter(
-        Parameter(
-            ALARM_EMAIL_PARAM,
-            Type="String",
-            Default=config.alarm_email,
-            AllowedPattern=f"^$|{EMAIL_PATTERN}",
-            ConstraintDescription="an e-mail address, or empty for no e-mail subscription",
-            Description="Optional e-mail address subscribed to the alarm topic "
-            "(the subscription must be confirmed from the mailbox).",
+    alarm_email = None
+    if with_alarm_email:
+        alarm_email = template.add_parameter(
+            Parameter(
+                ALARM_EMAIL_PARAM,
+                Type="String",
+                Default=config.alarm_email,
+                AllowedPattern=f"^$|{EMAIL_PATTERN}",
+                ConstraintDescription="an e-mail address, or empty for no e-mail subscription",
+                Description="Optional e-mail address subscribed to the alarm topic "
+                "(the subscription must be confirmed from the mailbox).",
+            )
         )
-    )
-    groups = [
-        ("Environment", [SUFFIX_PARAM]),
-        ("Alarms", [ALARM_EMAIL_PARAM]),
-    ]
-    labels = {
-        SUFFIX_PARAM: "Environment suffix",
-        ALARM_EMAIL_PARAM: "Alarm e-mail (optional)",
-    }
+    groups = [("Environment", [SUFFIX_PARAM])]
+    labels = {SUFFIX_PARAM: "Environment suffix"}
+    if with_alarm_email:
+        groups.append(("Alarms", [ALARM_EMAIL_PARAM]))
+        labels[ALARM_EMAIL_PARAM] = "Alarm e-mail (optional)"
     artifact_bucket = code_key = processor_concurrency = audit_concurrency = enable_waf = None
     if with_code:
+        bucket_pattern = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+        optional = {
+            "Default": "",
+            "AllowedPattern": f"^$|^{bucket_pattern}$",
+            "ConstraintDescription": "an S3 bucket name in this stack's region, or empty",
+            "Description": "S3 bucket in this stack's region that holds the handler package "
+            "(Lambda reads code only from its own region); empty: the deploy script's bucket "
+            "payment-<suffix>-artifacts-<account>-<region>.",
+        }
+        required = {
+            "AllowedPattern": f"^{bucket_pattern}$",
+            "ConstraintDescription": "an S3 bucket name in this stack's region",
+            "Description": "S3 bucket in this stack's region that holds the handler package "
+            "(Lambda reads code only from its own region).",
+        }
         artifact_bucket = template.add_parameter(
             Parameter(
                 ARTIFACT_BUCKET_PARAM,
                 Type="String",
-                AllowedPattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-                ConstraintDescription="an S3 bucket name in this stack's region",
-                Description="S3 bucket in this stack's region that holds the handler package "
-                "(Lambda reads code only from its own region).",
+                **(optional if artifact_bucket_optional else required),
             )
         )
+        if artifact_bucket_optional:
+            template.add_condition(HAS_ARTIFACT_BUCKET, Not(Equals(Ref(artifact_bucket), "")))
         code_key = template.add_parameter(
             Parameter(
                 CODE_KEY_PARAM,
@@ -155,7 +184,26 @@ def add_parameters(template: Template, config: Config, *, with_code: bool) -> Pa
         processor_concurrency,
         audit_concurrency,
         enable_waf,
+        artifact_bucket_optional,
     )
+
+
+def code_bucket(params: Params) -> object:
+    """The bucket the functions' code comes from."""
+    if params.artifact_bucket_optional:
+        return If(HAS_ARTIFACT_BUCKET, Ref(params.artifact_bucket), Sub(ARTIFACT_BUCKET_CONVENTION))
+    return Ref(params.artifact_bucket)
+
+
+def add_parameter_group(template: Template, label: str, parameters: dict[Parameter, str]) -> None:
+    """Another group in the console's parameter form (parameter -> its label), after those
+    ``add_parameters`` made."""
+    interface = template.metadata["AWS::CloudFormation::Interface"]
+    interface["ParameterGroups"].append(
+        {"Label": {"default": label}, "Parameters": [p.title for p in parameters]}
+    )
+    for parameter, text in parameters.items():
+        interface["ParameterLabels"][parameter.title] = {"default": text}
 
 
 def name(thing: str) -> Sub:

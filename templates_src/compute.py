@@ -15,15 +15,31 @@ from troposphere.awslambda import (
     OnFailure,
     TracingConfig,
 )
+from troposphere.cloudformation import CustomResource
 from troposphere.logs import LogGroup
 from troposphere.sqs import Queue
 
-from . import iam, kms
-from .common import AUDIT_PREFIX, SUFFIX_PARAM, Params, disposable, name, suppress, tags
+from . import data, iam, kms
+from .common import (
+    AUDIT_PREFIX,
+    SUFFIX_PARAM,
+    Params,
+    code_bucket,
+    disposable,
+    name,
+    suppress,
+    tags,
+)
 from .config import Config
+from .data import TableRef
+from .storage import BucketRef
 
 PROCESSOR_HANDLER = "handler.app.lambda_handler"
 AUDIT_WRITER_HANDLER = "handler.audit.lambda_handler"
+TABLE_STREAM_HANDLER = "handler.stream_lookup.lambda_handler"
+TABLE_STREAM_TYPE = "Custom::TableStream"
+# CloudFormation waits for one custom resource at a time per stack: one execution is plenty.
+TABLE_STREAM_CONCURRENCY = 2
 
 # Stream consumption: bounded retries, then the batch's pointers go to the on-failure queue;
 # bisecting isolates a bad record instead of blocking the shard behind it.
@@ -39,6 +55,13 @@ FUNCTION_SUPPRESSIONS = {
     "TLS with IAM auth; a VPC would add NAT or endpoint cost and cold-start latency without "
     "protecting any private network resource.",
 }
+
+
+class TableStream(CustomResource):
+    """``Custom::TableStream``: answered by handler/stream_lookup.py."""
+
+    resource_type = TABLE_STREAM_TYPE
+    props = {"ServiceToken": (str, True), "TableName": (str, True)}
 
 
 @dataclass(frozen=True)
@@ -93,7 +116,7 @@ def _function(
                 Runtime=config.lambda_runtime,
                 Architectures=["arm64"],
                 Handler=handler,
-                Code=Code(S3Bucket=Ref(params.artifact_bucket), S3Key=Ref(params.code_key)),
+                Code=Code(S3Bucket=code_bucket(params), S3Key=Ref(params.code_key)),
                 MemorySize=config.lambda_memory_mb,
                 Timeout=config.lambda_timeout_s,
                 Role=GetAtt(role, "Arn"),
@@ -121,13 +144,13 @@ def add_functions(
     config: Config,
     params: Params,
     *,
-    keys: kms.Keys,
-    table: object,
-    bucket: object,
+    keys: kms.KeyArns,
+    table: TableRef,
+    bucket: BucketRef,
+    dead_letter_queue: Queue,
 ) -> Functions:
-    app_key_arn = kms.key_arn(keys.app)
-    table_key_arn = kms.key_arn(keys.table)
-    audit_key_arn = kms.key_arn(keys.audit)
+    """The processor and the audit writer on ``table``'s stream in this region."""
+    app_key_arn, table_key_arn, audit_key_arn = keys.app, keys.table, keys.audit
 
     failure_queue = template.add_resource(
         disposable(
@@ -140,23 +163,12 @@ def add_functions(
             )
         )
     )
-    dead_letter_queue = template.add_resource(
-        disposable(
-            Queue(
-                "AsyncDeadLetterQueue",
-                QueueName=name("async-dlq"),
-                KmsMasterKeyId=app_key_arn,
-                MessageRetentionPeriod=FAILURE_QUEUE_RETENTION_S,
-                Tags=tags(),
-            )
-        )
-    )
     processor_logs = _log_group(template, config, "ProcessorLogGroup", "processor", app_key_arn)
     audit_logs = _log_group(template, config, "AuditWriterLogGroup", "audit-writer", app_key_arn)
 
     processor_role = iam.processor_role(
         template,
-        table=table,
+        table_arn=table.arn,
         table_key_arn=table_key_arn,
         app_key_arn=app_key_arn,
         log_group=processor_logs,
@@ -164,9 +176,9 @@ def add_functions(
     )
     audit_role = iam.audit_writer_role(
         template,
-        table=table,
+        stream_arn=table.stream_arn,
         table_key_arn=table_key_arn,
-        bucket=bucket,
+        bucket_arn=bucket.arn,
         audit_key_arn=audit_key_arn,
         app_key_arn=app_key_arn,
         queue=failure_queue,
@@ -186,7 +198,7 @@ def add_functions(
         role=processor_role,
         log_group=processor_logs,
         app_key_arn=app_key_arn,
-        environment={"TABLE_NAME": Ref(table), "AUDIT_BUCKET": Ref(bucket)},
+        environment={"TABLE_NAME": table.name, "AUDIT_BUCKET": bucket.name},
         reserved_concurrency=Ref(params.processor_concurrency),
         dead_letter_queue=dead_letter_queue,
     )
@@ -202,8 +214,8 @@ def add_functions(
         log_group=audit_logs,
         app_key_arn=app_key_arn,
         environment={
-            "TABLE_NAME": Ref(table),
-            "AUDIT_BUCKET": Ref(bucket),
+            "TABLE_NAME": table.name,
+            "AUDIT_BUCKET": bucket.name,
             "AUDIT_KMS_KEY_ARN": audit_key_arn,
         },
         reserved_concurrency=Ref(params.audit_concurrency),
@@ -213,7 +225,7 @@ def add_functions(
         EventSourceMapping(
             "AuditWriterStreamMapping",
             FunctionName=Ref(audit_writer),
-            EventSourceArn=GetAtt(table, "StreamArn"),
+            EventSourceArn=table.stream_arn,
             # TRIM_HORIZON: a consumer that starts late still audits everything the stream holds.
             StartingPosition="TRIM_HORIZON",
             BatchSize=STREAM_BATCH_SIZE,
@@ -230,4 +242,65 @@ def add_functions(
     )
     return Functions(
         processor, audit_writer, processor_logs, audit_logs, failure_queue, dead_letter_queue
+    )
+
+
+def add_dead_letter_queue(template: Template, app_key_arn: object) -> Queue:
+    """Where every function's failed asynchronous invocations go."""
+    return template.add_resource(
+        disposable(
+            Queue(
+                "AsyncDeadLetterQueue",
+                QueueName=name("async-dlq"),
+                KmsMasterKeyId=app_key_arn,
+                MessageRetentionPeriod=FAILURE_QUEUE_RETENTION_S,
+                Tags=tags(),
+            )
+        )
+    )
+
+
+def add_table_stream(
+    template: Template,
+    config: Config,
+    params: Params,
+    *,
+    keys: kms.KeyArns,
+    table_arn: object,
+    dead_letter_queue: Queue,
+) -> CustomResource:
+    """The stream ARN of this region's table replica, looked up when the stack deploys.
+
+    A replica region's template cannot know it: the stream is named by the time the primary's
+    global table created the replica. ``GetAtt <this>.StreamArn`` gives it to the stream mapping.
+    """
+    log_group = _log_group(template, config, "TableStreamLogGroup", "table-stream", keys.app)
+    role = iam.table_stream_role(
+        template,
+        table_arn=table_arn,
+        app_key_arn=keys.app,
+        log_group=log_group,
+        dead_letter_queue=dead_letter_queue,
+    )
+    function = _function(
+        template,
+        config,
+        params,
+        title="TableStreamFunction",
+        thing="table-stream",
+        handler=TABLE_STREAM_HANDLER,
+        description="CloudFormation custom resource: the stream ARN of this region's table replica",
+        role=role,
+        log_group=log_group,
+        app_key_arn=keys.app,
+        environment={},
+        reserved_concurrency=TABLE_STREAM_CONCURRENCY,
+        dead_letter_queue=dead_letter_queue,
+    )
+    return template.add_resource(
+        TableStream(
+            "PaymentsTableStream",
+            ServiceToken=GetAtt(function, "Arn"),
+            TableName=data.table_name(),
+        )
     )

@@ -6,7 +6,9 @@ must never declare the table themselves.
 
 from __future__ import annotations
 
-from troposphere import Ref, Template
+from dataclasses import dataclass
+
+from troposphere import GetAtt, Ref, Template
 from troposphere.dynamodb import (
     AttributeDefinition,
     GlobalTable,
@@ -21,7 +23,7 @@ from troposphere.dynamodb import (
 )
 
 from . import kms
-from .common import name, retain, tags
+from .common import SUFFIX_PARAM, arn, name, retain, tags
 from .config import Config
 
 TABLE = "PaymentsTable"
@@ -32,6 +34,29 @@ CUSTOMER_INDEX = "customer-index"
 
 def table_name() -> object:
     return name("payments")
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """What a consumer needs of the table in its region: name, ARN and stream ARN."""
+
+    name: object
+    arn: object
+    stream_arn: object
+
+
+def table_ref(table: GlobalTable) -> TableRef:
+    """The global table as the primary template sees it (its own region's replica)."""
+    return TableRef(Ref(table), GetAtt(table, "Arn"), GetAtt(table, "StreamArn"))
+
+
+def local_table_arn() -> object:
+    return arn("dynamodb", f"table/payment-${{{SUFFIX_PARAM}}}-payments")
+
+
+def local_replica(stream_arn: object) -> TableRef:
+    """The table replica in this region, found by name; only its stream ARN must be looked up."""
+    return TableRef(table_name(), local_table_arn(), stream_arn)
 
 
 def _index(index_name: str, partition: str, sort: str) -> GlobalTableGlobalSecondaryIndex:

@@ -14,7 +14,7 @@ from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.iam import Policy as InlinePolicy
 from troposphere.iam import Role
 
-from .common import name, tags
+from .common import tags
 
 
 def log_group_arn(log_group: object, suffix: str = "") -> Sub:
@@ -74,7 +74,8 @@ def _role(template: Template, title: str, role_name: str, statements: list[State
     return template.add_resource(
         Role(
             title,
-            RoleName=name(role_name),
+            # IAM is global: the region keeps the roles of the primary and standby regions apart.
+            RoleName=Sub(f"payment-${{EnvironmentSuffix}}-{role_name}-${{AWS::Region}}"),
             Description=Sub(f"payment-${{EnvironmentSuffix}}: {role_name} execution role"),
             AssumeRolePolicyDocument=make_simple_assume_policy("lambda.amazonaws.com"),
             Policies=[
@@ -91,7 +92,7 @@ def _role(template: Template, title: str, role_name: str, statements: list[State
 def processor_role(
     template: Template,
     *,
-    table: object,
+    table_arn: object,
     table_key_arn: object,
     app_key_arn: object,
     log_group: object,
@@ -106,7 +107,7 @@ def processor_role(
                 Sid="OneConditionalWritePerPayment",
                 Effect=Allow,
                 Action=[dynamodb.PutItem, dynamodb.GetItem],
-                Resource=[GetAtt(table, "Arn")],
+                Resource=[table_arn],
             ),
             _kms_via(
                 "UseTableKeyThroughDynamoDB",
@@ -125,9 +126,9 @@ def processor_role(
 def audit_writer_role(
     template: Template,
     *,
-    table: object,
+    stream_arn: object,
     table_key_arn: object,
-    bucket: object,
+    bucket_arn: object,
     audit_key_arn: object,
     app_key_arn: object,
     queue: object,
@@ -144,7 +145,7 @@ def audit_writer_role(
                 Sid="ReadPaymentsStream",
                 Effect=Allow,
                 Action=[dynamodb.DescribeStream, dynamodb.GetRecords, dynamodb.GetShardIterator],
-                Resource=[GetAtt(table, "StreamArn")],
+                Resource=[stream_arn],
             ),
             Statement(
                 # Lambda's stream poller lists the table's streams; ListStreams has no
@@ -159,7 +160,7 @@ def audit_writer_role(
                 Sid="WriteAuditObjects",
                 Effect=Allow,
                 Action=[s3.PutObject],
-                Resource=[Sub(f"${{{bucket.title}.Arn}}/{object_prefix}*")],
+                Resource=[Sub(f"${{Bucket}}/{object_prefix}*", Bucket=bucket_arn)],
             ),
             _kms_via(
                 "EncryptAuditObjects", audit_key_arn, "s3", [kms.GenerateDataKey, kms.Decrypt]
@@ -180,6 +181,34 @@ def audit_writer_role(
                 Action=[sqs.SendMessage],
                 Resource=[GetAtt(dead_letter_queue, "Arn")],
             ),
+            _logs_statement(log_group),
+            _xray_statement(),
+        ],
+    )
+
+
+def table_stream_role(
+    template: Template,
+    *,
+    table_arn: object,
+    app_key_arn: object,
+    log_group: object,
+    dead_letter_queue: object,
+) -> Role:
+    """The custom resource that finds this region's table stream only describes the table."""
+    return _role(
+        template,
+        "TableStreamRole",
+        "table-stream",
+        [
+            Statement(
+                Sid="DescribeLocalTableReplica",
+                Effect=Allow,
+                Action=[dynamodb.DescribeTable],
+                Resource=[table_arn],
+            ),
+            _kms_via("DecryptEnvironment", app_key_arn, "lambda", [kms.Decrypt]),
+            *_dead_letter_statements(dead_letter_queue, app_key_arn),
             _logs_statement(log_group),
             _xray_statement(),
         ],

@@ -143,4 +143,18 @@ def key_arn(key: Key) -> GetAtt:
     return GetAtt(key, "Arn")
 
 
-__all__ = ["Keys", "add_keys", "alias_arn", "alias_name", "key_arn"]
+@dataclass(frozen=True)
+class KeyArns:
+    """The ARNs of a region's three keys, however the template comes by them (its own keys, or
+    the replica stack's exports in the standby template)."""
+
+    table: object
+    audit: object
+    app: object
+
+
+def arns(keys: Keys) -> KeyArns:
+    return KeyArns(table=key_arn(keys.table), audit=key_arn(keys.audit), app=key_arn(keys.app))
+
+
+__all__ = ["KeyArns", "Keys", "add_keys", "alias_arn", "alias_name", "arns", "key_arn"]

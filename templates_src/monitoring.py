@@ -13,6 +13,10 @@ from .config import Config
 
 HAS_ALARM_EMAIL = "HasAlarmEmail"
 FIVE_MINUTES = 300
+ONE_MINUTE = 60
+# Route 53 publishes health-check metrics in us-east-1 only: alarms on them can live nowhere else.
+HEALTH_METRICS_REGION = "us-east-1"
+IN_HEALTH_METRICS_REGION = "InHealthCheckMetricsRegion"
 
 
 def add_alarm_topic(template: Template, params: Params, app_key_arn: object) -> Topic:
@@ -65,7 +69,7 @@ def _dimensions(**dims: object) -> list[MetricDimension]:
 
 def _alarm(
     template: Template,
-    topic: Topic,
+    topic_arn: object,
     title: str,
     thing: str,
     description: str,
@@ -79,6 +83,9 @@ def _alarm(
     metrics: list[MetricDataQuery] | None = None,
     comparison: str = "GreaterThanThreshold",
     evaluation_periods: int = 1,
+    period: int = FIVE_MINUTES,
+    condition: str | None = None,
+    missing_data: str = "notBreaching",
 ) -> Alarm:
     props: dict[str, object] = dict(
         AlarmName=name(thing),
@@ -86,9 +93,9 @@ def _alarm(
         ComparisonOperator=comparison,
         Threshold=threshold,
         EvaluationPeriods=evaluation_periods,
-        TreatMissingData="notBreaching",
-        AlarmActions=[Ref(topic)],
-        OKActions=[Ref(topic)],
+        TreatMissingData=missing_data,
+        AlarmActions=[topic_arn],
+        OKActions=[topic_arn],
         Tags=tags(),
     )
     if metrics is not None:
@@ -98,17 +105,19 @@ def _alarm(
             Namespace=namespace,
             MetricName=metric,
             Dimensions=_dimensions(**(dimensions or {})),
-            Period=FIVE_MINUTES,
+            Period=period,
         )
         if extended_statistic:
             props["ExtendedStatistic"] = extended_statistic
         else:
             props["Statistic"] = statistic
+    if condition:
+        props["Condition"] = condition
     return template.add_resource(Alarm(title, **props))
 
 
 def add_table_throttle_alarm(
-    template: Template, config: Config, topic: Topic, table_name: object
+    template: Template, config: Config, topic_arn: object, table_name: object
 ) -> Alarm:
     """Throttled read and write events of this region's replica (the table's real throttle
     metrics, not the account-wide ``UserErrors``)."""
@@ -130,7 +139,7 @@ def add_table_throttle_alarm(
 
     return _alarm(
         template,
-        topic,
+        topic_arn,
         "TableThrottleAlarm",
         "table-throttles",
         "Payments table throttled read or write events in 5 minutes",
@@ -149,14 +158,19 @@ def add_table_throttle_alarm(
 
 
 def add_function_alarms(
-    template: Template, config: Config, topic: Topic, *, processor: object, audit_writer: object
+    template: Template,
+    config: Config,
+    topic_arn: object,
+    *,
+    processor: object,
+    audit_writer: object,
 ) -> None:
     t = config.thresholds
     processor_dims = {"FunctionName": Ref(processor)}
     audit_dims = {"FunctionName": Ref(audit_writer)}
     _alarm(
         template,
-        topic,
+        topic_arn,
         "ProcessorErrorsAlarm",
         "processor-errors",
         "Payment processor errors in 5 minutes",
@@ -167,7 +181,7 @@ def add_function_alarms(
     )
     _alarm(
         template,
-        topic,
+        topic_arn,
         "ProcessorDurationAlarm",
         "processor-duration",
         f"Payment processor p99 duration approaching the {config.lambda_timeout_s} s timeout",
@@ -179,7 +193,7 @@ def add_function_alarms(
     )
     _alarm(
         template,
-        topic,
+        topic_arn,
         "ProcessorThrottlesAlarm",
         "processor-throttles",
         "Payment processor invocations throttled",
@@ -191,7 +205,7 @@ def add_function_alarms(
     )
     _alarm(
         template,
-        topic,
+        topic_arn,
         "AuditWriterErrorsAlarm",
         "audit-writer-errors",
         "Audit writer errors in 5 minutes (records are retried, then sent to the failure queue)",
@@ -202,7 +216,7 @@ def add_function_alarms(
     )
     _alarm(
         template,
-        topic,
+        topic_arn,
         "AuditWriterIteratorAgeAlarm",
         "audit-writer-iterator-age",
         "The audit trail is falling behind the payments table stream",
@@ -214,10 +228,10 @@ def add_function_alarms(
     )
 
 
-def add_failure_queue_alarm(template: Template, config: Config, topic: Topic, queue: object):
+def add_failure_queue_alarm(template: Template, config: Config, topic_arn: object, queue: object):
     return _alarm(
         template,
-        topic,
+        topic_arn,
         "AuditFailureQueueAlarm",
         "audit-failures",
         "Stream records that could not be audited are waiting in the failure queue",
@@ -229,12 +243,12 @@ def add_failure_queue_alarm(template: Template, config: Config, topic: Topic, qu
     )
 
 
-def add_api_alarms(template: Template, config: Config, topic: Topic, api_name: object) -> None:
+def add_api_alarms(template: Template, config: Config, topic_arn: object, api_name: object) -> None:
     t = config.thresholds
     dims = {"ApiName": api_name, "Stage": STAGE_NAME}
     _alarm(
         template,
-        topic,
+        topic_arn,
         "Api5xxAlarm",
         "api-5xx",
         "Payment API 5XX responses in 5 minutes",
@@ -245,7 +259,7 @@ def add_api_alarms(template: Template, config: Config, topic: Topic, api_name: o
     )
     _alarm(
         template,
-        topic,
+        topic_arn,
         "ApiLatencyAlarm",
         "api-latency",
         "Payment API p99 latency",
@@ -259,14 +273,14 @@ def add_api_alarms(template: Template, config: Config, topic: Topic, api_name: o
 
 
 def add_replication_alarms(
-    template: Template, config: Config, topic: Topic, table_name: object
+    template: Template, config: Config, topic_arn: object, table_name: object
 ) -> None:
     """Replication latency to each replica region: the recovery point if this region fails."""
     for region in config.replica_regions:
         _alarm(
             template,
-            topic,
-            f"ReplicationLatency{_region_title(region)}Alarm",
+            topic_arn,
+            f"ReplicationLatency{region_title(region)}Alarm",
             f"replication-latency-{region}",
             f"Average replication latency of the payments table to {region}",
             threshold=config.thresholds.replication_latency_ms,
@@ -278,5 +292,46 @@ def add_replication_alarms(
         )
 
 
-def _region_title(region: str) -> str:
+def add_health_metrics_condition(template: Template) -> str:
+    template.add_condition(
+        IN_HEALTH_METRICS_REGION, Equals(Ref("AWS::Region"), HEALTH_METRICS_REGION)
+    )
+    return IN_HEALTH_METRICS_REGION
+
+
+def add_health_check_alarm(
+    template: Template,
+    topic_arn: object,
+    *,
+    title: str,
+    thing: str,
+    region: object,
+    health_check_id: object,
+    condition: str,
+) -> Alarm:
+    """The API of ``region`` fails its Route 53 health check (the failover record then answers
+    with the other region). Missing data keeps the alarm's state rather than paging on the
+    minutes before a new check first reports."""
+    return _alarm(
+        template,
+        topic_arn,
+        title,
+        thing,
+        Sub(
+            "Route 53 health check of the payment API in ${Region} reports unhealthy", Region=region
+        ),
+        threshold=1,
+        namespace="AWS/Route53",
+        metric="HealthCheckStatus",
+        dimensions={"HealthCheckId": health_check_id},
+        statistic="Minimum",
+        comparison="LessThanThreshold",
+        evaluation_periods=2,
+        period=ONE_MINUTE,
+        condition=condition,
+        missing_data="missing",
+    )
+
+
+def region_title(region: str) -> str:
     return "".join(part.capitalize() for part in region.split("-"))

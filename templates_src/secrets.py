@@ -16,19 +16,20 @@ from .config import Config
 
 API_KEY_FIELD = "api_key"
 API_KEY_LENGTH = 40  # API Gateway requires at least 20 characters
+SECRET_NAME = f"payment-${{{SUFFIX_PARAM}}}-api-key"
 
 
-def add_api_key_secret(template: Template, config: Config, keys: kms.Keys) -> Secret:
+def add_api_key_secret(template: Template, config: Config, app_key_arn: object) -> Secret:
     # Deleting the stack deletes the value together with the API key that uses it: CloudFormation
     # deletes secrets without a recovery window. Clients need a new key after a redeploy anyway.
     return template.add_resource(
         disposable(
             Secret(
                 "ApiKeySecret",
-                Name=Sub(f"payment-${{{SUFFIX_PARAM}}}-api-key"),
+                Name=secret_name(),
                 Description="Value of the payment API key (read by the API key resource "
                 "through a dynamic reference)",
-                KmsKeyId=kms.key_arn(keys.app),
+                KmsKeyId=app_key_arn,
                 GenerateSecretString=GenerateSecretString(
                     SecretStringTemplate="{}",
                     GenerateStringKey=API_KEY_FIELD,
@@ -45,6 +46,16 @@ def add_api_key_secret(template: Template, config: Config, keys: kms.Keys) -> Se
     )
 
 
+def secret_name() -> Sub:
+    return Sub(SECRET_NAME)
+
+
 def api_key_reference(secret: Secret) -> Sub:
     """The dynamic reference CloudFormation resolves at deploy time; the value never appears."""
     return Sub(f"{{{{resolve:secretsmanager:${{{secret.title}}}:SecretString:{API_KEY_FIELD}}}}}")
+
+
+def replica_api_key_reference() -> Sub:
+    """The same value from this region's replica of the secret, found by name: one client key
+    works in every region."""
+    return Sub(f"{{{{resolve:secretsmanager:{SECRET_NAME}:SecretString:{API_KEY_FIELD}}}}}")

@@ -49,6 +49,8 @@ _GRANTS: list[tuple[str, str, list[object]]] = [
         ],
     ),
     ("Api", "apigateway", [Sub(f"{_ARN}:apigateway:*::/*")]),
+    # The custom domain's certificates (ids assigned by ACM, so any certificate of the account).
+    ("Certificates", "acm", [_regional("acm", "certificate/*")]),
     (
         "Roles",
         "iam",
@@ -99,6 +101,7 @@ EXECUTION_ROLE_PARLIAMENT = {
 # tests/security/test_execution_role.py, which recomputes the list from the provider schemas
 # shipped with cfn-lint and parliament's IAM action database.
 HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL = (
+    "acm:RequestCertificate",
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DescribeScalingActivities",
     "application-autoscaling:DescribeScalingPolicies",

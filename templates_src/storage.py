@@ -6,6 +6,8 @@ region's audit key and takes uploads only under that key.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from awacs import s3 as s3_actions
 from awacs.aws import (
     Allow,
@@ -20,7 +22,7 @@ from awacs.aws import (
     StringEquals,
     StringNotEquals,
 )
-from troposphere import GetAtt, Sub, Template
+from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.s3 import (
     Bucket,
     BucketEncryption,
@@ -60,6 +62,23 @@ _AUDIT_NAME = f"payment-${{{SUFFIX_PARAM}}}-audit-${{AWS::AccountId}}-${{AWS::Re
 
 def audit_bucket_name() -> Sub:
     return Sub(_AUDIT_NAME)
+
+
+@dataclass(frozen=True)
+class BucketRef:
+    """What a consumer needs of a bucket: its name and ARN."""
+
+    name: object
+    arn: object
+
+
+def bucket_ref(bucket: Bucket) -> BucketRef:
+    return BucketRef(Ref(bucket), GetAtt(bucket, "Arn"))
+
+
+def local_audit_bucket() -> BucketRef:
+    """This region's audit bucket, created by the replica stack, found by its name."""
+    return BucketRef(audit_bucket_name(), Sub(f"arn:${{AWS::Partition}}:s3:::{_AUDIT_NAME}"))
 
 
 def access_log_bucket_name() -> Sub:

@@ -60,6 +60,8 @@ class Resolver:
         patterns = {
             "AWS::DynamoDB::GlobalTable": f"arn:aws:dynamodb:{r}:{a}:table/{name}",
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{r}:{a}:table/{name}",
+            # The standby's stream lookup names the table replica it describes.
+            "Custom::TableStream": f"arn:aws:dynamodb:{r}:{a}:table/{name}",
             "AWS::KMS::Key": f"arn:aws:kms:{r}:{a}:key/{_uuid(logical_id)}",
             "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
             "AWS::SQS::Queue": f"arn:aws:sqs:{r}:{a}:{name}",
@@ -97,6 +99,15 @@ class Resolver:
             return self._name(logical_id)
         return f"{logical_id.lower()}-{attribute.lower()}"
 
+    def _import(self, export_name: str) -> str:
+        """An export of another stack in the region (the replica stack's keys and topic)."""
+        r, a = self.region, SAMPLE_ACCOUNT
+        if export_name.endswith("-key-arn"):
+            return f"arn:aws:kms:{r}:{a}:key/{_uuid(export_name)}"
+        if export_name.endswith("-topic-arn"):
+            return f"arn:aws:sns:{r}:{a}:{export_name.removesuffix('-arn')}"
+        raise ValueError(f"no sample value for the export {export_name}")
+
     # --- intrinsics ---------------------------------------------------------------------
 
     def _sub(self, text: str, variables: dict[str, Any]) -> str:
@@ -129,6 +140,8 @@ class Resolver:
             if key == "Fn::Join":
                 delimiter, items = value
                 return delimiter.join(str(self.resolve(item)) for item in items)
+            if key == "Fn::ImportValue":
+                return self._import(str(self.resolve(value)))
             if key == "Fn::If":
                 # Policies are checked as they are when the condition holds (the stricter case).
                 return self.resolve(value[1])

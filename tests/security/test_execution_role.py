@@ -22,7 +22,7 @@ from templates_src.stackset_roles import HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL
 # to resource types this product never targets (a web ACL association's handler, for one, lists
 # the permissions for every kind of resource a web ACL can protect).
 SERVICES = {
-    "apigateway", "application-autoscaling", "cloudwatch", "dynamodb", "iam", "kms", "lambda",
+    "acm", "apigateway", "application-autoscaling", "cloudwatch", "dynamodb", "iam", "kms", "lambda",
     "logs", "route53", "s3", "secretsmanager", "sns", "sqs", "ssm", "wafv2",
 }  # fmt: skip
 # Granted on "*" as a whole service by statements of their own.
@@ -37,7 +37,7 @@ def templates() -> dict[str, dict]:
 def _handler_actions(templates: dict[str, dict]) -> set[str]:
     types = {
         resource["Type"]
-        for name in ("primary.template.json", "replica.template.json")
+        for name in ("primary.template.json", "replica.template.json", "standby.template.json")
         for resource in templates[name]["Resources"].values()
     }
     actions = set()

@@ -6,7 +6,7 @@ import pytest
 
 from templates_src.build import render
 from templates_src.config import Config
-from templates_src.regions import build_primary, build_replica
+from templates_src.regions import build_primary, build_replica, build_standby
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +22,11 @@ def primary(config) -> dict:
 @pytest.fixture(scope="session")
 def replica(config) -> dict:
     return json.loads(render(build_replica(config)))
+
+
+@pytest.fixture(scope="session")
+def standby(config) -> dict:
+    return json.loads(render(build_standby(config)))
 
 
 def of_type(template: dict, resource_type: str) -> dict[str, dict]:

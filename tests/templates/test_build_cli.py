@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OUTPUTS = {
     "primary.template.json",
     "replica.template.json",
+    "standby.template.json",
     "stackset-roles.template.json",
     "payment_processor.zip",
     "manifest.json",
@@ -55,6 +56,7 @@ def test_build_writes_the_five_outputs_and_a_truthful_manifest(tmp_path, capsys)
         assert entry["lint"] == {"clean": True, "findings": []}
     assert manifest["templates"]["primary.template.json"]["regions"] == ["us-east-1"]
     assert manifest["templates"]["replica.template.json"]["regions"] == ["us-west-2"]
+    assert manifest["templates"]["standby.template.json"]["regions"] == ["us-west-2"]
     zip_sha = manifest["files"]["payment_processor.zip"]["sha256"]
     assert manifest["handler_code_key"].endswith(f"{zip_sha}.zip")
 
@@ -103,9 +105,10 @@ def test_two_replica_regions_lint_clean_in_each(tmp_path, capsys):
     )
     assert code == 0, out + err
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    replica = manifest["templates"]["replica.template.json"]
-    assert replica["regions"] == ["us-west-2", "eu-west-1"]
-    assert replica["lint"]["clean"] is True
+    for name in ("replica.template.json", "standby.template.json"):
+        entry = manifest["templates"][name]
+        assert entry["regions"] == ["us-west-2", "eu-west-1"], name
+        assert entry["lint"]["clean"] is True, name
     primary = json.loads((tmp_path / "primary.template.json").read_text())
     (table,) = [
         r for r in primary["Resources"].values() if r["Type"] == "AWS::DynamoDB::GlobalTable"

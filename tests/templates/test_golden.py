@@ -17,7 +17,7 @@ import pytest
 
 from templates_src.build import render, render_all
 from templates_src.config import Config
-from templates_src.regions import build_primary, build_replica
+from templates_src.regions import build_primary, build_replica, build_standby
 from templates_src.review import render_review
 from templates_src.stackset_roles import build_stackset_roles
 
@@ -35,6 +35,7 @@ def _review() -> str:
 CASES = {
     "primary.template.json": lambda: render(build_primary(Config())),
     "replica.template.json": lambda: render(build_replica(Config())),
+    "standby.template.json": lambda: render(build_standby(Config())),
     "stackset-roles.template.json": lambda: render(build_stackset_roles()),
     "REVIEW.md": _review,
 }

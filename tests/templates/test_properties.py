@@ -13,7 +13,7 @@ import pytest
 
 from templates_src.build import render
 from templates_src.config import Config
-from templates_src.regions import build_primary, build_replica
+from templates_src.regions import build_primary, build_replica, build_standby
 from templates_src.stackset_roles import build_stackset_roles
 
 from .conftest import of_type
@@ -228,7 +228,7 @@ def test_api_key_value_is_a_dynamic_reference_never_a_literal(primary):
     assert secret["Properties"]["GenerateSecretString"]["GenerateStringKey"] == "api_key"
 
 
-@pytest.mark.parametrize("which", ["primary", "replica"])
+@pytest.mark.parametrize("which", ["primary", "replica", "standby"])
 def test_no_secret_in_outputs_parameters_or_ssm(which, request):
     template = request.getfixturevalue(which)
     everything_public = json.dumps(
@@ -337,12 +337,19 @@ def test_processor_can_write_only_the_table_and_audit_writer_only_its_prefix(pri
     assert not any(a.startswith("s3:") for s in processor.values() for a in s["Action"])
     writer = {s["Sid"]: s for s in _statements(primary["Resources"]["AuditWriterRole"])}
     assert writer["WriteAuditObjects"]["Action"] == ["s3:PutObject"]
-    assert writer["WriteAuditObjects"]["Resource"] == [{"Fn::Sub": "${AuditBucket.Arn}/payments/*"}]
+    assert writer["WriteAuditObjects"]["Resource"] == [
+        {"Fn::Sub": ["${Bucket}/payments/*", {"Bucket": {"Fn::GetAtt": ["AuditBucket", "Arn"]}}]}
+    ]
     assert not any(a.startswith("dynamodb:Put") for s in writer.values() for a in s["Action"])
 
 
 def test_no_hand_typed_account_or_partition_in_any_arn():
-    for template in (build_primary(Config()), build_replica(Config()), build_stackset_roles()):
+    for template in (
+        build_primary(Config()),
+        build_replica(Config()),
+        build_standby(Config()),
+        build_stackset_roles(),
+    ):
         text = render(template)
         assert not re.search(r"arn:aws[:-]", text)
         assert not re.search(r"\b\d{12}\b", text)
@@ -358,7 +365,7 @@ def _taggable(template: dict):
             yield name, props.get("Tags", props.get("HealthCheckTags"))
 
 
-@pytest.mark.parametrize("which", ["primary", "replica"])
+@pytest.mark.parametrize("which", ["primary", "replica", "standby"])
 def test_every_taggable_resource_carries_the_contract_tags(which, request):
     template = request.getfixturevalue(which)
     untagged_types = {
@@ -378,6 +385,9 @@ def test_every_taggable_resource_carries_the_contract_tags(which, request):
         "AWS::ApiGateway::GatewayResponse",
         "AWS::WAFv2::WebACLAssociation",
         "AWS::WAFv2::LoggingConfiguration",
+        "AWS::ApiGateway::BasePathMapping",
+        "AWS::Route53::RecordSet",
+        "Custom::TableStream",
     }
     tagged = dict(_taggable(template))
     for name, resource in template["Resources"].items():
@@ -393,7 +403,7 @@ def test_every_taggable_resource_carries_the_contract_tags(which, request):
         assert REQUIRED_TAGS <= keys, name
 
 
-@pytest.mark.parametrize("which", ["primary", "replica"])
+@pytest.mark.parametrize("which", ["primary", "replica", "standby"])
 def test_parameters_are_described_constrained_and_grouped(which, request):
     template = request.getfixturevalue(which)
     interface = template["Metadata"]["AWS::CloudFormation::Interface"]

@@ -47,7 +47,9 @@ def test_every_resource_is_listed_with_its_type(primary, review):
 def test_alarm_thresholds_come_from_the_template(primary, review):
     for name, alarm in of_type(primary, "AWS::CloudWatch::Alarm").items():
         line = next(line for line in review.splitlines() if line.startswith(f"| `{name}` |"))
-        assert f"> {alarm['Properties']['Threshold']} over" in line.replace(">=", ">")
+        symbol = "<" if alarm["Properties"]["ComparisonOperator"].startswith("Less") else ">"
+        threshold = alarm["Properties"]["Threshold"]
+        assert f"{symbol} {threshold} over" in line.replace(">=", ">").replace("<=", "<")
 
 
 def test_retained_resources_are_called_out(primary, review):

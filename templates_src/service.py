@@ -1,0 +1,115 @@
+"""The payment service of one region: functions, API, firewall, alarms, health check and custom
+domain.
+
+The primary template and the standby template compose the same service; they differ only in
+where the table, the keys and the API key value come from (their own resources in the primary,
+the local table replica, the replica stack's keys and the replicated secret in a standby region).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import GetAtt, Output, Ref, Template
+from troposphere.route53 import HealthCheck
+
+from . import api, compute, dns, kms, monitoring, routing, waf
+from .common import Params
+from .config import Config
+from .data import TableRef
+from .storage import BucketRef
+
+
+@dataclass(frozen=True)
+class Service:
+    functions: compute.Functions
+    api: api.Api
+    health_check: HealthCheck
+    domain: routing.CustomDomain
+    url: object
+
+
+def add_service(
+    template: Template,
+    config: Config,
+    params: Params,
+    *,
+    keys: kms.KeyArns,
+    table: TableRef,
+    bucket: BucketRef,
+    api_key_value: object,
+    topic_arn: object,
+    dead_letter_queue: object,
+) -> Service:
+    functions = compute.add_functions(
+        template,
+        config,
+        params,
+        keys=keys,
+        table=table,
+        bucket=bucket,
+        dead_letter_queue=dead_letter_queue,
+    )
+    rest = api.add_api(
+        template,
+        config,
+        processor=functions.processor,
+        api_key_value=api_key_value,
+        app_key_arn=keys.app,
+    )
+    waf.add_waf(template, config, rest_api=rest.rest_api, stage=rest.stage, app_key_arn=keys.app)
+    monitoring.add_function_alarms(
+        template,
+        config,
+        topic_arn,
+        processor=functions.processor,
+        audit_writer=functions.audit_writer,
+    )
+    monitoring.add_failure_queue_alarm(template, config, topic_arn, functions.failure_queue)
+    monitoring.add_api_alarms(template, config, topic_arn, api.api_name())
+    health_check = dns.add_health_check(template, rest.rest_api)
+    monitoring.add_health_check_alarm(
+        template,
+        topic_arn,
+        title="ApiHealthCheckAlarm",
+        thing="api-health",
+        region=Ref("AWS::Region"),
+        health_check_id=Ref(health_check),
+        condition=monitoring.add_health_metrics_condition(template),
+    )
+    routing.add_domain_parameters(template)
+    domain = routing.add_custom_domain(template, rest_api=rest.rest_api, stage=rest.stage)
+    service = Service(functions, rest, health_check, domain, api.invoke_url(rest.rest_api))
+    _outputs(template, service)
+    return service
+
+
+def _outputs(template: Template, service: Service) -> None:
+    def output(title: str, description: str, value: object, condition: str | None = None):
+        extra = {"Condition": condition} if condition else {}
+        template.add_output(Output(title, Description=description, Value=value, **extra))
+
+    functions, rest = service.functions, service.api
+    output("ApiUrl", "Invoke URL of the payment API stage in this region", service.url)
+    output("ApiId", "REST API id", Ref(rest.rest_api))
+    output("ApiKeyId", "Id of the API key (its value is in the secret)", Ref(rest.api_key))
+    output("ProcessorFunctionName", "Payment processor", Ref(functions.processor))
+    output("AuditWriterFunctionName", "Audit writer", Ref(functions.audit_writer))
+    output(
+        "AuditFailureQueueUrl",
+        "Stream records that could not be audited",
+        Ref(functions.failure_queue),
+    )
+    output("HealthCheckId", "Route 53 health check of GET /health", Ref(service.health_check))
+    output(
+        "CustomDomainUrl",
+        "URL of the custom domain (failover between the regions)",
+        routing.domain_url(),
+        routing.HAS_DOMAIN,
+    )
+    output(
+        "RegionalDomainName",
+        "Regional endpoint of the custom domain in this region",
+        GetAtt(service.domain.domain_name, "RegionalDomainName"),
+        routing.HAS_DOMAIN,
+    )
