@@ -16,6 +16,21 @@
   under KMS) denied every request. moto cannot see the request a condition is about, so
   statements with conditions are left out of its evaluation: the emulator does not enforce
   them (AWS does), rather than refusing everything.
+- ``Custom::*`` types: moto sends every one to its CustomModel, which invokes the provider
+  Lambda in Docker (absent here). A custom type with a project model (``Custom::TableStream``)
+  is served by that model; other custom types still go to moto's.
+- API Gateway custom domain names: moto gives every one CloudFront's hosted zone id
+  (Z2FDTNDATAQYW2) as ``regionalHostedZoneId``, so an alias record to a regional domain named
+  the wrong zone; it is now API Gateway's regional zone of the domain's region. GetBasePathMappings
+  failed (KeyError, HTTP 500) for a domain without mappings, and mappings outlived their domain
+  (a domain created again under the same name had them back); now the list is empty and the
+  mappings go with their domain, as in AWS.
+- Route 53 record sets from CloudFormation: deleting (or replacing) one record deleted every
+  record of its name and type, so deleting the stack of one half of a failover pair (same name,
+  other SetIdentifier) deleted the other stack's half too. Now only the record with the same
+  name, type and SetIdentifier goes. Their names are stored fully qualified (trailing dot), as
+  Route 53 lists them and as moto's ChangeResourceRecordSets already stores them; ``Ref`` stays
+  the name as the template gives it.
 """
 
 from __future__ import annotations
@@ -24,11 +39,19 @@ import json
 import re
 from typing import Any
 
-from moto.apigateway.models import Deployment, Method, RestAPI, apigateway_backends
+from moto.apigateway.models import (
+    APIGatewayBackend,
+    Deployment,
+    DomainName,
+    Method,
+    RestAPI,
+    apigateway_backends,
+)
 from moto.awslambda.models import LambdaBackend, Permission
 from moto.cloudformation import parsing
 from moto.iam.access_control import IAMPolicy, PermissionResult
-from moto.route53.models import HealthCheck, route53_backends
+from moto.route53.exceptions import NoSuchHostedZone
+from moto.route53.models import HealthCheck, RecordSet, route53_backends
 from moto.s3.models import FakeBucket
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.ssm.models import ssm_backends
@@ -148,7 +171,163 @@ def _bucket_permission(self: FakeBucket, action: str, resource: str) -> Any:
     )
 
 
+def _serve_project_custom_types() -> None:
+    """``Custom::X`` goes to the project model of that type when there is one (moto's own
+    lookup sends every custom type to CustomModel before it looks at the model map)."""
+    original = parsing.resource_class_from_type
+    if getattr(original, "_serves_project_custom_types", False):
+        return
+
+    def resource_class_from_type(resource_type: str) -> Any:
+        if resource_type.startswith("Custom::"):
+            model = parsing.get_model_map().get(resource_type)
+            if model is not None:
+                return model
+        return original(resource_type)
+
+    resource_class_from_type._serves_project_custom_types = True  # type: ignore[attr-defined]
+    parsing.resource_class_from_type = resource_class_from_type
+
+
+# API Gateway's regional hosted zone per region (AWS General Reference, "Amazon API Gateway
+# endpoints and quotas"): the zone an alias record to a regional custom domain names.
+APIGATEWAY_REGIONAL_HOSTED_ZONES = {
+    "af-south-1": "Z2DHW2332DAMTN",
+    "ap-east-1": "Z3FD1VL90ND7K5",
+    "ap-east-2": "Z02909591O7FG9Q56HWB1",
+    "ap-northeast-1": "Z1YSHQZHG15GKL",
+    "ap-northeast-2": "Z20JF4UZKIW1U8",
+    "ap-northeast-3": "Z22ILHG95FLSZ2",
+    "ap-south-1": "Z3VO1THU9YC4UR",
+    "ap-south-2": "Z0853509Q1135NJ66RUH",
+    "ap-southeast-1": "ZL327KTPIQFUL",
+    "ap-southeast-2": "Z2RPCDW04V8134",
+    "ap-southeast-3": "Z10132843TYUYSLUG4HA3",
+    "ap-southeast-4": "Z092189423Y7RJK61311D",
+    "ap-southeast-5": "Z0314042F0KBUTZ3X5HF",
+    "ap-southeast-6": "Z01392953RKV2Q3RBP0KU",
+    "ap-southeast-7": "Z048508712PZLK5NKG8R0",
+    "ca-central-1": "Z19DQILCV0OWEC",
+    "ca-west-1": "Z04745493436AWVTG1OQY",
+    "eu-central-1": "Z1U9ULNL0V5AJ3",
+    "eu-central-2": "Z09222482MK253X48U76H",
+    "eu-north-1": "Z3UWIKFBOOGXPP",
+    "eu-south-1": "Z3BT4WSQ9TDYZV",
+    "eu-south-2": "Z02499852UI5HEQ5JVWX3",
+    "eu-west-1": "ZLY8HYME6SFDD",
+    "eu-west-2": "ZJ5UAJN8Y3Z2Q",
+    "eu-west-3": "Z3KY65QIEKYHQQ",
+    "il-central-1": "Z07264553HBI44N5X2CKP",
+    "me-central-1": "Z08780021BKYYY8U0YHTV",
+    "me-south-1": "Z20ZBPC0SS8806",
+    "mx-central-1": "Z00020171WIGL5M88SHRM",
+    "sa-east-1": "ZCMLWB8V5SYIT",
+    "us-east-1": "Z1UJRXOUMOOFQ8",
+    "us-east-2": "ZOJJZC49E0EPZ",
+    "us-gov-east-1": "Z3SE9ATJYCRCZJ",
+    "us-gov-west-1": "Z1K6XKP9SAGWDV",
+    "us-west-1": "Z2MUQ32089INYE",
+    "us-west-2": "Z2OJLYMUO9EFXC",
+}
+# For a region missing above: plainly the emulator's, never a real zone of another service.
+UNKNOWN_REGIONAL_HOSTED_ZONE = "ZEMULATORUNKNOWNAPIGATEWAYZONE"
+
+
+def regional_hosted_zone_id(region_name: str) -> str:
+    return APIGATEWAY_REGIONAL_HOSTED_ZONES.get(region_name, UNKNOWN_REGIONAL_HOSTED_ZONE)
+
+
+def _fix_domain_names() -> None:
+    """API Gateway's regional hosted zone; base path mappings that live and die with their
+    domain name."""
+    create, delete = APIGatewayBackend.create_domain_name, APIGatewayBackend.delete_domain_name
+    if getattr(create, "_fixed", False):
+        return
+
+    def create_domain_name(self: APIGatewayBackend, *args: Any, **kwargs: Any) -> DomainName:
+        domain = create(self, *args, **kwargs)
+        domain.regional_hosted_zone_id = regional_hosted_zone_id(self.region_name)
+        # An empty mapping table: moto's lookups of a domain's mappings assume one.
+        self.base_path_mappings.setdefault(domain.domain_name, {})
+        return domain
+
+    def delete_domain_name(self: APIGatewayBackend, domain_name: str) -> None:
+        delete(self, domain_name)
+        self.base_path_mappings.pop(domain_name, None)
+
+    create_domain_name._fixed = True  # type: ignore[attr-defined]
+    APIGatewayBackend.create_domain_name = create_domain_name  # type: ignore[method-assign]
+    APIGatewayBackend.delete_domain_name = delete_domain_name  # type: ignore[method-assign]
+
+
+def _fix_record_sets() -> None:
+    """Record names fully qualified, ``Ref`` the template's name, delete and replace by name,
+    type and SetIdentifier."""
+    create = RecordSet.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    if getattr(create, "_fixed", False):
+        return
+
+    def create_record_set(
+        cls: type[RecordSet],
+        resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> RecordSet:
+        props = cloudformation_json["Properties"]
+        name = props["Name"]
+        qualified = {**props, "Name": name if name.endswith(".") else f"{name}."}
+        record = create(
+            cls,
+            resource_name,
+            {**cloudformation_json, "Properties": qualified},
+            account_id,
+            region_name,
+            **kwargs,
+        )
+        record._physical_id = name
+        return record
+
+    def update_record_set(
+        cls: type[RecordSet],
+        original_resource: RecordSet,
+        new_resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
+    ) -> RecordSet:
+        """Replaced: this record goes (not every record of its name), the new one comes."""
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    create_record_set._fixed = True  # type: ignore[attr-defined]
+    RecordSet.create_from_cloudformation_json = classmethod(create_record_set)  # type: ignore[assignment]
+    RecordSet.update_from_cloudformation_json = classmethod(update_record_set)  # type: ignore[assignment]
+    RecordSet.delete = _delete_record_set  # type: ignore[method-assign]
+    RecordSet.physical_resource_id = property(  # type: ignore[assignment]
+        lambda self: getattr(self, "_physical_id", self.name)
+    )
+
+
+def _delete_record_set(self: RecordSet, account_id: str, region: str) -> None:
+    """This record only: a record set is its name, type and SetIdentifier."""
+    backend = route53_backends[account_id][get_partition(region)]
+    zone = backend.get_hosted_zone_by_name(self.hosted_zone_name) if self.hosted_zone_name else None
+    try:
+        zone = zone or backend.get_hosted_zone(self.hosted_zone_id)
+    except NoSuchHostedZone:
+        return  # gone with its zone
+    mine = (self.name, self.type, self.set_identifier)
+    zone.rrsets = [r for r in zone.rrsets if (r.name, r.type, r.set_identifier) != mine]
+
+
 def install() -> None:
+    _serve_project_custom_types()
+    _fix_domain_names()
+    _fix_record_sets()
     _patch_dynamic_references()
     _keep_method_validation()
     LambdaBackend.send_dynamodb_items = _keep_stream_records  # type: ignore[method-assign]
