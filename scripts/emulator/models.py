@@ -4,6 +4,12 @@ Each model creates the real resource in moto's backend (so boto3 sees it), answe
 ``Fn::GetAtt`` like CloudFormation, and deletes the resource with its stack unless the template
 retains it. moto finds a model through ``CloudFormationModel.__subclasses__()``, so every class
 here subclasses ``CloudFormationModel`` directly (the shared behaviour comes from a mixin).
+
+Besides the AWS types, ``Custom::TableStream`` is served here (``patches`` routes it past moto's
+CustomModel): the model answers as its provider Lambda would, without running it. The regional
+failover types: ``AWS::CertificateManager::Certificate`` (DNS-validated through the hosted zone,
+ISSUED), ``AWS::ApiGateway::DomainName`` and ``AWS::ApiGateway::BasePathMapping``; the failover
+records themselves are moto's ``AWS::Route53::RecordSet``, fixed in ``patches``.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from moto.acm.models import acm_backends
 from moto.apigateway.models import apigateway_backends
+from moto.awslambda.utils import get_backend as get_lambda_backend
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
 from moto.cloudwatch.models import (
     Dimension,
@@ -26,6 +34,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.dynamodb.models import dynamodb_backends
 from moto.kms.exceptions import AlreadyExistsException
 from moto.kms.models import Alias, Key, kms_backends
+from moto.route53.models import route53_backends
 from moto.s3.models import FakeBucket, s3_backends
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.sns.models import sns_backends
@@ -254,6 +263,64 @@ class GlobalTable(_Resource, CloudFormationModel):
     def delete(self, account_id: str, region_name: str) -> None:
         for region in list(self.regions):
             self._delete_replica(region)
+
+
+def _provider_failed(message: str) -> ValidationError:
+    """A custom resource whose provider answered FAILED, in CloudFormation's words."""
+    return ValidationError(
+        message=f"Received response status [FAILED] from custom resource. Message returned: "
+        f"{message}"
+    )
+
+
+class TableStream(_Resource, CloudFormationModel):
+    """``Custom::TableStream``: what its provider (handler/stream_lookup.py) answers, without
+    running it (moto would invoke it in Docker): the latest stream ARN of the table's replica in
+    the stack's region, as the physical id and as ``StreamArn``.
+
+    The provider must exist (``ServiceToken``, a function ARN). A blank name, a missing table or a
+    table without an enabled stream fails the resource with the provider's FAILED reason. The
+    stream belongs to the table, so deleting the resource deletes nothing.
+    """
+
+    TYPE = "Custom::TableStream"
+    ATTRIBUTES = ("StreamArn",)
+
+    @classmethod
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
+    ) -> TableStream:
+        token, table_name = props["ServiceToken"], str(props.get("TableName") or "").strip()
+        try:
+            get_lambda_backend(account_id, region_name).get_function(token)
+        except Exception as error:  # noqa: BLE001 - any lookup failure means "no provider"
+            raise ValidationError(
+                message=f"{cls.TYPE} {resource_name}: ServiceToken {token} is not a Lambda "
+                f"function in {region_name}"
+            ) from error
+        if not table_name:
+            raise _provider_failed("the TableName property is missing or blank")
+        try:
+            table = dynamodb_backends[account_id][region_name].get_table(table_name)
+        except Exception as error:  # noqa: BLE001 - any lookup failure means "no table"
+            raise _provider_failed(
+                f"table {table_name} has no replica in {region_name} yet: "
+                "deploy the primary region first"
+            ) from error
+        description = table.describe()["TableDescription"]
+        stream_arn = description.get("LatestStreamArn")
+        # A disabled stream keeps its LatestStreamArn for a day; only an enabled one counts.
+        if not stream_arn or not (description.get("StreamSpecification") or {}).get(
+            "StreamEnabled"
+        ):
+            raise _provider_failed(
+                f"table {table_name} in {region_name} has no enabled stream: "
+                "the audit writer needs StreamSpecification NEW_AND_OLD_IMAGES"
+            )
+        return cls(stream_arn, account_id, region_name, StreamArn=stream_arn)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """The provider deletes nothing: the stream goes with its table."""
 
 
 class ApiGatewayAccount(_Resource, CloudFormationModel):
@@ -491,6 +558,222 @@ class ApiGatewayGatewayResponse(_Resource, CloudFormationModel):
         with _already_gone():
             apigateway_backends[account_id][region_name].delete_gateway_response(
                 self.rest_api_id, self.response_type
+            )
+
+
+class AcmCertificate(_Resource, CloudFormationModel):
+    """A DNS-validated certificate, ISSUED as CloudFormation leaves it.
+
+    With a ``HostedZoneId`` for a name in ``DomainValidationOptions``, CloudFormation writes ACM's
+    validation CNAME into that zone itself and completes the resource once ACM has issued the
+    certificate; here the CNAME goes into the moto zone and the certificate is ISSUED at once. A
+    name without a zone (or EMAIL validation) keeps a real stack waiting for someone to validate
+    it: that fails here instead of passing. The CNAME stays when the certificate goes: it is the
+    same for every certificate of the name in the account (the other regions' ones too).
+    """
+
+    TYPE = "AWS::CertificateManager::Certificate"
+
+    @classmethod
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
+    ) -> AcmCertificate:
+        domain_name = props["DomainName"]
+        names = [domain_name, *props.get("SubjectAlternativeNames", [])]
+        zones = {
+            o["DomainName"]: o.get("HostedZoneId") for o in props.get("DomainValidationOptions", [])
+        }
+        if props.get("ValidationMethod", "DNS") != "DNS":
+            raise ValidationError(
+                message=f"Certificate {domain_name}: the emulator validates only by DNS "
+                f"(ValidationMethod {props['ValidationMethod']} waits for e-mail approval)"
+            )
+        unzoned = [name for name in names if not zones.get(name)]
+        if unzoned:
+            raise ValidationError(
+                message=f"Certificate {domain_name}: no DomainValidationOptions HostedZoneId for "
+                f"{', '.join(unzoned)}; CloudFormation would wait for DNS validation"
+            )
+        backend = acm_backends[account_id][region_name]
+        arn = backend.request_certificate(
+            domain_name=domain_name,
+            idempotency_token=None,
+            subject_alt_names=names,
+            tags=props.get("Tags", []),
+        )
+        certificate = backend.get_certificate(arn)
+        route53 = route53_backends[account_id][get_partition(region_name)]
+        for option in certificate.describe()["Certificate"]["DomainValidationOptions"]:
+            record, zone = option["ResourceRecord"], zones[option["DomainName"]]
+            change = {
+                "Action": "UPSERT",
+                "ResourceRecordSet": {
+                    "Name": record["Name"],
+                    "Type": record["Type"],
+                    "TTL": 300,
+                    "ResourceRecords": [{"Value": record["Value"]}],
+                },
+            }
+            try:
+                route53.change_resource_record_sets(zone, [change])
+            except Exception as error:  # noqa: BLE001 - any Route 53 refusal fails validation
+                backend.delete_certificate(arn)
+                raise ValidationError(
+                    message=f"Certificate {domain_name}: validation record {record['Name']} "
+                    f"cannot be written to hosted zone {zone}: "
+                    f"{getattr(error, 'message', None) or error}"
+                ) from error
+        certificate.status = "ISSUED"
+        resource = cls(arn, account_id, region_name)
+        resource.props = props
+        return resource
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: AcmCertificate,
+        new_resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
+    ) -> AcmCertificate:
+        """Tags change in place (the ARN the domain name holds stays); anything else replaces
+        the certificate, as in CloudFormation."""
+        props = cloudformation_json["Properties"]
+        untagged = {k: v for k, v in props.items() if k != "Tags"}
+        if untagged != {k: v for k, v in original_resource.props.items() if k != "Tags"}:
+            return super().update_from_cloudformation_json(
+                original_resource, new_resource_name, cloudformation_json, account_id, region_name
+            )
+        certificate = acm_backends[account_id][region_name].get_certificate(
+            original_resource.physical_id
+        )
+        certificate.tags.clear()
+        certificate.tags.add(props.get("Tags", []))
+        original_resource.props = props
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        with _already_gone():
+            acm_backends[account_id][region_name].delete_certificate(self.physical_id)
+
+
+class ApiGatewayDomainName(_Resource, CloudFormationModel):
+    """A custom domain name; the regional hosted zone id is API Gateway's for the region (see
+    ``patches``). The regional certificate must be an ISSUED certificate of the same region, as
+    API Gateway requires."""
+
+    TYPE = "AWS::ApiGateway::DomainName"
+    NAME_PROPERTY = "DomainName"
+    ATTRIBUTES = (
+        "DistributionDomainName",
+        "DistributionHostedZoneId",
+        "DomainNameArn",
+        "RegionalDomainName",
+        "RegionalHostedZoneId",
+    )
+
+    @classmethod
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
+    ) -> ApiGatewayDomainName:
+        backend = apigateway_backends[account_id][region_name]
+        if resource_name in backend.domain_names:
+            raise ValidationError(
+                message=f"Domain name {resource_name} already exists in {region_name}"
+            )
+        cls._check_certificate(props.get("RegionalCertificateArn"), account_id, region_name)
+        types = (props.get("EndpointConfiguration") or {}).get("Types") or ["EDGE"]
+        domain = backend.create_domain_name(
+            domain_name=resource_name,
+            certificate_name=props.get("CertificateName"),
+            tags=_tag_dict(props.get("Tags")),
+            certificate_arn=props.get("CertificateArn"),
+            certificate_body=None,
+            certificate_private_key=None,
+            certificate_chain=None,
+            regional_certificate_name=None,
+            regional_certificate_arn=props.get("RegionalCertificateArn"),
+            endpoint_configuration={"types": types},
+            security_policy=props.get("SecurityPolicy"),
+        )
+        attributes = {
+            "DomainNameArn": f"arn:{get_partition(region_name)}:apigateway:{region_name}::"
+            f"/domainnames/{resource_name}",
+            "RegionalDomainName": domain.regional_domain_name,
+            "RegionalHostedZoneId": domain.regional_hosted_zone_id,
+        }
+        if "EDGE" in types:
+            attributes["DistributionDomainName"] = domain.distribution_domain_name
+            attributes["DistributionHostedZoneId"] = domain.distribution_hosted_zone_id
+        return cls(resource_name, account_id, region_name, **attributes)
+
+    @staticmethod
+    def _check_certificate(arn: str | None, account_id: str, region_name: str) -> None:
+        if not arn:
+            return
+        try:
+            status = acm_backends[account_id][region_name].get_certificate(arn).status
+        except Exception as error:  # noqa: BLE001 - any lookup failure means "not here"
+            raise ValidationError(
+                message=f"Invalid certificate ARN: {arn}. Certificate must be in '{region_name}'."
+            ) from error
+        if status != "ISSUED":
+            raise ValidationError(message=f"Certificate {arn} is {status}, not ISSUED")
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: ApiGatewayDomainName,
+        new_resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
+    ) -> ApiGatewayDomainName:
+        """The certificate, security policy and tags change in place (the regional domain name
+        the alias records point at stays); a new name is a new domain name."""
+        if new_resource_name != original_resource.physical_id:
+            return super().update_from_cloudformation_json(
+                original_resource, new_resource_name, cloudformation_json, account_id, region_name
+            )
+        props = cloudformation_json["Properties"]
+        cls._check_certificate(props.get("RegionalCertificateArn"), account_id, region_name)
+        domain = apigateway_backends[account_id][region_name].get_domain_name(new_resource_name)
+        domain.regional_certificate_arn = props.get("RegionalCertificateArn")
+        domain.certificate_arn = props.get("CertificateArn")
+        domain.security_policy = props.get("SecurityPolicy")
+        domain.tags = _tag_dict(props.get("Tags"))
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        with _already_gone():
+            apigateway_backends[account_id][region_name].delete_domain_name(self.physical_id)
+
+
+class ApiGatewayBasePathMapping(_Resource, CloudFormationModel):
+    """A custom domain's path to a stage; an empty or absent ``BasePath`` maps the root."""
+
+    TYPE = "AWS::ApiGateway::BasePathMapping"
+
+    @classmethod
+    def create(
+        cls, resource_name: str, props: dict, account_id: str, region_name: str
+    ) -> ApiGatewayBasePathMapping:
+        mapping = apigateway_backends[account_id][region_name].create_base_path_mapping(
+            domain_name=props["DomainName"],
+            rest_api_id=props["RestApiId"],
+            base_path=props.get("BasePath") or "",
+            stage=props.get("Stage"),
+        )
+        # API Gateway names the root mapping "(none)".
+        resource = cls(f"{props['DomainName']}/{mapping.base_path}", account_id, region_name)
+        resource.domain_name, resource.base_path = props["DomainName"], mapping.base_path
+        return resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        with _already_gone():  # gone with its domain name
+            apigateway_backends[account_id][region_name].delete_base_path_mapping(
+                self.domain_name, self.base_path
             )
 
 
@@ -1053,8 +1336,11 @@ class Wafv2LoggingConfiguration(_Resource, CloudFormationModel):
 
 
 __all__ = [
+    "AcmCertificate",
     "ApiGatewayAccount",
     "ApiGatewayApiKey",
+    "ApiGatewayBasePathMapping",
+    "ApiGatewayDomainName",
     "ApiGatewayGatewayResponse",
     "ApiGatewayModel",
     "ApiGatewayRequestValidator",
@@ -1070,6 +1356,7 @@ __all__ = [
     "SecretsManagerSecret",
     "SnsSubscription",
     "SsmParameter",
+    "TableStream",
     "Wafv2LoggingConfiguration",
     "Wafv2WebAcl",
     "Wafv2WebAclAssociation",
