@@ -1,0 +1,255 @@
+"""What shows that the failover works.
+
+On AWS, ``wait_for_region`` asks the domain itself: ``GET https://<domain>/health`` answers with
+the region that served it. In the emulator there is no DNS to ask, so ``LocalPayments`` sends
+payments to the SECONDARY region's API through the local API Gateway (``scripts.localapi``: the
+REST API as deployed, the deployed handlers in this process) and follows each accepted payment
+into that region's table and, through the table's stream and the audit writer, its audit bucket.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TextIO
+
+from botocore.config import Config
+
+from scripts.deployment.aws import error_code
+from scripts.localapi.deployed import read_api, read_function, read_stream_mappings
+from scripts.localapi.functions import LocalFunction
+from scripts.localapi.gateway import Gateway, HttpRequest
+from scripts.localapi.stream import StreamPoller
+from templates_src import secrets
+from templates_src.common import SUFFIX_PARAM
+
+from .discovery import Deployment
+
+CREATED_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # the handler's created_at
+
+
+# -- on AWS: the domain's answers ---------------------------------------------------------------
+
+
+def served_region(url: str, timeout_s: float = 5.0) -> str | None:
+    """The ``region`` of ``GET url`` (the keyless health endpoint), None when it did not answer
+    with one. A fresh connection each time, so each probe resolves the name again."""
+    request = urllib.request.Request(url, headers={"User-Agent": "payment-failover-drill"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            body = json.loads(response.read(65536).decode("utf-8"))
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+    region = body.get("region") if isinstance(body, dict) else None
+    return region if isinstance(region, str) else None
+
+
+def wait_for_region(
+    url: str,
+    region: str,
+    started: float,
+    timeout_s: float,
+    interval_s: float,
+    out: TextIO,
+    probe: Callable[[str], str | None] = served_region,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> float | None:
+    """Seconds from ``started`` until ``url`` is served by ``region``; None after ``timeout_s``."""
+    last: str | None = "?"
+    while True:
+        answer = probe(url)
+        elapsed = clock() - started
+        if answer == region:
+            return elapsed
+        if answer != last:
+            print(f"  [{elapsed:5.0f} s] {url}: {answer or 'no answer'}", file=out, flush=True)
+            last = answer
+        if elapsed >= timeout_s:
+            return None
+        sleep(max(0.0, min(interval_s, timeout_s - elapsed)))
+
+
+# -- in the emulator: payments through the secondary region's API --------------------------------
+
+
+@dataclass
+class PaymentCounts:
+    sent: int = 0
+    accepted: int = 0
+    found_in_table: int = 0
+    found_in_audit_bucket: int = 0
+    payment_ids: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "sent": self.sent,
+            "accepted": self.accepted,
+            "found_in_table": self.found_in_table,
+            "found_in_audit_bucket": self.found_in_audit_bucket,
+        }
+
+
+class LocalPayments:
+    """The secondary region's API, served in this process as ``scripts.localapi`` serves it."""
+
+    def __init__(self, aws: Any, deployment: Deployment, function_logs: str | None) -> None:
+        self.aws = aws
+        self.deployment = deployment
+        self.side = deployment.secondary
+        self.function_logs = function_logs
+        self.stream_log = io.StringIO()
+
+    def _client(self, service: str, region: str) -> Any:
+        return self.aws.client(service, region)
+
+    def _client_with(self, service: str, region: str, config: Config | None = None) -> Any:
+        return self.aws.session.client(
+            service, region_name=region, endpoint_url=self.aws.endpoint_url, config=config
+        )
+
+    def api_key(self) -> str:
+        """The key value from the secret's replica in the secondary region (never printed)."""
+        name = secrets.SECRET_NAME.replace(
+            f"${{{SUFFIX_PARAM}}}", self.deployment.environment_suffix
+        )
+        secret = self._client("secretsmanager", self.side.region).get_secret_value(SecretId=name)
+        return json.loads(secret["SecretString"])[secrets.API_KEY_FIELD]
+
+    def run(self, count: int, wait_s: float = 30.0) -> PaymentCounts:
+        counts = PaymentCounts()
+        endpoint = self.aws.endpoint_url
+        api = read_api(self._client, self.side.region, self.side.api_id, self.side.stage)
+        functions = {}
+        for resource in api.resources:
+            for method in resource.methods.values():
+                arn = method.function_arn
+                if arn and arn not in functions:
+                    functions[arn] = LocalFunction(read_function(self._client, arn), endpoint)
+        pollers = [
+            StreamPoller(
+                mapping,
+                LocalFunction(read_function(self._client, mapping.function_arn), endpoint),
+                self._client_with,
+                self.stream_log,
+            )
+            for mapping in read_stream_mappings(
+                self._client, self.side.region, self.side.table_stream_arn
+            )
+            if mapping.enabled
+        ]
+        if not pollers:
+            counts.problems.append(
+                f"no enabled stream mapping on {self.side.table_stream_arn}: no audit writer"
+            )
+        with _function_logs(self.function_logs):
+            gateway = Gateway(api, functions)
+            key = self.api_key()
+            run_id = uuid.uuid4().hex[:12]
+            created: dict[str, datetime] = {}
+            for index in range(count):
+                counts.sent += 1
+                response = gateway.handle(_payment_request(api.stage, key, run_id, index))
+                if response.status != 201:
+                    counts.problems.append(
+                        f"payment {index + 1}: {response.status} {response.body[:200]!r}"
+                    )
+                    continue
+                body = json.loads(response.body)
+                counts.accepted += 1
+                counts.payment_ids.append(body["payment_id"])
+                created[body["payment_id"]] = datetime.strptime(
+                    body["created_at"], CREATED_AT_FORMAT
+                )
+            counts.found_in_table = sum(1 for p in counts.payment_ids if self._in_table(p))
+            deadline = time.monotonic() + wait_s
+            found: set[str] = set()
+            while True:
+                while any(poller.poll_once() for poller in pollers):
+                    pass  # deliver every record the stream holds
+                found |= {p for p in created if p not in found and self._audited(p, created[p])}
+                if len(found) == len(created) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            counts.found_in_audit_bucket = len(found)
+        for payment_id in created.keys() - found:
+            counts.problems.append(f"payment {payment_id}: not in {self.side.audit_bucket}")
+        if self.stream_log.getvalue():
+            counts.problems.extend(self.stream_log.getvalue().splitlines()[-5:])
+        return counts
+
+    def _in_table(self, payment_id: str) -> bool:
+        item = self._client("dynamodb", self.side.region).get_item(
+            TableName=self.deployment.table,
+            Key={"payment_id": {"S": payment_id}},
+            ConsistentRead=True,
+        )
+        return "Item" in item
+
+    def _audited(self, payment_id: str, created: datetime) -> bool:
+        try:
+            self._client("s3", self.side.region).head_object(
+                Bucket=self.side.audit_bucket, Key=audit_key(payment_id, created)
+            )
+            return True
+        except Exception as error:
+            if error_code(error) in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+
+
+def audit_key(payment_id: str, created: datetime) -> str:
+    """CONTRACT §2: ``payments/YYYY/MM/DD/<payment_id>.json``, dated by the payment."""
+    return f"payments/{created:%Y/%m/%d}/{payment_id}.json"
+
+
+def _payment_request(stage: str, api_key: str, run_id: str, index: int) -> HttpRequest:
+    body = {
+        "amount": f"{index + 1}.00",
+        "currency": "USD",
+        "customer_id": "failover-drill",
+        "payment_method": "card",
+        "description": f"failover drill {run_id}",
+    }
+    return HttpRequest(
+        method="POST",
+        path=f"/{stage}/process",
+        query=[],
+        headers=[
+            ("Content-Type", "application/json"),
+            ("x-api-key", api_key),
+            ("Idempotency-Key", f"drill-{run_id}-{index:04d}"),
+        ],
+        body=json.dumps(body).encode(),
+    )
+
+
+@contextmanager
+def _function_logs(path: str | None) -> Iterator[None]:
+    """The handlers' JSON log lines go to a file (or nowhere), not into the drill's output."""
+    from handler.observability import LOGGER_NAME, JsonFormatter
+
+    base = logging.getLogger(LOGGER_NAME)
+    saved = list(base.handlers)
+    for existing in saved:
+        base.removeHandler(existing)
+    added: logging.Handler = logging.FileHandler(path) if path else logging.NullHandler()
+    added.setFormatter(JsonFormatter())
+    base.addHandler(added)
+    try:
+        yield
+    finally:
+        base.removeHandler(added)
+        added.close()
+        for handler in saved:
+            base.addHandler(handler)
