@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from scripts.deployment.aws import Aws as DrillAws
 from scripts.drill import inversion, probes
 from templates_src import config as config_module
 
-from .conftest import ACCOUNT, PRIMARY, REPLICA, deploy_args, run_deploy
+from .conftest import ACCOUNT, PRIMARY, REPLICA, deploy_args, run_cli, run_deploy
 
 pytestmark = pytest.mark.integration
 
@@ -120,6 +121,26 @@ def test_drill_fails_over_to_the_secondary_and_restores(emulator, aws, deployed,
     secret = aws("secretsmanager", REPLICA).get_secret_value(SecretId=f"payment-{SUFFIX}-api-key")
     key_value = json.loads(secret["SecretString"])["api_key"]
     assert key_value not in out + capsys.readouterr().err + report_path.read_text()
+
+
+def test_one_command_starts_its_own_emulator_deploys_and_drills(deployed, work):
+    """The default mode as users run it: a process of its own (so its own emulator state), the
+    module's build reused (a copy: the deploy writes its outputs next to it)."""
+    own = work / "own"
+    shutil.copytree(work / "build", own / "build")
+    report_path = own / "report.json"
+    result = run_cli(
+        "failover_drill.py",
+        ["--environment-suffix", SUFFIX, "--build-dir", str(own / "build"),
+         "--payments", "2", "--report", str(report_path)],
+    )  # fmt: skip
+    assert result.code == 0, result.out + result.err
+    assert "emulator: http://127.0.0.1:" in result.out
+    assert f"deployed: API https://{DOMAIN}" in result.out
+    report = json.loads(report_path.read_text())
+    assert report["regions"]["secondary"] == REPLICA
+    assert report["payments"]["found_in_audit_bucket"] == 2
+    assert report["result"] == "pass"
 
 
 @pytest.mark.parametrize("signum, exit_code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
