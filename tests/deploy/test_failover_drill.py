@@ -229,6 +229,36 @@ def test_aws_mode_gives_up_after_the_timeout_and_restores(emulator, aws, deploye
     assert not inverted(aws, primary_check)
 
 
+def test_a_primary_record_with_the_wrong_health_check_stops_the_drill(
+    emulator, aws, deployed, monkeypatch, capsys
+):
+    route53 = aws("route53")
+    zone_id = deployed["HostedZoneId"]
+    records = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    [primary] = [r for r in records if r.get("Failover") == "PRIMARY"]
+    wrong = {**primary, "HealthCheckId": deployed[f"{REPLICA}.HealthCheckId"]}
+    inversions = []
+    monkeypatch.setattr(inversion, "set_inverted", lambda *args: inversions.append(args))
+    route53.change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": wrong}]},
+    )
+    try:
+        code, _ = drill(emulator)
+    finally:
+        route53.change_resource_record_sets(
+            HostedZoneId=zone_id,
+            ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": primary}]},
+        )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert (
+        f"the PRIMARY record carries health check {deployed[f'{REPLICA}.HealthCheckId']}, "
+        f"not {PRIMARY}'s {deployed['HealthCheckId']}"
+    ) in err
+    assert inversions == []
+
+
 def test_a_broken_record_pair_stops_the_drill_before_anything_changes(
     emulator, aws, deployed, monkeypatch, capsys
 ):
