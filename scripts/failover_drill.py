@@ -82,9 +82,14 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--payments", type=int, default=5, help="emulator: payments sent (default 5)")
     p.add_argument(
-        "--timeout", type=float, default=600.0, help="AWS: seconds to wait for each switch"
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="AWS: seconds to wait for each switch (default 600)",
     )
-    p.add_argument("--interval", type=float, default=5.0, help="AWS: seconds between probes")
+    p.add_argument(
+        "--interval", type=float, default=5.0, help="AWS: seconds between probes (default 5)"
+    )
     p.add_argument("--report", type=Path, help="write the result as JSON here")
     p.add_argument("--function-logs", help="emulator: the handlers' log lines go to this file")
     p.add_argument(
