@@ -1,6 +1,7 @@
 """``python scripts/delete.py``: delete the payment system's stack sets; optionally its data.
 
-Deletes the stack instances (primary first, then replicas), waits, and deletes both stack sets.
+Deletes the stack instances (standby services, then the primary, then the replicas), waits, and
+deletes the three stack sets.
 The table, audit buckets, artifact buckets and KMS keys are retained and listed. With
 ``--purge-data`` (confirmed by ``--yes`` or interactively) they are removed too, in every
 region: buckets emptied of every version and delete marker, deletion protection turned off and
@@ -126,7 +127,7 @@ def delete(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sy
     waiter = Waiter(cfn, timeout_s=args.timeout, poll_s=args.poll, out=out)
 
     regions = list(config.regions)
-    for kind in ("primary", "replica"):
+    for kind in names.DELETE_ORDER:
         name = names.stack_set(suffix, kind)
         held = stacksets.describe(cfn, name)
         if held is not None:
@@ -135,10 +136,11 @@ def delete(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sy
                 for i in stacksets.list_instances(cfn, name)
                 if i["Region"] not in regions
             ]
-    # Primary first: its table replicas and functions depend on the replica regions' keys.
+    # Standby first (it reads the table replicas and imports the replica stacks' keys), then
+    # the primary (its table replicas use the replica regions' keys), then the replicas.
     existed = [
         delete_stack_set(cfn, waiter, names.stack_set(suffix, kind), out)
-        for kind in ("primary", "replica")
+        for kind in names.DELETE_ORDER
     ]
 
     found = [retained.find(aws, suffix, account, region) for region in regions]

@@ -3,8 +3,11 @@
 Builds (or reuses an up-to-date ``build/``), shows the plan (what changes per stack set; a
 stateful resource replaced or deleted stops the run unless ``--allow-replacement``), uploads
 the handler zip to one artifact bucket per target region, creates or updates the replica stack
-set and waits, then the primary stack set and waits, then writes
-``cfn-outputs/flat-outputs.json``. A run with nothing changed starts no stack set operation.
+set and waits, then the primary stack set, then the standby stack set (the payment service in
+the replica regions), then hands the standby health checks to the primary's alarms, then writes
+``cfn-outputs/flat-outputs.json``. ``--domain-name`` with ``--hosted-zone-id`` puts the API
+behind a custom domain with Route 53 failover from the primary to the first replica region.
+A run with nothing changed starts no stack set operation.
 ``--plan`` prints the plan and changes nothing. Exit 0 on success, 1 when an operation fails
 (the failing regions and their reasons are printed), 2 on bad arguments, a missing
 prerequisite or a refused replacement (nothing changed)."""
@@ -18,7 +21,7 @@ import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
@@ -32,6 +35,8 @@ from scripts.deployment.errors import EXIT_OK, EXIT_USAGE, DeployError  # noqa: 
 from scripts.deployment.operations import Waiter  # noqa: E402
 from templates_src import build as build_module  # noqa: E402
 from templates_src import config as config_module  # noqa: E402
+from templates_src import regions as regions_module  # noqa: E402
+from templates_src import routing  # noqa: E402
 from templates_src.cli import OneLineParser  # noqa: E402
 from templates_src.stackset_roles import ADMINISTRATION_ROLE, EXECUTION_ROLE  # noqa: E402
 
@@ -53,6 +58,12 @@ def parser() -> argparse.ArgumentParser:
         help="comma-separated, default " + ",".join(config_module.DEFAULT_REPLICA_REGIONS),
     )
     p.add_argument("--alarm-email", help="subscribed to the alarm topics (optional)")
+    p.add_argument(
+        "--domain-name",
+        help="custom domain of the API, e.g. pay.example.com: Route 53 failover from the "
+        "primary to the first replica region (needs --hosted-zone-id)",
+    )
+    p.add_argument("--hosted-zone-id", help="public Route 53 hosted zone that holds --domain-name")
     p.add_argument(
         "--accounts", help="comma-separated target account ids (default: the caller's, from STS)"
     )
@@ -104,6 +115,23 @@ def _config(args: argparse.Namespace) -> config_module.Config:
         alarm_email=args.alarm_email,
         environ=os.environ,
     )
+
+
+def _domain(args: argparse.Namespace) -> dict[str, str]:
+    """The custom-domain parameters of the primary and standby stack sets (empty: no domain)."""
+    domain = (args.domain_name or "").strip().lower().rstrip(".")
+    zone = (args.hosted_zone_id or "").strip()
+    if bool(domain) != bool(zone):
+        raise DeployError(
+            "--domain-name and --hosted-zone-id go together: give both for failover routing, "
+            "or neither",
+            EXIT_USAGE,
+        )
+    if not re.match(routing.DOMAIN_PATTERN, domain):
+        raise DeployError(f"--domain-name {domain!r} is not a DNS name", EXIT_USAGE)
+    if not re.match(routing.HOSTED_ZONE_PATTERN, zone):
+        raise DeployError(f"--hosted-zone-id {zone!r} is not a hosted zone id", EXIT_USAGE)
+    return {routing.HOSTED_ZONE_PARAM: zone, routing.DOMAIN_PARAM: domain}
 
 
 def _accounts(aws: Aws, value: str | None, region: str) -> tuple[str, ...]:
@@ -210,10 +238,8 @@ def unconfigured_regions(
     """What each stack set holds, and its regions the configuration no longer lists; without
     ``remove`` such regions stop the run before anything changes."""
     current, unconfigured = {}, {}
-    for kind, regions in (
-        ("replica", config.replica_regions),
-        ("primary", (config.primary_region,)),
-    ):
+    for kind in names.DEPLOY_ORDER:
+        regions = (config.primary_region,) if kind == "primary" else config.replica_regions
         name = names.stack_set(config.environment_suffix, kind)
         current[name] = stacksets.held(cfn, name)
         unconfigured[name] = sorted(current[name].regions() - set(regions))
@@ -251,13 +277,46 @@ def upload_artifacts(
     return buckets
 
 
+class Specs(NamedTuple):
+    replica: stacksets.StackSetSpec
+    primary: stacksets.StackSetSpec
+    standby: stacksets.StackSetSpec
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the stack sets' parameters take besides the configuration and the build."""
+
+    domain: dict[str, str]
+    health_checks: dict[str, str]  # replica region -> its standby's health check id
+
+
+def standby_health_checks(
+    aws: Aws, cfn: Any, config: config_module.Config, accounts: tuple[str, ...], held: Any
+) -> dict[str, str]:
+    """The health check id of each deployed standby, for the primary's alarms (in us-east-1,
+    where Route 53 publishes the metric). One stack set parameter cannot carry a different id
+    per account, so with several target accounts the alarms are left out."""
+    if len(accounts) != 1:
+        return {}
+    name = names.stack_set(config.environment_suffix, "standby")
+    found = {}
+    for region in sorted(held.regions() & set(config.replica_regions)):
+        for output in stacksets.instance_outputs(aws, cfn, name, accounts[0], region):
+            if output["OutputKey"] == "HealthCheckId":
+                found[region] = output.get("OutputValue", "")
+    return found
+
+
 def stack_set_specs(
     aws: Aws,
     config: config_module.Config,
     build: artifacts.Build,
     accounts: tuple[str, ...],
+    administrator: str,
     buckets: dict[str, str],
-) -> tuple[stacksets.StackSetSpec, stacksets.StackSetSpec]:
+    inputs: Inputs,
+) -> Specs:
     """The replica and primary stack sets as they must be; a template over the inline limit
     goes to the administrator region's artifact bucket and is passed by URL."""
     admin_region = config.primary_region
@@ -265,7 +324,7 @@ def stack_set_specs(
     for file_name, (key, body) in _url_templates(build).items():
         artifacts.upload_once(aws, admin_region, buckets[admin_region], key, body)
         urls[file_name] = artifacts.object_url(buckets[admin_region], admin_region, key)
-    return _specs(config, build, accounts, buckets, urls)
+    return _specs(config, build, accounts, administrator, buckets, urls, inputs)
 
 
 def planned_specs(
@@ -273,7 +332,8 @@ def planned_specs(
     build: artifacts.Build,
     accounts: tuple[str, ...],
     administrator: str,
-) -> tuple[stacksets.StackSetSpec, stacksets.StackSetSpec]:
+    inputs: Inputs,
+) -> Specs:
     """The same stack sets, computed without creating or uploading anything: what ``--plan``
     compares and what deploy shows before it acts."""
     suffix = config.environment_suffix
@@ -283,13 +343,13 @@ def planned_specs(
         file_name: artifacts.object_url(buckets[admin_region], admin_region, key)
         for file_name, (key, _) in _url_templates(build).items()
     }
-    return _specs(config, build, accounts, buckets, urls)
+    return _specs(config, build, accounts, administrator, buckets, urls, inputs)
 
 
 def _url_templates(build: artifacts.Build) -> dict[str, tuple[str, bytes]]:
     """Templates over the inline limit: file name -> (artifact key, body)."""
     big = {}
-    for file_name in (build_module.REPLICA, build_module.PRIMARY):
+    for file_name in (build_module.REPLICA, build_module.PRIMARY, build_module.STANDBY):
         body = build.text(file_name).encode()
         if len(body) > build_module.INLINE_BODY_LIMIT:
             sha = build.manifest["files"][file_name]["sha256"]
@@ -302,20 +362,39 @@ def _specs(
     config: config_module.Config,
     build: artifacts.Build,
     accounts: tuple[str, ...],
+    administrator: str,
     buckets: dict[str, str],
     urls: dict[str, str],
-) -> tuple[stacksets.StackSetSpec, stacksets.StackSetSpec]:
+    inputs: Inputs,
+) -> Specs:
     suffix = config.environment_suffix
-    common = {"EnvironmentSuffix": suffix, "AlarmEmail": config.alarm_email}
-    primary_parameters = {
-        **common,
+    code_key = build.manifest["handler_code_key"]
+    replica = {"EnvironmentSuffix": suffix, "AlarmEmail": config.alarm_email}
+    primary = {
+        **replica,
+        **inputs.domain,
         "ArtifactBucketName": buckets[config.primary_region],
-        "HandlerCodeKey": build.manifest["handler_code_key"],
+        "HandlerCodeKey": code_key,
+        **{
+            regions_module.standby_health_check_parameter(region): inputs.health_checks.get(
+                region, ""
+            )
+            for region in config.replica_regions
+        },
+    }
+    standby = {
+        "EnvironmentSuffix": suffix,
+        **inputs.domain,
+        # Each region reads its code from <prefix>-<region>, the bucket upload_artifacts filled.
+        "ArtifactBucketPrefix": names.artifact_prefix(suffix, administrator),
+        "HandlerCodeKey": code_key,
+        routing.SECONDARY_REGION_PARAM: config.replica_regions[0],
     }
     specs = []
     for kind, file_name, regions, parameters in (
-        ("replica", build_module.REPLICA, config.replica_regions, common),
-        ("primary", build_module.PRIMARY, (config.primary_region,), primary_parameters),
+        ("replica", build_module.REPLICA, config.replica_regions, replica),
+        ("primary", build_module.PRIMARY, (config.primary_region,), primary),
+        ("standby", build_module.STANDBY, config.replica_regions, standby),
     ):
         specs.append(
             stacksets.StackSetSpec(
@@ -329,7 +408,7 @@ def _specs(
                 tags=dict(config.tags),
             )
         )
-    return specs[0], specs[1]
+    return Specs(*specs)
 
 
 def show_plan(
@@ -375,12 +454,14 @@ class _Prepared(NamedTuple):
     cfn: Any
     current: dict
     unconfigured: dict
+    inputs: Inputs
     plans: list[plan_module.StackSetPlan]
 
 
 def _prepare(args: argparse.Namespace, out: TextIO, *, remove_unconfigured: bool) -> _Prepared:
     """Configuration, account, build and what each stack set holds now; prints the plan."""
     config = _config(args)
+    domain = _domain(args)
     aws = Aws(args.endpoint_url)
     admin_region = config.primary_region
     accounts = _accounts(aws, args.accounts, admin_region)
@@ -392,16 +473,20 @@ def _prepare(args: argparse.Namespace, out: TextIO, *, remove_unconfigured: bool
         if args.accounts
         else accounts[0]
     )
+    standby_set = names.stack_set(config.environment_suffix, "standby")
+    inputs = Inputs(domain, standby_health_checks(aws, cfn, config, accounts, current[standby_set]))
     # StackSets have no change sets: the plan is how a reader sees what will change.
     plans = show_plan(
-        planned_specs(config, build, accounts, administrator),
+        planned_specs(config, build, accounts, administrator, inputs),
         current,
         unconfigured,
         args.remove_unconfigured_regions,
         out,
         use_color(out),
     )
-    return _Prepared(config, aws, accounts, administrator, build, cfn, current, unconfigured, plans)
+    return _Prepared(
+        config, aws, accounts, administrator, build, cfn, current, unconfigured, inputs, plans
+    )
 
 
 def plan(args: argparse.Namespace, out: TextIO = sys.stdout) -> Planned:
@@ -441,28 +526,45 @@ def refuse_unsafe(plans: list[plan_module.StackSetPlan], allow: bool) -> None:
 
 def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
     """The whole deployment; returns the flat outputs it wrote and the calls it made."""
-    config, aws, accounts, administrator, build, cfn, current, unconfigured, plans = _prepare(
-        args, out, remove_unconfigured=args.remove_unconfigured_regions
-    )
+    prepared = _prepare(args, out, remove_unconfigured=args.remove_unconfigured_regions)
+    config, aws, accounts, administrator = prepared[:4]
+    build, cfn, current, unconfigured, inputs, plans = prepared[4:]
     admin_region = config.primary_region
     # Stop here, before anything changes, if the plan puts data at risk.
     waiter = Waiter(cfn, timeout_s=args.timeout, poll_s=args.poll, out=out)
     refuse_unsafe(plans, args.allow_replacement)
     ensure_roles(aws, build, admin_region, args.bootstrap, waiter, out)
     buckets = upload_artifacts(aws, config, build, accounts, administrator, out)
-    replica, primary = stack_set_specs(aws, config, build, accounts, buckets)
+    specs = stack_set_specs(aws, config, build, accounts, administrator, buckets, inputs)
+    replica, primary, standby = specs
 
     # Replicas first: the primary's global table needs each replica region's KMS key.
     stacksets.sync(cfn, waiter, replica, current[replica.name], out)
+    # A region leaving: its standby stops reading the table replica before the replica goes.
+    _remove_unconfigured(cfn, waiter, standby, current, unconfigured, out)
     for region in unconfigured[replica.name]:
         allow_replica_removal(aws, config.environment_suffix, region, out)
     stacksets.sync(cfn, waiter, primary, current[primary.name], out)
+    # The standby needs the table replica and the secret replica the primary just made.
+    stacksets.sync(cfn, waiter, standby, current[standby.name], out)
+    health_checks = standby_health_checks(
+        aws, cfn, config, accounts, stacksets.held(cfn, standby.name)
+    )
+    if health_checks != inputs.health_checks:
+        print("handing the standby health checks to the primary's alarms", file=out)
+        primary = stack_set_specs(
+            aws,
+            config,
+            build,
+            accounts,
+            administrator,
+            buckets,
+            replace(inputs, health_checks=health_checks),
+        ).primary
+        stacksets.sync(cfn, waiter, primary, stacksets.held(cfn, primary.name), out)
     # Removal runs the other way round: the primary stops using a region, then it goes.
     for spec in (primary, replica):
-        if unconfigured[spec.name]:
-            stacksets.remove_instances(
-                cfn, waiter, spec.name, current[spec.name], unconfigured[spec.name], out
-            )
+        _remove_unconfigured(cfn, waiter, spec, current, unconfigured, out)
 
     outputs = flat_outputs(aws, cfn, config, accounts[0])
     path = args.outputs or Path.cwd() / OUTPUTS_FILE
@@ -471,13 +573,27 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
     print(f"wrote {path} ({len(outputs)} values)", file=out)
     print(
         "deployed: API "
-        f"{outputs.get('ApiUrl', '?')}, "
+        f"{outputs.get('CustomDomainUrl') or outputs.get('ApiUrl', '?')}, "
         f"table {outputs.get('TableName', names.table(config.environment_suffix))}, "
         f"regions {', '.join(config.regions)} (primary {config.primary_region}); "
         f"{aws.operations} stack set operation(s), {aws.api_calls} AWS API call(s)",
         file=out,
     )
     return Deployed(outputs, aws)
+
+
+def _remove_unconfigured(
+    cfn: Any,
+    waiter: Waiter,
+    spec: stacksets.StackSetSpec,
+    current: dict,
+    unconfigured: dict,
+    out: TextIO,
+) -> None:
+    if unconfigured[spec.name]:
+        stacksets.remove_instances(
+            cfn, waiter, spec.name, current[spec.name], unconfigured[spec.name], out
+        )
 
 
 def flat_outputs(
@@ -487,7 +603,7 @@ def flat_outputs(
     flat: dict[str, str] = {}
     suffix = config.environment_suffix
     for kind, region in [("primary", config.primary_region)] + [
-        ("replica", r) for r in config.replica_regions
+        (kind, r) for kind in ("replica", "standby") for r in config.replica_regions
     ]:
         for output in stacksets.instance_outputs(
             aws, cfn, names.stack_set(suffix, kind), account, region

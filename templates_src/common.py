@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import AWSObject, Equals, If, Not, Parameter, Ref, Sub, Tags, Template
+from troposphere import AWSObject, Equals, Parameter, Ref, Sub, Tags, Template
 
 from .config import EMAIL_PATTERN, MANAGED_BY, PROJECT, SUFFIX_PATTERN, SUFFIX_RULE, Config
 
@@ -16,11 +16,7 @@ PROCESSOR_CONCURRENCY_PARAM = "ProcessorReservedConcurrency"
 AUDIT_CONCURRENCY_PARAM = "AuditWriterReservedConcurrency"
 ENABLE_WAF_PARAM = "EnableWaf"
 WAF_ENABLED = "WafEnabled"
-HAS_ARTIFACT_BUCKET = "HasArtifactBucket"
-# The deploy script's artifact bucket of a region (scripts/deployment/names.py).
-ARTIFACT_BUCKET_CONVENTION = (
-    f"payment-${{{SUFFIX_PARAM}}}-artifacts-${{AWS::AccountId}}-${{AWS::Region}}"
-)
+ARTIFACT_PREFIX_PARAM = "ArtifactBucketPrefix"
 
 STAGE_NAME = "prod"
 AUDIT_PREFIX = "payments/"
@@ -37,7 +33,7 @@ class Params:
     processor_concurrency: Parameter | None = None
     audit_concurrency: Parameter | None = None
     enable_waf: Parameter | None = None
-    artifact_bucket_optional: bool = False
+    artifact_bucket_per_region: bool = False
 
 
 def add_parameters(
@@ -45,12 +41,13 @@ def add_parameters(
     config: Config,
     *,
     with_code: bool,
-    artifact_bucket_optional: bool = False,
+    artifact_bucket_per_region: bool = False,
     with_alarm_email: bool = True,
 ) -> Params:
-    """``artifact_bucket_optional``: an empty ArtifactBucketName means the deploy script's bucket
-    of the stack's region (a stack set has one value for all its regions).
-    ``with_alarm_email``: False where the stack notifies a topic another stack owns."""
+    """``artifact_bucket_per_region``: the code comes from ``<ArtifactBucketPrefix>-<region>``
+    (a stack set gives all its regions one value, and Lambda reads code only from a bucket in
+    the function's own region). ``with_alarm_email``: False where the stack notifies a topic
+    another stack owns."""
     """Declare the parameters with console-friendly descriptions, patterns and groups."""
     suffix = template.add_parameter(
         Parameter(
@@ -83,30 +80,27 @@ def add_parameters(
         labels[ALARM_EMAIL_PARAM] = "Alarm e-mail (optional)"
     artifact_bucket = code_key = processor_concurrency = audit_concurrency = enable_waf = None
     if with_code:
-        bucket_pattern = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
-        optional = {
-            "Default": "",
-            "AllowedPattern": f"^$|^{bucket_pattern}$",
-            "ConstraintDescription": "an S3 bucket name in this stack's region, or empty",
-            "Description": "S3 bucket in this stack's region that holds the handler package "
-            "(Lambda reads code only from its own region); empty: the deploy script's bucket "
-            "payment-<suffix>-artifacts-<account>-<region>.",
+        per_region = {
+            # Leaves room for "-<region>" within the 63 characters of a bucket name.
+            "AllowedPattern": r"^[a-z0-9][a-z0-9.-]{1,45}$",
+            "ConstraintDescription": "the start of an S3 bucket name (at most 46 characters)",
+            "Description": "The handler package is read from the bucket <prefix>-<region> of "
+            "each stack's region (Lambda reads code only from its own region); the deploy "
+            "script's buckets are payment-<suffix>-artifacts-<account>-<region>.",
         }
-        required = {
-            "AllowedPattern": f"^{bucket_pattern}$",
+        one_bucket = {
+            "AllowedPattern": r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
             "ConstraintDescription": "an S3 bucket name in this stack's region",
             "Description": "S3 bucket in this stack's region that holds the handler package "
             "(Lambda reads code only from its own region).",
         }
         artifact_bucket = template.add_parameter(
             Parameter(
-                ARTIFACT_BUCKET_PARAM,
+                ARTIFACT_PREFIX_PARAM if artifact_bucket_per_region else ARTIFACT_BUCKET_PARAM,
                 Type="String",
-                **(optional if artifact_bucket_optional else required),
+                **(per_region if artifact_bucket_per_region else one_bucket),
             )
         )
-        if artifact_bucket_optional:
-            template.add_condition(HAS_ARTIFACT_BUCKET, Not(Equals(Ref(artifact_bucket), "")))
         code_key = template.add_parameter(
             Parameter(
                 CODE_KEY_PARAM,
@@ -152,7 +146,7 @@ def add_parameters(
                 "a per-IP rate limit) in front of the API stage.",
             )
         )
-        groups.insert(1, ("Handler package", [ARTIFACT_BUCKET_PARAM, CODE_KEY_PARAM]))
+        groups.insert(1, ("Handler package", [artifact_bucket.title, CODE_KEY_PARAM]))
         groups.insert(
             2,
             (
@@ -160,7 +154,9 @@ def add_parameters(
                 [PROCESSOR_CONCURRENCY_PARAM, AUDIT_CONCURRENCY_PARAM, ENABLE_WAF_PARAM],
             ),
         )
-        labels[ARTIFACT_BUCKET_PARAM] = "Artifact bucket"
+        labels[artifact_bucket.title] = (
+            "Artifact bucket prefix" if artifact_bucket_per_region else "Artifact bucket"
+        )
         labels[CODE_KEY_PARAM] = "Handler package key"
         labels[PROCESSOR_CONCURRENCY_PARAM] = "Processor reserved concurrency"
         labels[AUDIT_CONCURRENCY_PARAM] = "Audit writer reserved concurrency"
@@ -184,14 +180,14 @@ def add_parameters(
         processor_concurrency,
         audit_concurrency,
         enable_waf,
-        artifact_bucket_optional,
+        artifact_bucket_per_region,
     )
 
 
 def code_bucket(params: Params) -> object:
     """The bucket the functions' code comes from."""
-    if params.artifact_bucket_optional:
-        return If(HAS_ARTIFACT_BUCKET, Ref(params.artifact_bucket), Sub(ARTIFACT_BUCKET_CONVENTION))
+    if params.artifact_bucket_per_region:
+        return Sub(f"${{{ARTIFACT_PREFIX_PARAM}}}-${{AWS::Region}}")
     return Ref(params.artifact_bucket)
 
 

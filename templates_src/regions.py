@@ -210,7 +210,7 @@ def build_standby(config: Config) -> Template:
         "record of the optional custom domain. Deploy after the primary region."
     )
     p = add_parameters(
-        template, config, with_code=True, artifact_bucket_optional=True, with_alarm_email=False
+        template, config, with_code=True, artifact_bucket_per_region=True, with_alarm_email=False
     )
     key_arns = kms.KeyArns(
         table=ImportValue(export_name("table-key-arn")),

@@ -28,7 +28,7 @@ SECONDARY_HERE = "SecondaryRecordHere"
 PRIMARY = "PRIMARY"
 SECONDARY = "SECONDARY"
 
-HOSTED_ZONE_PATTERN = r"^$|^Z[A-Z0-9]{1,32}$"
+HOSTED_ZONE_PATTERN = r"^$|^[A-Z0-9]{1,32}$"
 DOMAIN_PATTERN = r"^$|^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d$"
 
@@ -48,7 +48,7 @@ def add_domain_parameters(template: Template) -> None:
             Type="String",
             Default="",
             AllowedPattern=HOSTED_ZONE_PATTERN,
-            ConstraintDescription="a Route 53 hosted zone id (Z...), or empty for no custom domain",
+            ConstraintDescription="a Route 53 hosted zone id, or empty for no custom domain",
             Description="Public hosted zone that holds DomainName; empty: no custom domain and "
             "no failover record (clients use the regional invoke URLs).",
         )

@@ -6,14 +6,25 @@ PROJECT_TAG = ("Project", "payment-infrastructure")
 ROLES_STACK = "payment-stackset-roles"
 
 
+# The replica regions' keys and buckets come before the primary's global table; the standby
+# service in the replica regions needs the table replica and the secret replica the primary made.
+DEPLOY_ORDER = ("replica", "primary", "standby")
+DELETE_ORDER = tuple(reversed(DEPLOY_ORDER))
+
+
 def stack_set(suffix: str, kind: str) -> str:
-    """``kind`` is ``replica`` or ``primary``."""
+    """``kind`` is one of ``DEPLOY_ORDER``."""
     return f"payment-{suffix}-{kind}"
 
 
-def artifact_bucket(suffix: str, account: str, region: str) -> str:
+def artifact_prefix(suffix: str, account: str) -> str:
     # The StackSet execution role may touch payment-* buckets only.
-    return f"payment-{suffix}-artifacts-{account}-{region}"
+    return f"payment-{suffix}-artifacts-{account}"
+
+
+def artifact_bucket(suffix: str, account: str, region: str) -> str:
+    """``<prefix>-<region>``: the standby template finds its region's bucket by the prefix."""
+    return f"{artifact_prefix(suffix, account)}-{region}"
 
 
 def audit_bucket(suffix: str, account: str, region: str) -> str:

@@ -9,7 +9,7 @@ from types import TracebackType
 from moto.cloudformation import parsing
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from . import models, patches, stacksets
+from . import models, ordering, patches, stacksets
 
 _installed = False
 
@@ -20,6 +20,7 @@ def install() -> None:
     if _installed:
         return
     patches.install()
+    ordering.install()
     stacksets.install()
     # moto caches its type -> model map on first use; rebuild it with the classes above.
     parsing.get_model_list.cache_clear()

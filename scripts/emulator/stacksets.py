@@ -101,6 +101,11 @@ def _roll_back(backend: cfn.CloudFormationBackend, stack_name: str) -> None:
                 resource_map._delete_resource(resource, resource_json)
             except Exception:  # noqa: BLE001 - best effort, like a rollback that skips failures
                 pass
+        # Its exports go with it: a rolled-back stack exports nothing, and a re-run that
+        # creates the stack again must not find its own export names taken.
+        for name, export in list(backend.exports.items()):
+            if export.exporting_stack_id == stack_id:
+                del backend.exports[name]
         stack.status = "ROLLBACK_COMPLETE"
         backend.deleted_stacks[stack_id] = backend.stacks.pop(stack_id)
 

@@ -26,7 +26,12 @@ pytestmark = pytest.mark.integration
 
 SUFFIX = "emu"
 EMAIL = "alarms@example.com"  # so the conditional e-mail subscription exists too
-ARTIFACTS = f"payment-{SUFFIX}-artifacts-{ACCOUNT}-{PRIMARY}"
+ARTIFACT_PREFIX = f"payment-{SUFFIX}-artifacts-{ACCOUNT}"
+ARTIFACTS = f"{ARTIFACT_PREFIX}-{PRIMARY}"
+DOMAIN = "pay.example.com"  # so the conditional custom domain and failover records exist too
+# Declared but not created, by design: Route 53 health-check metrics exist only in us-east-1,
+# so the standby in us-west-2 has no alarm on its own check (the primary's stack has it).
+ABSENT_BY_DESIGN = {build_module.STANDBY: {"ApiHealthCheckAlarm"}}
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +56,23 @@ def _switched_on(template: Path) -> dict[str, str]:
 def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
     """Every built template as a plain stack (no stack sets): template file -> (region, id)."""
     manifest = json.loads((built / build_module.MANIFEST).read_text())
-    aws("s3").create_bucket(Bucket=ARTIFACTS)
+    for region in (PRIMARY, REPLICA):
+        s3 = aws("s3", region)
+        bucket = f"{ARTIFACT_PREFIX}-{region}"
+        location = {} if region == "us-east-1" else {"LocationConstraint": region}
+        s3.create_bucket(
+            Bucket=bucket, **({"CreateBucketConfiguration": location} if location else {})
+        )
+        s3.put_object(
+            Bucket=bucket,
+            Key=manifest["handler_code_key"],
+            Body=(built / build_module.HANDLER_ZIP).read_bytes(),
+        )
     aws("s3").put_object(
-        Bucket=ARTIFACTS,
-        Key=manifest["handler_code_key"],
-        Body=(built / build_module.HANDLER_ZIP).read_bytes(),
+        Bucket=ARTIFACTS, Key="standby.json", Body=(built / build_module.STANDBY).read_bytes()
     )
+    zone = aws("route53").create_hosted_zone(Name="example.com", CallerReference="emulator")
+    domain = {"HostedZoneId": zone["HostedZone"]["Id"].split("/")[-1], "DomainName": DOMAIN}
     aws("s3").put_object(
         Bucket=ARTIFACTS, Key="primary.json", Body=(built / build_module.PRIMARY).read_bytes()
     )
@@ -94,10 +110,29 @@ def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
                 {
                     **common,
                     **_switched_on(built / build_module.PRIMARY),
+                    **domain,
                     "ArtifactBucketName": ARTIFACTS,
                     "HandlerCodeKey": manifest["handler_code_key"],
+                    # Any id: the alarm on the standby's check exists once deploy passes one.
+                    "HealthCheckIdUsWest2": "00000000-0000-4000-8000-000000000000",
                 },
                 TemplateURL=f"https://{ARTIFACTS}.s3.{PRIMARY}.amazonaws.com/primary.json",
+            ),
+        ),
+        # After the primary: it needs the table replica and the secret replica.
+        build_module.STANDBY: (
+            REPLICA,
+            create(
+                "standby",
+                REPLICA,
+                {
+                    "EnvironmentSuffix": SUFFIX,
+                    **_switched_on(built / build_module.STANDBY),
+                    **domain,
+                    "ArtifactBucketPrefix": ARTIFACT_PREFIX,
+                    "HandlerCodeKey": manifest["handler_code_key"],
+                },
+                TemplateURL=f"https://{ARTIFACTS}.s3.{PRIMARY}.amazonaws.com/standby.json",
             ),
         ),
     }
@@ -121,12 +156,15 @@ def test_every_resource_type_in_the_built_templates_is_created(aws, built, stack
     assert missing == [], f"types the emulator does not create: {missing}"
     # And every declared resource, not just one per type.
     for file_name, (region, stack_id) in stacks.items():
-        count = len(
-            aws("cloudformation", region).list_stack_resources(StackName=stack_id)[
-                "StackResourceSummaries"
-            ]
-        )
-        assert count == manifest["templates"][file_name]["resource_count"], file_name
+        summaries = aws("cloudformation", region).list_stack_resources(StackName=stack_id)
+        # moto lists a resource whose condition is false as an empty entry: not created.
+        created_ids = {
+            r["LogicalResourceId"]
+            for r in summaries["StackResourceSummaries"]
+            if r["LogicalResourceId"]
+        }
+        declared_ids = set(json.loads((built / file_name).read_text())["Resources"])
+        assert created_ids == declared_ids - ABSENT_BY_DESIGN.get(file_name, set()), file_name
 
 
 def test_global_table_has_a_replica_in_every_region(aws, stacks):
@@ -201,7 +239,15 @@ def test_alarms_topic_policy_and_subscription(aws, stacks):
     primary_alarms = aws("cloudwatch").describe_alarms(AlarmNamePrefix=f"payment-{SUFFIX}-")[
         "MetricAlarms"
     ]
-    assert len(primary_alarms) == 10
+    assert len(primary_alarms) == 12
+    # Health-check status alarms live where Route 53 publishes the metric (us-east-1): the
+    # primary's own check and the standby's in us-west-2.
+    health = {a["AlarmName"]: a for a in primary_alarms if a.get("Namespace") == "AWS/Route53"}
+    assert set(health) == {f"payment-{SUFFIX}-api-health", f"payment-{SUFFIX}-api-health-{REPLICA}"}
+    standby_alarms = aws("cloudwatch", REPLICA).describe_alarms(
+        AlarmNamePrefix=f"payment-{SUFFIX}-api-health"
+    )["MetricAlarms"]
+    assert standby_alarms == []
 
 
 def test_audit_bucket_settings_and_policy(aws, stacks):
@@ -252,7 +298,10 @@ def test_deleting_the_primary_stack_removes_what_it_owns_and_keeps_retained_data
         aws("cloudwatch").describe_alarms(AlarmNamePrefix=f"payment-{SUFFIX}-")["MetricAlarms"]
         == []
     )
-    assert aws("route53").list_health_checks()["HealthChecks"] == []
+    checks = aws("route53").list_health_checks()["HealthChecks"]
+    hosts = [c["HealthCheckConfig"]["FullyQualifiedDomainName"] for c in checks]
+    assert [h for h in hosts if f".{PRIMARY}." in h] == []  # the standby's stays with its stack
+    assert len(hosts) == 1
     assert aws("lambda").list_functions()["Functions"] == []
     with pytest.raises(ClientError):
         aws("secretsmanager", REPLICA).describe_secret(SecretId=f"payment-{SUFFIX}-api-key")

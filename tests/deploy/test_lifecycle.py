@@ -40,6 +40,7 @@ SUFFIX = "life"
 EMAIL = "payments-oncall@example.com"
 REPLICA_SET = f"payment-{SUFFIX}-replica"
 PRIMARY_SET = f"payment-{SUFFIX}-primary"
+STANDBY_SET = f"payment-{SUFFIX}-standby"
 TABLE = f"payment-{SUFFIX}-payments"
 REGIONS = (PRIMARY, REPLICA)
 
@@ -84,12 +85,23 @@ def test_first_deploy_creates_both_regions(aws, args, work):
     assert result.code == 0, result.err
     cfn = aws("cloudformation")
 
-    for name, region in ((REPLICA_SET, REPLICA), (PRIMARY_SET, PRIMARY)):
+    # The primary is updated once more on a first deploy: the standby's health check id, known
+    # only once the standby exists, goes to the primary's alarm in us-east-1.
+    for name, region, status in (
+        (REPLICA_SET, REPLICA, "CREATE_COMPLETE"),
+        (PRIMARY_SET, PRIMARY, "UPDATE_COMPLETE"),
+        (STANDBY_SET, REPLICA, "CREATE_COMPLETE"),
+    ):
         assert cfn.describe_stack_set(StackSetName=name)["StackSet"]["Status"] == "ACTIVE"
         instances = cfn.list_stack_instances(StackSetName=name)["Summaries"]
         assert [(i["Region"], i["Status"]) for i in instances] == [(region, "CURRENT")]
         stack = aws("cloudformation", region).describe_stacks(StackName=instances[0]["StackId"])
-        assert stack["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+        assert stack["Stacks"][0]["StackStatus"] == status
+    assert (
+        result.out.index(f"{REPLICA_SET}: creating")
+        < result.out.index(f"{PRIMARY_SET}: creating")
+        < result.out.index(f"{STANDBY_SET}: creating")
+    )
     # The primary template is over the inline limit: the stack set got it by URL and holds it.
     held = cfn.describe_stack_set(StackSetName=PRIMARY_SET)["StackSet"]["TemplateBody"]
     assert json.loads(held) == json.loads((work / "build" / build_module.PRIMARY).read_text())
@@ -138,8 +150,18 @@ def test_first_deploy_creates_both_regions(aws, args, work):
         .read()
     )
     assert artifact == zip_bytes
-    function = aws("lambda").get_function(FunctionName=f"payment-{SUFFIX}-processor")
-    assert function["Configuration"]["CodeSha256"] == _code_sha256(zip_bytes)
+    for region in REGIONS:  # the primary's processor and the standby's
+        function = aws("lambda", region).get_function(FunctionName=f"payment-{SUFFIX}-processor")
+        assert function["Configuration"]["CodeSha256"] == _code_sha256(zip_bytes)
+        assert function["Configuration"]["Environment"]["Variables"]["TABLE_NAME"] == TABLE
+    # The standby's audit writer reads the stream of the table replica in its own region.
+    replica_stream = aws("dynamodb", REPLICA).describe_table(TableName=TABLE)["Table"][
+        "LatestStreamArn"
+    ]
+    mappings = aws("lambda", REPLICA).list_event_source_mappings(
+        FunctionName=f"payment-{SUFFIX}-audit-writer"
+    )["EventSourceMappings"]
+    assert [m["EventSourceArn"] for m in mappings] == [replica_stream]
 
     # The API key's value is the generated secret, replicated, and never an output.
     secret = aws("secretsmanager").get_secret_value(SecretId=f"payment-{SUFFIX}-api-key")
@@ -148,8 +170,10 @@ def test_first_deploy_creates_both_regions(aws, args, work):
         SecretId=f"payment-{SUFFIX}-api-key"
     )
     assert json.loads(replica_secret["SecretString"])["api_key"] == api_key_value
-    keys = aws("apigateway").get_api_keys(includeValues=True)["items"]
-    assert [k["value"] for k in keys if k["name"] == f"payment-{SUFFIX}-api-key"] == [api_key_value]
+    for region in REGIONS:  # one client key works in both regions
+        keys = aws("apigateway", region).get_api_keys(includeValues=True)["items"]
+        named = [k["value"] for k in keys if k["name"] == f"payment-{SUFFIX}-api-key"]
+        assert named == [api_key_value]
 
     alarm = aws("cloudwatch").describe_alarms(AlarmNames=[f"payment-{SUFFIX}-processor-errors"])
     assert alarm["MetricAlarms"][0]["Threshold"] == 5.0
@@ -166,10 +190,25 @@ def test_first_deploy_creates_both_regions(aws, args, work):
     assert outputs[f"{REPLICA}.AuditBucketName"] == f"payment-{SUFFIX}-audit-{ACCOUNT}-{REPLICA}"
     assert outputs["ApiUrl"].startswith(f"https://{outputs['ApiId']}.execute-api.{PRIMARY}.")
     assert outputs["ApiUrl"] in result.out  # the summary names the API
+    assert outputs[f"{REPLICA}.ApiUrl"].startswith(
+        f"https://{outputs[f'{REPLICA}.ApiId']}.execute-api.{REPLICA}."
+    )
+    # us-east-1 alarms on both regions' health checks (Route 53 metrics exist only there).
+    alarms = aws("cloudwatch", PRIMARY).describe_alarms(
+        AlarmNames=[f"payment-{SUFFIX}-api-health", f"payment-{SUFFIX}-api-health-{REPLICA}"]
+    )["MetricAlarms"]
+    checked = {
+        a["AlarmName"]: {d["Value"] for d in a["Dimensions"] if d["Name"] == "HealthCheckId"}
+        for a in alarms
+    }
+    assert checked == {
+        f"payment-{SUFFIX}-api-health": {outputs["HealthCheckId"]},
+        f"payment-{SUFFIX}-api-health-{REPLICA}": {outputs[f"{REPLICA}.HealthCheckId"]},
+    }
 
 
 def test_redeploy_with_nothing_changed_starts_no_operation(aws, args):
-    before = {name: operation_count(aws, name) for name in (REPLICA_SET, PRIMARY_SET)}
+    before = {name: operation_count(aws, name) for name in (REPLICA_SET, PRIMARY_SET, STANDBY_SET)}
     result = run_deploy(args)
     assert result.code == 0, result.err
     assert {name: operation_count(aws, name) for name in before} == before
@@ -192,20 +231,22 @@ def test_code_and_alarm_threshold_change_updates_the_primary_instance(aws, args,
     assert result.clean
     new_zip = (work / "build-v2" / build_module.HANDLER_ZIP).read_bytes()
 
-    before = {name: operation_count(aws, name) for name in (REPLICA_SET, PRIMARY_SET)}
+    before = {name: operation_count(aws, name) for name in (REPLICA_SET, PRIMARY_SET, STANDBY_SET)}
     deployed = run_deploy([*args, "--build-dir", str(work / "build-v2")])
     assert deployed.code == 0, deployed.err
 
     assert operation_count(aws, REPLICA_SET) == before[REPLICA_SET]
     assert operation_count(aws, PRIMARY_SET) == before[PRIMARY_SET] + 1
+    assert operation_count(aws, STANDBY_SET) == before[STANDBY_SET] + 1  # new code there too
     cfn = aws("cloudformation")
     latest = cfn.list_stack_set_operations(StackSetName=PRIMARY_SET)["Summaries"][-1]
     assert (latest["Action"], latest["Status"]) == ("UPDATE", "SUCCEEDED")
     alarm = aws("cloudwatch").describe_alarms(AlarmNames=[f"payment-{SUFFIX}-processor-errors"])
     assert alarm["MetricAlarms"][0]["Threshold"] == 7.0
-    for name in (f"payment-{SUFFIX}-processor", f"payment-{SUFFIX}-audit-writer"):
-        function = aws("lambda").get_function(FunctionName=name)
-        assert function["Configuration"]["CodeSha256"] == _code_sha256(new_zip)
+    for region in REGIONS:
+        for name in (f"payment-{SUFFIX}-processor", f"payment-{SUFFIX}-audit-writer"):
+            function = aws("lambda", region).get_function(FunctionName=name)
+            assert function["Configuration"]["CodeSha256"] == _code_sha256(new_zip)
     instance = cfn.list_stack_instances(StackSetName=PRIMARY_SET)["Summaries"][0]
     assert instance["Status"] == "CURRENT"
 
@@ -222,7 +263,7 @@ def test_delete_removes_stack_sets_and_retains_data(aws, delete_args, work):
     assert result.code == 0, result.err
 
     cfn = aws("cloudformation")
-    for name in (PRIMARY_SET, REPLICA_SET):
+    for name in (STANDBY_SET, PRIMARY_SET, REPLICA_SET):
         assert _missing(cfn.describe_stack_set, "StackSetNotFoundException", StackSetName=name)
     for region in REGIONS:
         live = aws("cloudformation", region).describe_stacks()["Stacks"]
@@ -236,7 +277,8 @@ def test_delete_removes_stack_sets_and_retains_data(aws, delete_args, work):
         region = REPLICA if key.startswith(REPLICA) else PRIMARY
         state = aws("kms", region).describe_key(KeyId=outputs[key])["KeyMetadata"]["KeyState"]
         assert state == "Enabled"
-    assert aws("lambda").list_functions()["Functions"] == []
+    for region in REGIONS:
+        assert aws("lambda", region).list_functions()["Functions"] == []
     assert f"table {TABLE}" in result.out and bucket in result.out and "KMS key" in result.out
 
 

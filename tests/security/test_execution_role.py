@@ -22,8 +22,8 @@ from templates_src.stackset_roles import HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL
 # to resource types this product never targets (a web ACL association's handler, for one, lists
 # the permissions for every kind of resource a web ACL can protect).
 SERVICES = {
-    "acm", "apigateway", "application-autoscaling", "cloudwatch", "dynamodb", "iam", "kms", "lambda",
-    "logs", "route53", "s3", "secretsmanager", "sns", "sqs", "ssm", "wafv2",
+    "acm", "apigateway", "application-autoscaling", "cloudwatch", "dynamodb", "iam", "kms",
+    "lambda", "logs", "route53", "s3", "secretsmanager", "sns", "sqs", "ssm", "wafv2",
 }  # fmt: skip
 # Granted on "*" as a whole service by statements of their own.
 WHOLE_SERVICE_ON_STAR = {"kms", "route53"}
