@@ -63,59 +63,58 @@ def restore(aws: Any, health_check_id: str, sleep: Callable[[float], None] = tim
     )
 
 
-@contextmanager
-def _signals_raise() -> Iterator[dict[int, Any]]:
-    """SIGINT/SIGTERM raise ``Interrupted``; the previous handlers come back afterwards. Only
-    the main thread can install handlers: elsewhere this does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield {}
-        return
+class _Signals:
+    """While installed, the first SIGINT/SIGTERM raises ``Interrupted``; any later one, and any
+    one once the restore has begun, is only recorded: nothing cuts the restore short."""
 
-    def handler(signum: int, frame: Any) -> None:
-        raise Interrupted(signum)
+    def __init__(self) -> None:
+        self.raising = True
+        self.held: list[int] = []
+        self.previous: dict[int, Any] = {}
 
-    previous = {s: signal.signal(s, handler) for s in SIGNALS}
-    try:
-        yield previous
-    finally:
-        for s, old in previous.items():
+    def handler(self, signum: int, frame: Any) -> None:
+        if self.raising:
+            self.raising = False
+            raise Interrupted(signum)
+        self.held.append(signum)
+
+    def install(self) -> None:
+        # Only the main thread can install handlers: elsewhere the defaults stay.
+        if threading.current_thread() is threading.main_thread():
+            self.previous = {s: signal.signal(s, self.handler) for s in SIGNALS}
+
+    def uninstall(self) -> None:
+        for s, old in self.previous.items():
             signal.signal(s, old)
-
-
-@contextmanager
-def _signals_held() -> Iterator[list[int]]:
-    """Signals arriving inside are recorded, not raised (the restore must not be cut short)."""
-    held: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield held
-        return
-    previous = {s: signal.signal(s, lambda signum, frame: held.append(signum)) for s in SIGNALS}
-    try:
-        yield held
-    finally:
-        for s, old in previous.items():
-            signal.signal(s, old)
+        self.previous = {}
 
 
 @contextmanager
 def inverted(aws: Any, health_check_id: str, out: TextIO) -> Iterator[float]:
     """Invert the check; yields the monotonic time of the inversion."""
+    signals = _Signals()
+    signals.install()
     sent = False
-    with _signals_raise():
+    try:
+        sent = True  # from here on the call may have reached Route 53
+        set_inverted(aws, health_check_id, True)
+        started = time.monotonic()
+        print(f"inverted health check {health_check_id}", file=out, flush=True)
+        yield started
+    finally:
         try:
-            sent = True  # from here on the call may have reached Route 53
-            set_inverted(aws, health_check_id, True)
-            started = time.monotonic()
-            print(f"inverted health check {health_check_id}", file=out, flush=True)
-            yield started
-        finally:
+            signals.raising = False
+        except Interrupted as late:  # the one signal that could still raise, just now
+            signals.held.append(late.signum)
+        try:
             if sent:
-                with _signals_held() as held:
-                    restore(aws, health_check_id)
-                    print(
-                        f"restored health check {health_check_id} (Inverted=false, confirmed)",
-                        file=out,
-                        flush=True,
-                    )
-                if held:
-                    raise Interrupted(held[0])
+                restore(aws, health_check_id)
+                print(
+                    f"restored health check {health_check_id} (Inverted=false, confirmed)",
+                    file=out,
+                    flush=True,
+                )
+        finally:
+            signals.uninstall()
+        if signals.held:
+            raise Interrupted(signals.held[0])

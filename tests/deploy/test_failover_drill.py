@@ -163,6 +163,28 @@ def test_a_signal_during_the_drill_restores_the_check(emulator, aws, deployed, s
     assert {s: signal.getsignal(s) for s in inversion.SIGNALS} == handlers
 
 
+def test_a_second_signal_during_the_restore_does_not_cut_it_short(
+    emulator, aws, deployed, monkeypatch
+):
+    primary_check = deployed["HealthCheckId"]
+    real_restore = inversion.restore
+    confirmed = []
+
+    def impatient_restore(*args, **kwargs) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C again, while the check is still inverted
+        real_restore(*args, **kwargs)
+        confirmed.append(inverted(aws, primary_check))
+
+    monkeypatch.setattr(inversion, "restore", impatient_restore)
+    code, out = drill(
+        emulator,
+        hooks=failover_drill.Hooks(after_inversion=lambda: os.kill(os.getpid(), signal.SIGINT)),
+    )
+    assert code == 130
+    assert confirmed == [False]
+    assert "restored health check" in out
+
+
 def test_an_already_inverted_check_stops_the_drill_and_restore_fixes_it(
     emulator, aws, deployed, capsys
 ):
