@@ -90,7 +90,11 @@ def request_path(samples: int, warmup: int = 100) -> dict[str, Any]:
         def item() -> dict[str, Any]:
             request = validate_payment(json.loads(BODY), (uuid.uuid4().hex,))
             return new_payment(
-                request, api_key_id="k", request_id=str(uuid.uuid4()), now=datetime.now(UTC)
+                request,
+                api_key_id="k",
+                client_id="c",
+                request_id=str(uuid.uuid4()),
+                now=datetime.now(UTC),
             ).item
 
         def raw_put(payment: dict[str, Any]) -> None:

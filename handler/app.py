@@ -56,6 +56,7 @@ def process(request: ApiRequest, current: Runtime, request_id: str) -> Result:
     payment = new_payment(
         payment_request,
         api_key_id=request.api_key_id,
+        client_id=request.client_id,
         request_id=request_id,
         now=datetime.now(UTC),
     )

@@ -5,6 +5,7 @@ The only place where an :class:`~handler.errors.ErrorCode` becomes an HTTP statu
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -34,8 +35,12 @@ class ApiRequest(NamedTuple):
     headers: Mapping[str, tuple[str, ...]]
     body: str | None
     body_is_base64: bool
-    # The API Gateway API key *id* (never the key value) when the method requires a key.
+    # The API Gateway API key *id* when the method requires a key: it names the key in one
+    # region (each region's API has its own key resource with the same value).
     api_key_id: str | None
+    # Who the client is in every region: a one-way fingerprint of the key value. The value
+    # itself is not kept.
+    client_id: str | None
     api_request_id: str | None
 
 
@@ -55,8 +60,17 @@ def parse_event(event: Mapping[str, Any]) -> ApiRequest:
         body=body if isinstance(body, str) else None,
         body_is_base64=event.get("isBase64Encoded") is True,
         api_key_id=_text(identity.get("apiKeyId")) or None,
+        client_id=client_fingerprint(_text(identity.get("apiKey"))),
         api_request_id=_text(context.get("requestId")) or None,
     )
+
+
+def client_fingerprint(api_key_value: str) -> str | None:
+    """The same for one API key value in every region; the value cannot be read back from it."""
+    if not api_key_value:
+        return None
+    material = f"payment-client/v1\x00{api_key_value}"
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
 
 
 class ApiResponse(NamedTuple):

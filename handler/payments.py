@@ -29,15 +29,17 @@ class NewPayment(NamedTuple):
     body: dict[str, str]
 
 
-def payment_id_for(idempotency_key: str | None, api_key_id: str | None) -> str:
+def payment_id_for(idempotency_key: str | None, client_id: str | None) -> str:
     """Deterministic for a keyed request, random otherwise.
 
-    The key is scoped to the caller's API key id so that two clients choosing the same
-    Idempotency-Key get different payments; NUL separators keep (scope, key) unambiguous.
+    The key is scoped to the client (a fingerprint of its API key value) so that two clients
+    choosing the same Idempotency-Key get different payments, while one client gets the same
+    payment id in every region: a replay sent to the standby region after a failover finds the
+    replicated payment. NUL separators keep (scope, key) unambiguous.
     """
     if idempotency_key is None:
         return ID_PREFIX + os.urandom(16).hex()
-    material = f"payment-id/v1\x00{api_key_id or ''}\x00{idempotency_key}"
+    material = f"payment-id/v2\x00{client_id or ''}\x00{idempotency_key}"
     return ID_PREFIX + hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
 
 
@@ -65,10 +67,11 @@ def new_payment(
     request: PaymentRequest,
     *,
     api_key_id: str | None,
+    client_id: str | None,
     request_id: str,
     now: datetime,
 ) -> NewPayment:
-    payment_id = payment_id_for(request.idempotency_key, api_key_id)
+    payment_id = payment_id_for(request.idempotency_key, client_id)
     item: Item = {
         "payment_id": {"S": payment_id},
         "status": {"S": STATUS_ACCEPTED},

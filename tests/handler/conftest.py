@@ -84,6 +84,7 @@ def api_event(
     *,
     base64: bool = False,
     api_key_id: str | None = API_KEY_ID,
+    api_key: str = API_KEY_VALUE,
     multi_value_headers: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """A REST API proxy event as API Gateway sends it (body: dict -> JSON, str/bytes as is)."""
@@ -95,7 +96,7 @@ def api_event(
     headers = dict(headers or {})
     identity: dict[str, Any] = {"sourceIp": "203.0.113.9", "userAgent": "pytest"}
     if api_key_id is not None:
-        identity.update(apiKeyId=api_key_id, apiKey=API_KEY_VALUE)
+        identity.update(apiKeyId=api_key_id, apiKey=api_key)
     return {
         "resource": path,
         "path": path,

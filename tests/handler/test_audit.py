@@ -70,7 +70,9 @@ def payment_item(
     """An item exactly as the processor writes it."""
     request = validate_payment({**VALID_BODY, "amount": amount, **members}, (new_key(),))
     when = created or datetime(2026, 11, 24, 5, 21, 52, 123000, tzinfo=UTC)
-    return new_payment(request, api_key_id="key-id", request_id=str(uuid.uuid4()), now=when).item
+    return new_payment(
+        request, api_key_id="key-id", client_id="client", request_id=str(uuid.uuid4()), now=when
+    ).item
 
 
 def stream_record(

@@ -9,8 +9,6 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from handler.payments import payment_id_for
-
 from .conftest import (
     API_KEY_ID,
     API_KEY_VALUE,
@@ -173,18 +171,26 @@ def test_idempotency_key_header_name_is_case_insensitive() -> None:
     assert len(scan_items()) == 1
 
 
-def test_payment_id_derives_from_the_key_scoped_to_the_callers_api_key() -> None:
+def test_a_replay_through_another_regions_api_key_finds_the_same_payment() -> None:
+    # Each region's API has its own API key resource (another id) holding the same value.
     key = new_key()
-    response = post(VALID_BODY, key=key)
+    first = post(VALID_BODY, key=key, api_key_id="key-id-in-us-east-1")
+    replay = post(VALID_BODY, key=key, api_key_id="key-id-in-us-west-2")
 
-    assert response.body["payment_id"] == payment_id_for(key, API_KEY_ID)
-    assert response.body["payment_id"] != payment_id_for(key, "another-api-key-id")
+    assert (first.status, replay.status) == (201, 200)
+    assert replay.body == first.body
+    assert len(scan_items()) == 1
 
 
 def test_two_clients_choosing_the_same_key_get_two_payments() -> None:
     key = new_key()
-    mine = post(VALID_BODY, key=key, api_key_id="client-a")
-    theirs = post({**VALID_BODY, "amount": "1.00"}, key=key, api_key_id="client-b")
+    mine = post(VALID_BODY, key=key, api_key_id="client-a", api_key="value-of-key-a-0123456789")
+    theirs = post(
+        {**VALID_BODY, "amount": "1.00"},
+        key=key,
+        api_key_id="client-b",
+        api_key="value-of-key-b-0123456789",
+    )
 
     assert (mine.status, theirs.status) == (201, 201)
     assert mine.body["payment_id"] != theirs.body["payment_id"]
