@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from .discovery import Deployment
 from .probes import PaymentCounts
+from .replication import Latency
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Report:
     seconds_to_failover: float | None = None
     seconds_to_failback: float | None = None
     payments: PaymentCounts | None = None
+    replication_latency: Latency | None = None  # the recovery point, from the alarm's metric
     exit_code: int = 0
 
     def check(self, name: str, passed: bool, detail: str = "") -> bool:
@@ -55,6 +57,9 @@ class Report:
             "seconds_to_failover": _rounded(self.seconds_to_failover),
             "seconds_to_failback": _rounded(self.seconds_to_failback),
             "payments": self.payments.as_dict() if self.payments else None,
+            "replication_latency_ms": (
+                self.replication_latency.as_dict() if self.replication_latency else None
+            ),
             "checks": [
                 {"name": c.name, "result": "pass" if c.passed else "fail", "detail": c.detail}
                 for c in self.checks
@@ -91,6 +96,16 @@ class Report:
                 f"{_text(self.seconds_to_failback)}",
                 file=out,
             )
+        latency = self.replication_latency
+        print(
+            f"  replication latency to {self.secondary_region} (recovery point, last hour): "
+            + (
+                f"average {latency.average_ms:.0f} ms, maximum {latency.maximum_ms:.0f} ms"
+                if latency
+                else "no data"
+            ),
+            file=out,
+        )
         if self.payments is not None:
             p = self.payments
             print(

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from scripts.deployment import names, stacksets
 from templates_src import config as config_module
 
-from . import discovery, inversion, probes
+from . import discovery, inversion, probes, replication
 from .report import Report
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -96,6 +96,12 @@ def _steps(
         "failover pair as deployed",
         True,
         f"PRIMARY {primary.region}, SECONDARY {secondary.region}",
+    )
+    report.replication_latency = replication.replication_latency(
+        aws,
+        table=deployment.table,
+        primary_region=primary.region,
+        receiving_region=secondary.region,
     )
     if discovery.is_inverted(aws, primary.health_check_id):
         print(

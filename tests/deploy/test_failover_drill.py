@@ -98,6 +98,7 @@ def test_drill_fails_over_to_the_secondary_and_restores(emulator, aws, deployed,
         "found_in_audit_bucket": PAYMENTS,
     }
     assert report["seconds_to_failover"] is None and report["seconds_to_failback"] is None
+    assert report["replication_latency_ms"] is None  # nothing replicates in the emulator
     assert {c["result"] for c in report["checks"]} == {"pass"}
     assert report["result"] == "pass" and report["exit_code"] == 0
 
@@ -121,6 +122,41 @@ def test_drill_fails_over_to_the_secondary_and_restores(emulator, aws, deployed,
     secret = aws("secretsmanager", REPLICA).get_secret_value(SecretId=f"payment-{SUFFIX}-api-key")
     key_value = json.loads(secret["SecretString"])["api_key"]
     assert key_value not in out + capsys.readouterr().err + report_path.read_text()
+
+
+def test_the_report_gives_the_recovery_point_from_the_replication_latency_metric(
+    emulator, aws, deployed, work
+):
+    # The emulator does not replicate: publish what DynamoDB would, where the alarm reads it.
+    samples = [120.0, 480.0, 240.0]
+    aws("cloudwatch", PRIMARY).put_metric_data(
+        Namespace="AWS/DynamoDB",
+        MetricData=[
+            {
+                "MetricName": "ReplicationLatency",
+                "Dimensions": [
+                    {"Name": "TableName", "Value": TABLE},
+                    {"Name": "ReceivingRegion", "Value": REPLICA},
+                ],
+                "Value": value,
+                "Unit": "Milliseconds",
+            }
+            for value in samples
+        ],
+    )
+    report_path = work / "latency.json"
+    code, out = drill(emulator, "--payments", "1", "--report", str(report_path))
+
+    assert code == 0, out
+    latency = json.loads(report_path.read_text())["replication_latency_ms"]
+    assert latency == {
+        "receiving_region": REPLICA,
+        "average": sum(samples) / len(samples),
+        "maximum": max(samples),
+        "samples": len(samples),
+        "window_minutes": 60,
+    }
+    assert f"replication latency to {REPLICA}" in out and "maximum 480 ms" in out
 
 
 def test_one_command_starts_its_own_emulator_deploys_and_drills(deployed, work):
