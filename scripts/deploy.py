@@ -120,7 +120,8 @@ def _config(args: argparse.Namespace) -> config_module.Config:
 def _domain(args: argparse.Namespace) -> dict[str, str]:
     """The custom-domain parameters of the primary and standby stack sets (empty: no domain)."""
     domain = (args.domain_name or "").strip().lower().rstrip(".")
-    zone = (args.hosted_zone_id or "").strip()
+    # As the Route 53 API prints it (/hostedzone/Z...) or as the console shows it (Z...).
+    zone = (args.hosted_zone_id or "").strip().removeprefix("/hostedzone/")
     if bool(domain) != bool(zone):
         raise DeployError(
             "--domain-name and --hosted-zone-id go together: give both for failover routing, "

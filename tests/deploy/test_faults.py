@@ -40,6 +40,18 @@ def _nothing_exists(aws) -> bool:
         ("deploy.py", ["--replica-regions", "us-east-1"], "must not also be a replica"),
         ("deploy.py", ["--replica-regions", "mars-north-1"], "unknown AWS region"),
         ("deploy.py", ["--accounts", "12345"], "not a 12-digit account id"),
+        ("deploy.py", ["--domain-name", "pay.example.com"], "go together"),
+        ("deploy.py", ["--hosted-zone-id", "Z0123456789ABC"], "go together"),
+        (
+            "deploy.py",
+            ["--domain-name", "pay example.com", "--hosted-zone-id", "Z0123456789ABC"],
+            "is not a DNS name",
+        ),
+        (
+            "deploy.py",
+            ["--domain-name", "pay.example.com", "--hosted-zone-id", "zone-1"],
+            "is not a hosted zone id",
+        ),
         ("delete.py", ["--environment-suffix=-dash"], "invalid environment suffix"),
         ("deploy.py", ["--no-such-flag"], "unrecognized arguments"),
     ],
