@@ -3,7 +3,8 @@
 Three runs of the real deploy against the local emulator (moto on 127.0.0.1), counted with a
 botocore ``before-call`` hook in deploy.py's own session:
 
-1. first deploy (StackSet roles already in the account, as after a one-time ``--bootstrap``);
+1. first deploy (StackSet roles already in the account, as after a one-time ``--bootstrap``),
+   with a custom domain, so the failover routing is deployed too;
 2. the same deploy again with nothing changed (goal: 0 stack set operations);
 3. a code-only change (a new handler zip, nothing else).
 
@@ -36,6 +37,7 @@ from templates_src import package  # noqa: E402
 
 SUFFIX = "bench"
 EMAIL = "alarms@example.com"
+ZONE = "example.com"
 
 
 def _run(argv: list[str]) -> tuple[deploy_script.Deployed, float]:
@@ -43,6 +45,14 @@ def _run(argv: list[str]) -> tuple[deploy_script.Deployed, float]:
     with contextlib.redirect_stdout(io.StringIO()):
         deployed = deploy_script.deploy(deploy_script.parser().parse_args(argv), out=sys.stdout)
     return deployed, time.perf_counter() - started
+
+
+def _hosted_zone(url: str) -> str:
+    import boto3
+
+    route53 = boto3.client("route53", region_name="us-east-1", endpoint_url=url)
+    zone = route53.create_hosted_zone(Name=ZONE, CallerReference="deploy-figures")
+    return zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
 
 
 def _coverage(url: str, build: Path) -> tuple[int, int]:
@@ -76,7 +86,14 @@ def main() -> None:
         # The one-time bootstrap, under another suffix, so that it is not counted below.
         _run([*common, "--environment-suffix", "warmup", "--build-dir", str(work / "warm"),
               "--outputs", str(work / "warm.json"), "--bootstrap"])  # fmt: skip
-        argv = [*common, "--environment-suffix", SUFFIX, "--outputs", str(work / "out.json")]
+        zone = _hosted_zone(emulator.url)
+        argv = [
+            *common,
+            "--environment-suffix", SUFFIX,
+            "--outputs", str(work / "out.json"),
+            "--domain-name", f"pay.{ZONE}",
+            "--hosted-zone-id", zone,
+        ]  # fmt: skip
 
         rows = []
         first, seconds = _run([*argv, "--build-dir", str(work / "build")])
