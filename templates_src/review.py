@@ -41,6 +41,8 @@ def show(value: Any) -> str:
             return f"if {arg[0]}: {show(arg[1])} else {show(arg[2])}"
         if key == "Fn::Join":
             return arg[0].join(show(item) for item in arg[1])
+        if key == "Fn::ImportValue":
+            return f"import {show(arg)}"
     if isinstance(value, list):
         return ", ".join(show(item) for item in value)
     if isinstance(value, bool):
@@ -182,6 +184,32 @@ def _usage_plan(p: dict) -> Iterator[str]:
     yield f"quota {q.get('Limit')} per {q.get('Period')}"
 
 
+def _record(p: dict) -> Iterator[str]:
+    yield f"{p.get('Failover', '')} {p.get('Type')} {show(p.get('Name'))}".strip()
+    alias = p.get("AliasTarget")
+    if alias:
+        yield f"alias of {show(alias.get('DNSName'))}"
+    if "HealthCheckId" in p:
+        yield f"health check {show(p['HealthCheckId'])}"
+
+
+def _certificate(p: dict) -> Iterator[str]:
+    yield f"{show(p.get('DomainName'))}, {p.get('ValidationMethod')} validation"
+
+
+def _domain_name(p: dict) -> Iterator[str]:
+    types = ", ".join(p.get("EndpointConfiguration", {}).get("Types", []))
+    yield f"{show(p.get('DomainName'))}, {types}, {p.get('SecurityPolicy', '')}".rstrip(", ")
+    if "RegionalCertificateArn" in p:
+        yield f"certificate {show(p['RegionalCertificateArn'])}"
+
+
+def _custom_resource(p: dict) -> Iterator[str]:
+    yield f"answered by {show(p.get('ServiceToken'))}"
+    if "TableName" in p:
+        yield f"table {show(p['TableName'])}"
+
+
 def _stream_mapping(p: dict) -> Iterator[str]:
     yield (
         f"from {show(p.get('EventSourceArn'))}, batch {p.get('BatchSize')}, "
@@ -208,6 +236,10 @@ SETTINGS: dict[str, Callable[[dict], Iterator[str]]] = {
     "AWS::WAFv2::WebACL": _web_acl,
     "AWS::ApiGateway::UsagePlan": _usage_plan,
     "AWS::Lambda::EventSourceMapping": _stream_mapping,
+    "AWS::Route53::RecordSet": _record,
+    "AWS::CertificateManager::Certificate": _certificate,
+    "AWS::ApiGateway::DomainName": _domain_name,
+    "Custom::TableStream": _custom_resource,
 }
 
 
