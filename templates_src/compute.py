@@ -152,17 +152,7 @@ def add_functions(
     """The processor and the audit writer on ``table``'s stream in this region."""
     app_key_arn, table_key_arn, audit_key_arn = keys.app, keys.table, keys.audit
 
-    failure_queue = template.add_resource(
-        disposable(
-            Queue(
-                "AuditFailureQueue",
-                QueueName=name("audit-failures"),
-                KmsMasterKeyId=app_key_arn,
-                MessageRetentionPeriod=FAILURE_QUEUE_RETENTION_S,
-                Tags=tags(),
-            )
-        )
-    )
+    failure_queue = _failure_queue(template, "AuditFailureQueue", "audit-failures", app_key_arn)
     processor_logs = _log_group(template, config, "ProcessorLogGroup", "processor", app_key_arn)
     audit_logs = _log_group(template, config, "AuditWriterLogGroup", "audit-writer", app_key_arn)
 
@@ -247,11 +237,15 @@ def add_functions(
 
 def add_dead_letter_queue(template: Template, app_key_arn: object) -> Queue:
     """Where every function's failed asynchronous invocations go."""
+    return _failure_queue(template, "AsyncDeadLetterQueue", "async-dlq", app_key_arn)
+
+
+def _failure_queue(template: Template, title: str, thing: str, app_key_arn: object) -> Queue:
     return template.add_resource(
         disposable(
             Queue(
-                "AsyncDeadLetterQueue",
-                QueueName=name("async-dlq"),
+                title,
+                QueueName=name(thing),
                 KmsMasterKeyId=app_key_arn,
                 MessageRetentionPeriod=FAILURE_QUEUE_RETENTION_S,
                 Tags=tags(),
