@@ -17,6 +17,7 @@ SUFFIX = "fault"
 EXTRA = "eu-west-1"
 REPLICA_SET = f"payment-{SUFFIX}-replica"
 PRIMARY_SET = f"payment-{SUFFIX}-primary"
+STANDBY_SET = f"payment-{SUFFIX}-standby"
 CONFLICT = f"alias/payment-{SUFFIX}-table"
 
 
@@ -105,10 +106,18 @@ def test_a_newly_configured_region_gets_its_instance_and_table_replica(aws, args
     assert result.code == 0, result.err
     assert "built for another configuration" in result.out
     cfn = aws("cloudformation")
-    regions = {i["Region"] for i in cfn.list_stack_instances(StackSetName=REPLICA_SET)["Summaries"]}
-    assert regions == {REPLICA, EXTRA}
+    for name in (REPLICA_SET, STANDBY_SET):
+        instances = cfn.list_stack_instances(StackSetName=name)["Summaries"]
+        assert {i["Region"] for i in instances} == {REPLICA, EXTRA}, name
     table = aws("dynamodb", EXTRA).describe_table(TableName=f"payment-{SUFFIX}-payments")["Table"]
     assert table["SSEDescription"]["KMSMasterKeyArn"].startswith(f"arn:aws:kms:{EXTRA}:")
+    # The new region's standby reads its own replica's stream, and us-east-1 alarms on its check.
+    mappings = aws("lambda", EXTRA).list_event_source_mappings(
+        FunctionName=f"payment-{SUFFIX}-audit-writer"
+    )["EventSourceMappings"]
+    assert [m["EventSourceArn"] for m in mappings] == [table["LatestStreamArn"]]
+    alarms = aws("cloudwatch").describe_alarms(AlarmNames=[f"payment-{SUFFIX}-api-health-{EXTRA}"])
+    assert len(alarms["MetricAlarms"]) == 1
     secret = aws("secretsmanager").describe_secret(SecretId=f"payment-{SUFFIX}-api-key")
     assert {r["Region"] for r in secret["ReplicationStatus"]} == {REPLICA, EXTRA}
     aws("s3", EXTRA).head_bucket(Bucket=f"payment-{SUFFIX}-artifacts-{ACCOUNT}-{EXTRA}")
@@ -140,8 +149,14 @@ def test_dropping_a_region_with_the_flag_removes_its_instance_and_table_replica(
 
     assert result.code == 0, result.err
     cfn = aws("cloudformation")
-    regions = {i["Region"] for i in cfn.list_stack_instances(StackSetName=REPLICA_SET)["Summaries"]}
-    assert regions == {REPLICA}
+    for name in (REPLICA_SET, STANDBY_SET):
+        instances = cfn.list_stack_instances(StackSetName=name)["Summaries"]
+        assert {i["Region"] for i in instances} == {REPLICA}, name
+    # The standby went before its table replica did.
+    assert result.out.index(f"{STANDBY_SET}: removing instances in {EXTRA}") < result.out.index(
+        f"turning off deletion protection of the table replica in {EXTRA}"
+    )
+    assert aws("lambda", EXTRA).list_functions()["Functions"] == []
     with pytest.raises(ClientError, match="ResourceNotFound"):
         aws("dynamodb", EXTRA).describe_table(TableName=f"payment-{SUFFIX}-payments")
     aws("dynamodb", REPLICA).describe_table(TableName=f"payment-{SUFFIX}-payments")
