@@ -29,6 +29,7 @@ SUFFIX = "plan"
 EXTRA = "eu-west-1"
 REPLICA_SET = f"payment-{SUFFIX}-replica"
 PRIMARY_SET = f"payment-{SUFFIX}-primary"
+STANDBY_SET = f"payment-{SUFFIX}-standby"
 TABLE = f"payment-{SUFFIX}-payments"
 READ_VERBS = ("Describe", "List", "Get", "Head")
 
@@ -269,7 +270,11 @@ def test_plan_before_the_first_deploy_adds_everything_and_changes_nothing(aws, a
     assert code == 0, out
     assert f"plan {REPLICA_SET} ({REPLICA}): stack set does not exist yet" in out
     assert f"plan {PRIMARY_SET} ({PRIMARY}): stack set does not exist yet" in out
+    assert f"plan {STANDBY_SET} ({REPLICA}): stack set does not exist yet" in out
+    # In the order deploy acts in.
+    assert out.index(REPLICA_SET) < out.index(PRIMARY_SET) < out.index(STANDBY_SET)
     assert "    + PaymentsTable (AWS::DynamoDB::GlobalTable)\n" in out
+    assert "    + PaymentsTableStream (Custom::TableStream)\n" in out
     assert f"  + instance {REPLICA}\n" in out
     assert "deploy needs --bootstrap" in out and "nothing was changed" in out
     _assert_read_only(calls)
@@ -293,6 +298,7 @@ def test_plan_with_nothing_changed_says_no_changes(args, monkeypatch):
     assert code == 0
     assert f"plan {REPLICA_SET} ({REPLICA}): no changes\n" in out
     assert f"plan {PRIMARY_SET} ({PRIMARY}): no changes\n" in out
+    assert f"plan {STANDBY_SET} ({REPLICA}): no changes\n" in out
     assert "plan: no changes\n" in out
     _assert_read_only(calls)
 
