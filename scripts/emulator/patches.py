@@ -31,10 +31,18 @@
   name, type and SetIdentifier goes. Their names are stored fully qualified (trailing dot), as
   Route 53 lists them and as moto's ChangeResourceRecordSets already stores them; ``Ref`` stays
   the name as the template gives it.
+- Route 53 ChangeResourceRecordSets DELETE: moto accepted one only for a record its own change
+  journal held, which records from CloudFormation never enter ("Expected exactly one of
+  [AliasTarget, all of [TTL, and ResourceRecords]] ..."), and a DELETE with a SetIdentifier
+  removed every record of that SetIdentifier, whatever its name. Now, as in Route 53, a DELETE
+  removes the zone's record of its name, type and SetIdentifier, however that record was made,
+  when the values given are the record's; it is refused (InvalidChangeBatch) when there is no
+  such record or the values differ. A batch applies whole or not at all.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from typing import Any
@@ -50,8 +58,15 @@ from moto.apigateway.models import (
 from moto.awslambda.models import LambdaBackend, Permission
 from moto.cloudformation import parsing
 from moto.iam.access_control import IAMPolicy, PermissionResult
-from moto.route53.exceptions import NoSuchHostedZone
-from moto.route53.models import HealthCheck, RecordSet, route53_backends
+from moto.route53.exceptions import DnsNameInvalidForZone, NoSuchHostedZone, Route53ClientError
+from moto.route53.models import (
+    FakeZone,
+    HealthCheck,
+    RecordSet,
+    Route53Backend,
+    route53_backends,
+)
+from moto.route53.utils import validate_domain_name
 from moto.s3.models import FakeBucket
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.ssm.models import ssm_backends
@@ -324,10 +339,115 @@ def _delete_record_set(self: RecordSet, account_id: str, region: str) -> None:
     zone.rrsets = [r for r in zone.rrsets if (r.name, r.type, r.set_identifier) != mine]
 
 
+def _fix_record_set_changes() -> None:
+    """ChangeResourceRecordSets: a DELETE removes the record the zone holds with the change's
+    name, type and SetIdentifier, when the values match; a batch applies whole or not at all."""
+    original = Route53Backend.change_resource_record_sets
+    if getattr(original, "_fixed", False):
+        return
+
+    def change_resource_record_sets(
+        self: Route53Backend, zoneid: str, change_list: list[dict[str, Any]]
+    ) -> None:
+        zone = self.get_hosted_zone(zoneid)
+        records, journal = list(zone.rrsets), len(zone.rr_changes)
+        try:
+            for change in change_list:
+                if change["Action"] == "DELETE":
+                    _delete_change(zone, change)
+                else:
+                    original(self, zoneid, [change])
+        except Exception:
+            zone.rrsets = records
+            del zone.rr_changes[journal:]
+            raise
+
+    change_resource_record_sets._fixed = True  # type: ignore[attr-defined]
+    Route53Backend.change_resource_record_sets = change_resource_record_sets  # type: ignore[method-assign]
+
+
+def _delete_change(zone: FakeZone, change: dict[str, Any]) -> None:
+    requested = change["ResourceRecordSet"]
+    name = requested["Name"]
+    validate_domain_name(name, code="InvalidChangeBatch")
+    if not (_fqdn(name) == _fqdn(zone.name) or _fqdn(name).endswith(f".{_fqdn(zone.name)}")):
+        raise DnsNameInvalidForZone(name=name, zone_name=zone.name)
+    key = (_fqdn(name), requested["Type"], requested.get("SetIdentifier"))
+    described = f"[name='{_fqdn(name)}', type='{requested['Type']}'" + (
+        f", set-identifier='{key[2]}']" if key[2] is not None else "]"
+    )
+    found = [r for r in zone.rrsets if (_fqdn(r.name), r.type, r.set_identifier) == key]
+    if not found:
+        raise Route53ClientError(
+            "InvalidChangeBatch",
+            f"[Tried to delete resource record set {described} but it was not found]",
+        )
+    if _record_values(requested) != _record_values(_as_requested(found[0])):
+        raise Route53ClientError(
+            "InvalidChangeBatch",
+            f"[Tried to delete resource record set {described} but the values provided do not "
+            "match the current values]",
+        )
+    zone.rrsets = [r for r in zone.rrsets if r not in found]
+    zone.rr_changes.append(copy.deepcopy(change))
+
+
+def _fqdn(name: str) -> str:
+    """A DNS name as Route 53 compares it: case-insensitive, fully qualified."""
+    return name.rstrip(".").lower() + "."
+
+
+def _as_requested(record: RecordSet) -> dict[str, Any]:
+    """A stored record in the shape of a change's ResourceRecordSet."""
+    return {
+        "TTL": record.ttl,
+        "ResourceRecords": [
+            value if isinstance(value, dict) else {"Value": value} for value in record.records or []
+        ],
+        "AliasTarget": record.alias_target,
+        "HealthCheckId": record.health_check_id,
+        "Weight": record.weight,
+        "Region": record.region,
+        "Failover": record.failover,
+        "GeoLocation": record.geo_location,
+        "MultiValueAnswer": record.multi_value_answer,
+    }
+
+
+def _record_values(record: dict[str, Any]) -> tuple:
+    """What a DELETE must give as the record holds it, whichever way it was written (API or
+    template: numbers and booleans may be text, alias names with or without the final dot)."""
+    alias = record.get("AliasTarget")
+    ttl, weight = record.get("TTL"), record.get("Weight")
+    multi_value = record.get("MultiValueAnswer")
+    return (
+        None if ttl is None else int(ttl),
+        tuple(sorted(str(r["Value"]) for r in record.get("ResourceRecords") or [])),
+        None
+        if alias is None
+        else (
+            alias["HostedZoneId"],
+            _fqdn(alias["DNSName"]),
+            _boolean(alias.get("EvaluateTargetHealth", False)),
+        ),
+        record.get("HealthCheckId"),
+        None if weight is None else int(weight),
+        record.get("Region"),
+        record.get("Failover"),
+        tuple(sorted((record.get("GeoLocation") or {}).items())),
+        None if multi_value is None else _boolean(multi_value),
+    )
+
+
+def _boolean(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).lower() == "true"
+
+
 def install() -> None:
     _serve_project_custom_types()
     _fix_domain_names()
     _fix_record_sets()
+    _fix_record_set_changes()
     _patch_dynamic_references()
     _keep_method_validation()
     LambdaBackend.send_dynamodb_items = _keep_stream_records  # type: ignore[method-assign]

@@ -21,6 +21,8 @@ CODE_BUCKET = f"routing-code-{ACCOUNT}"
 CODE_KEY = "stream-lookup.zip"
 ZONE = "example.com"
 DOMAIN = f"pay.{ZONE}"
+# A zone of its own for the record pair deleted through the API.
+PAIR_ZONE = "pair.example.org"
 STAGE = "prod"
 # API Gateway's regional hosted zones as AWS publishes them (General Reference).
 API_GATEWAY_ZONES = {PRIMARY: "Z1UJRXOUMOOFQ8", REPLICA: "Z2OJLYMUO9EFXC"}
@@ -457,6 +459,83 @@ def test_a_domain_name_without_mappings_lists_none_and_mappings_go_with_their_do
     )
     assert apigateway.get_base_path_mappings(domainName=name)["items"] == []
     assert created["regionalHostedZoneId"] == "ZLY8HYME6SFDD"  # API Gateway's, eu-west-1
+
+
+def _record_pair_template(zone_id: str) -> str:
+    """A PRIMARY/SECONDARY alias pair under one name, the PRIMARY with a health check."""
+
+    def record(role: str, target: str, health_check: bool) -> dict:
+        properties = {
+            "HostedZoneId": zone_id,
+            "Name": f"pair.{PAIR_ZONE}",
+            "Type": "A",
+            "SetIdentifier": f"pair-{role.lower()}",
+            "Failover": role,
+            "AliasTarget": {
+                "DNSName": target,
+                "HostedZoneId": API_GATEWAY_ZONES[PRIMARY],
+                "EvaluateTargetHealth": False,
+            },
+        }
+        if health_check:
+            properties["HealthCheckId"] = {"Ref": "HealthCheck"}
+        return {"Type": "AWS::Route53::RecordSet", "Properties": properties}
+
+    check = {"Type": "HTTPS", "FullyQualifiedDomainName": f"primary.{PAIR_ZONE}", "Port": 443}
+    return json.dumps(
+        {
+            "Resources": {
+                "HealthCheck": {
+                    "Type": "AWS::Route53::HealthCheck",
+                    "Properties": {"HealthCheckConfig": check},
+                },
+                "Primary": record("PRIMARY", "d-primary.execute-api.us-east-1.amazonaws.com", True),
+                "Secondary": record(
+                    "SECONDARY", "d-secondary.execute-api.us-west-2.amazonaws.com", False
+                ),
+            }
+        }
+    )
+
+
+def test_a_cloudformation_record_deleted_through_the_api_goes_alone(aws):
+    """Exactly as ListResourceRecordSets gives it, as the failover drill breaks a pair: only that
+    record goes, its partner under the same name stays, and the stack's own delete later does
+    not trip over the missing record."""
+    route53 = aws("route53")
+    zone_id = route53.create_hosted_zone(Name=PAIR_ZONE, CallerReference="record-pair")[
+        "HostedZone"
+    ]["Id"].split("/")[-1]
+    cfn = aws("cloudformation", "eu-west-1")
+    cfn.create_stack(StackName="record-pair", TemplateBody=_record_pair_template(zone_id))
+    pair = _failover_records(aws, zone_id)
+    assert sorted(pair) == ["PRIMARY", "SECONDARY"]
+
+    def change(action: str, record: dict) -> None:
+        route53.change_resource_record_sets(
+            HostedZoneId=zone_id,
+            ChangeBatch={"Changes": [{"Action": action, "ResourceRecordSet": record}]},
+        )
+
+    # Route 53 refuses a DELETE whose values are not the record's, and changes nothing.
+    with pytest.raises(ClientError) as refused:
+        change("DELETE", {**pair["PRIMARY"], "HealthCheckId": "not-its-check"})
+    assert refused.value.response["Error"]["Code"] == "InvalidChangeBatch"
+    assert _failover_records(aws, zone_id) == pair
+
+    change("DELETE", pair["PRIMARY"])
+    assert _failover_records(aws, zone_id) == {"SECONDARY": pair["SECONDARY"]}
+    # Gone: a second DELETE of it is refused as Route 53 refuses it.
+    with pytest.raises(ClientError) as refused:
+        change("DELETE", pair["PRIMARY"])
+    assert refused.value.response["Error"]["Code"] == "InvalidChangeBatch"
+
+    cfn.delete_stack(StackName="record-pair")
+    stacks = cfn.list_stacks()["StackSummaries"]
+    assert [s["StackStatus"] for s in stacks if s["StackName"] == "record-pair"] == [
+        "DELETE_COMPLETE"
+    ]
+    assert _failover_records(aws, zone_id) == {}
 
 
 # --- health checks -------------------------------------------------------------------------
