@@ -38,6 +38,13 @@
   removes the zone's record of its name, type and SetIdentifier, however that record was made,
   when the values given are the record's; it is refused (InvalidChangeBatch) when there is no
   such record or the values differ. A batch applies whole or not at all.
+- Route 53 health checks from CloudFormation: moto's model dropped EnableSNI, MeasureLatency,
+  Inverted, Disabled, HealthThreshold, ChildHealthChecks, Regions and HealthCheckTags, and had no
+  update (a stack update left the resource without its ids, and the check then outlived the
+  stack). All are carried now, and an update changes the check in place (same id, tags as the
+  template gives them), except a change of Type, MeasureLatency or RequestInterval, which Route 53
+  cannot make: CloudFormation replaces the check then, and so does the emulator. A deleted
+  check's tags go with it.
 """
 
 from __future__ import annotations
@@ -171,7 +178,98 @@ def _delete_rest_api(cls, resource_name, cloudformation_json, account_id, region
 
 
 def _delete_health_check(cls, resource_name, cloudformation_json, account_id, region_name):  # noqa: ANN001
-    route53_backends[account_id][get_partition(region_name)].delete_health_check(resource_name)
+    backend = route53_backends[account_id][get_partition(region_name)]
+    backend.delete_health_check(resource_name)
+    backend.resource_tags.pop(resource_name, None)
+
+
+# What Route 53 cannot change on an existing check (the createOnlyProperties of CloudFormation's
+# AWS::Route53::HealthCheck schema): a change to one of them replaces the check.
+HEALTH_CHECK_CREATE_ONLY = ("type_", "measure_latency", "request_interval")
+
+
+def _health_check_args(config: dict[str, Any]) -> dict[str, Any]:
+    """A template's HealthCheckConfig as moto's backend takes it (CreateHealthCheck's)."""
+
+    def integer(key: str) -> int | None:
+        return None if config.get(key) is None else int(config[key])
+
+    def boolean(key: str) -> bool | None:
+        return None if config.get(key) is None else _boolean(config[key])
+
+    return {
+        "ip_address": config.get("IPAddress"),
+        "port": integer("Port"),
+        "type": config["Type"],
+        "resource_path": config.get("ResourcePath"),
+        "fqdn": config.get("FullyQualifiedDomainName"),
+        "search_string": config.get("SearchString"),
+        "request_interval": integer("RequestInterval"),
+        "failure_threshold": integer("FailureThreshold"),
+        "health_threshold": integer("HealthThreshold"),
+        "measure_latency": boolean("MeasureLatency"),
+        "inverted": boolean("Inverted"),
+        "disabled": boolean("Disabled"),
+        "enable_sni": boolean("EnableSNI"),
+        "children": config.get("ChildHealthChecks") or [],
+        "regions": config.get("Regions") or [],
+    }
+
+
+def _tag_health_check(backend: Route53Backend, check_id: str, tags: list[dict]) -> None:
+    """The check's tags become exactly ``tags`` (HealthCheckTags)."""
+    wanted = {tag["Key"]: tag["Value"] for tag in tags}
+    gone = [key for key in backend.list_tags_for_resource(check_id) if key not in wanted]
+    added = [{"Key": key, "Value": value} for key, value in wanted.items()]
+    backend.change_tags_for_resource("healthcheck", check_id, added, gone)
+
+
+def _create_health_check(
+    cls: type[HealthCheck],
+    resource_name: str,
+    cloudformation_json: dict,
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> HealthCheck:
+    props = cloudformation_json["Properties"]
+    backend = route53_backends[account_id][get_partition(region_name)]
+    check = backend.create_health_check(
+        caller_reference=resource_name,
+        health_check_args=_health_check_args(props["HealthCheckConfig"]),
+    )
+    _tag_health_check(backend, check.id, props.get("HealthCheckTags") or [])
+    return check
+
+
+def _update_health_check(
+    cls: type[HealthCheck],
+    original_resource: HealthCheck,
+    new_resource_name: str,
+    cloudformation_json: dict,
+    account_id: str,
+    region_name: str,
+) -> HealthCheck:
+    """In place (same id), as Route 53 updates a check, unless a property it cannot change
+    changed: then a new check, and the old one goes."""
+    props = cloudformation_json["Properties"]
+    backend = route53_backends[account_id][get_partition(region_name)]
+    check = backend.get_health_check(original_resource.id)
+    args = _health_check_args(props["HealthCheckConfig"])
+    # Built as on creation, so a property the template no longer gives is back to its default.
+    updated = HealthCheck(check.id, check.caller_reference, args)
+    if any(getattr(updated, name) != getattr(check, name) for name in HEALTH_CHECK_CREATE_ONLY):
+        replacement = cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+        _delete_health_check(cls, check.id, cloudformation_json, account_id, region_name)
+        return replacement
+    updated.set_children(args["children"])
+    updated.set_regions(args["regions"])
+    updated.health_check_version = check.health_check_version
+    vars(check).update(vars(updated))
+    _tag_health_check(backend, check.id, props.get("HealthCheckTags") or [])
+    return check
 
 
 def _bucket_permission(self: FakeBucket, action: str, resource: str) -> Any:
@@ -460,5 +558,7 @@ def install() -> None:
     )
     _give_physical_id(Permission, lambda permission, name, props: name)
     RestAPI.delete_from_cloudformation_json = classmethod(_delete_rest_api)  # type: ignore[assignment]
+    HealthCheck.create_from_cloudformation_json = classmethod(_create_health_check)  # type: ignore[assignment]
+    HealthCheck.update_from_cloudformation_json = classmethod(_update_health_check)  # type: ignore[assignment]
     HealthCheck.delete_from_cloudformation_json = classmethod(_delete_health_check)  # type: ignore[assignment]
     FakeBucket.get_permission = _bucket_permission  # type: ignore[method-assign]

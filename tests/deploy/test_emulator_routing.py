@@ -562,3 +562,85 @@ def test_health_check_inversion_round_trip(aws):
     assert config()["ResourcePath"] == "/health"  # the rest of the check is untouched
     route53.update_health_check(HealthCheckId=check_id, Inverted=False)
     assert config()["Inverted"] is False
+
+
+def _health_check_template(enable_sni: bool, measure_latency: bool, tags: dict[str, str]) -> str:
+    return json.dumps(
+        {
+            "Resources": {
+                "HealthCheck": {
+                    "Type": "AWS::Route53::HealthCheck",
+                    "Properties": {
+                        "HealthCheckConfig": {
+                            "Type": "HTTPS",
+                            "FullyQualifiedDomainName": f"api.{ZONE}",
+                            "Port": 443,
+                            "ResourcePath": "/prod/health",
+                            "RequestInterval": 30,
+                            "FailureThreshold": 3,
+                            "EnableSNI": enable_sni,
+                            "MeasureLatency": measure_latency,
+                        },
+                        "HealthCheckTags": [{"Key": k, "Value": v} for k, v in tags.items()],
+                    },
+                }
+            }
+        }
+    )
+
+
+def _health_check(aws, check_id: str) -> tuple[dict, dict[str, str]]:
+    """The check's HealthCheckConfig and its tags."""
+    route53 = aws("route53")
+    config = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
+    tag_set = route53.list_tags_for_resource(ResourceType="healthcheck", ResourceId=check_id)
+    return config, {t["Key"]: t["Value"] for t in tag_set["ResourceTagSet"]["Tags"]}
+
+
+def test_a_cloudformation_health_check_carries_sni_latency_and_tags_and_updates_in_place(aws):
+    """As templates_src/dns.py declares its check: EnableSNI, MeasureLatency, HealthCheckTags."""
+    cfn = aws("cloudformation", "eu-west-1")
+    tags = {"Name": "payment-hc-api-health", "Environment": "hc", "Project": "payment"}
+    cfn.create_stack(
+        StackName="health-check", TemplateBody=_health_check_template(True, True, tags)
+    )
+    check_id = _physical_id(aws, "eu-west-1", "health-check", "HealthCheck")
+    config, carried = _health_check(aws, check_id)
+    assert (config["EnableSNI"], config["MeasureLatency"], config["Inverted"]) == (
+        True,
+        True,
+        False,
+    )
+    assert (config["Port"], config["ResourcePath"]) == (443, "/prod/health")
+    assert carried == tags
+
+    # SNI off, one tag changed, one gone: Route 53 changes these on the check itself.
+    retagged = {"Name": "payment-hc-api-health", "Environment": "hc2"}
+    cfn.update_stack(
+        StackName="health-check", TemplateBody=_health_check_template(False, True, retagged)
+    )
+    assert _physical_id(aws, "eu-west-1", "health-check", "HealthCheck") == check_id
+    config, carried = _health_check(aws, check_id)
+    assert (config["EnableSNI"], config["MeasureLatency"]) == (False, True)
+    assert carried == retagged
+
+    cfn.delete_stack(StackName="health-check")
+    checks = {h["Id"] for h in aws("route53").list_health_checks()["HealthChecks"]}
+    assert check_id not in checks
+
+
+def test_a_measure_latency_change_replaces_the_health_check(aws):
+    """MeasureLatency cannot change on an existing check (CloudFormation's create-only
+    property): a new check, and the old one goes, tags and all."""
+    cfn = aws("cloudformation", "eu-west-1")
+    tags = {"Name": "latency"}
+    cfn.create_stack(StackName="latency", TemplateBody=_health_check_template(True, False, tags))
+    before = _physical_id(aws, "eu-west-1", "latency", "HealthCheck")
+    cfn.update_stack(StackName="latency", TemplateBody=_health_check_template(True, True, tags))
+    after = _physical_id(aws, "eu-west-1", "latency", "HealthCheck")
+    assert after != before
+    config, carried = _health_check(aws, after)
+    assert (config["EnableSNI"], config["MeasureLatency"], carried) == (True, True, tags)
+    checks = {h["Id"] for h in aws("route53").list_health_checks()["HealthChecks"]}
+    assert before not in checks and after in checks
+    cfn.delete_stack(StackName="latency")
