@@ -42,6 +42,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--primary-region", help="default us-east-1")
     p.add_argument("--replica-regions", help="comma-separated, default us-west-2")
     p.add_argument(
+        "--region",
+        help="serve this region's API: the primary (default) or a replica region's standby",
+    )
+    p.add_argument(
         "--build-dir",
         type=Path,
         default=STATE_DIR / "build",

@@ -61,6 +61,7 @@ class Options:
     environment_suffix: str = "local"
     primary_region: str | None = None
     replica_regions: str | None = None
+    region: str | None = None  # the region whose API is served; None: the primary
     build_dir: Path = STATE_DIR / "build"
     rate_limit: float | None = None
     burst_limit: int | None = None
@@ -165,15 +166,27 @@ class LocalApi:
             aws_secret_access_key=EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
 
+    @property
+    def region(self) -> str:
+        return self.options.region or self.outputs["TableArn"].split(":")[3]
+
+    def output(self, name: str) -> str:
+        """An output of the served region: the primary's by name, a standby's as
+        ``<region>.<name>`` (deploy's flat outputs)."""
+        primary = self.outputs["TableArn"].split(":")[3]
+        key = name if self.region == primary else f"{self.region}.{name}"
+        if key not in self.outputs:
+            raise StartError(f"no {key} in the deploy outputs: is {self.region} deployed?")
+        return self.outputs[key]
+
     def _wire(self) -> None:
-        outputs = self.outputs
-        region = outputs["TableArn"].split(":")[3]
-        stage = outputs["ApiUrl"].rstrip("/").rsplit("/", 1)[-1]
+        region = self.region
+        stage = self.output("ApiUrl").rstrip("/").rsplit("/", 1)[-1]
 
         def aws(service: str, service_region: str) -> Any:
             return self.client(service, service_region)
 
-        self.api = read_api(aws, region, outputs["ApiId"], stage)
+        self.api = read_api(aws, region, self.output("ApiId"), stage)
         functions: dict[str, LocalFunction] = {}
         for resource in self.api.resources:
             for method in resource.methods.values():
@@ -187,7 +200,7 @@ class LocalApi:
             override = LimitOverride(Limit(rate, burst))
         self.gateway = Gateway(self.api, functions, override)
 
-        for mapping in read_stream_mappings(aws, region, outputs["TableStreamArn"]):
+        for mapping in read_stream_mappings(aws, region, self.output("TableStreamArn")):
             if not mapping.enabled:
                 continue
             function = LocalFunction(read_function(aws, mapping.function_arn), self.endpoint_url)
@@ -224,7 +237,7 @@ class LocalApi:
     @property
     def api_key(self) -> str:
         assert self.api is not None
-        key_id = self.outputs.get("ApiKeyId")
+        key_id = self.output("ApiKeyId")
         for value, identifier in self.api.api_keys.items():
             if identifier == key_id:
                 return value
@@ -241,7 +254,7 @@ class LocalApi:
             "environment_suffix": suffix,
             "stage": self.api.stage,
             "table": self.outputs.get("TableName", names.table(suffix)),
-            "audit_bucket": self.outputs.get("AuditBucketName", ""),
+            "audit_bucket": self.output("AuditBucketName"),
             "limits": self.gateway.describe_limits(),
             "pid": os.getpid(),
         }
@@ -271,7 +284,7 @@ class LocalApi:
             f"API key:   {self.api_key}  (local and throw-away)",
             *(f"limits:    {line}" for line in self.gateway.describe_limits()),
             f"audit:     {audit or 'no stream mapping deployed'}  -> s3://"
-            f"{self.outputs.get('AuditBucketName', '?')}",
+            f"{self.output('AuditBucketName')}",
             "try it:",
             f"  {curl}",
             f"ready: {self.url}",
@@ -397,6 +410,7 @@ def options_from(args: argparse.Namespace) -> Options:
         environment_suffix=args.environment_suffix,
         primary_region=args.primary_region,
         replica_regions=args.replica_regions,
+        region=args.region,
         build_dir=args.build_dir,
         rate_limit=args.rate_limit,
         burst_limit=args.burst_limit,
