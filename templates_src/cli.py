@@ -77,7 +77,7 @@ def _build(args: argparse.Namespace) -> int:
     print(f"built {args.out}/: {written}")
     print(
         f"lint clean: primary in {config.primary_region}, "
-        f"replica in {', '.join(config.replica_regions)}"
+        f"replica and standby in {', '.join(config.replica_regions)}"
     )
     return EXIT_OK
 
