@@ -44,11 +44,13 @@ def add_parameters(
     artifact_bucket_per_region: bool = False,
     with_alarm_email: bool = True,
 ) -> Params:
-    """``artifact_bucket_per_region``: the code comes from ``<ArtifactBucketPrefix>-<region>``
-    (a stack set gives all its regions one value, and Lambda reads code only from a bucket in
-    the function's own region). ``with_alarm_email``: False where the stack notifies a topic
-    another stack owns."""
-    """Declare the parameters with console-friendly descriptions, patterns and groups."""
+    """Declare the parameters with console-friendly descriptions, patterns and groups.
+
+    ``artifact_bucket_per_region``: the code comes from ``<ArtifactBucketPrefix>-<region>`` (a
+    stack set gives all its regions one value, and Lambda reads code only from a bucket in the
+    function's own region). ``with_alarm_email``: False where the stack notifies a topic another
+    stack owns.
+    """
     suffix = template.add_parameter(
         Parameter(
             SUFFIX_PARAM,

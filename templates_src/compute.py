@@ -38,7 +38,7 @@ PROCESSOR_HANDLER = "handler.app.lambda_handler"
 AUDIT_WRITER_HANDLER = "handler.audit.lambda_handler"
 TABLE_STREAM_HANDLER = "handler.stream_lookup.lambda_handler"
 TABLE_STREAM_TYPE = "Custom::TableStream"
-# CloudFormation waits for one custom resource at a time per stack: one execution is plenty.
+# One lookup per stack create or update: two concurrent executions leave room for a retry.
 TABLE_STREAM_CONCURRENCY = 2
 
 # Stream consumption: bounded retries, then the batch's pointers go to the on-failure queue;
