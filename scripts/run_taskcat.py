@@ -1,18 +1,22 @@
 """``python scripts/run_taskcat.py``: the taskcat regional deploy tests (CONTRACT §5).
 
 Builds ``build/`` if it is missing or stale, runs the tests of ``.taskcat.yml`` with taskcat
-(from its own environment, ``.venvs/taskcat/``, created on first use), deletes every test stack,
-purges the data the stacks retain on delete (table, buckets, keys of the run's random suffixes),
-and prints one line per test and region. taskcat stages ``build/`` — templates and handler zip —
-in its bucket of each test region, where the primary test's ``ArtifactBucketName`` and
-``HandlerCodeKey`` point. Default target: the local emulator, started on a free 127.0.0.1 port
+(from its own environment, ``.venvs/taskcat/``, created on first use), deletes every test stack
+and then every prerequisite stack (per test in reverse creation order), purges the data the
+stacks retain on delete (table, buckets, keys of the run's random suffixes, in every region of
+the build), checks that nothing of those suffixes is left, and prints one line per test and
+region and per prerequisite. taskcat stages ``build/`` — templates and handler zip — in its
+bucket of each test region (and artifact region), where the primary test's
+``ArtifactBucketName``, the standby test's ``ArtifactBucketPrefix`` and their ``HandlerCodeKey``
+point. Default target: the local emulator, started on a free 127.0.0.1 port
 for the run and stopped afterwards; ``--endpoint-url`` uses a running one; ``--aws`` uses the
 account of the configured credentials.
 
 Exit 0 only when every test stack reached CREATE_COMPLETE and was deleted afterwards (and so was
-every prerequisite stack, and the retained data was purged); 1 when a stack failed or was left
-behind, data could not be purged, or the emulator or taskcat could not start; 2 on bad
-arguments, a configuration that does not match the build, or ``--aws`` without credentials.
+every prerequisite stack, and the retained data was purged, with nothing left); 1 when a stack
+failed or was left behind, data could not be purged or was left, or the emulator or taskcat
+could not start; 2 on bad arguments, a configuration that does not match the build, or
+``--aws`` without credentials.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ RUNNER = ROOT / "scripts" / "taskcat_support" / "runner.py"
 HOOK = "payment_replica_prerequisites"
 PRIMARY_TEMPLATE = "build/primary.template.json"
 REPLICA_TEMPLATE = "build/replica.template.json"
+STANDBY_TEMPLATE = "build/standby.template.json"
 # The emulator answers at once: a run this long is stuck, not slow. AWS gets no limit here
 # (CloudFormation's own timeouts apply).
 OFFLINE_TIMEOUT = 900
@@ -88,8 +93,36 @@ def parser() -> argparse.ArgumentParser:
 # --- the configuration and the build it needs -----------------------------------------------
 
 
+def _hook_steps(config_path: Path, name: str, test: dict[str, Any]) -> list[dict[str, Any]]:
+    """The steps of the test's prerequisite hooks, in order (as the hook reads them)."""
+    steps = []
+    for hook in test.get("prehooks") or []:
+        if hook.get("type") != HOOK:
+            continue
+        raw = (hook.get("config") or {}).get("steps")
+        if not isinstance(raw, list) or not raw:
+            raise UsageError(
+                f"{config_path}: test {name}: the {HOOK} hook needs config.steps, a list of "
+                "{template, regions[, code]}"
+            )
+        for number, step in enumerate(raw, 1):
+            step = step if isinstance(step, dict) else {}
+            regions = step.get("regions")
+            if not step.get("template") or not isinstance(regions, list) or not regions:
+                raise UsageError(
+                    f"{config_path}: test {name}: {HOOK} step {number} needs a template and regions"
+                )
+            steps.append({"template": step["template"], "regions": [str(r) for r in regions]})
+    return steps
+
+
 def load_plan(config_path: Path) -> dict[str, Any]:
-    """The tests of the taskcat configuration, checked against what the build can give them."""
+    """The tests of the taskcat configuration, checked against what the build can give them.
+
+    The build has one primary region (the primary test's, and the region of every primary step
+    of a prerequisite hook) and replica regions (the replica test's, else those of the hooks'
+    replica steps); every replica step and every standby test must be in those.
+    """
     import yaml
 
     try:
@@ -101,40 +134,57 @@ def load_plan(config_path: Path) -> dict[str, Any]:
     if not tests:
         raise UsageError(f"{config_path}: no tests")
     primary_tests: list[str] = []
+    standby_tests: list[str] = []
     primary_regions: list[str] = []
     replica_regions: list[str] = []
-    hook_regions: list[list[str]] = []
+    standby_regions: list[str] = []
+    step_replica_regions: list[list[str]] = []  # one entry per replica step
     for name, test in tests.items():
         regions = list(test.get("regions") or project.get("regions") or [])
+        if not regions:
+            raise UsageError(f"{config_path}: test {name} has no regions")
         template = test.get("template") or project.get("template")
         if template == PRIMARY_TEMPLATE:
             primary_tests.append(name)
             primary_regions += regions
-            hooks = [h for h in test.get("prehooks") or [] if h.get("type") == HOOK]
-            hook_regions += [list((h.get("config") or {}).get("regions") or []) for h in hooks]
         elif template == REPLICA_TEMPLATE:
             replica_regions += [r for r in regions if r not in replica_regions]
-        if not regions:
-            raise UsageError(f"{config_path}: test {name} has no regions")
-    if not replica_regions and hook_regions:  # a primary test alone: its hook names them
-        replica_regions = list(hook_regions[0])
+        elif template == STANDBY_TEMPLATE:
+            standby_tests.append(name)
+            standby_regions += [r for r in regions if r not in standby_regions]
+        for step in _hook_steps(config_path, name, test):
+            if step["template"] == PRIMARY_TEMPLATE:
+                primary_regions += step["regions"]
+            elif step["template"] == REPLICA_TEMPLATE:
+                step_replica_regions.append(step["regions"])
+    if not replica_regions and step_replica_regions:  # no replica test: the hooks name them
+        replica_regions = list(step_replica_regions[0])
     if len(set(primary_regions)) > 1:
-        raise UsageError(f"{config_path}: the primary template is built for one primary region")
-    plan = {
+        raise UsageError(
+            f"{config_path}: the primary template is built for one primary region, not "
+            f"{', '.join(sorted(set(primary_regions)))}"
+        )
+    for regions in step_replica_regions:
+        if sorted(regions) != sorted(replica_regions):
+            raise UsageError(
+                f"{config_path}: the {HOOK} hook's replica regions {regions} differ from the "
+                f"replica test's regions {replica_regions}"
+            )
+    outside = [r for r in standby_regions if r not in replica_regions]
+    if outside:
+        raise UsageError(
+            f"{config_path}: the standby template runs in replica regions "
+            f"{replica_regions}, not in {', '.join(outside)}"
+        )
+    return {
         "tests": {
             name: list(t.get("regions") or project.get("regions")) for name, t in tests.items()
         },
         "primary_tests": primary_tests,
+        "standby_tests": standby_tests,
         "primary_region": primary_regions[0] if primary_regions else None,
         "replica_regions": replica_regions,
     }
-    for regions in hook_regions:
-        if replica_regions and sorted(regions) != sorted(replica_regions):
-            raise UsageError(
-                f"{config_path}: the {HOOK} hook's regions {regions} differ from the replica "
-                f"test's regions {replica_regions}"
-            )
-    return plan
 
 
 def ensure_build(plan: dict[str, Any], out: TextIO) -> None:
@@ -197,6 +247,36 @@ def child_environment(endpoint_url: str | None, region: str) -> dict[str, str]:
 # --- the data the stacks retain -------------------------------------------------------------
 
 
+def suffix_regions(result: dict[str, Any], plan: dict[str, Any]) -> dict[str, list[str]]:
+    """Every suffix the run deployed (test stacks and prerequisites), with the regions to purge.
+
+    Every region of the build, not just the stack's: a suffix reaches beyond its test's region
+    through the prerequisites (a standby test's table, buckets and keys are in the primary region
+    as well as its own) and through the global table's replicas.
+    """
+    build_regions = [r for r in [plan["primary_region"], *plan["replica_regions"]] if r]
+    regions_of: dict[str, list[str]] = {}
+
+    def add(suffix: str, regions: list[str]) -> None:
+        known = regions_of.setdefault(suffix, [])
+        for region in [*regions, *build_regions]:
+            if region not in known:
+                known.append(region)
+
+    for stack in result.get("stacks", []):
+        if stack["suffix"] and stack["stack_id"]:
+            add(stack["suffix"], [stack["region"]])
+    for item in result.get("prerequisites", []):  # also when the test stack never started
+        if item["stack_id"]:
+            add(item["suffix"], [item["for_region"], item["region"]])
+    return dict(sorted(regions_of.items()))
+
+
+def _account(aws: Any, plan: dict[str, Any]) -> str:
+    sts = aws.client("sts", plan["primary_region"] or "us-east-1")
+    return sts.get_caller_identity()["Account"]
+
+
 def purge_retained(
     result: dict[str, Any], plan: dict[str, Any], endpoint_url: str | None, out: TextIO
 ) -> list[str]:
@@ -210,32 +290,18 @@ def purge_retained(
     from scripts.deployment import retained
     from scripts.deployment.aws import Aws
 
-    regions_of: dict[str, tuple[str, list[str]]] = {}  # suffix -> (home region, regions)
-
-    def add(suffix: str, home: str, regions: list[str]) -> None:
-        known = regions_of.setdefault(suffix, (home, []))[1]
-        known += [region for region in regions if region not in known]
-
-    for stack in result.get("stacks", []):
-        if stack["suffix"] and stack["stack_id"]:
-            regions = [stack["region"]]
-            if stack["test"] in plan["primary_tests"]:
-                regions += plan["replica_regions"]
-            add(stack["suffix"], stack["region"], regions)
-    for item in result.get("prerequisites", []):  # also when the test stack never started
-        if item["stack_id"]:
-            add(item["suffix"], item["for_region"], [item["for_region"], item["region"]])
+    regions_of = suffix_regions(result, plan)
     if not regions_of:
         return []
     problems = []
     aws = Aws(endpoint_url)
     try:
-        account = aws.client("sts", plan["primary_region"] or "us-east-1").get_caller_identity()[
-            "Account"
-        ]
+        account = _account(aws, plan)
     except Exception as error:  # noqa: BLE001
         return [f"retained data not purged: cannot tell the account: {error}"]
-    for suffix, (home, regions) in sorted(regions_of.items()):
+    for suffix, regions in regions_of.items():
+        # The global table's home: the primary template's region, whichever stack made it.
+        home = plan["primary_region"] or regions[0]
         try:
             found = [retained.find(aws, suffix, account, region) for region in regions]
             if all(data.empty() for data in found):
@@ -247,7 +313,55 @@ def purge_retained(
     return problems
 
 
+def check_nothing_left(
+    result: dict[str, Any], plan: dict[str, Any], endpoint_url: str | None, out: TextIO
+) -> list[str]:
+    """After the purge: no live stack, table, bucket, KMS alias or usable KMS key of any of the
+    run's suffixes in any region of the build (KMS keys may only be pending deletion); what is
+    left, if anything."""
+    from scripts.deployment import retained
+    from scripts.deployment.aws import Aws
+
+    regions_of = suffix_regions(result, plan)
+    if not regions_of:
+        return []
+    regions = sorted({region for known in regions_of.values() for region in known})
+    aws = Aws(endpoint_url)
+    problems = []
+    try:
+        account = _account(aws, plan)
+        for region in regions:
+            pages = aws.client("cloudformation", region).get_paginator("describe_stacks")
+            for stack in (s for page in pages.paginate() for s in page["Stacks"]):
+                values = {p.get("ParameterValue") for p in stack.get("Parameters", [])}
+                suffixes = sorted(values & set(regions_of))
+                if suffixes and stack["StackStatus"] != "DELETE_COMPLETE":
+                    problems.append(
+                        f"stack {stack['StackName']} (suffix {suffixes[0]}) is left in "
+                        f"{region}: {stack['StackStatus']}"
+                    )
+        for suffix, known in regions_of.items():
+            for region in known:
+                data = retained.find(aws, suffix, account, region)
+                if not data.empty():
+                    problems.append(f"suffix {suffix} left {data.describe()}")
+    except Exception as error:  # noqa: BLE001 - an unchecked run is not a clean one
+        problems.append(f"cannot check what the run left: {error}")
+    if not problems:
+        print(
+            f"nothing left of suffixes {', '.join(regions_of)} in {', '.join(regions)} "
+            "(stacks, tables, buckets, KMS aliases; their KMS keys are pending deletion)",
+            file=out,
+        )
+    return problems
+
+
 # --- verdict ------------------------------------------------------------------------------
+
+
+def _template_name(item: dict[str, Any]) -> str:
+    """``primary`` for build/primary.template.json."""
+    return Path(item["template"]).name.split(".")[0]
 
 
 def verdict(result: dict[str, Any]) -> list[str]:
@@ -264,7 +378,10 @@ def verdict(result: dict[str, Any]) -> list[str]:
                 f"{stack['stack_name']} is left in {stack['region']}"
             )
     for item in result.get("prerequisites", []):
-        where = f"{item['test']} prerequisite {item['region']}"
+        where = (
+            f"{item['test']} prerequisite {item['step']} ({_template_name(item)}) "
+            f"in {item['region']}"
+        )
         if item["created_status"] != "CREATE_COMPLETE":
             problems.append(f"{where}: {item['created_status']}: {item['created_reason']}")
         if item["stack_id"] and item["final_status"] != "DELETE_COMPLETE":
@@ -291,7 +408,7 @@ def table(result: dict[str, Any]) -> str:
     for item in result.get("prerequisites", []):
         rows.append(
             (
-                f"{item['test']} (prerequisite)",
+                f"{item['test']} (prerequisite {item['step']}: {_template_name(item)})",
                 item["region"],
                 item["suffix"],
                 item["created_status"],
@@ -378,6 +495,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         os.environ.clear()
         os.environ.update(environ)
         purge_problems = purge_retained(result, plan, endpoint_url, out)
+        purge_problems += check_nothing_left(result, plan, endpoint_url, out)
     except UsageError as error:
         print(f"run_taskcat: error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -28,6 +28,7 @@ import socket
 import sys
 import time
 import traceback
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -221,6 +222,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         LOG.info("taskcat clean-up: %s", error)
     except Exception as error:  # noqa: BLE001
         result["errors"].append(f"taskcat clean-up: {error}")
+    # Before the prerequisites go: a test stack may import their exports.
+    result["test_stacks_deleted_at"] = datetime.now(UTC).isoformat(timespec="microseconds")
     plugin = sys.modules.get(PLUGIN)
     if plugin is not None:
         try:

@@ -67,6 +67,19 @@ def _by_test_and_region(results: dict) -> dict[tuple[str, str], dict]:
     return {(stack["test"], stack["region"]): stack for stack in results["stacks"]}
 
 
+def _prerequisites_of(results: dict, test: str) -> list[dict]:
+    """The test's prerequisite records, in creation order (as results.json lists them)."""
+    return [item for item in results["prerequisites"] if item["test"] == test]
+
+
+def _purge_section(stdout: str, suffix: str) -> str:
+    match = re.search(
+        rf"^purging the data retained by suffix {suffix}:\n((?:  .*\n)*)", stdout, re.M
+    )
+    assert match, stdout
+    return match.group(1)
+
+
 def _emulator_pid(stdout: str) -> int:
     match = re.search(r"^emulator: http://127\.0\.0\.1:(\d+) \(pid (\d+)\)$", stdout, re.M)
     assert match, stdout
@@ -105,7 +118,7 @@ def test_offline_run_passes(offline_run):
 def test_every_test_stack_was_created_then_deleted_in_its_region(offline_run):
     _, results = offline_run
     stacks = _by_test_and_region(results)
-    assert set(stacks) == {("replica", REPLICA), ("primary", PRIMARY)}
+    assert set(stacks) == {("replica", REPLICA), ("primary", PRIMARY), ("standby", REPLICA)}
     for (test, region), stack in stacks.items():
         assert stack["created_status"] == "CREATE_COMPLETE", (test, region, stack)
         assert stack["final_status"] == "DELETE_COMPLETE", (test, region, stack)
@@ -128,8 +141,8 @@ def test_the_primary_test_brought_its_own_replica_region_keys(offline_run):
     primary test's suffix in the replica region, and was deleted after the test stack."""
     _, results = offline_run
     primary = _by_test_and_region(results)[("primary", PRIMARY)]
-    [prerequisite] = results["prerequisites"]
-    assert prerequisite["test"] == "primary"
+    [prerequisite] = _prerequisites_of(results, "primary")
+    assert (prerequisite["step"], prerequisite["template"]) == (1, "build/replica.template.json")
     assert prerequisite["region"] == REPLICA
     assert prerequisite["for_region"] == PRIMARY
     assert prerequisite["suffix"] == primary["suffix"]
@@ -137,15 +150,65 @@ def test_the_primary_test_brought_its_own_replica_region_keys(offline_run):
     assert prerequisite["final_status"] == "DELETE_COMPLETE"
 
 
+def test_the_standby_test_got_replica_then_primary_and_lost_them_in_reverse(offline_run):
+    """The standby test's own suffix: the replica stack (keys, topic) in its region, then the
+    primary stack (table and secret replicas) in the primary region, each complete before the
+    next; after taskcat deleted the standby stack, the primary went before the replica, whose
+    exports it would otherwise still block."""
+    _, results = offline_run
+    standby = _by_test_and_region(results)[("standby", REPLICA)]
+    replica, primary = _prerequisites_of(results, "standby")
+    assert (replica["step"], replica["template"], replica["region"]) == (
+        1,
+        "build/replica.template.json",
+        REPLICA,
+    )
+    assert (primary["step"], primary["template"], primary["region"]) == (
+        2,
+        "build/primary.template.json",
+        PRIMARY,
+    )
+    for item in (replica, primary):
+        assert item["suffix"] == standby["suffix"]
+        assert item["for_region"] == REPLICA
+        assert f":cloudformation:{item['region']}:" in item["stack_id"]
+        assert item["created_status"] == "CREATE_COMPLETE", item
+        assert item["final_status"] == "DELETE_COMPLETE", item
+    # created in order, each waited for
+    assert replica["created_at"] <= primary["create_requested_at"]
+    # the test stack first, then the prerequisites in reverse, each waited for
+    assert results["test_stacks_deleted_at"] <= primary["delete_requested_at"]
+    assert primary["deleted_at"] <= replica["delete_requested_at"]
+
+
 def test_the_data_the_test_stacks_retained_is_purged(offline_run):
     """Table, buckets and keys are retained on stack delete; a random test suffix's data goes."""
     proc, results = offline_run
     for stack in results["stacks"]:
         assert f"purging the data retained by suffix {stack['suffix']}:" in proc.stdout
-    primary = _by_test_and_region(results)[("primary", PRIMARY)]
-    for region in (REPLICA, PRIMARY):  # the global table, its replica first
-        assert f"deleted table payment-{primary['suffix']}-payments in {region}" in proc.stdout
+    stacks = _by_test_and_region(results)
+    for test in ("primary", "standby"):  # the standby's table is its primary prerequisite's
+        suffix = stacks[(test, PRIMARY if test == "primary" else REPLICA)]["suffix"]
+        for region in (REPLICA, PRIMARY):  # the global table, its replica first
+            assert f"deleted table payment-{suffix}-payments in {region}" in proc.stdout
+    standby = stacks[("standby", REPLICA)]["suffix"]
+    for region in (REPLICA, PRIMARY):  # keys of its replica and of its primary prerequisite
+        assert re.search(rf"KMS key \S+ in {region}", _purge_section(proc.stdout, standby))
     assert "not purged" not in proc.stdout
+
+
+def test_nothing_of_any_suffix_is_left_in_any_region(offline_run):
+    """The run checks after the purge: no stack, table, bucket or KMS alias of a suffix it used
+    (test stacks and prerequisites) in us-east-1 or us-west-2, and no KMS key but pending ones."""
+    proc, results = offline_run
+    suffixes = {s["suffix"] for s in results["stacks"]} | {
+        p["suffix"] for p in results["prerequisites"]
+    }
+    assert len(suffixes) == 3
+    assert (
+        f"nothing left of suffixes {', '.join(sorted(suffixes))} in {PRIMARY}, {REPLICA} "
+        "(stacks, tables, buckets, KMS aliases; their KMS keys are pending deletion)"
+    ) in proc.stdout
 
 
 def test_the_run_prints_one_row_per_test_and_region(offline_run):
@@ -211,6 +274,7 @@ def test_a_template_failing_in_one_region_is_named_and_the_rest_cleaned_up(tmp_p
 
     config = yaml.safe_load((ROOT / ".taskcat.yml").read_text())
     del config["tests"]["primary"]["prehooks"]
+    del config["tests"]["standby"]  # not needed to show it, and it would double the run
     broken = tmp_path / "taskcat-without-prerequisites.yml"
     broken.write_text(yaml.safe_dump(config))
     proc = _run(tmp_path, "--config", str(broken), "--output-dir", str(tmp_path / "out"))
@@ -232,26 +296,33 @@ def test_a_template_failing_in_one_region_is_named_and_the_rest_cleaned_up(tmp_p
     assert _gone(_emulator_pid(proc.stdout))
 
 
-def test_a_failing_prerequisite_stops_the_run_and_is_named(tmp_path, offline_run):
-    """The prehook's stack is refused (here: a template whose parameters it cannot fill), so
-    taskcat starts no test stack; the run names the region and the reason."""
+def test_a_failing_prerequisite_stops_its_later_steps_and_the_run(tmp_path, offline_run):
+    """The standby test's first step is refused (here: a template whose parameters it cannot
+    fill), so its second step is never tried and taskcat starts no test stack; the run names
+    the test, step and region, and still deletes the primary test's prerequisite."""
     import yaml
 
     config = yaml.safe_load((ROOT / ".taskcat.yml").read_text())
-    [hook] = config["tests"]["primary"]["prehooks"]
-    hook["config"]["template"] = "build/primary.template.json"  # needs ArtifactBucketName
+    [hook] = config["tests"]["standby"]["prehooks"]
+    hook["config"]["steps"][0]["template"] = "build/standby.template.json"  # needs more
     broken = tmp_path / "taskcat-broken-prerequisite.yml"
     broken.write_text(yaml.safe_dump(config))
     proc = _run(tmp_path, "--config", str(broken), "--output-dir", str(tmp_path / "out"))
     assert proc.returncode == 1, proc.stdout + proc.stderr
 
     results = json.loads((tmp_path / "out" / "results.json").read_text())
-    [prerequisite] = results["prerequisites"]
-    assert prerequisite["region"] == REPLICA
+    [prerequisite] = _prerequisites_of(results, "standby")  # step 2 never started
+    assert (prerequisite["step"], prerequisite["region"]) == (1, REPLICA)
     assert prerequisite["created_status"] == "CREATE_FAILED"
-    assert "ArtifactBucketName" in prerequisite["created_reason"]
+    assert "ArtifactBucketPrefix" in prerequisite["created_reason"]
+    [other] = _prerequisites_of(results, "primary")
+    assert (other["created_status"], other["final_status"]) == (
+        "CREATE_COMPLETE",
+        "DELETE_COMPLETE",
+    )
     assert {s["created_status"] for s in results["stacks"]} == {"NOT_STARTED"}
-    assert f"FAILED primary prerequisite {REPLICA}: CREATE_FAILED: " in proc.stdout
+    assert f"FAILED standby prerequisite 1 (standby) in {REPLICA}: CREATE_FAILED: " in proc.stdout
+    assert "nothing left of suffixes" in proc.stdout
 
 
 def test_the_offline_guard_refuses_and_records_any_other_host(tmp_path, offline_run):
@@ -285,3 +356,92 @@ def test_the_offline_guard_refuses_and_records_any_other_host(tmp_path, offline_
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "['raw.githubusercontent.com', 'sts.us-east-1.amazonaws.com']"
+
+
+HOOK_PROBE = """
+import json, sys
+from types import SimpleNamespace as NS
+sys.path.insert(0, 'scripts/taskcat_support')
+import taskcat_plugin_payment_replica_prerequisites as hook
+from taskcat.exceptions import TaskCatException
+
+out = {}
+try:
+    hook.parse_steps({'template': 'build/replica.template.json', 'regions': ['us-west-2']})
+except TaskCatException as error:
+    out['former'] = str(error)
+steps = hook.parse_steps({'steps': [
+    {'template': 'build/replica.template.json', 'regions': ['us-west-2']},
+    {'template': 'build/primary.template.json', 'regions': ['us-east-1'], 'code': True},
+]})
+out['steps'] = [[s.template, list(s.regions), s.code, s.label] for s in steps]
+
+class S3:
+    present = set()
+    def head_object(self, Bucket, Key):
+        if (Bucket, Key) not in self.present:
+            raise RuntimeError('Not Found')
+
+s3 = S3()
+region = NS(
+    name='us-west-2',
+    s3_bucket=NS(name='tcat-abc-us-west-2', region='us-west-2', regional_buckets=True),
+    parameters={'EnvironmentSuffix': 'sfx', 'HandlerCodeKey': 'proj/build/payment_processor.zip'},
+    session=NS(client=lambda service, region_name: s3),
+)
+out['regional'] = hook.staging_bucket(region, 'us-east-1')
+single = NS(s3_bucket=NS(name='tcat-abc', region='us-east-1', regional_buckets=False))
+out['single'] = hook.staging_bucket(single, 'us-west-2')
+primary = hook.Prerequisite('standby', 2, 'build/primary.template.json', 'us-west-2',
+                            'us-east-1', 'sfx', 'name')
+body = open('build/primary.template.json').read()
+try:
+    hook._create_arguments(primary, steps[1], body, 'proj', region)
+except TaskCatException as error:
+    out['missing'] = str(error)
+s3.present = {('tcat-abc-us-east-1', 'proj/build/primary.template.json'),
+              ('tcat-abc-us-east-1', 'proj/build/payment_processor.zip')}
+arguments = hook._create_arguments(primary, steps[1], body, 'proj', region)
+out['url'] = arguments['TemplateURL']
+out['parameters'] = arguments['Parameters']
+replica = hook.Prerequisite('standby', 1, 'build/replica.template.json', 'us-west-2',
+                            'us-west-2', 'sfx', 'name')
+body = open('build/replica.template.json').read()
+out['replica'] = sorted(hook._create_arguments(replica, steps[0], body, 'proj', region))
+print(json.dumps(out))
+"""
+
+
+def test_the_hook_reads_steps_and_passes_the_staged_template_and_code(tmp_path, offline_run):
+    """The primary template is over the TemplateBody limit: the hook names taskcat's staged copy
+    in the step region's bucket, in the URL form deploy.py uses, with the staged code."""
+    from scripts.deployment.artifacts import object_url
+
+    proc = subprocess.run(
+        [str(ROOT / ".venvs" / "taskcat" / "bin" / "python"), "-c", HOOK_PROBE],
+        cwd=ROOT,
+        env=_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert "config needs 'steps'" in out["former"]  # one form only
+    assert out["steps"] == [
+        ["build/replica.template.json", [REPLICA], False, "replica"],
+        ["build/primary.template.json", [PRIMARY], True, "primary"],
+    ]
+    assert out["regional"] == f"tcat-abc-{PRIMARY}"  # $[taskcat_autobucket_prefix]-<region>
+    assert out["single"] == "tcat-abc"
+    assert "no staged s3://tcat-abc-us-east-1/proj/build/" in out["missing"]
+    assert "artifact_regions" in out["missing"]
+    assert out["url"] == object_url(
+        f"tcat-abc-{PRIMARY}", PRIMARY, "proj/build/primary.template.json"
+    )
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in out["parameters"]} == {
+        "EnvironmentSuffix": "sfx",
+        "ArtifactBucketName": f"tcat-abc-{PRIMARY}",
+        "HandlerCodeKey": "proj/build/payment_processor.zip",
+    }
+    assert out["replica"] == ["Parameters", "TemplateBody"]  # small enough to go inline
