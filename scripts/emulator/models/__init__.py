@@ -1,0 +1,67 @@
+"""moto CloudFormation models for the resource types moto 5.2 skips, one class per type.
+
+Each model creates the real resource in moto's backend (so boto3 sees it), answers ``Ref`` and
+``Fn::GetAtt`` like CloudFormation, and deletes the resource with its stack unless the template
+retains it. moto finds a model through ``CloudFormationModel.__subclasses__()``, so every class
+here subclasses ``CloudFormationModel`` directly (the shared behaviour comes from a mixin).
+
+Besides the AWS types, ``Custom::TableStream`` is served here (``patches`` routes it past moto's
+CustomModel): the model answers as its provider Lambda would, without running it. The regional
+failover types: ``AWS::CertificateManager::Certificate`` (DNS-validated through the hosted zone,
+ISSUED), ``AWS::ApiGateway::DomainName`` and ``AWS::ApiGateway::BasePathMapping``; the failover
+records themselves are moto's ``AWS::Route53::RecordSet``, fixed in ``patches``.
+
+One module per service; ``base`` holds what the models share.
+"""
+
+from __future__ import annotations
+
+from .acm import AcmCertificate
+from .apigateway import (
+    ApiGatewayAccount,
+    ApiGatewayApiKey,
+    ApiGatewayBasePathMapping,
+    ApiGatewayDomainName,
+    ApiGatewayGatewayResponse,
+    ApiGatewayModel,
+    ApiGatewayRequestValidator,
+    ApiGatewayStage,
+    ApiGatewayUsagePlan,
+    ApiGatewayUsagePlanKey,
+)
+from .cloudwatch import CloudWatchAlarm
+from .dynamodb import GlobalTable, TableStream
+from .kms import KmsAlias, KmsKey
+from .s3 import S3Bucket, S3BucketPolicy
+from .secretsmanager import SecretsManagerSecret
+from .sns import SnsSubscription, SnsTopicPolicy
+from .ssm import SsmParameter
+from .wafv2 import Wafv2LoggingConfiguration, Wafv2WebAcl, Wafv2WebAclAssociation
+
+__all__ = [
+    "AcmCertificate",
+    "ApiGatewayAccount",
+    "ApiGatewayApiKey",
+    "ApiGatewayBasePathMapping",
+    "ApiGatewayDomainName",
+    "ApiGatewayGatewayResponse",
+    "ApiGatewayModel",
+    "ApiGatewayRequestValidator",
+    "ApiGatewayStage",
+    "ApiGatewayUsagePlan",
+    "ApiGatewayUsagePlanKey",
+    "CloudWatchAlarm",
+    "GlobalTable",
+    "KmsAlias",
+    "KmsKey",
+    "S3Bucket",
+    "S3BucketPolicy",
+    "SecretsManagerSecret",
+    "SnsSubscription",
+    "SsmParameter",
+    "TableStream",
+    "Wafv2LoggingConfiguration",
+    "Wafv2WebAcl",
+    "Wafv2WebAclAssociation",
+    "SnsTopicPolicy",
+]
