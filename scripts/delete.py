@@ -12,7 +12,6 @@ was nothing to delete), 1 when an operation fails, 2 on bad arguments or a refus
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,21 +25,14 @@ from scripts.deployment.aws import Aws, error_code  # noqa: E402
 from scripts.deployment.errors import EXIT_OK, EXIT_USAGE, DeployError  # noqa: E402
 from scripts.deployment.operations import OPERATION_PREFERENCES, Waiter  # noqa: E402
 from templates_src import config as config_module  # noqa: E402
-from templates_src.cli import OneLineParser  # noqa: E402
+from templates_src.cli import OneLineParser, add_config_arguments, config_from  # noqa: E402
 
 
 def parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="python scripts/delete.py", description=__doc__.split("\n")[0])
-    p.add_argument(
-        "--environment-suffix",
-        help="the deployment's suffix (default $ENVIRONMENT_SUFFIX, else dev)",
-    )
-    p.add_argument("--primary-region", help=f"default {config_module.DEFAULT_PRIMARY_REGION}")
-    p.add_argument(
-        "--replica-regions",
-        help="where to look for retained data (default "
-        + ",".join(config_module.DEFAULT_REPLICA_REGIONS)
-        + "; instances are found wherever they are)",
+    add_config_arguments(
+        p,
+        replica_help="where to look for retained data (instances are found wherever they are)",
     )
     p.add_argument(
         "--endpoint-url",
@@ -112,12 +104,7 @@ def _delete_set(cfn: object):  # DeleteStackSet returns no OperationId; adapt it
 
 
 def delete(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
-    config = config_module.from_inputs(
-        environment_suffix=args.environment_suffix,
-        primary_region=args.primary_region,
-        replica_regions=args.replica_regions,
-        environ=os.environ,
-    )
+    config = config_from(args)
     suffix = config.environment_suffix
     if args.purge_data:
         confirm_purge(suffix, args.yes, stdin, out)  # before anything changes

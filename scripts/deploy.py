@@ -37,7 +37,7 @@ from templates_src import build as build_module  # noqa: E402
 from templates_src import config as config_module  # noqa: E402
 from templates_src import regions as regions_module  # noqa: E402
 from templates_src import routing  # noqa: E402
-from templates_src.cli import OneLineParser  # noqa: E402
+from templates_src.cli import OneLineParser, add_config_arguments, config_from  # noqa: E402
 from templates_src.stackset_roles import ADMINISTRATION_ROLE, EXECUTION_ROLE  # noqa: E402
 
 OUTPUTS_FILE = Path("cfn-outputs") / "flat-outputs.json"
@@ -48,15 +48,7 @@ ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
 
 def parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="python scripts/deploy.py", description=__doc__.split("\n")[0])
-    p.add_argument(
-        "--environment-suffix",
-        help="payment-<suffix>-<thing> (default $ENVIRONMENT_SUFFIX, else dev)",
-    )
-    p.add_argument("--primary-region", help=f"default {config_module.DEFAULT_PRIMARY_REGION}")
-    p.add_argument(
-        "--replica-regions",
-        help="comma-separated, default " + ",".join(config_module.DEFAULT_REPLICA_REGIONS),
-    )
+    add_config_arguments(p)
     p.add_argument("--alarm-email", help="subscribed to the alarm topics (optional)")
     p.add_argument(
         "--domain-name",
@@ -105,16 +97,6 @@ def parser() -> argparse.ArgumentParser:
         "--poll", type=float, default=10.0, help="seconds between status polls (default 10)"
     )
     return p
-
-
-def _config(args: argparse.Namespace) -> config_module.Config:
-    return config_module.from_inputs(
-        environment_suffix=args.environment_suffix,
-        primary_region=args.primary_region,
-        replica_regions=args.replica_regions,
-        alarm_email=args.alarm_email,
-        environ=os.environ,
-    )
 
 
 def _domain(args: argparse.Namespace) -> dict[str, str]:
@@ -461,7 +443,7 @@ class _Prepared(NamedTuple):
 
 def _prepare(args: argparse.Namespace, out: TextIO, *, remove_unconfigured: bool) -> _Prepared:
     """Configuration, account, build and what each stack set holds now; prints the plan."""
-    config = _config(args)
+    config = config_from(args)
     domain = _domain(args)
     aws = Aws(args.endpoint_url)
     admin_region = config.primary_region

@@ -44,7 +44,7 @@ from scripts.drill.steps import (  # noqa: E402
     restore,
 )
 from templates_src import config as config_module  # noqa: E402
-from templates_src.cli import OneLineParser  # noqa: E402
+from templates_src.cli import OneLineParser, add_config_arguments, config_from  # noqa: E402
 
 DEFAULT_DOMAIN = "pay.example.com"
 STATE_DIR = ROOT / "build" / "failover-drill"
@@ -55,14 +55,7 @@ __all__ = ["Hooks", "drill", "main", "parser", "restore"]
 
 def parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="python scripts/failover_drill.py", description=__doc__.split("\n")[0])
-    p.add_argument("--environment-suffix", help="default $ENVIRONMENT_SUFFIX, else dev")
-    p.add_argument("--primary-region", help=f"default {config_module.DEFAULT_PRIMARY_REGION}")
-    p.add_argument(
-        "--replica-regions",
-        help="comma-separated; the first is the secondary region (default "
-        + ",".join(config_module.DEFAULT_REPLICA_REGIONS)
-        + ")",
-    )
+    add_config_arguments(p, replica_help="the first is the secondary region")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--endpoint-url", help="drill a deployment in this running emulator")
     where.add_argument(
@@ -107,12 +100,7 @@ def main(
     if args.payments < 1 or args.timeout <= 0 or args.interval <= 0:
         return _usage("--payments, --timeout and --interval must be positive")
     try:
-        config = config_module.from_inputs(
-            environment_suffix=args.environment_suffix,
-            primary_region=args.primary_region,
-            replica_regions=args.replica_regions,
-            environ=os.environ,
-        )
+        config = config_from(args)
     except config_module.ConfigError as error:
         return _usage(str(error))
     if args.aws and os.environ.get("AWS_ENDPOINT_URL"):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -26,6 +25,7 @@ from scripts.security.checkov_gate import run_checkov  # noqa: E402
 from scripts.security.result import ToolResult  # noqa: E402
 from templates_src import config as config_module  # noqa: E402
 from templates_src.build import build  # noqa: E402
+from templates_src.cli import add_config_arguments, config_from  # noqa: E402
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -100,18 +100,11 @@ def render(rows: list[ToolResult], listed: list[tuple]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--environment-suffix")
-    parser.add_argument("--primary-region")
-    parser.add_argument("--replica-regions")
+    add_config_arguments(parser)
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
     try:
-        config = config_module.from_inputs(
-            environment_suffix=args.environment_suffix,
-            primary_region=args.primary_region,
-            replica_regions=args.replica_regions,
-            environ=os.environ,
-        )
+        config = config_from(args)
     except config_module.ConfigError as error:
         print(f"security_scan: error: {error}", file=sys.stderr)
         return EXIT_USAGE

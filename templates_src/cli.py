@@ -30,6 +30,34 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def add_config_arguments(parser: argparse.ArgumentParser, *, replica_help: str = "") -> None:
+    """The configuration flags every command shares; ``config_from`` reads them."""
+    parser.add_argument(
+        "--environment-suffix",
+        help="names every resource payment-<suffix>-<thing> "
+        f"(default: $ENVIRONMENT_SUFFIX, else {config_module.DEFAULT_SUFFIX})",
+    )
+    parser.add_argument("--primary-region", help=f"default {config_module.DEFAULT_PRIMARY_REGION}")
+    parser.add_argument(
+        "--replica-regions",
+        help=f"comma-separated{'; ' + replica_help if replica_help else ''} (default "
+        + ",".join(config_module.DEFAULT_REPLICA_REGIONS)
+        + ")",
+    )
+
+
+def config_from(args: argparse.Namespace) -> config_module.Config:
+    """The configuration of ``add_config_arguments``' flags (and ``--alarm-email`` where a
+    command has it), falling back to the environment; ConfigError when a value is wrong."""
+    return config_module.from_inputs(
+        environment_suffix=args.environment_suffix,
+        primary_region=args.primary_region,
+        replica_regions=args.replica_regions,
+        alarm_email=getattr(args, "alarm_email", None),
+        environ=os.environ,
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="python -m templates_src",
@@ -37,29 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     b = commands.add_parser("build", help="write the templates, handler zip and manifest")
-    b.add_argument(
-        "--environment-suffix",
-        help="names every resource payment-<suffix>-<thing> "
-        f"(default: $ENVIRONMENT_SUFFIX, else {config_module.DEFAULT_SUFFIX})",
-    )
-    b.add_argument("--primary-region", help=f"default {config_module.DEFAULT_PRIMARY_REGION}")
-    b.add_argument(
-        "--replica-regions",
-        help="comma-separated list, default " + ",".join(config_module.DEFAULT_REPLICA_REGIONS),
-    )
+    add_config_arguments(b)
     b.add_argument("--alarm-email", help="default of the AlarmEmail parameter (optional)")
     b.add_argument("--out", type=Path, default=Path("build"), help="output folder (default build/)")
     return parser
 
 
 def _build(args: argparse.Namespace) -> int:
-    config = config_module.from_inputs(
-        environment_suffix=args.environment_suffix,
-        primary_region=args.primary_region,
-        replica_regions=args.replica_regions,
-        alarm_email=args.alarm_email,
-        environ=os.environ,
-    )
+    config = config_from(args)
     if args.out.exists() and not args.out.is_dir():
         raise config_module.ConfigError(f"--out {args.out} exists and is not a folder")
     result = build(config, args.out)
