@@ -16,6 +16,9 @@
   under KMS) denied every request. moto cannot see the request a condition is about, so
   statements with conditions are left out of its evaluation: the emulator does not enforce
   them (AWS does), rather than refusing everything.
+- Resources whose ``Condition`` is false: moto listed each one in ListStackResources (and
+  DescribeStackResources) as an entry without a logical id, type or physical id; CloudFormation
+  does not list a resource it did not create.
 - ``Custom::*`` types: moto sends every one to its CustomModel, which invokes the provider
   Lambda in Docker (absent here). A custom type with a project model (``Custom::TableStream``)
   is served by that model; other custom types still go to moto's.
@@ -63,6 +66,7 @@ from moto.apigateway.models import (
     apigateway_backends,
 )
 from moto.awslambda.models import LambdaBackend, Permission
+from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.route53.exceptions import DnsNameInvalidForZone, NoSuchHostedZone, Route53ClientError
@@ -541,7 +545,18 @@ def _boolean(value: Any) -> bool:
     return value if isinstance(value, bool) else str(value).lower() == "true"
 
 
+def _list_only_created_resources() -> None:
+    listed = cfn_models.Stack.stack_resources.fget
+
+    def stack_resources(stack: cfn_models.Stack) -> list:
+        # A resource skipped by its condition is None in moto's resource map.
+        return [resource for resource in listed(stack) if resource is not None]
+
+    cfn_models.Stack.stack_resources = property(stack_resources)  # type: ignore[assignment]
+
+
 def install() -> None:
+    _list_only_created_resources()
     _serve_project_custom_types()
     _fix_domain_names()
     _fix_record_sets()
