@@ -529,10 +529,14 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
         allow_replica_removal(aws, config.environment_suffix, region, out)
     stacksets.sync(cfn, waiter, primary, current[primary.name], out)
     # The standby needs the table replica and the secret replica the primary just made.
-    stacksets.sync(cfn, waiter, standby, current[standby.name], out)
-    health_checks = standby_health_checks(
-        aws, cfn, config, accounts, stacksets.held(cfn, standby.name)
-    )
+    standby_changed = stacksets.sync(cfn, waiter, standby, current[standby.name], out)
+    # Unchanged standby instances keep the health checks _prepare already read.
+    if standby_changed:
+        health_checks = standby_health_checks(
+            aws, cfn, config, accounts, stacksets.held(cfn, standby.name)
+        )
+    else:
+        health_checks = inputs.health_checks
     if health_checks != inputs.health_checks:
         print("handing the standby health checks to the primary's alarms", file=out)
         primary = stack_set_specs(

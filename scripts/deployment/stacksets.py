@@ -87,8 +87,9 @@ def held(cfn: Any, name: str) -> Held:
 
 def sync(
     cfn: Any, waiter: Waiter, spec: StackSetSpec, current: Held, out: TextIO = sys.stdout
-) -> None:
-    """Bring the stack set and its instances in ``spec.regions`` to ``spec``.
+) -> bool:
+    """Bring the stack set and its instances in ``spec.regions`` to ``spec``; True when it
+    created or changed anything.
 
     Unchanged template and parameters start no operation. A changed one updates the stack set
     and every instance. Regions newly configured get instances; instances left OUTDATED by an
@@ -176,8 +177,10 @@ def sync(
             OperationPreferences=OPERATION_PREFERENCES,
         )
         waiter.wait(spec.name, operation)
-    if current.stack_set is not None and not (updated or missing_regions or outdated):
+    changed = current.stack_set is None or bool(updated or missing_regions or outdated)
+    if not changed:
         print(f"{spec.name}: up to date, no operation started", file=out)
+    return changed
 
 
 def remove_instances(
