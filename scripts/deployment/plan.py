@@ -85,8 +85,9 @@ def _sub(text: str, params: dict[str, str], local: set[str]) -> str:
 
 
 class _Resolver:
-    def __init__(self, template: dict, params: dict[str, str]) -> None:
-        self.params = params
+    def __init__(self, template: dict, params: dict[str, str], region: str | None = None) -> None:
+        # The stack's region, when known, is one more value a Ref can take (AWS::Region).
+        self.params = {**params, "AWS::Region": region} if region else params
         self.definitions = template.get("Conditions") or {}
         self.conditions: dict[str, bool | None] = {}
 
@@ -151,9 +152,21 @@ class _Resolver:
         return {"Fn::Sub": args}
 
 
-def resolved_resources(template: dict, params: dict[str, str]) -> dict[str, dict]:
-    """The resources CloudFormation would create for these parameter values."""
-    resolver = _Resolver(template, parameter_values(template, params))
+def evaluate(
+    template: dict, expression: Any, params: dict[str, str], *, region: str | None = None
+) -> bool | None:
+    """A condition expression (or a rule assertion) for these parameter values; None when it
+    cannot be decided from them."""
+    resolver = _Resolver(template, parameter_values(template, params), region)
+    return resolver._evaluate(expression, frozenset())
+
+
+def resolved_resources(
+    template: dict, params: dict[str, str], *, region: str | None = None
+) -> dict[str, dict]:
+    """The resources CloudFormation would create for these parameter values (in ``region``,
+    when given: conditions on AWS::Region are decided too)."""
+    resolver = _Resolver(template, parameter_values(template, params), region)
     resources = {}
     for logical_id, resource in (template.get("Resources") or {}).items():
         condition = resource.get("Condition")

@@ -1,8 +1,8 @@
 """Regional failover in the templates: the standby service in every replica region, the failover
 record pair, the routing that exists only with a domain, and health alarms where the metric is.
 
-Conditions are evaluated here from the template's own JSON with given parameter values and
-region, the way CloudFormation decides which conditional resources to create.
+Conditions are evaluated from the template's own JSON with given parameter values and region,
+by the evaluator deploy's plan uses (scripts/deployment/plan.py).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from scripts.deployment import plan
 from templates_src.build import render
 from templates_src.config import Config
 from templates_src.linting import lint_template
@@ -32,37 +33,9 @@ TABLE_ARN = {
 }
 
 
-def _holds(template: dict, node: Any, values: dict[str, str], region: str) -> Any:
-    """The value of a condition expression for these parameter values in ``region``."""
-    if isinstance(node, dict):
-        ((key, arg),) = node.items()
-        if key == "Ref":
-            if arg == "AWS::Region":
-                return region
-            return values.get(arg, template["Parameters"][arg].get("Default", ""))
-        if key == "Condition":
-            return _holds(template, template["Conditions"][arg], values, region)
-        parts = [_holds(template, part, values, region) for part in arg]
-        if key == "Fn::Equals":
-            return parts[0] == parts[1]
-        if key == "Fn::Not":
-            return not parts[0]
-        if key == "Fn::And":
-            return all(parts)
-        if key == "Fn::Or":
-            return any(parts)
-        raise AssertionError(f"unexpected {key} in a condition")
-    return node
-
-
 def created(template: dict, region: str, **values: str) -> set[str]:
     """Logical ids CloudFormation creates for these parameter values in ``region``."""
-    return {
-        name
-        for name, resource in template["Resources"].items()
-        if "Condition" not in resource
-        or _holds(template, {"Condition": resource["Condition"]}, values, region)
-    }
+    return set(plan.resolved_resources(template, values, region=region))
 
 
 def _routing(template: dict) -> set[str]:
@@ -223,7 +196,7 @@ def test_routing_exists_only_with_a_domain(primary, standby):
             ({"DomainName": DOMAIN["DomainName"]}, False),
             ({"HostedZoneId": DOMAIN["HostedZoneId"]}, False),
         ):
-            assert _holds(template, assertion, values, region) is allowed, values
+            assert plan.evaluate(template, assertion, values, region=region) is allowed, values
 
 
 def test_failover_records_form_a_primary_secondary_pair(primary, standby):
