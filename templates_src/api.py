@@ -70,11 +70,15 @@ PAYMENT_REQUEST_SCHEMA = {
     "type": "object",
 }
 
-# Gateway-generated errors in the contract's error shape: (status, code, message).
+# Gateway-generated errors in the contract's error shape: (status, code, message). Types and
+# default statuses: "Gateway response types for API Gateway". REQUEST_TOO_LARGE is a body over
+# the 10 MB REST API payload quota ("Amazon API Gateway quotas"), which never reaches the
+# handler; the contract calls a too-large body PAYLOAD_TOO_LARGE whoever refuses it.
 GATEWAY_ERRORS = {
     "BAD_REQUEST_BODY": ("400", "INVALID_JSON", "The request body must be a JSON object"),
     "INVALID_API_KEY": ("403", "FORBIDDEN", "A valid API key is required"),
     "MISSING_AUTHENTICATION_TOKEN": ("404", "NOT_FOUND", "No such route"),
+    "REQUEST_TOO_LARGE": ("413", "PAYLOAD_TOO_LARGE", "The request body exceeds 10 MiB"),
     "THROTTLED": ("429", "RATE_LIMITED", "Too many requests"),
     "QUOTA_EXCEEDED": ("429", "QUOTA_EXCEEDED", "Daily request quota exceeded"),
     "DEFAULT_4XX": (None, "REQUEST_REJECTED", "The request was rejected"),

@@ -85,6 +85,18 @@ def test_gateway_errors_use_the_contract_error_shape(primary):
     assert _gateway_body(responses["DEFAULT_5XX"])["error"]["code"] == "INTERNAL_ERROR"
 
 
+def test_a_body_over_the_gateway_limit_is_the_contracts_413_payload_too_large(primary):
+    """A body over API Gateway's 10 MB never reaches the handler, so the gateway itself must
+    answer the contract's code (CONTRACT §2: body too large is 413 PAYLOAD_TOO_LARGE)."""
+    (response,) = [
+        r
+        for r in of_type(primary, "AWS::ApiGateway::GatewayResponse").values()
+        if r["Properties"]["ResponseType"] == "REQUEST_TOO_LARGE"
+    ]
+    assert response["Properties"]["StatusCode"] == "413"
+    assert _gateway_body(response)["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
 def test_gateway_responses_and_models_are_part_of_the_deployment(primary):
     (deployment,) = of_type(primary, "AWS::ApiGateway::Deployment").values()
     depends = set(deployment["DependsOn"])
