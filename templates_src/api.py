@@ -36,7 +36,7 @@ from troposphere.awslambda import Permission
 from troposphere.logs import LogGroup
 
 from . import iam
-from .common import STAGE_NAME, SUFFIX_PARAM, disposable, name, suppress, tags
+from .common import STAGE_NAME, SUFFIX_PARAM, disposable, name, retain, suppress, tags
 from .config import Config
 
 ACCESS_LOG_FORMAT = json.dumps(
@@ -127,6 +127,27 @@ def _gateway_responses(rest_api: RestApi) -> list[GatewayResponse]:
         title = "".join(part.capitalize() for part in response_type.split("_")) + "Response"
         responses.append(GatewayResponse(title, **props))
     return responses
+
+
+def _execution_log_group(rest_api: RestApi, config: Config, app_key_arn: object) -> LogGroup:
+    """The stage's execution-log group, created before API Gateway would create it.
+
+    "Set up CloudWatch logging for REST APIs in API Gateway": with execution logging on, API
+    Gateway writes to ``API-Gateway-Execution-Logs_{rest-api-id}/{stage_name}``, creating the
+    group itself when it is missing: unencrypted and kept forever, outside the stack. Made here
+    it carries the app key and the retention of the other security logs, and is retained like
+    every record of who called (the name holds the API's id, so a later deployment's new API
+    never collides with a retained group).
+    """
+    return retain(
+        LogGroup(
+            "ApiExecutionLogGroup",
+            LogGroupName=Sub(f"API-Gateway-Execution-Logs_${{{rest_api.title}}}/{STAGE_NAME}"),
+            RetentionInDays=config.security_log_retention_days,
+            KmsKeyId=app_key_arn,
+            Tags=tags(),
+        )
+    )
 
 
 def _lambda_method(
@@ -255,6 +276,7 @@ def add_api(
             )
         )
     )
+    execution_log_group = template.add_resource(_execution_log_group(rest_api, config, app_key_arn))
     logging_role = iam.apigateway_logging_role(template, access_log_group)
     # A region-wide setting: a stage cannot log until the account names a CloudWatch role.
     account = template.add_resource(
@@ -293,7 +315,9 @@ def add_api(
                     ),
                 ],
                 Tags=tags(),
-                DependsOn=[account.title],
+                # The group exists, encrypted and with its retention, before the stage's first
+                # log line would make API Gateway create it without either.
+                DependsOn=[account.title, execution_log_group.title],
             ),
             checkov={
                 "CKV_AWS_120": "No response cache: POST /process must reach the handler every "

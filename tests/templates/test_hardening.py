@@ -181,7 +181,36 @@ def test_key_policies_let_logs_use_only_this_deployments_groups(primary):
     (logs,) = [
         s for s in statements if s["Sid"] == "CloudWatchLogsEncryptsThisDeploymentsLogGroups"
     ]
-    patterns = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
-    assert all("payment-${EnvironmentSuffix}-" in p["Fn::Sub"] for p in patterns)
+    patterns = [
+        p["Fn::Sub"] for p in logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    ]
+    # API Gateway names the execution-log group itself (its API id, no suffix): the one
+    # pattern without the suffix is that name, narrowed to this project's stage.
+    execution = [p for p in patterns if "payment-${EnvironmentSuffix}-" not in p]
+    assert [p.rsplit(":", 1)[1] for p in execution] == ["API-Gateway-Execution-Logs_*/prod"]
     # DescribeKey carries no encryption context, so a statement conditioned on one cannot grant it.
     assert "kms:DescribeKey" not in logs["Action"]
+
+
+def test_the_stages_execution_log_group_is_made_encrypted_retained_and_kept_a_year(
+    config, primary, standby
+):
+    """API Gateway creates API-Gateway-Execution-Logs_{rest-api-id}/{stage} itself, unencrypted
+    and kept forever, unless it exists before the stage logs ("Set up CloudWatch logging for
+    REST APIs in API Gateway")."""
+    for template in (primary, standby):
+        group = template["Resources"]["ApiExecutionLogGroup"]
+        stage = template["Resources"]["ApiStage"]
+        props = group["Properties"]
+        stage_name = stage["Properties"]["StageName"]
+        assert props["LogGroupName"] == {
+            "Fn::Sub": f"API-Gateway-Execution-Logs_${{PaymentApi}}/{stage_name}"
+        }
+        assert stage["Properties"]["MethodSettings"][0]["LoggingLevel"] != "OFF"
+        assert "ApiExecutionLogGroup" in stage["DependsOn"]
+        assert (
+            props["KmsKeyId"]
+            == template["Resources"]["ApiAccessLogGroup"]["Properties"]["KmsKeyId"]
+        )
+        assert props["RetentionInDays"] == config.security_log_retention_days >= 365
+        assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == ("Retain", "Retain")
