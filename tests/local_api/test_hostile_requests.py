@@ -197,6 +197,18 @@ def test_the_proxy_event_request_id_is_the_response_header(local_api) -> None:
     assert [line for line in logged if line.get("api_request_id") == request_id]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="the handler's error bodies carry the Lambda request id, not the API request id "
+    "(requestContext.requestId) that x-amzn-RequestId returns, locally and on AWS alike",
+)
+def test_a_handler_error_carries_the_id_of_the_response_header(local_api) -> None:
+    body = b'{"amount": "-1"}'
+    response = _raw(local_api, _post_head(local_api, f"Content-Length: {len(body)}"), body)
+    assert response.status == 400
+    _assert_one_id(response, "VALIDATION_ERROR")
+
+
 def test_a_bad_environment_suffix_is_one_line_and_exit_2_before_anything_starts() -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "local_api.py"), "--environment-suffix", "BAD"],
