@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import threading
@@ -21,8 +22,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scripts.localapi.body import DEFAULT_TIMEOUT_S  # noqa: E402
 from scripts.localapi.server import STATE_DIR, LocalApi, StartError, options_from  # noqa: E402
+from templates_src import config as config_module  # noqa: E402
 from templates_src.cli import OneLineParser  # noqa: E402
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def parser() -> argparse.ArgumentParser:
@@ -63,15 +76,43 @@ def parser() -> argparse.ArgumentParser:
         default="-",
         help="where the functions' JSON log lines go: - (stdout, default), off, or a file",
     )
+    p.add_argument(
+        "--read-timeout",
+        type=_positive_seconds,
+        default=DEFAULT_TIMEOUT_S,
+        help=f"seconds a client has to send a request's whole body, else 400 and nothing "
+        f"reaches the function (default {DEFAULT_TIMEOUT_S:g})",
+    )
     p.add_argument("--quiet", action="store_true", help="no access log line per request")
     p.add_argument("--info-file", type=Path, help="write URL, key and names here as JSON")
     return p
+
+
+def _check_configuration(args: argparse.Namespace) -> None:
+    """The build's own configuration rules (suffix, regions), checked here so that a bad value
+    is one line and exit 2 instead of a failed deploy; ``--region`` must be one of them."""
+    config = config_module.from_inputs(
+        environment_suffix=args.environment_suffix,
+        primary_region=args.primary_region,
+        replica_regions=args.replica_regions,
+    )
+    if args.region is not None and args.region not in config.regions:
+        raise config_module.ConfigError(
+            f"--region {args.region!r} is not a region of this deployment "
+            f"({', '.join(config.regions)})"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if not 0 <= args.port <= 65535 or not 0 <= args.emulator_port <= 65535:
         print("local_api: error: ports are 0-65535", file=sys.stderr)
+        return 2
+    try:
+        _check_configuration(args)
+    except config_module.ConfigError as error:
+        # Before the emulator starts or anything is deployed: a bad value changes nothing.
+        print(f"local_api: error: {error}", file=sys.stderr)
         return 2
     stop = threading.Event()
     # SIGTERM ends the run as Ctrl-C does (a supervisor, a test harness); SIGINT is restored

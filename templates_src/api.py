@@ -36,7 +36,7 @@ from troposphere.awslambda import Permission
 from troposphere.logs import LogGroup
 
 from . import iam
-from .common import STAGE_NAME, SUFFIX_PARAM, disposable, name, suppress, tags
+from .common import STAGE_NAME, SUFFIX_PARAM, disposable, name, retain, suppress, tags
 from .config import Config
 
 ACCESS_LOG_FORMAT = json.dumps(
@@ -70,11 +70,15 @@ PAYMENT_REQUEST_SCHEMA = {
     "type": "object",
 }
 
-# Gateway-generated errors in the contract's error shape: (status, code, message).
+# Gateway-generated errors in the contract's error shape: (status, code, message). Types and
+# default statuses: "Gateway response types for API Gateway". REQUEST_TOO_LARGE is a body over
+# the 10 MB REST API payload quota ("Amazon API Gateway quotas"), which never reaches the
+# handler; the contract calls a too-large body PAYLOAD_TOO_LARGE whoever refuses it.
 GATEWAY_ERRORS = {
     "BAD_REQUEST_BODY": ("400", "INVALID_JSON", "The request body must be a JSON object"),
     "INVALID_API_KEY": ("403", "FORBIDDEN", "A valid API key is required"),
     "MISSING_AUTHENTICATION_TOKEN": ("404", "NOT_FOUND", "No such route"),
+    "REQUEST_TOO_LARGE": ("413", "PAYLOAD_TOO_LARGE", "The request body exceeds 10 MiB"),
     "THROTTLED": ("429", "RATE_LIMITED", "Too many requests"),
     "QUOTA_EXCEEDED": ("429", "QUOTA_EXCEEDED", "Daily request quota exceeded"),
     "DEFAULT_4XX": (None, "REQUEST_REJECTED", "The request was rejected"),
@@ -123,6 +127,27 @@ def _gateway_responses(rest_api: RestApi) -> list[GatewayResponse]:
         title = "".join(part.capitalize() for part in response_type.split("_")) + "Response"
         responses.append(GatewayResponse(title, **props))
     return responses
+
+
+def _execution_log_group(rest_api: RestApi, config: Config, app_key_arn: object) -> LogGroup:
+    """The stage's execution-log group, created before API Gateway would create it.
+
+    "Set up CloudWatch logging for REST APIs in API Gateway": with execution logging on, API
+    Gateway writes to ``API-Gateway-Execution-Logs_{rest-api-id}/{stage_name}``, creating the
+    group itself when it is missing: unencrypted and kept forever, outside the stack. Made here
+    it carries the app key and the retention of the other security logs, and is retained like
+    every record of who called (the name holds the API's id, so a later deployment's new API
+    never collides with a retained group).
+    """
+    return retain(
+        LogGroup(
+            "ApiExecutionLogGroup",
+            LogGroupName=Sub(f"API-Gateway-Execution-Logs_${{{rest_api.title}}}/{STAGE_NAME}"),
+            RetentionInDays=config.security_log_retention_days,
+            KmsKeyId=app_key_arn,
+            Tags=tags(),
+        )
+    )
 
 
 def _lambda_method(
@@ -251,6 +276,7 @@ def add_api(
             )
         )
     )
+    execution_log_group = template.add_resource(_execution_log_group(rest_api, config, app_key_arn))
     logging_role = iam.apigateway_logging_role(template, access_log_group)
     # A region-wide setting: a stage cannot log until the account names a CloudWatch role.
     account = template.add_resource(
@@ -289,7 +315,9 @@ def add_api(
                     ),
                 ],
                 Tags=tags(),
-                DependsOn=[account.title],
+                # The group exists, encrypted and with its retention, before the stage's first
+                # log line would make API Gateway create it without either.
+                DependsOn=[account.title, execution_log_group.title],
             ),
             checkov={
                 "CKV_AWS_120": "No response cache: POST /process must reach the handler every "

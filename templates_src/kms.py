@@ -14,7 +14,7 @@ from awacs.aws import Allow, ArnLike, Condition, Policy, Principal, Statement, S
 from troposphere import GetAtt, Sub, Template
 from troposphere.kms import Alias, Key
 
-from .common import SUFFIX_PARAM, arn, retain, suppress, tags
+from .common import STAGE_NAME, SUFFIX_PARAM, arn, retain, suppress, tags
 from .config import Config
 
 TABLE = "table"
@@ -33,6 +33,10 @@ LOG_GROUP_PATTERNS = (
     "/aws/lambda/payment-${EnvironmentSuffix}-*",
     "/aws/apigateway/payment-${EnvironmentSuffix}-*",
     "aws-waf-logs-payment-${EnvironmentSuffix}-*",
+    # The stages' execution logs: API Gateway fixes this name, with the API's id and no suffix
+    # in it, and the id of the standby's API is not known in the replica stack that holds the
+    # key. The stage name narrows it to this project's stages.
+    "API-Gateway-Execution-Logs_*/" + STAGE_NAME,
 )
 
 

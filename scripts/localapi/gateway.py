@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,7 +50,15 @@ ERROR_TYPE = {
     "REQUEST_TOO_LARGE": "RequestTooLargeException",
     "DEFAULT_5XX": "InternalServerErrorException",
 }
-MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
+# "Amazon API Gateway quotas", REST APIs: payload size 10 MB (answered REQUEST_TOO_LARGE).
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+# The verbs a REST API method can have ("PutMethod": httpMethod); ANY stands for these alone.
+HTTP_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
+
+
+def new_request_id() -> str:
+    """API Gateway's ``$context.requestId``: a UUID, returned as ``x-amzn-RequestId``."""
+    return str(uuid.uuid4())
 
 
 @dataclass
@@ -61,6 +69,9 @@ class HttpRequest:
     headers: list[tuple[str, str]]
     body: bytes
     source_ip: str = "127.0.0.1"
+    # One id per request, from its arrival: the proxy event's requestContext.requestId, the
+    # x-amzn-RequestId header and every gateway-generated error body carry the same one.
+    request_id: str = field(default_factory=new_request_id)
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -73,8 +84,9 @@ class HttpResponse:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
-    # For the access log: the gateway response type when the gateway answered itself.
+    # For the access log: the gateway response type when the gateway answered itself, and why.
     error_type: str | None = None
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -165,7 +177,7 @@ class Gateway:
     # -- the request path -----------------------------------------------------------------
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        request_id = str(uuid.uuid4())
+        request_id = request.request_id
         matched = self._match(request)
         if matched is None:
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id)
@@ -225,9 +237,14 @@ class Gateway:
         if best is None:
             return None
         _, resource, parameters = best
-        method = resource.methods.get(request.method) or resource.methods.get("ANY")
+        method = resource.methods.get(request.method)
+        if method is None and request.method in HTTP_METHODS:
+            method = resource.methods.get("ANY")
         if method is None:
-            return None  # API Gateway answers an undeclared method as an unknown route
+            # "Gateway response types for API Gateway": MISSING_AUTHENTICATION_TOKEN covers "the
+            # client attempts to invoke an unsupported API method or resource", a verb that no
+            # method of the API can have (PROPFIND, BREW) included.
+            return None
         return resource, method, parameters
 
     def _invalid_body(self, method: Method, request: HttpRequest) -> str | None:
@@ -243,6 +260,12 @@ class Gateway:
             document = json.loads(request.body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             return "Invalid request body"
+        except RecursionError:
+            # Nested deeper than this process's parser goes (about 1,000 levels fit in the
+            # handler's 16 KiB). API Gateway documents no nesting limit for model validation,
+            # so the gateway does not invent a refusal of its own: the function decides, and
+            # the handler answers 400 INVALID_JSON with the reason.
+            return None
         errors = sorted(
             jsonschema.Draft4Validator(schema).iter_errors(document), key=lambda e: list(e.path)
         )
@@ -386,7 +409,9 @@ class Gateway:
             ("x-amzn-RequestId", request_id),
             ("x-amzn-ErrorType", ERROR_TYPE.get(response_type, "Exception")),
         ]
-        return HttpResponse(code, response_headers, body.encode(), error_type=response_type)
+        return HttpResponse(
+            code, response_headers, body.encode(), error_type=response_type, detail=message
+        )
 
 
 def _render(template: str, values: dict[str, str]) -> str:

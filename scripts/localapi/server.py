@@ -16,6 +16,7 @@ import socket
 import sys
 import threading
 import time
+import traceback
 import urllib.parse
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,9 +31,17 @@ from scripts.deployment import names
 from scripts.emulator import Emulator
 from scripts.emulator import install as install_emulator
 
+from .body import DEFAULT_TIMEOUT_S, MalformedRequest, RequestTooLarge, read_body
 from .deployed import DeployedApi, Limit, read_api, read_function, read_stream_mappings
 from .functions import LocalFunction
-from .gateway import MAX_PAYLOAD_BYTES, Gateway, HttpRequest, HttpResponse, LimitOverride
+from .gateway import (
+    MAX_PAYLOAD_BYTES,
+    Gateway,
+    HttpRequest,
+    HttpResponse,
+    LimitOverride,
+    new_request_id,
+)
 from .stream import StreamPoller
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +78,7 @@ class Options:
     access_log: bool = True
     info_file: Path | None = None
     stream_poll_s: float = 0.2
+    read_timeout_s: float = DEFAULT_TIMEOUT_S  # for a request's whole body to arrive
 
 
 class LocalApi:
@@ -314,6 +324,7 @@ class LocalApi:
         if not self.options.access_log:
             return
         note = f" {response.error_type}" if response.error_type else ""
+        note += f" ({response.detail})" if response.detail else ""
         print(
             f'{request.source_ip} "{request.method} {request.path}" {response.status} '
             f"{seconds * 1000:.1f} ms{note}",
@@ -341,28 +352,57 @@ class _Handler(BaseHTTPRequestHandler):
         # the client's delayed ACK of the first, 40 ms on every response.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def __getattr__(self, name: str) -> Any:
+        # BaseHTTPRequestHandler answers a verb without a do_<VERB> with its own HTML 501; every
+        # verb goes to the gateway instead, which answers as the deployed API does.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
     def _serve(self) -> None:
         started = time.perf_counter()
         local_api = self.server.local_api
-        assert local_api.gateway is not None
+        gateway = local_api.gateway
+        assert gateway is not None
+        request_id = new_request_id()
+        refusal: tuple[str, str, int | None] | None = None
         try:
-            body = self._body()
-        except ValueError:
-            self.close_connection = True
-            body = None
+            body = read_body(
+                self.rfile,
+                self.connection,
+                self.headers,
+                limit=MAX_PAYLOAD_BYTES,
+                timeout_s=local_api.options.read_timeout_s,
+            )
+        except RequestTooLarge as error:
+            body, refusal = b"", ("REQUEST_TOO_LARGE", str(error), None)
+        except MalformedRequest as error:
+            # Framing that cannot be trusted never reaches the function; DEFAULT_4XX is the
+            # API's shape for a refusal that has no response type of its own.
+            body, refusal = b"", ("DEFAULT_4XX", str(error), 400)
         split = urllib.parse.urlsplit(self.path)
         request = HttpRequest(
             method=self.command,
             path=urllib.parse.unquote(split.path),
             query=urllib.parse.parse_qsl(split.query, keep_blank_values=True),
             headers=list(self.headers.items()),
-            body=body or b"",
+            body=body,
             source_ip=self.client_address[0],
+            request_id=request_id,
         )
-        if body is None:
-            response = local_api.gateway.gateway_response("REQUEST_TOO_LARGE", "-")
+        if refusal is not None:
+            # The rest of the body, if any, is still on the wire: no next request can be found.
+            self.close_connection = True
+            response_type, detail, status = refusal
+            response = gateway.gateway_response(response_type, request_id, detail, status=status)
         else:
-            response = local_api.gateway.handle(request)
+            try:
+                response = gateway.handle(request)
+            except Exception as error:  # a fault of this gateway, not of the function
+                traceback.print_exc(file=sys.stderr)
+                response = gateway.gateway_response(
+                    "DEFAULT_5XX", request_id, f"{type(error).__name__} in the local gateway", 500
+                )
         self.send_response(response.status)
         names = set()
         for name, value in response.headers:
@@ -376,27 +416,6 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(response.body)
         local_api.access_log(request, response, time.perf_counter() - started)
-
-    def _body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks, size = [], 0
-            while True:
-                length = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if length == 0:
-                    while self.rfile.readline().strip():
-                        pass  # trailers
-                    return b"".join(chunks)
-                size += length
-                if size > MAX_PAYLOAD_BYTES:
-                    raise ValueError("too large")
-                chunks.append(self.rfile.read(length))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_PAYLOAD_BYTES:
-            raise ValueError("too large")
-        return self.rfile.read(length) if length else b""
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass  # LocalApi.access_log writes one line per request instead
@@ -417,4 +436,5 @@ def options_from(args: argparse.Namespace) -> Options:
         function_logs=args.function_logs,
         access_log=not args.quiet,
         info_file=args.info_file,
+        read_timeout_s=args.read_timeout,
     )

@@ -186,3 +186,31 @@ def test_quota_resets_with_the_period() -> None:
     assert [counter.take(), counter.take()] == [True, False]
     today[0] += timedelta(minutes=2)
     assert counter.take()
+
+
+def test_any_stands_for_api_gateways_verbs_only() -> None:
+    gateway, recorder = _gateway()
+    assert gateway.handle(_request("PATCH", "/prod/items/42")).status == 200
+    response = gateway.handle(_request("BREW", "/prod/items/42"))
+    assert (response.status, response.error_type) == (403, "MISSING_AUTHENTICATION_TOKEN")
+    assert len(recorder.events) == 1
+
+
+def test_the_request_id_is_one_from_the_event_to_the_header() -> None:
+    gateway, recorder = _gateway()
+    request = _request("GET", "/prod/health")
+    response = gateway.handle(request)
+    [event] = recorder.events
+    assert event["requestContext"]["requestId"] == request.request_id
+    assert dict(response.headers)["x-amzn-RequestId"] == request.request_id
+    refused = _request("GET", "/prod/nope")
+    body = json.loads(gateway.handle(refused).body)
+    assert body["error"]["request_id"] == refused.request_id
+
+
+def test_json_too_deep_for_the_gateways_parser_goes_to_the_function() -> None:
+    gateway, recorder = _gateway()
+    deep = b'{"a":' * 5000 + b"1" + b"}" * 5000
+    response = gateway.handle(_request("POST", "/prod/process", deep, **{"x-api-key": KEY_VALUE}))
+    assert response.status == 200
+    assert len(recorder.events) == 1

@@ -139,6 +139,19 @@ def test_an_accepted_payment_reaches_the_audit_bucket_through_the_stream(
     assert head["ServerSideEncryption"] == "aws:kms"
 
 
+def test_the_stages_execution_log_group_exists_encrypted_and_kept_a_year(
+    local_api: LocalApiProcess,
+) -> None:
+    """Deployed by the template before the stage, so API Gateway never makes its own unencrypted
+    one ("Set up CloudWatch logging for REST APIs in API Gateway")."""
+    name = f"API-Gateway-Execution-Logs_{_api_id(local_api)}/prod"
+    groups = local_api.aws("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    assert [g["logGroupName"] for g in groups] == [name]
+    # The key is the template's (tests/templates); moto's CloudFormation model of a log group
+    # drops KmsKeyId (it reads "kmsKeyId"), so the emulator cannot show it here.
+    assert groups[0]["retentionInDays"] >= 365
+
+
 def test_throttling_answers_the_deployed_429(local_api: LocalApiProcess) -> None:
     """The deployed usage plan as read back, and a tiny bucket to hit it without a flood."""
 

@@ -77,5 +77,9 @@ def test_a_region_without_a_deployment_is_refused_naming_it(tmp_path):
             running.start(90)
     finally:
         running.kill()
-    assert "local_api: error: no eu-west-1.ApiUrl in the deploy outputs" in running.output
+    # Refused from the configuration, before an emulator or a deploy: one line, exit 2.
+    assert running.output == (
+        "local_api: error: --region 'eu-west-1' is not a region of this deployment "
+        "(us-east-1, us-west-2)\n"
+    )
     assert running.proc is not None and running.proc.wait(10) == 2

@@ -85,6 +85,18 @@ def test_gateway_errors_use_the_contract_error_shape(primary):
     assert _gateway_body(responses["DEFAULT_5XX"])["error"]["code"] == "INTERNAL_ERROR"
 
 
+def test_a_body_over_the_gateway_limit_is_the_contracts_413_payload_too_large(primary):
+    """A body over API Gateway's 10 MB never reaches the handler, so the gateway itself must
+    answer the contract's code (CONTRACT §2: body too large is 413 PAYLOAD_TOO_LARGE)."""
+    (response,) = [
+        r
+        for r in of_type(primary, "AWS::ApiGateway::GatewayResponse").values()
+        if r["Properties"]["ResponseType"] == "REQUEST_TOO_LARGE"
+    ]
+    assert response["Properties"]["StatusCode"] == "413"
+    assert _gateway_body(response)["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
 def test_gateway_responses_and_models_are_part_of_the_deployment(primary):
     (deployment,) = of_type(primary, "AWS::ApiGateway::Deployment").values()
     depends = set(deployment["DependsOn"])
@@ -169,7 +181,36 @@ def test_key_policies_let_logs_use_only_this_deployments_groups(primary):
     (logs,) = [
         s for s in statements if s["Sid"] == "CloudWatchLogsEncryptsThisDeploymentsLogGroups"
     ]
-    patterns = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
-    assert all("payment-${EnvironmentSuffix}-" in p["Fn::Sub"] for p in patterns)
+    patterns = [
+        p["Fn::Sub"] for p in logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    ]
+    # API Gateway names the execution-log group itself (its API id, no suffix): the one
+    # pattern without the suffix is that name, narrowed to this project's stage.
+    execution = [p for p in patterns if "payment-${EnvironmentSuffix}-" not in p]
+    assert [p.rsplit(":", 1)[1] for p in execution] == ["API-Gateway-Execution-Logs_*/prod"]
     # DescribeKey carries no encryption context, so a statement conditioned on one cannot grant it.
     assert "kms:DescribeKey" not in logs["Action"]
+
+
+def test_the_stages_execution_log_group_is_made_encrypted_retained_and_kept_a_year(
+    config, primary, standby
+):
+    """API Gateway creates API-Gateway-Execution-Logs_{rest-api-id}/{stage} itself, unencrypted
+    and kept forever, unless it exists before the stage logs ("Set up CloudWatch logging for
+    REST APIs in API Gateway")."""
+    for template in (primary, standby):
+        group = template["Resources"]["ApiExecutionLogGroup"]
+        stage = template["Resources"]["ApiStage"]
+        props = group["Properties"]
+        stage_name = stage["Properties"]["StageName"]
+        assert props["LogGroupName"] == {
+            "Fn::Sub": f"API-Gateway-Execution-Logs_${{PaymentApi}}/{stage_name}"
+        }
+        assert stage["Properties"]["MethodSettings"][0]["LoggingLevel"] != "OFF"
+        assert "ApiExecutionLogGroup" in stage["DependsOn"]
+        assert (
+            props["KmsKeyId"]
+            == template["Resources"]["ApiAccessLogGroup"]["Properties"]["KmsKeyId"]
+        )
+        assert props["RetentionInDays"] == config.security_log_retention_days >= 365
+        assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == ("Retain", "Retain")

@@ -181,6 +181,7 @@ def test_everything_that_can_be_encrypted_uses_a_customer_managed_key(primary):
         "ProcessorLogGroup": 7,
         "AuditWriterLogGroup": 7,
         "ApiAccessLogGroup": 365,
+        "ApiExecutionLogGroup": 365,
         "WafLogGroup": 365,
     }
     for topic in of_type(primary, "AWS::SNS::Topic").values():
