@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -71,10 +72,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def ensure_writable_folder(folder: Path, flag: str = "--out") -> None:
+    """Prove that ``folder`` can take the build before anything is built: a folder that cannot
+    be written is bad input (exit 2), not a lint finding. A folder made only for the probe is
+    removed again, so a refused build leaves nothing behind."""
+    if folder.exists() and not folder.is_dir():
+        raise config_module.ConfigError(f"{flag} {folder} exists and is not a folder")
+    created = []
+    try:
+        for path in reversed([folder, *folder.parents]):
+            if not path.exists():
+                path.mkdir()
+                created.append(path)
+        # As root, os.access says yes to read-only mounts; only a real write tells.
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        for path in reversed(created):
+            path.rmdir()
+        raise config_module.ConfigError(
+            f"{flag} {folder} is not writable: {error.strerror or error}"
+        ) from None
+
+
 def _build(args: argparse.Namespace) -> int:
     config = config_from(args)
-    if args.out.exists() and not args.out.is_dir():
-        raise config_module.ConfigError(f"--out {args.out} exists and is not a folder")
+    ensure_writable_folder(args.out)
     result = build(config, args.out)
     for note in result.notes:
         print(note, file=sys.stderr)

@@ -84,7 +84,8 @@ class Config:
             raise ConfigError(
                 f"primary region {self.primary_region} must not also be a replica region"
             )
-        if self.alarm_email and not re.match(EMAIL_PATTERN, self.alarm_email):
+        # fullmatch: with re.match, "$" also matches before a trailing newline.
+        if self.alarm_email and not re.fullmatch(EMAIL_PATTERN, self.alarm_email):
             raise ConfigError(f"alarm e-mail {self.alarm_email!r} is not an e-mail address")
 
     @property
@@ -113,7 +114,7 @@ class Config:
 
 
 def validate_suffix(suffix: str) -> str:
-    if not isinstance(suffix, str) or not re.match(SUFFIX_PATTERN, suffix):
+    if not isinstance(suffix, str) or not re.fullmatch(SUFFIX_PATTERN, suffix):
         raise ConfigError(f"invalid environment suffix {suffix!r}: {SUFFIX_RULE}")
     return suffix
 
