@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import config as config_module
+from . import naming
 from .build import build
 
 EXIT_OK = 0
@@ -49,14 +50,17 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, replica_help: str =
 
 def config_from(args: argparse.Namespace) -> config_module.Config:
     """The configuration of ``add_config_arguments``' flags (and ``--alarm-email`` where a
-    command has it), falling back to the environment; ConfigError when a value is wrong."""
-    return config_module.from_inputs(
+    command has it), falling back to the environment; ConfigError when a value is wrong or
+    when a name or parameter value it makes would break an AWS limit in one of its regions."""
+    config = config_module.from_inputs(
         environment_suffix=args.environment_suffix,
         primary_region=args.primary_region,
         replica_regions=args.replica_regions,
         alarm_email=getattr(args, "alarm_email", None),
         environ=os.environ,
     )
+    naming.verify(config)
+    return config
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -21,6 +21,34 @@ ARTIFACT_PREFIX_PARAM = "ArtifactBucketPrefix"
 STAGE_NAME = "prod"
 AUDIT_PREFIX = "payments/"
 
+# S3's longest bucket name ("General purpose bucket naming rules",
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+BUCKET_NAME_MAX = 63
+# The longest region name the configuration accepts (us-isof-south-1): every
+# payment-<suffix>-<thing>-<account>-<region> bucket is sized for it (templates_src/naming.py
+# proves each name for each configured region).
+LONGEST_REGION_NAME = 15
+# What "-<region>" leaves of a bucket name for the artifact bucket prefix.
+ARTIFACT_PREFIX_MAX = BUCKET_NAME_MAX - 1 - LONGEST_REGION_NAME
+
+
+def stack_set_name(suffix: str, kind: str) -> str:
+    """The stack set of one template kind (replica, primary, standby)."""
+    return f"payment-{suffix}-{kind}"
+
+
+def artifact_prefix(suffix: str, account: str) -> str:
+    """The deploy script's artifact buckets are ``<prefix>-<region>`` (the standby stack set
+    gives all its regions one ``ArtifactBucketPrefix``). "code", not "artifacts": a 20-character
+    suffix leaves 4 characters for the word within ``ARTIFACT_PREFIX_MAX``."""
+    return f"payment-{suffix}-code-{account}"
+
+
+def artifact_bucket(suffix: str, account: str, region: str) -> str:
+    """The bucket in ``region`` that holds the handler package (Lambda reads code only from a
+    bucket in the function's own region)."""
+    return f"{artifact_prefix(suffix, account)}-{region}"
+
 
 @dataclass(frozen=True)
 class Params:
@@ -84,11 +112,12 @@ def add_parameters(
     if with_code:
         per_region = {
             # Leaves room for "-<region>" within the 63 characters of a bucket name.
-            "AllowedPattern": r"^[a-z0-9][a-z0-9.-]{1,45}$",
-            "ConstraintDescription": "the start of an S3 bucket name (at most 46 characters)",
+            "AllowedPattern": rf"^[a-z0-9][a-z0-9.-]{{1,{ARTIFACT_PREFIX_MAX - 1}}}$",
+            "ConstraintDescription": "the start of an S3 bucket name "
+            f"(at most {ARTIFACT_PREFIX_MAX} characters)",
             "Description": "The handler package is read from the bucket <prefix>-<region> of "
             "each stack's region (Lambda reads code only from its own region); the deploy "
-            "script's buckets are payment-<suffix>-artifacts-<account>-<region>.",
+            "script's buckets are payment-<suffix>-code-<account>-<region>.",
         }
         one_bucket = {
             "AllowedPattern": r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
