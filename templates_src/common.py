@@ -43,6 +43,15 @@ LONGEST_REGION_NAME = 15
 ARTIFACT_PREFIX_MAX = BUCKET_NAME_MAX - 1 - LONGEST_REGION_NAME
 
 
+PROCESSOR_FUNCTION = "processor"
+AUDIT_WRITER_FUNCTION = "audit-writer"
+
+
+def function_name(suffix: str, thing: str) -> str:
+    """The concrete name of a function the templates name ``name(thing)``."""
+    return f"payment-{suffix}-{thing}"
+
+
 def stack_set_name(suffix: str, kind: str) -> str:
     """The stack set of one template kind (replica, primary, standby)."""
     return f"payment-{suffix}-{kind}"

@@ -22,7 +22,9 @@ from troposphere.sqs import Queue
 from . import data, iam, kms
 from .common import (
     AUDIT_PREFIX,
+    AUDIT_WRITER_FUNCTION,
     AUDIT_WRITER_RESERVED,
+    PROCESSOR_FUNCTION,
     PROCESSOR_RESERVED,
     SUFFIX_PARAM,
     Params,
@@ -191,7 +193,7 @@ def add_functions(
         config,
         params,
         title="ProcessorFunction",
-        thing="processor",
+        thing=PROCESSOR_FUNCTION,
         handler=PROCESSOR_HANDLER,
         description="Payment API: POST /process and GET /health",
         role=processor_role,
@@ -206,7 +208,7 @@ def add_functions(
         config,
         params,
         title="AuditWriterFunction",
-        thing="audit-writer",
+        thing=AUDIT_WRITER_FUNCTION,
         handler=AUDIT_WRITER_HANDLER,
         description="Writes every accepted payment from the table stream to the audit bucket",
         role=audit_role,
