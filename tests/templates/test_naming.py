@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from troposphere import Sub
 
 from templates_src import common, naming, package, storage
 from templates_src.build import render_all
 from templates_src.cli import main
-from templates_src.config import Config, known_regions
+from templates_src.config import SUFFIX_PATTERN, Config, ConfigError, known_regions
 
 LONGEST_SUFFIX = "a" * 20
 
@@ -174,3 +177,36 @@ def test_a_name_that_cannot_be_worked_out_is_reported_not_passed():
 )
 def test_bucket_rule_follows_the_s3_naming_rules(value, ok):
     assert (naming.name_problems(naming.Name("b", value, naming.S3_BUCKET)) == []) is ok
+
+
+_REGIONS = sorted(known_regions())
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    suffix=st.from_regex(SUFFIX_PATTERN, fullmatch=True),
+    regions=st.lists(st.sampled_from(_REGIONS), min_size=2, max_size=4, unique=True),
+)
+def test_every_suffix_the_rule_accepts_gives_names_aws_accepts_in_any_regions(suffix, regions):
+    config = Config(
+        environment_suffix=suffix, primary_region=regions[0], replica_regions=tuple(regions[1:])
+    )
+    assert naming.problems(config) == []
+
+
+@given(suffix=st.text(max_size=24))
+def test_a_suffix_is_accepted_exactly_when_the_whole_value_follows_the_rule(suffix):
+    accepted = re.fullmatch(r"[a-z][a-z0-9-]{0,19}", suffix) is not None
+    try:
+        Config(environment_suffix=suffix)
+    except ConfigError:
+        assert not accepted
+    else:
+        assert accepted
+
+
+def test_a_sovereign_cloud_replica_is_a_valid_secondary_region():
+    """Found by the property above: SecondaryRegion's pattern took two letters before the first
+    hyphen, so a standby whose first replica region is eusc-de-east-1 could never deploy."""
+    config = Config(primary_region="il-central-1", replica_regions=("eusc-de-east-1",))
+    assert naming.problems(config) == []
