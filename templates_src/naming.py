@@ -180,8 +180,8 @@ NAME_RULES: dict[tuple[str, str], Rule] = {
     ("Custom::TableStream", "TableName"): DYNAMODB_TABLE,
     ("AWS::Route53::RecordSet", "SetIdentifier"): SET_IDENTIFIER,
 }
-# StackSets names each instance's stack StackSet-<stack set name>-<36-character id>
-# (AWS CloudFormation User Guide, StackSets concepts).
+# StackSets names each instance's stack StackSet-<stack set name>-<36-character id>, as the
+# stacks it creates show (the form is not a documented contract; checking it is conservative).
 STACK_INSTANCE_NAME = "StackSet-{name}-00000000-0000-0000-0000-000000000000"
 
 
