@@ -28,7 +28,7 @@ from typing import Any, NamedTuple, TextIO
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.deployment import artifacts, names, stacksets  # noqa: E402
+from scripts.deployment import artifacts, names, preflight, stacksets  # noqa: E402
 from scripts.deployment import plan as plan_module  # noqa: E402
 from scripts.deployment.aws import Aws, error_code  # noqa: E402
 from scripts.deployment.errors import EXIT_OK, EXIT_USAGE, DeployError  # noqa: E402
@@ -37,7 +37,12 @@ from templates_src import build as build_module  # noqa: E402
 from templates_src import config as config_module  # noqa: E402
 from templates_src import regions as regions_module  # noqa: E402
 from templates_src import routing  # noqa: E402
-from templates_src.cli import OneLineParser, add_config_arguments, config_from  # noqa: E402
+from templates_src.cli import (  # noqa: E402
+    OneLineParser,
+    add_concurrency_arguments,
+    add_config_arguments,
+    config_from,
+)
 from templates_src.stackset_roles import ADMINISTRATION_ROLE, EXECUTION_ROLE  # noqa: E402
 
 OUTPUTS_FILE = Path("cfn-outputs") / "flat-outputs.json"
@@ -50,6 +55,7 @@ def parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="python scripts/deploy.py", description=__doc__.split("\n")[0])
     add_config_arguments(p)
     p.add_argument("--alarm-email", help="subscribed to the alarm topics (optional)")
+    add_concurrency_arguments(p)
     p.add_argument(
         "--domain-name",
         help="custom domain of the API, e.g. pay.example.com: Route 53 failover from the "
@@ -516,6 +522,7 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
     # Stop here, before anything changes, if the plan puts data at risk.
     waiter = Waiter(cfn, timeout_s=args.timeout, poll_s=args.poll, out=out)
     refuse_unsafe(plans, args.allow_replacement)
+    preflight.reserved_concurrency(aws, config, accounts, administrator, out)
     ensure_roles(aws, build, admin_region, args.bootstrap, waiter, out)
     buckets = upload_artifacts(aws, config, build, accounts, administrator, out)
     specs = stack_set_specs(aws, config, build, accounts, administrator, buckets, inputs)

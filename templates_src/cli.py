@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from . import config as config_module
+from . import naming
 from .build import build
 
 EXIT_OK = 0
@@ -46,16 +48,54 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, replica_help: str =
     )
 
 
+def _reservation(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(
+            f"{number}: at least 1 (leave the flag out to reserve none)"
+        )
+    return number
+
+
+def add_concurrency_arguments(parser: argparse.ArgumentParser) -> None:
+    """Reserved concurrency, none unless asked (Lambda keeps 100 of each account and region's
+    concurrency unreserved; a new account may have 10 or 50 in all)."""
+    parser.add_argument(
+        "--processor-reserved-concurrency",
+        type=_reservation,
+        metavar="N",
+        help="reserve N concurrent executions for (and cap) the payment processor in each "
+        f"region, 1-{config_module.PROCESSOR_CONCURRENCY_MAX} (default: none reserved)",
+    )
+    parser.add_argument(
+        "--audit-writer-reserved-concurrency",
+        type=_reservation,
+        metavar="N",
+        help="reserve N for the audit writer in each region, "
+        f"1-{config_module.AUDIT_CONCURRENCY_MAX}; keep it at least the table stream's shard "
+        "count (default: none reserved)",
+    )
+
+
 def config_from(args: argparse.Namespace) -> config_module.Config:
-    """The configuration of ``add_config_arguments``' flags (and ``--alarm-email`` where a
-    command has it), falling back to the environment; ConfigError when a value is wrong."""
-    return config_module.from_inputs(
+    """The configuration of ``add_config_arguments``' flags (and of ``--alarm-email`` and
+    ``add_concurrency_arguments``' flags where a command has them), falling back to the
+    environment; ConfigError when a value is wrong, or when a name or parameter value it makes
+    would break an AWS limit in one of its regions."""
+    config = config_module.from_inputs(
         environment_suffix=args.environment_suffix,
         primary_region=args.primary_region,
         replica_regions=args.replica_regions,
         alarm_email=getattr(args, "alarm_email", None),
+        processor_reserved_concurrency=getattr(args, "processor_reserved_concurrency", None),
+        audit_writer_reserved_concurrency=getattr(args, "audit_writer_reserved_concurrency", None),
         environ=os.environ,
     )
+    naming.verify(config)
+    return config
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,14 +107,37 @@ def _parser() -> argparse.ArgumentParser:
     b = commands.add_parser("build", help="write the templates, handler zip and manifest")
     add_config_arguments(b)
     b.add_argument("--alarm-email", help="default of the AlarmEmail parameter (optional)")
+    add_concurrency_arguments(b)
     b.add_argument("--out", type=Path, default=Path("build"), help="output folder (default build/)")
     return parser
 
 
+def ensure_writable_folder(folder: Path, flag: str = "--out") -> None:
+    """Prove that ``folder`` can take the build before anything is built: a folder that cannot
+    be written is bad input (exit 2), not a lint finding. A folder made only for the probe is
+    removed again, so a refused build leaves nothing behind."""
+    if folder.exists() and not folder.is_dir():
+        raise config_module.ConfigError(f"{flag} {folder} exists and is not a folder")
+    created = []
+    try:
+        for path in reversed([folder, *folder.parents]):
+            if not path.exists():
+                path.mkdir()
+                created.append(path)
+        # As root, os.access says yes to read-only mounts; only a real write tells.
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        for path in reversed(created):
+            path.rmdir()
+        raise config_module.ConfigError(
+            f"{flag} {folder} is not writable: {error.strerror or error}"
+        ) from None
+
+
 def _build(args: argparse.Namespace) -> int:
     config = config_from(args)
-    if args.out.exists() and not args.out.is_dir():
-        raise config_module.ConfigError(f"--out {args.out} exists and is not a folder")
+    ensure_writable_folder(args.out)
     result = build(config, args.out)
     for note in result.notes:
         print(note, file=sys.stderr)

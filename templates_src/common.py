@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import AWSObject, Equals, Parameter, Ref, Sub, Tags, Template
+from troposphere import AWSObject, Equals, Not, Parameter, Ref, Sub, Tags, Template
 
-from .config import EMAIL_PATTERN, MANAGED_BY, PROJECT, SUFFIX_PATTERN, SUFFIX_RULE, Config
+from .config import (
+    AUDIT_CONCURRENCY_MAX,
+    EMAIL_PATTERN,
+    MANAGED_BY,
+    PROCESSOR_CONCURRENCY_MAX,
+    PROJECT,
+    SUFFIX_PATTERN,
+    SUFFIX_RULE,
+    Config,
+)
 
 SUFFIX_PARAM = "EnvironmentSuffix"
 ARTIFACT_BUCKET_PARAM = "ArtifactBucketName"
@@ -17,9 +26,48 @@ AUDIT_CONCURRENCY_PARAM = "AuditWriterReservedConcurrency"
 ENABLE_WAF_PARAM = "EnableWaf"
 WAF_ENABLED = "WafEnabled"
 ARTIFACT_PREFIX_PARAM = "ArtifactBucketPrefix"
+PROCESSOR_RESERVED = "ProcessorConcurrencyReserved"
+AUDIT_WRITER_RESERVED = "AuditWriterConcurrencyReserved"
 
 STAGE_NAME = "prod"
 AUDIT_PREFIX = "payments/"
+
+# S3's longest bucket name ("General purpose bucket naming rules",
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+BUCKET_NAME_MAX = 63
+# The longest region name the configuration accepts (us-isof-south-1): every
+# payment-<suffix>-<thing>-<account>-<region> bucket is sized for it (templates_src/naming.py
+# proves each name for each configured region).
+LONGEST_REGION_NAME = 15
+# What "-<region>" leaves of a bucket name for the artifact bucket prefix.
+ARTIFACT_PREFIX_MAX = BUCKET_NAME_MAX - 1 - LONGEST_REGION_NAME
+
+
+PROCESSOR_FUNCTION = "processor"
+AUDIT_WRITER_FUNCTION = "audit-writer"
+
+
+def function_name(suffix: str, thing: str) -> str:
+    """The concrete name of a function the templates name ``name(thing)``."""
+    return f"payment-{suffix}-{thing}"
+
+
+def stack_set_name(suffix: str, kind: str) -> str:
+    """The stack set of one template kind (replica, primary, standby)."""
+    return f"payment-{suffix}-{kind}"
+
+
+def artifact_prefix(suffix: str, account: str) -> str:
+    """The deploy script's artifact buckets are ``<prefix>-<region>`` (the standby stack set
+    gives all its regions one ``ArtifactBucketPrefix``). "code", not "artifacts": a 20-character
+    suffix leaves 4 characters for the word within ``ARTIFACT_PREFIX_MAX``."""
+    return f"payment-{suffix}-code-{account}"
+
+
+def artifact_bucket(suffix: str, account: str, region: str) -> str:
+    """The bucket in ``region`` that holds the handler package (Lambda reads code only from a
+    bucket in the function's own region)."""
+    return f"{artifact_prefix(suffix, account)}-{region}"
 
 
 @dataclass(frozen=True)
@@ -84,11 +132,12 @@ def add_parameters(
     if with_code:
         per_region = {
             # Leaves room for "-<region>" within the 63 characters of a bucket name.
-            "AllowedPattern": r"^[a-z0-9][a-z0-9.-]{1,45}$",
-            "ConstraintDescription": "the start of an S3 bucket name (at most 46 characters)",
+            "AllowedPattern": rf"^[a-z0-9][a-z0-9.-]{{1,{ARTIFACT_PREFIX_MAX - 1}}}$",
+            "ConstraintDescription": "the start of an S3 bucket name "
+            f"(at most {ARTIFACT_PREFIX_MAX} characters)",
             "Description": "The handler package is read from the bucket <prefix>-<region> of "
             "each stack's region (Lambda reads code only from its own region); the deploy "
-            "script's buckets are payment-<suffix>-artifacts-<account>-<region>.",
+            "script's buckets are payment-<suffix>-code-<account>-<region>.",
         }
         one_bucket = {
             "AllowedPattern": r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
@@ -113,29 +162,21 @@ def add_parameters(
                 "that new code is a new key and an update of the functions.",
             )
         )
-        processor_concurrency = template.add_parameter(
-            Parameter(
-                PROCESSOR_CONCURRENCY_PARAM,
-                Type="Number",
-                Default=config.processor_reserved_concurrency,
-                MinValue=1,
-                MaxValue=1000,
-                ConstraintDescription="a whole number from 1 to 1000",
-                Description="Concurrent executions reserved for (and capping) the payment "
-                "processor: a flood cannot starve other functions, nor they it.",
-            )
+        processor_concurrency = _reservation_parameter(
+            template,
+            PROCESSOR_CONCURRENCY_PARAM,
+            config.processor_reserved_concurrency,
+            PROCESSOR_CONCURRENCY_MAX,
+            "the payment processor (a reservation also caps it: a flood cannot starve other "
+            "functions, nor they it)",
         )
-        audit_concurrency = template.add_parameter(
-            Parameter(
-                AUDIT_CONCURRENCY_PARAM,
-                Type="Number",
-                Default=config.audit_writer_reserved_concurrency,
-                MinValue=1,
-                MaxValue=100,
-                ConstraintDescription="a whole number from 1 to 100",
-                Description="Concurrent executions reserved for the audit writer (one per "
-                "stream shard is enough).",
-            )
+        audit_concurrency = _reservation_parameter(
+            template,
+            AUDIT_CONCURRENCY_PARAM,
+            config.audit_writer_reserved_concurrency,
+            AUDIT_CONCURRENCY_MAX,
+            "the audit writer (the stream invokes it once per shard and batch at a time: a cap "
+            "below the shard count makes the audit trail fall behind)",
         )
         enable_waf = template.add_parameter(
             Parameter(
@@ -164,6 +205,8 @@ def add_parameters(
         labels[AUDIT_CONCURRENCY_PARAM] = "Audit writer reserved concurrency"
         labels[ENABLE_WAF_PARAM] = "Web application firewall"
         template.add_condition(WAF_ENABLED, Equals(Ref(enable_waf), "true"))
+        template.add_condition(PROCESSOR_RESERVED, Not(Equals(Ref(processor_concurrency), "")))
+        template.add_condition(AUDIT_WRITER_RESERVED, Not(Equals(Ref(audit_concurrency), "")))
     template.set_metadata(
         {
             "AWS::CloudFormation::Interface": {
@@ -184,6 +227,39 @@ def add_parameters(
         enable_waf,
         artifact_bucket_per_region,
     )
+
+
+def _reservation_parameter(
+    template: Template, title: str, value: int | None, maximum: int, what: str
+) -> Parameter:
+    """Reserved concurrency as the operator's choice, empty (no reservation) by default.
+
+    Lambda keeps 100 concurrent executions of each account and region unreserved, and a new
+    account's quota may be 10 or 50 in all ("Lambda quotas"; "Configuring reserved concurrency
+    for a function"): a reservation the account cannot give fails the stack, so none is made
+    unless asked, and deploy checks the account before it asks (scripts/deployment/preflight.py).
+    A String, because a Number parameter cannot be empty.
+    """
+    return template.add_parameter(
+        Parameter(
+            title,
+            Type="String",
+            Default="" if value is None else str(value),
+            AllowedPattern=_whole_number_pattern(maximum),
+            ConstraintDescription="empty for no reservation, "
+            f"or a whole number from 1 to {maximum}",
+            Description=f"Concurrent executions reserved for {what}; empty: none reserved, the "
+            "function shares the account's unreserved concurrency.",
+        )
+    )
+
+
+def _whole_number_pattern(maximum: int) -> str:
+    """Empty, or 1..``maximum`` where ``maximum`` is a power of ten (100, 1000)."""
+    digits = len(str(maximum)) - 1
+    if maximum != 10**digits:
+        raise ValueError(f"{maximum} is not a power of ten")
+    return rf"^$|^[1-9][0-9]{{0,{digits - 1}}}$|^{maximum}$"
 
 
 def code_bucket(params: Params) -> object:

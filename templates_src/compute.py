@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Ref, Sub, Template
+from troposphere import GetAtt, If, NoValue, Ref, Sub, Template
 from troposphere.awslambda import (
     Code,
     DeadLetterConfig,
@@ -22,6 +22,10 @@ from troposphere.sqs import Queue
 from . import data, iam, kms
 from .common import (
     AUDIT_PREFIX,
+    AUDIT_WRITER_FUNCTION,
+    AUDIT_WRITER_RESERVED,
+    PROCESSOR_FUNCTION,
+    PROCESSOR_RESERVED,
     SUFFIX_PARAM,
     Params,
     code_bucket,
@@ -38,8 +42,6 @@ PROCESSOR_HANDLER = "handler.app.lambda_handler"
 AUDIT_WRITER_HANDLER = "handler.audit.lambda_handler"
 TABLE_STREAM_HANDLER = "handler.stream_lookup.lambda_handler"
 TABLE_STREAM_TYPE = "Custom::TableStream"
-# One lookup per stack create or update: two concurrent executions leave room for a retry.
-TABLE_STREAM_CONCURRENCY = 2
 
 # Stream consumption: bounded retries, then the batch's pointers go to the on-failure queue;
 # bisecting isolates a bad record instead of blocking the shard behind it.
@@ -54,6 +56,10 @@ FUNCTION_SUPPRESSIONS = {
     "CKV_AWS_117": "No VPC: the functions reach only AWS APIs (DynamoDB, S3, KMS, SQS) over "
     "TLS with IAM auth; a VPC would add NAT or endpoint cost and cold-start latency without "
     "protecting any private network resource.",
+    "CKV_AWS_115": "Reserved concurrency is the operator's choice (ProcessorReservedConcurrency, "
+    "AuditWriterReservedConcurrency; none by default): Lambda keeps 100 concurrent executions "
+    "per account and region unreserved and a new account may have 10 or 50 in all, so a fixed "
+    "reservation fails the stack there; deploy checks the account before it reserves any.",
 }
 
 
@@ -104,9 +110,14 @@ def _function(
     log_group: LogGroup,
     app_key_arn: object,
     environment: dict[str, object],
-    reserved_concurrency: object,
+    reserved_concurrency: object | None,
     dead_letter_queue: Queue,
 ) -> Function:
+    reservation = (
+        {}
+        if reserved_concurrency is None
+        else {"ReservedConcurrentExecutions": reserved_concurrency}
+    )
     return template.add_resource(
         suppress(
             Function(
@@ -125,7 +136,7 @@ def _function(
                     Variables={"ENVIRONMENT_SUFFIX": Ref(SUFFIX_PARAM), **environment}
                 ),
                 TracingConfig=TracingConfig(Mode="Active"),
-                ReservedConcurrentExecutions=reserved_concurrency,
+                **reservation,
                 # Catches asynchronous invocations (the API and the stream invoke synchronously and
                 # have their own failure paths), so no invocation is ever dropped silently.
                 DeadLetterConfig=DeadLetterConfig(TargetArn=GetAtt(dead_letter_queue, "Arn")),
@@ -182,14 +193,14 @@ def add_functions(
         config,
         params,
         title="ProcessorFunction",
-        thing="processor",
+        thing=PROCESSOR_FUNCTION,
         handler=PROCESSOR_HANDLER,
         description="Payment API: POST /process and GET /health",
         role=processor_role,
         log_group=processor_logs,
         app_key_arn=app_key_arn,
         environment={"TABLE_NAME": table.name, "AUDIT_BUCKET": bucket.name},
-        reserved_concurrency=Ref(params.processor_concurrency),
+        reserved_concurrency=If(PROCESSOR_RESERVED, Ref(params.processor_concurrency), NoValue),
         dead_letter_queue=dead_letter_queue,
     )
     audit_writer = _function(
@@ -197,7 +208,7 @@ def add_functions(
         config,
         params,
         title="AuditWriterFunction",
-        thing="audit-writer",
+        thing=AUDIT_WRITER_FUNCTION,
         handler=AUDIT_WRITER_HANDLER,
         description="Writes every accepted payment from the table stream to the audit bucket",
         role=audit_role,
@@ -208,7 +219,7 @@ def add_functions(
             "AUDIT_BUCKET": bucket.name,
             "AUDIT_KMS_KEY_ARN": audit_key_arn,
         },
-        reserved_concurrency=Ref(params.audit_concurrency),
+        reserved_concurrency=If(AUDIT_WRITER_RESERVED, Ref(params.audit_concurrency), NoValue),
         dead_letter_queue=dead_letter_queue,
     )
     template.add_resource(
@@ -288,7 +299,8 @@ def add_table_stream(
         log_group=log_group,
         app_key_arn=keys.app,
         environment={},
-        reserved_concurrency=TABLE_STREAM_CONCURRENCY,
+        # One lookup per stack create or update: nothing worth reserving for.
+        reserved_concurrency=None,
         dead_letter_queue=dead_letter_queue,
     )
     return template.add_resource(

@@ -21,6 +21,10 @@ DEFAULT_REPLICA_REGIONS = ("us-west-2",)
 SUFFIX_PATTERN = r"^[a-z][a-z0-9-]{0,19}$"
 SUFFIX_RULE = "1-20 characters of a-z, 0-9 and '-', starting with a letter"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# The largest reservations the processor and the audit writer take (the default account
+# quota is 1,000 concurrent executions per region).
+PROCESSOR_CONCURRENCY_MAX = 1000
+AUDIT_CONCURRENCY_MAX = 100
 
 
 class ConfigError(ValueError):
@@ -61,8 +65,14 @@ class Config:
     lambda_memory_mb: int = 512
     lambda_timeout_s: int = 60
     lambda_runtime: str = "python3.12"
-    processor_reserved_concurrency: int = 100
-    audit_writer_reserved_concurrency: int = 5
+    # None: no reservation (the default). Lambda keeps 100 of each account and region's
+    # concurrency unreserved and new accounts may have 10 or 50 in all, so reserving is the
+    # operator's choice; deploy checks that the account can give it.
+    processor_reserved_concurrency: int | None = None
+    # Unreserved by default too: the stream invokes the writer once per shard (times the
+    # mapping's ParallelizationFactor) at a time, and a busy on-demand table has more shards
+    # than a small reservation, which would hold the audit trail behind.
+    audit_writer_reserved_concurrency: int | None = None
     security_log_retention_days: int = 365  # API access and WAF logs: who called, kept a year
     kms_deletion_window_days: int = 10
     audit_glacier_after_days: int = 30
@@ -84,7 +94,19 @@ class Config:
             raise ConfigError(
                 f"primary region {self.primary_region} must not also be a replica region"
             )
-        if self.alarm_email and not re.match(EMAIL_PATTERN, self.alarm_email):
+        # fullmatch: with re.match, "$" also matches before a trailing newline.
+        for flag, value, maximum in (
+            ("processor", self.processor_reserved_concurrency, PROCESSOR_CONCURRENCY_MAX),
+            ("audit writer", self.audit_writer_reserved_concurrency, AUDIT_CONCURRENCY_MAX),
+        ):
+            if value is not None and not (
+                isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= maximum
+            ):
+                raise ConfigError(
+                    f"{flag} reserved concurrency {value!r}: a whole number from 1 to {maximum}, "
+                    "or none for no reservation"
+                )
+        if self.alarm_email and not re.fullmatch(EMAIL_PATTERN, self.alarm_email):
             raise ConfigError(f"alarm e-mail {self.alarm_email!r} is not an e-mail address")
 
     @property
@@ -109,11 +131,20 @@ class Config:
             "primary_region": self.primary_region,
             "replica_regions": list(self.replica_regions),
             "alarm_email": bool(self.alarm_email),
+            "processor_reserved_concurrency": self.processor_reserved_concurrency,
+            "audit_writer_reserved_concurrency": self.audit_writer_reserved_concurrency,
         }
+
+    def reserved_concurrency(self) -> int:
+        """Concurrent executions the deployment reserves in each of its regions (each region
+        runs one processor and one audit writer)."""
+        return (self.processor_reserved_concurrency or 0) + (
+            self.audit_writer_reserved_concurrency or 0
+        )
 
 
 def validate_suffix(suffix: str) -> str:
-    if not isinstance(suffix, str) or not re.match(SUFFIX_PATTERN, suffix):
+    if not isinstance(suffix, str) or not re.fullmatch(SUFFIX_PATTERN, suffix):
         raise ConfigError(f"invalid environment suffix {suffix!r}: {SUFFIX_RULE}")
     return suffix
 
@@ -139,6 +170,8 @@ def from_inputs(
     primary_region: str | None = None,
     replica_regions: Sequence[str] | str | None = None,
     alarm_email: str | None = None,
+    processor_reserved_concurrency: int | None = None,
+    audit_writer_reserved_concurrency: int | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Config:
     """Build the configuration from CLI values, falling back to the environment, then defaults."""
@@ -155,4 +188,6 @@ def from_inputs(
         if replica_regions is None
         else tuple(replica_regions),
         alarm_email=alarm_email or "",
+        processor_reserved_concurrency=processor_reserved_concurrency,
+        audit_writer_reserved_concurrency=audit_writer_reserved_concurrency,
     )

@@ -30,7 +30,8 @@ SECONDARY = "SECONDARY"
 
 HOSTED_ZONE_PATTERN = r"^$|^[A-Z0-9]{1,32}$"
 DOMAIN_PATTERN = r"^$|^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
-REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d$"
+# Two to four letters first: the European Sovereign Cloud's regions are eusc-<country>-...
+REGION_PATTERN = r"^[a-z]{2,4}(-[a-z]+)+-\d$"
 
 
 @dataclass(frozen=True)

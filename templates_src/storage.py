@@ -82,7 +82,9 @@ def local_audit_bucket() -> BucketRef:
 
 
 def access_log_bucket_name() -> Sub:
-    return Sub(f"payment-${{{SUFFIX_PARAM}}}-access-logs-${{AWS::AccountId}}-${{AWS::Region}}")
+    # "logs", not "access-logs": with a 20-character suffix, a 12-digit account and a
+    # 15-character region, "access-logs" made 70 of S3's 63 characters (Bucket naming rules).
+    return Sub(f"payment-${{{SUFFIX_PARAM}}}-logs-${{AWS::AccountId}}-${{AWS::Region}}")
 
 
 def _tls_only(bucket: Bucket) -> Statement:

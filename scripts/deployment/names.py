@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from templates_src import common
+
 PROJECT_TAG = ("Project", "payment-infrastructure")
 ROLES_STACK = "payment-stackset-roles"
 
@@ -14,17 +16,18 @@ DELETE_ORDER = tuple(reversed(DEPLOY_ORDER))
 
 def stack_set(suffix: str, kind: str) -> str:
     """``kind`` is one of ``DEPLOY_ORDER``."""
-    return f"payment-{suffix}-{kind}"
+    return common.stack_set_name(suffix, kind)
 
 
 def artifact_prefix(suffix: str, account: str) -> str:
-    # The StackSet execution role may touch payment-* buckets only.
-    return f"payment-{suffix}-artifacts-{account}"
+    # The StackSet execution role may touch payment-* buckets only. The generator owns the
+    # formula, so its configuration check proves the very names deploy uses.
+    return common.artifact_prefix(suffix, account)
 
 
 def artifact_bucket(suffix: str, account: str, region: str) -> str:
     """``<prefix>-<region>``: the standby template finds its region's bucket by the prefix."""
-    return f"{artifact_prefix(suffix, account)}-{region}"
+    return common.artifact_bucket(suffix, account, region)
 
 
 def audit_bucket(suffix: str, account: str, region: str) -> str:

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 
 SUFFIX = "emu"
 EMAIL = "alarms@example.com"  # so the conditional e-mail subscription exists too
-ARTIFACT_PREFIX = f"payment-{SUFFIX}-artifacts-{ACCOUNT}"
+ARTIFACT_PREFIX = f"payment-{SUFFIX}-code-{ACCOUNT}"
 ARTIFACTS = f"{ARTIFACT_PREFIX}-{PRIMARY}"
 DOMAIN = "pay.example.com"  # so the conditional custom domain and failover records exist too
 # Declared but not created, by design: Route 53 health-check metrics exist only in us-east-1,

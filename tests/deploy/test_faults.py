@@ -120,7 +120,7 @@ def test_a_newly_configured_region_gets_its_instance_and_table_replica(aws, args
     assert len(alarms["MetricAlarms"]) == 1
     secret = aws("secretsmanager").describe_secret(SecretId=f"payment-{SUFFIX}-api-key")
     assert {r["Region"] for r in secret["ReplicationStatus"]} == {REPLICA, EXTRA}
-    aws("s3", EXTRA).head_bucket(Bucket=f"payment-{SUFFIX}-artifacts-{ACCOUNT}-{EXTRA}")
+    aws("s3", EXTRA).head_bucket(Bucket=f"payment-{SUFFIX}-code-{ACCOUNT}-{EXTRA}")
     # The secret was extended, not generated again: the API key still matches it.
     value = aws("secretsmanager").get_secret_value(SecretId=f"payment-{SUFFIX}-api-key")
     keys = aws("apigateway").get_api_keys(includeValues=True)["items"]

@@ -120,7 +120,7 @@ def test_first_deploy_creates_both_regions(aws, args, work):
         s3 = aws("s3", region)
         for bucket, algorithm in (
             (f"payment-{SUFFIX}-audit-{ACCOUNT}-{region}", "aws:kms"),
-            (f"payment-{SUFFIX}-artifacts-{ACCOUNT}-{region}", "AES256"),
+            (f"payment-{SUFFIX}-code-{ACCOUNT}-{region}", "AES256"),
         ):
             assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
             rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"][
@@ -144,7 +144,7 @@ def test_first_deploy_creates_both_regions(aws, args, work):
     artifact = (
         aws("s3", PRIMARY)
         .get_object(
-            Bucket=f"payment-{SUFFIX}-artifacts-{ACCOUNT}-{PRIMARY}",
+            Bucket=f"payment-{SUFFIX}-code-{ACCOUNT}-{PRIMARY}",
             Key=manifest["handler_code_key"],
         )["Body"]
         .read()

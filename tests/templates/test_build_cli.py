@@ -17,7 +17,7 @@ from troposphere.logs import LogGroup
 
 from templates_src import build as build_module
 from templates_src import package
-from templates_src.cli import main
+from templates_src.cli import ensure_writable_folder, main
 from templates_src.regions import build_replica
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,6 +140,10 @@ def test_suffix_comes_from_the_environment_when_not_given(tmp_path, capsys, monk
         (["--replica-regions", "us-west-2,us-west-2"], None, "replica regions repeat"),
         (["--replica-regions", ","], None, "no region in ','"),
         (["--alarm-email", "not-an-address"], None, "is not an e-mail address"),
+        # "$" of re.match also matches before a trailing newline: each must be refused.
+        (["--environment-suffix", "dev\n"], None, "invalid environment suffix 'dev\\n'"),
+        ([], "staging\n", "invalid environment suffix 'staging\\n'"),
+        (["--alarm-email", "ops@example.com\n"], None, "is not an e-mail address"),
         (["--no-such-flag"], None, "unrecognized arguments: --no-such-flag"),
     ],
 )
@@ -169,6 +173,38 @@ def test_out_that_is_a_file_is_a_configuration_error(tmp_path, capsys):
     code, _, err = run(["--out", str(target)], capsys)
     assert code == 2 and "is not a folder" in err
     assert target.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize(
+    "out",
+    [
+        Path("/sys/kernel"),  # an existing folder on a read-only file system, even for root
+        Path("/sys/payment-build"),  # a folder that cannot be created there
+    ],
+)
+def test_read_only_out_is_exit_2_with_one_line_before_building(out, capsys, monkeypatch):
+    built = []
+    monkeypatch.setattr("templates_src.cli.build", lambda *a: built.append(a))
+    code, stdout, err = run(["--out", str(out)], capsys)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and f"--out {out} is not writable" in lines[0], err
+    assert "Traceback" not in err and not stdout
+    assert not built  # refused before anything was rendered or linted
+    assert not Path("/sys/payment-build").exists()
+
+
+def test_out_below_a_file_is_exit_2_and_creates_nothing(tmp_path, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    code, _, err = run(["--out", str(blocker / "sub" / "build")], capsys)
+    assert code == 2 and "is not writable" in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_a_new_nested_out_is_created_empty_by_the_probe(tmp_path):
+    ensure_writable_folder(tmp_path / "a" / "b")
+    assert (tmp_path / "a" / "b").is_dir() and not any((tmp_path / "a" / "b").iterdir())
 
 
 def test_missing_subcommand_is_exit_2(capsys):

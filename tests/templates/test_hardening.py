@@ -12,21 +12,31 @@ def _gateway_body(response: dict) -> dict:
     return json.loads(template.replace("$context.requestId", "req-1"))
 
 
-def test_functions_have_reserved_concurrency_dead_letters_tracing_and_cmk(primary):
+def test_functions_reserve_concurrency_only_when_asked_with_dead_letters_tracing_and_cmk(primary):
     expected = {
-        "ProcessorFunction": "ProcessorReservedConcurrency",
-        "AuditWriterFunction": "AuditWriterReservedConcurrency",
+        "ProcessorFunction": ("ProcessorConcurrencyReserved", "ProcessorReservedConcurrency"),
+        "AuditWriterFunction": ("AuditWriterConcurrencyReserved", "AuditWriterReservedConcurrency"),
     }
     functions = of_type(primary, "AWS::Lambda::Function")
     assert set(functions) == set(expected)
     for title, props in ((t, f["Properties"]) for t, f in functions.items()):
-        assert props["ReservedConcurrentExecutions"] == {"Ref": expected[title]}
+        condition, parameter = expected[title]
+        assert props["ReservedConcurrentExecutions"] == {
+            "Fn::If": [condition, {"Ref": parameter}, {"Ref": "AWS::NoValue"}]
+        }
+        # No reservation unless the operator asks: empty by default, and the condition
+        # is true only for a number.
+        assert primary["Parameters"][parameter]["Default"] == ""
+        assert primary["Conditions"][condition] == {
+            "Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, ""]}]
+        }
+        skips = {s["id"]: s["comment"] for s in functions[title]["Metadata"]["checkov"]["skip"]}
+        assert "operator's choice" in skips["CKV_AWS_115"]
         assert props["DeadLetterConfig"] == {
             "TargetArn": {"Fn::GetAtt": ["AsyncDeadLetterQueue", "Arn"]}
         }
         assert props["TracingConfig"] == {"Mode": "Active"}
         assert props["KmsKeyArn"] == {"Fn::GetAtt": ["AppKey", "Arn"]}
-    assert primary["Parameters"]["ProcessorReservedConcurrency"]["MinValue"] >= 1
     dlq = primary["Resources"]["AsyncDeadLetterQueue"]["Properties"]
     assert dlq["KmsMasterKeyId"] == {"Fn::GetAtt": ["AppKey", "Arn"]}
 
