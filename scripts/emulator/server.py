@@ -9,7 +9,7 @@ from types import TracebackType
 from moto.cloudformation import parsing
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from . import models, ordering, patches, stacksets
+from . import models, ordering, parameters, patches, stacksets, updates
 
 _installed = False
 
@@ -21,6 +21,8 @@ def install() -> None:
         return
     patches.install()
     ordering.install()
+    parameters.install()
+    updates.install()
     stacksets.install()
     # moto caches its type -> model map on first use; rebuild it with the classes above.
     parsing.get_model_list.cache_clear()
