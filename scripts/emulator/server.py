@@ -9,7 +9,7 @@ from types import TracebackType
 from moto.cloudformation import parsing
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from . import models, ordering, parameters, patches, stacksets, updates
+from . import deletion, models, ordering, parameters, patches, stacksets, updates
 
 _installed = False
 
@@ -22,6 +22,7 @@ def install() -> None:
     patches.install()
     ordering.install()
     parameters.install()
+    deletion.install()
     updates.install()
     stacksets.install()
     # moto caches its type -> model map on first use; rebuild it with the classes above.

@@ -26,6 +26,8 @@ from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.moto_api._internal import mock_random
 
+from . import deletion
+
 
 def _as_dict(parameters: Any) -> dict[str, str]:
     if isinstance(parameters, dict):
@@ -88,7 +90,10 @@ def _instance_deploy(self: cfn.StackInstance, template: str, stackset_parameters
 
 
 def _roll_back(backend: cfn.CloudFormationBackend, stack_name: str) -> None:
-    """Undo a failed creation: delete what the stack made (rollback ignores Retain, as in AWS)."""
+    """Undo a failed creation as CloudFormation does: delete what the stack made, except the
+    resources whose DeletionPolicy is ``Retain`` - those stay, outside any stack, and a retry
+    that creates them again fails "already exists" (hence ``RetainExceptOnCreate`` for named
+    stateful resources)."""
     for stack_id, stack in list(backend.stacks.items()):
         if stack.name != stack_name:
             continue
@@ -98,7 +103,7 @@ def _roll_back(backend: cfn.CloudFormationBackend, stack_name: str) -> None:
             if resource_json is None or isinstance(resource, str) or resource is None:
                 continue
             try:
-                resource_map._delete_resource(resource, resource_json)
+                deletion.roll_back_delete(resource_map, resource, resource_json)
             except Exception:  # noqa: BLE001 - best effort, like a rollback that skips failures
                 pass
         # Its exports go with it: a rolled-back stack exports nothing, and a re-run that
