@@ -13,7 +13,7 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 
-from .conftest import ACCOUNT, PRIMARY, REPLICA
+from .conftest import ACCOUNT, PRIMARY, REPLICA, operation_outcome
 
 pytestmark = pytest.mark.integration
 
@@ -166,8 +166,7 @@ def test_table_stream_of_a_table_without_a_stream_fails_and_rolls_back(aws, code
     operation = cfn.create_stack_instances(
         StackSetName="streamless", Accounts=[ACCOUNT], Regions=[REPLICA]
     )["OperationId"]
-    status = cfn.describe_stack_set_operation(StackSetName="streamless", OperationId=operation)
-    assert status["StackSetOperation"]["Status"] == "FAILED"
+    assert operation_outcome(cfn, "streamless", operation)["Status"] == "FAILED"
     [result] = cfn.list_stack_set_operation_results(
         StackSetName="streamless", OperationId=operation
     )["Summaries"]
