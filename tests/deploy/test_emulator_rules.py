@@ -218,3 +218,164 @@ def test_an_update_creates_then_deletes_a_resource_as_its_condition_turns(aws):
     resources = cfn.list_stack_resources(StackName="rules-condition-turns")
     assert [r["LogicalResourceId"] for r in resources["StackResourceSummaries"]] == ["Always"]
     cfn.delete_stack(StackName="rules-condition-turns")
+
+
+# --- stack sets: one per name, one operation at a time -----------------------------------------
+
+
+def _ssm_template(value: str) -> str:
+    return json.dumps(
+        {
+            "Resources": {
+                "Flag": {
+                    "Type": "AWS::SSM::Parameter",
+                    "Properties": {"Name": "/rules/serial", "Type": "String", "Value": value},
+                }
+            }
+        }
+    )
+
+
+def test_creating_a_stack_set_with_a_name_in_use_fails_name_already_exists(aws):
+    cfn = aws("cloudformation")
+    cfn.create_stack_set(StackSetName="rules-name", TemplateBody=_ssm_template("one"))
+
+    with pytest.raises(ClientError) as refused:
+        cfn.create_stack_set(StackSetName="rules-name", TemplateBody=_ssm_template("two"))
+
+    assert refused.value.response["Error"]["Code"] == "NameAlreadyExistsException"
+    held = cfn.describe_stack_set(StackSetName="rules-name")["StackSet"]
+    assert json.loads(held["TemplateBody"]) == json.loads(_ssm_template("one"))
+
+
+def test_a_second_operation_while_one_runs_fails_operation_in_progress(aws):
+    cfn = aws("cloudformation")
+    cfn.create_stack_set(StackSetName="rules-serial", TemplateBody=_ssm_template("one"))
+    first = cfn.create_stack_instances(
+        StackSetName="rules-serial", Accounts=[ACCOUNT], Regions=[PRIMARY]
+    )["OperationId"]
+    listed = cfn.list_stack_set_operations(StackSetName="rules-serial")["Summaries"]
+    assert [(o["OperationId"], o["Status"]) for o in listed] == [(first, "RUNNING")]
+
+    for start in (
+        lambda: cfn.update_stack_set(StackSetName="rules-serial", TemplateBody=_ssm_template("2")),
+        lambda: cfn.create_stack_instances(
+            StackSetName="rules-serial", Accounts=[ACCOUNT], Regions=[REPLICA]
+        ),
+        lambda: cfn.delete_stack_instances(
+            StackSetName="rules-serial", Accounts=[ACCOUNT], Regions=[PRIMARY], RetainStacks=False
+        ),
+        lambda: cfn.delete_stack_set(StackSetName="rules-serial"),
+    ):
+        with pytest.raises(ClientError) as refused:
+            start()
+        assert refused.value.response["Error"]["Code"] == "OperationInProgressException"
+
+    # The poll that learns the outcome sees it running; the next one sees it done.
+    describe = cfn.describe_stack_set_operation
+    assert (
+        describe(StackSetName="rules-serial", OperationId=first)["StackSetOperation"]["Status"]
+        == "RUNNING"
+    )
+    assert (
+        describe(StackSetName="rules-serial", OperationId=first)["StackSetOperation"]["Status"]
+        == "SUCCEEDED"
+    )
+    second = cfn.update_stack_set(StackSetName="rules-serial", TemplateBody=_ssm_template("two"))
+    assert second["OperationId"] != first
+    assert aws("ssm").get_parameter(Name="/rules/serial")["Parameter"]["Value"] == "two"
+
+
+# --- global tables: one replica (or one index) per update --------------------------------------
+
+EXTRA = "eu-west-1"
+
+
+def _global_table(regions: list[str], indexes: tuple[str, ...] = (), tag: str = "a") -> str:
+    attributes = [{"AttributeName": "id", "AttributeType": "S"}]
+    attributes += [{"AttributeName": name, "AttributeType": "S"} for name in indexes]
+    return json.dumps(
+        {
+            "Resources": {
+                "Table": {
+                    "Type": "AWS::DynamoDB::GlobalTable",
+                    "Properties": {
+                        "TableName": "rules-global",
+                        "BillingMode": "PAY_PER_REQUEST",
+                        "AttributeDefinitions": attributes,
+                        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                        "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+                        "GlobalSecondaryIndexes": [
+                            {
+                                "IndexName": name,
+                                "KeySchema": [{"AttributeName": name, "KeyType": "HASH"}],
+                                "Projection": {"ProjectionType": "KEYS_ONLY"},
+                            }
+                            for name in indexes
+                        ],
+                        "Replicas": [
+                            {"Region": region, "Tags": [{"Key": "t", "Value": tag}]}
+                            for region in regions
+                        ],
+                    },
+                }
+            }
+        }
+    )
+
+
+def _replica_regions(aws) -> set[str]:
+    found = set()
+    for region in (PRIMARY, REPLICA, EXTRA):
+        try:
+            aws("dynamodb", region).describe_table(TableName="rules-global")
+            found.add(region)
+        except ClientError:
+            pass
+    return found
+
+
+@pytest.fixture
+def global_table(aws):
+    cfn = aws("cloudformation")
+    cfn.create_stack(StackName="rules-global", TemplateBody=_global_table([PRIMARY]))
+    yield cfn
+    cfn.delete_stack(StackName="rules-global")
+
+
+def test_adding_two_replicas_in_one_update_fails_and_adds_none(aws, global_table):
+    with pytest.raises(ClientError, match="only add or remove a single replica in each update"):
+        global_table.update_stack(
+            StackName="rules-global", TemplateBody=_global_table([PRIMARY, REPLICA, EXTRA])
+        )
+    assert _replica_regions(aws) == {PRIMARY}
+
+
+def test_a_replica_added_with_another_change_fails(aws, global_table):
+    with pytest.raises(ClientError, match="must be the only change of its update"):
+        global_table.update_stack(
+            StackName="rules-global", TemplateBody=_global_table([PRIMARY, REPLICA], tag="b")
+        )
+    assert _replica_regions(aws) == {PRIMARY}
+
+
+def test_one_replica_at_a_time_is_accepted_both_ways(aws, global_table):
+    global_table.update_stack(
+        StackName="rules-global", TemplateBody=_global_table([PRIMARY, REPLICA])
+    )
+    global_table.update_stack(
+        StackName="rules-global", TemplateBody=_global_table([PRIMARY, REPLICA, EXTRA])
+    )
+    assert _replica_regions(aws) == {PRIMARY, REPLICA, EXTRA}
+    global_table.update_stack(
+        StackName="rules-global", TemplateBody=_global_table([PRIMARY, EXTRA])
+    )
+    assert _replica_regions(aws) == {PRIMARY, EXTRA}
+
+
+def test_two_global_secondary_indexes_in_one_update_fail(global_table):
+    with pytest.raises(ClientError, match="more than one GSI creation or deletion"):
+        global_table.update_stack(
+            StackName="rules-global",
+            TemplateBody=_global_table([PRIMARY], indexes=("by_customer", "by_status")),
+        )

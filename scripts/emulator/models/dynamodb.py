@@ -3,6 +3,8 @@ of a replica."""
 
 from __future__ import annotations
 
+import copy
+
 from moto.awslambda.utils import get_backend as get_lambda_backend
 from moto.cloudformation.exceptions import ValidationError
 from moto.core.common_models import CloudFormationModel
@@ -22,12 +24,14 @@ class GlobalTable(ProjectModel, CloudFormationModel):
     TYPE = "AWS::DynamoDB::GlobalTable"
     NAME_PROPERTY = "TableName"
     ATTRIBUTES = ("Arn", "StreamArn", "TableId")
+    props: dict  # the properties it was created or last updated with
 
     @classmethod
     def create(
         cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> GlobalTable:
         table = cls(resource_name, account_id, region_name)
+        table.props = copy.deepcopy(props)  # before moto's backend calls touch them
         table.regions = []
         table.key_schema = props["KeySchema"]
         # Every replica's key is checked before any table exists, so a missing key leaves
@@ -62,6 +66,8 @@ class GlobalTable(ProjectModel, CloudFormationModel):
             return cls.create_from_cloudformation_json(
                 new_resource_name, cloudformation_json, account_id, region_name
             )
+        given = copy.deepcopy(props)
+        check_one_change_per_update(getattr(original_resource, "props", given), given)
         wanted = {replica["Region"]: replica for replica in props.get("Replicas", [])}
         for region in [r for r in original_resource.regions if r not in wanted]:
             original_resource._delete_replica(region)
@@ -73,6 +79,7 @@ class GlobalTable(ProjectModel, CloudFormationModel):
             else:
                 original_resource._create_replica(props, replica)
         original_resource._refresh_attributes()
+        original_resource.props = given
         return original_resource
 
     def _check_key(self, props: dict, replica: dict) -> None:
@@ -135,6 +142,53 @@ class GlobalTable(ProjectModel, CloudFormationModel):
     def delete(self, account_id: str, region_name: str) -> None:
         for region in list(self.regions):
             self._delete_replica(region)
+
+
+def _by_key(items: list[dict] | None, key: str) -> dict[str, dict]:
+    return {str(item[key]): item for item in items or []}
+
+
+def check_one_change_per_update(old: dict, new: dict) -> None:
+    """Refuse a global table update that AWS refuses.
+
+    AWS CloudFormation Template Reference, "AWS::DynamoDB::GlobalTable": "You can only add or
+    remove a single replica in each update", and such an update changes nothing else (a replica
+    added or removed together with any other change fails the update); global secondary
+    indexes, likewise, are created or deleted one per update ("GlobalSecondaryIndexes": you can
+    create or delete only one global secondary index in a single stack update).
+    """
+    old_replicas = _by_key(old.get("Replicas"), "Region")
+    new_replicas = _by_key(new.get("Replicas"), "Region")
+    added = sorted(set(new_replicas) - set(old_replicas))
+    removed = sorted(set(old_replicas) - set(new_replicas))
+    if len(added) + len(removed) > 1:
+        raise ValidationError(
+            message="You can only add or remove a single replica in each update "
+            f"(this update adds {', '.join(added) or 'none'} and removes "
+            f"{', '.join(removed) or 'none'})"
+        )
+    if added or removed:
+        others_changed = {
+            k for k in set(old) | set(new) if k != "Replicas" and old.get(k) != new.get(k)
+        }
+        kept_changed = sorted(
+            r for r in set(old_replicas) & set(new_replicas) if old_replicas[r] != new_replicas[r]
+        )
+        if others_changed or kept_changed:
+            changed = sorted(others_changed) + [f"replica {r}" for r in kept_changed]
+            raise ValidationError(
+                message=f"A replica {'added' if added else 'removed'} "
+                f"({(added or removed)[0]}) must be the only change of its update; this update "
+                f"also changes {', '.join(changed)}"
+            )
+    old_indexes = _by_key(old.get("GlobalSecondaryIndexes"), "IndexName")
+    new_indexes = _by_key(new.get("GlobalSecondaryIndexes"), "IndexName")
+    created_or_deleted = sorted(set(old_indexes) ^ set(new_indexes))
+    if len(created_or_deleted) > 1:
+        raise ValidationError(
+            message="Cannot perform more than one GSI creation or deletion in a single update "
+            f"({', '.join(created_or_deleted)})"
+        )
 
 
 class TableStream(ProjectModel, CloudFormationModel):
