@@ -71,11 +71,17 @@ class GlobalTable(ProjectModel, CloudFormationModel):
         wanted = {replica["Region"]: replica for replica in props.get("Replicas", [])}
         for region in [r for r in original_resource.regions if r not in wanted]:
             original_resource._delete_replica(region)
+        before = _by_key(getattr(original_resource, "props", given).get("Replicas"), "Region")
         for region, replica in wanted.items():
             if region in original_resource.regions:
-                backend = dynamodb_backends[account_id][region]
-                table = backend.get_table(original_resource.physical_id)
-                table.deletion_protection_enabled = replica.get("DeletionProtectionEnabled", False)
+                # CloudFormation applies what the template changes, not the whole template: a
+                # replica's deletion protection turned off outside it (to remove that replica
+                # next) stays off while the template's value for it stays the same.
+                protection = replica.get("DeletionProtectionEnabled", False)
+                if protection != (before.get(region) or {}).get("DeletionProtectionEnabled", False):
+                    backend = dynamodb_backends[account_id][region]
+                    table = backend.get_table(original_resource.physical_id)
+                    table.deletion_protection_enabled = protection
             else:
                 original_resource._create_replica(props, replica)
         original_resource._refresh_attributes()
