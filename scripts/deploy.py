@@ -527,7 +527,7 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
     _remove_unconfigured(cfn, waiter, standby, current, unconfigured, out)
     for region in unconfigured[replica.name]:
         allow_replica_removal(aws, config.environment_suffix, region, out)
-    stacksets.sync(cfn, waiter, primary, current[primary.name], out)
+    stacksets.sync_in_steps(aws, cfn, waiter, primary, current[primary.name], out)
     # The standby needs the table replica and the secret replica the primary just made.
     standby_changed = stacksets.sync(cfn, waiter, standby, current[standby.name], out)
     # Unchanged standby instances keep the health checks _prepare already read.

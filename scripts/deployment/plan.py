@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import table_steps
 from .stacksets import Held, StackSetSpec, _same_parameters, _same_template
 
 # Resources whose replacement or deletion loses data (or, for keys, the ability to read it).
@@ -633,6 +634,7 @@ class StackSetPlan:
     regions_outdated: tuple[str, ...] = ()
     removal_allowed: bool = True
     notes: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()  # intermediate updates before the one that does the rest
 
     @property
     def changes(self) -> bool:
@@ -683,6 +685,7 @@ def plan_stack_set(
             notes.append("the stack set's current template is not JSON: resources not compared")
     parameters: list[Change] = []
     diff = TemplateDiff((), ())
+    steps: tuple[str, ...] = ()
     if update:
         before = parameter_values(old or {}, held_parameters)
         after = parameter_values(new, spec.parameters)
@@ -693,6 +696,7 @@ def plan_stack_set(
         ]
         if old is not None:
             diff = diff_templates(old, new, held_parameters, spec.parameters, region)
+            steps = tuple(step.description for step in table_steps.replica_steps(old, new))
     present = {(i["Account"], i["Region"]) for i in current.instances}
     added = sorted({r for a in spec.accounts for r in spec.regions if (a, r) not in present})
     outdated = sorted(
@@ -716,6 +720,7 @@ def plan_stack_set(
         regions_outdated=tuple(outdated) if not update else (),
         removal_allowed=removal_allowed,
         notes=tuple(notes),
+        steps=steps,
     )
 
 
@@ -777,6 +782,15 @@ def render(plans: list[StackSetPlan], color: bool = False) -> str:
             )
         elif plan.update:
             lines.append(f"plan {plan.name} ({where}): stack set and its instances updated")
+            if plan.steps:
+                total = len(plan.steps) + 1
+                lines.append(
+                    f"  in {total} updates (a global table adds or removes one replica per "
+                    "update, nothing else with it):"
+                )
+                for number, step in enumerate(plan.steps, start=1):
+                    lines.append(f"    update {number} of {total}: {step}")
+                lines.append(f"    update {total} of {total}: the rest")
         else:
             lines.append(f"plan {plan.name} ({where}): template and parameters unchanged")
         for region in plan.regions_added:
