@@ -4,13 +4,20 @@ of a replica."""
 from __future__ import annotations
 
 import copy
+import threading
 
+from botocore.exceptions import ClientError
 from moto.awslambda.utils import get_backend as get_lambda_backend
 from moto.cloudformation.exceptions import ValidationError
 from moto.core.common_models import CloudFormationModel
 from moto.dynamodb.models import dynamodb_backends
 from moto.kms.models import kms_backends
 
+from handler import stream_lookup
+from handler.config import TableStreamSettings
+from templates_src.compute import TABLE_STREAM_HANDLER
+
+from . import provider
 from .base import ProjectModel, provider_failed
 
 
@@ -197,14 +204,36 @@ def check_one_change_per_update(old: dict, new: dict) -> None:
         )
 
 
-class TableStream(ProjectModel, CloudFormationModel):
-    """``Custom::TableStream``: what its provider (handler/stream_lookup.py) answers, without
-    running it (moto would invoke it in Docker): the latest stream ARN of the table's replica in
-    the stack's region, as the physical id and as ``StreamArn``.
+class _DynamoDB:
+    """The DescribeTable the stream lookup makes, answered from moto's backend of one region
+    with the shapes (and the ResourceNotFoundException) boto3 would give the handler."""
 
-    The provider must exist (``ServiceToken``, a function ARN). A blank name, a missing table or a
-    table without an enabled stream fails the resource with the provider's FAILED reason. The
-    stream belongs to the table, so deleting the resource deletes nothing.
+    def __init__(self, account_id: str, region_name: str) -> None:
+        self.backend = dynamodb_backends[account_id][region_name]
+
+    def describe_table(self, TableName: str) -> dict:  # noqa: N803 - the AWS parameter name
+        try:
+            table = self.backend.get_table(TableName)
+        except Exception as error:  # noqa: BLE001 - moto's not-found, as DynamoDB reports it
+            raise ClientError(
+                {"Error": {"Code": "ResourceNotFoundException", "Message": str(error)}},
+                "DescribeTable",
+            ) from error
+        return {"Table": table.describe()["TableDescription"]}
+
+
+_RUNTIME_LOCK = threading.Lock()
+
+
+class TableStream(ProjectModel, CloudFormationModel):
+    """``Custom::TableStream``, answered by its real provider, ``handler/stream_lookup.py``.
+
+    The provider must exist (``ServiceToken``, a Lambda function ARN, whose handler is the stream
+    lookup). The handler runs in this process on the request CloudFormation would send
+    (``provider``), against the stack's region of moto's DynamoDB; its SUCCESS gives the physical
+    id and ``StreamArn``, its FAILED fails the resource with its reason, no answer fails it as
+    the ServiceTimeout would. Deleting the resource deletes nothing (the provider answers a
+    Delete with SUCCESS and nothing else; the stream goes with its table).
     """
 
     TYPE = "Custom::TableStream"
@@ -214,34 +243,78 @@ class TableStream(ProjectModel, CloudFormationModel):
     def create(
         cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> TableStream:
-        token, table_name = props["ServiceToken"], str(props.get("TableName") or "").strip()
+        return cls._ask(resource_name, props, account_id, region_name, "Create", None)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: TableStream,
+        new_resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
+    ) -> TableStream:
+        props = cloudformation_json.get("Properties", {})
+        return cls._ask(
+            new_resource_name, props, account_id, region_name, "Update", original_resource
+        )
+
+    @classmethod
+    def _ask(
+        cls,
+        resource_name: str,
+        props: dict,
+        account_id: str,
+        region_name: str,
+        request_type: str,
+        original: TableStream | None,
+    ) -> TableStream:
+        token = props["ServiceToken"]
+        timeout_s = provider.service_timeout(resource_name, props)
         try:
-            get_lambda_backend(account_id, region_name).get_function(token)
+            function = get_lambda_backend(account_id, region_name).get_function(token)
         except Exception as error:  # noqa: BLE001 - any lookup failure means "no provider"
             raise ValidationError(
                 message=f"{cls.TYPE} {resource_name}: ServiceToken {token} is not a Lambda "
                 f"function in {region_name}"
             ) from error
-        if not table_name:
-            raise provider_failed("the TableName property is missing or blank")
-        try:
-            table = dynamodb_backends[account_id][region_name].get_table(table_name)
-        except Exception as error:  # noqa: BLE001 - any lookup failure means "no table"
-            raise provider_failed(
-                f"table {table_name} has no replica in {region_name} yet: "
-                "deploy the primary region first"
-            ) from error
-        description = table.describe()["TableDescription"]
-        stream_arn = description.get("LatestStreamArn")
-        # A disabled stream keeps its LatestStreamArn for a day; only an enabled one counts.
-        if not stream_arn or not (description.get("StreamSpecification") or {}).get(
-            "StreamEnabled"
-        ):
-            raise provider_failed(
-                f"table {table_name} in {region_name} has no enabled stream: "
-                "the audit writer needs StreamSpecification NEW_AND_OLD_IMAGES"
+        if function.handler != TABLE_STREAM_HANDLER:
+            raise ValidationError(
+                message=f"{cls.TYPE} {resource_name}: the emulator runs the project's provider "
+                f"{TABLE_STREAM_HANDLER}, not {function.handler}"
             )
-        return cls(stream_arn, account_id, region_name, StreamArn=stream_arn)
+        request = {
+            "RequestType": request_type,
+            "StackId": f"arn:aws:cloudformation:{region_name}:{account_id}:stack/emulated/0",
+            "ResourceType": cls.TYPE,
+            "LogicalResourceId": resource_name,
+            "ResourceProperties": dict(props),
+        }
+        if original is not None:
+            request["PhysicalResourceId"] = original.physical_id
+            request["OldResourceProperties"] = getattr(original, "props", {})
+        with _RUNTIME_LOCK:
+            # The handler's clients, for this request only: the stack's region of moto.
+            previous = stream_lookup._runtime.peek()
+            stream_lookup._runtime._value = stream_lookup.StreamLookupRuntime(
+                TableStreamSettings(region=region_name), _DynamoDB(account_id, region_name)
+            )
+            try:
+                answer = provider.invoke(
+                    stream_lookup.lambda_handler,
+                    request,
+                    function_name=function.function_name,
+                    function_timeout_s=int(function.timeout),
+                    timeout_s=timeout_s,
+                )
+            finally:
+                stream_lookup._runtime._value = previous
+        if answer.get("Status") != "SUCCESS":
+            raise provider_failed(str(answer.get("Reason") or "no reason given"))
+        data = answer.get("Data") or {}
+        resource = cls(answer["PhysicalResourceId"], account_id, region_name, **data)
+        resource.props = dict(props)
+        return resource
 
     def delete(self, account_id: str, region_name: str) -> None:
         """The provider deletes nothing: the stream goes with its table."""
