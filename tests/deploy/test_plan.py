@@ -196,6 +196,46 @@ def test_two_removed_replicas_are_one_update_each():
     assert [s.description for s in steps] == [f"Table: remove replica {EXTRA}, nothing else"]
 
 
+def _secret(**properties) -> dict:
+    props = {"Name": "payment-dev-api-key", "GenerateSecretString": {"PasswordLength": 40}}
+    return {"Type": "AWS::SecretsManager::Secret", "Properties": {**props, **properties}}
+
+
+def _api_key(value: str) -> dict:
+    return {"Type": "AWS::ApiGateway::ApiKey", "Properties": {"Name": "k", "Value": value}}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "word"),
+    [
+        (_secret(), _secret(Name="payment-dev-api-key-2"), "replaced"),
+        (_secret(), _secret(GenerateSecretString={"PasswordLength": 64}), "value regenerated"),
+        (_api_key("{{resolve:a}}"), _api_key("{{resolve:b}}"), "replaced"),
+    ],
+)
+def test_a_change_that_would_replace_the_secret_or_the_api_key_is_refused(old, new, word):
+    plans = [
+        plan.StackSetPlan(
+            "payment-dev-primary",
+            (PRIMARY,),
+            exists=True,
+            update=True,
+            diff=_diff(_template(Thing=old), _template(Thing=new)),
+        )
+    ]
+    assert plan.unsafe_summary(plans) == f"payment-dev-primary Thing ({new['Type']}, {word})"
+    assert "!!" in plan.render(plans)
+    with pytest.raises(deploy_script.DeployError) as refused:
+        deploy_script.refuse_unsafe(plans, allow=False)
+    assert refused.value.exit_code == 2
+    deploy_script.refuse_unsafe(plans, allow=True)  # the flag goes ahead
+
+
+def test_a_secret_description_change_is_safe():
+    diff = _diff(_template(Thing=_secret()), _template(Thing=_secret(Description="d")))
+    assert not _one(diff, "Thing").unsafe
+
+
 def test_a_renamed_logical_id_is_a_removal_plus_an_addition():
     diff = _diff(_template(Alarm=_alarm(5)), _template(ErrorsAlarm=_alarm(5)))
     assert [(r.logical_id, r.action) for r in diff.resources] == [
