@@ -7,12 +7,13 @@ instance stacks ``StackSet:<name>`` while reporting another StackId, and ignores
 
 - creates or updates the instance stack with the stack set's *current* template and parameters
   (stack set parameters, then the instance's overrides);
-- rolls a failed creation back (the instance stays, ``OUTDATED``, with the reason) and records a
+- rolls a failed creation back, honouring ``Retain`` (``deletion``; the instance stays,
+  ``OUTDATED``, with the reason) and records a
   per-instance result, so the operation is ``FAILED`` and ListStackSetOperationResults names the
   region and the reason, as CloudFormation does with failure tolerance 0.
 
-Operations still complete synchronously: a caller polling DescribeStackSetOperation sees the
-final status on its first poll.
+Operations still do their work synchronously; ``stackset_operations`` makes each one report
+RUNNING until its outcome is first polled, and refuses another operation meanwhile.
 """
 
 from __future__ import annotations
