@@ -28,7 +28,7 @@ from typing import Any, NamedTuple, TextIO
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.deployment import artifacts, names, preflight, stacksets  # noqa: E402
+from scripts.deployment import artifacts, names, preflight, replication, stacksets  # noqa: E402
 from scripts.deployment import plan as plan_module  # noqa: E402
 from scripts.deployment.aws import Aws, error_code  # noqa: E402
 from scripts.deployment.errors import EXIT_OK, EXIT_USAGE, DeployError  # noqa: E402
@@ -534,8 +534,13 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
     _remove_unconfigured(cfn, waiter, standby, current, unconfigured, out)
     for region in unconfigured[replica.name]:
         allow_replica_removal(aws, config.environment_suffix, region, out)
-    stacksets.sync(cfn, waiter, primary, current[primary.name], out)
+    stacksets.sync_in_steps(aws, cfn, waiter, primary, current[primary.name], out)
     # The standby needs the table replica and the secret replica the primary just made.
+    # (Read with the administrator's credentials: its account's secret only.)
+    if administrator in accounts and any(p.changes for p in plans if p.name == standby.name):
+        replication.wait_for_api_key_replicas(
+            aws, config.environment_suffix, admin_region, config.replica_regions, waiter
+        )
     standby_changed = stacksets.sync(cfn, waiter, standby, current[standby.name], out)
     # Unchanged standby instances keep the health checks _prepare already read.
     if standby_changed:

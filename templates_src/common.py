@@ -320,9 +320,23 @@ def arn(service: str, resource: str, *, region: str | None = None, account: bool
     return Sub(text, TargetRegion=region)
 
 
+# DeletionPolicy values that keep a resource when its stack is deleted or an update removes it.
+RETAINED_POLICIES = frozenset({"Retain", "RetainExceptOnCreate"})
+
+
 def retain(resource: AWSObject) -> AWSObject:
-    """Stateful resources survive stack deletion and replacement (payments are the business)."""
-    resource.DeletionPolicy = "Retain"
+    """Stateful resources survive stack deletion and replacement (payments are the business).
+
+    ``RetainExceptOnCreate``, not ``Retain``: CloudFormation keeps ``Retain`` resources when the
+    creation that made them rolls back, so a failed first deploy would leave the named table,
+    buckets and keys behind, empty, and every retry would fail "already exists". This policy
+    behaves like ``Retain`` for every other operation (delete, removal from the template) and
+    deletes the resource only when the operation that created it rolls back - before it ever
+    held data ("DeletionPolicy attribute", AWS CloudFormation Template Reference). A
+    replacement keeps the old resource (``UpdateReplacePolicy Retain``: the policy has no
+    except-on-create form).
+    """
+    resource.DeletionPolicy = "RetainExceptOnCreate"
     resource.UpdateReplacePolicy = "Retain"
     return resource
 

@@ -63,11 +63,30 @@ FUNCTION_SUPPRESSIONS = {
 }
 
 
+# Lambda's asynchronous retries: CloudFormation invokes the provider asynchronously, and a failed
+# invocation (the answer could not be delivered) is retried twice, about one and two minutes
+# later ("Asynchronous invocation", AWS Lambda Developer Guide).
+ASYNC_RETRY_DELAYS_S = (60, 120)
+
+
+def table_stream_service_timeout(config: Config) -> int:
+    """How long CloudFormation waits for the stream lookup's answer before failing the stack.
+
+    Without ``ServiceTimeout`` it waits 3600 s: a provider that cannot run would hold the stack
+    an hour ("AWS::CloudFormation::CustomResource", ServiceTimeout: 1 to 3600 seconds, default
+    3600). Enough for the first invocation and Lambda's two retries, each its full timeout."""
+    return 3 * config.lambda_timeout_s + sum(ASYNC_RETRY_DELAYS_S)
+
+
 class TableStream(CustomResource):
     """``Custom::TableStream``: answered by handler/stream_lookup.py."""
 
     resource_type = TABLE_STREAM_TYPE
-    props = {"ServiceToken": (str, True), "TableName": (str, True)}
+    props = {
+        "ServiceToken": (str, True),
+        "ServiceTimeout": (int, False),
+        "TableName": (str, True),
+    }
 
 
 @dataclass(frozen=True)
@@ -307,6 +326,7 @@ def add_table_stream(
         TableStream(
             "PaymentsTableStream",
             ServiceToken=GetAtt(function, "Arn"),
+            ServiceTimeout=table_stream_service_timeout(config),
             TableName=data.table_name(),
         )
     )

@@ -36,3 +36,8 @@ def audit_bucket(suffix: str, account: str, region: str) -> str:
 
 def table(suffix: str) -> str:
     return f"payment-{suffix}-payments"
+
+
+def api_key_secret(suffix: str) -> str:
+    """The API key's secret (templates_src/secrets.py), in the primary region, replicated."""
+    return f"payment-{suffix}-api-key"

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import table_steps
 from .stacksets import Held, StackSetSpec, _same_parameters, _same_template
 
 # Resources whose replacement or deletion loses data (or, for keys, the ability to read it).
@@ -28,8 +29,16 @@ STATEFUL_TYPES = frozenset(
         "AWS::DynamoDB::Table",
         "AWS::S3::Bucket",
         "AWS::KMS::Key",
+        # The API key and the secret that holds its value: a new one is a new value, and every
+        # client's key stops working (the standby regions read the replica of the same secret).
+        "AWS::SecretsManager::Secret",
+        "AWS::ApiGateway::ApiKey",
     }
 )
+SECRET_TYPE = "AWS::SecretsManager::Secret"
+# Secret properties whose change makes Secrets Manager hold a new value (a changed
+# GenerateSecretString generates one again; "AWS::SecretsManager::Secret", Template Reference).
+SECRET_VALUE_PROPERTIES = ("GenerateSecretString", "SecretString")
 RETAINING_POLICIES = frozenset({"Retain", "RetainExceptOnCreate"})
 # List items matched by these keys rather than by position: a replica or an index added in the
 # middle of a list is one addition, not a shift of every item after it.
@@ -44,6 +53,7 @@ RESET = "\033[0m"
 STATEFUL_MARK = "!! REPLACES STATEFUL"
 MAY_STATEFUL_MARK = "!! MAY REPLACE STATEFUL"  # conditionally create-only: refused all the same
 REMOVES_STATEFUL_MARK = "!! REMOVES STATEFUL"
+REGENERATES_MARK = "!! REGENERATES THE SECRET VALUE"
 
 
 class _Missing:
@@ -346,6 +356,7 @@ class ResourceChange:
     replacement: str = ""  # "", REPLACE or MAY_REPLACE
     notes: tuple[str, ...] = ()
     retained: bool = False  # for a removal: DeletionPolicy keeps the resource
+    regenerates: bool = False  # a secret whose value is generated again
 
     @property
     def stateful(self) -> bool:
@@ -356,7 +367,8 @@ class ResourceChange:
         """Data at risk: a stateful resource replaced, or removed without being retained."""
         if not self.stateful:
             return False
-        return bool(self.replacement) or (self.action == "remove" and not self.retained)
+        removed = self.action == "remove" and not self.retained
+        return bool(self.replacement) or removed or self.regenerates
 
 
 def _properties(resource: dict) -> dict:
@@ -589,6 +601,14 @@ def diff_templates(
             resource_notes.append(f"no provider schema for {resource_type}: replacement unknown")
         if resource_type == "AWS::DynamoDB::GlobalTable":
             resource_notes += _global_table_notes(marked)
+        regenerates = resource_type == SECRET_TYPE and any(
+            c.path[:1] == ("Properties",) and c.path[1:2] in [(p,) for p in SECRET_VALUE_PROPERTIES]
+            for c in marked
+        )
+        if regenerates:
+            resource_notes.append(
+                "the secret's value is generated again: the API key changes for every client"
+            )
         if replacement:
             resource_notes += _replacement_notes(
                 resource_type,
@@ -604,6 +624,7 @@ def diff_templates(
                 tuple(marked),
                 replacement,
                 tuple(resource_notes),
+                regenerates=regenerates,
             )
         )
 
@@ -633,6 +654,7 @@ class StackSetPlan:
     regions_outdated: tuple[str, ...] = ()
     removal_allowed: bool = True
     notes: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()  # intermediate updates before the one that does the rest
 
     @property
     def changes(self) -> bool:
@@ -683,6 +705,7 @@ def plan_stack_set(
             notes.append("the stack set's current template is not JSON: resources not compared")
     parameters: list[Change] = []
     diff = TemplateDiff((), ())
+    steps: tuple[str, ...] = ()
     if update:
         before = parameter_values(old or {}, held_parameters)
         after = parameter_values(new, spec.parameters)
@@ -693,6 +716,7 @@ def plan_stack_set(
         ]
         if old is not None:
             diff = diff_templates(old, new, held_parameters, spec.parameters, region)
+            steps = tuple(step.description for step in table_steps.replica_steps(old, new))
     present = {(i["Account"], i["Region"]) for i in current.instances}
     added = sorted({r for a in spec.accounts for r in spec.regions if (a, r) not in present})
     outdated = sorted(
@@ -716,6 +740,7 @@ def plan_stack_set(
         regions_outdated=tuple(outdated) if not update else (),
         removal_allowed=removal_allowed,
         notes=tuple(notes),
+        steps=steps,
     )
 
 
@@ -755,7 +780,9 @@ def _resource_line(resource: ResourceChange) -> tuple[str, bool]:
         line += f"  {MAY_STATEFUL_MARK}" if resource.stateful else "  MAY REPLACE"
     elif resource.action == "remove" and resource.stateful:
         line += f"  {REMOVES_STATEFUL_MARK}"
-    return line, resource.stateful and (bool(resource.replacement) or resource.action == "remove")
+    elif resource.regenerates:
+        line += f"  {REGENERATES_MARK}"
+    return line, resource.unsafe or (resource.stateful and resource.action == "remove")
 
 
 def render(plans: list[StackSetPlan], color: bool = False) -> str:
@@ -777,6 +804,15 @@ def render(plans: list[StackSetPlan], color: bool = False) -> str:
             )
         elif plan.update:
             lines.append(f"plan {plan.name} ({where}): stack set and its instances updated")
+            if plan.steps:
+                total = len(plan.steps) + 1
+                lines.append(
+                    f"  in {total} updates (a global table adds or removes one replica per "
+                    "update, nothing else with it):"
+                )
+                for number, step in enumerate(plan.steps, start=1):
+                    lines.append(f"    update {number} of {total}: {step}")
+                lines.append(f"    update {total} of {total}: the rest")
         else:
             lines.append(f"plan {plan.name} ({where}): template and parameters unchanged")
         for region in plan.regions_added:
@@ -828,10 +864,16 @@ def render(plans: list[StackSetPlan], color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _unsafe_word(resource: ResourceChange) -> str:
+    if resource.replacement:
+        return "replaced"
+    return "value regenerated" if resource.regenerates else "deleted"
+
+
 def unsafe_summary(plans: list[StackSetPlan]) -> str:
     """One line naming every stateful resource the plan would replace or delete."""
     return ", ".join(
-        f"{p.name} {r.logical_id} ({r.resource_type}, {'replaced' if r.replacement else 'deleted'})"
+        f"{p.name} {r.logical_id} ({r.resource_type}, {_unsafe_word(r)})"
         for p in plans
         for r in p.unsafe
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
+from urllib.parse import urlparse
 
+from . import artifacts, table_steps
 from .aws import error_code
 from .operations import OPERATION_PREFERENCES, Waiter
 
@@ -181,6 +184,58 @@ def sync(
     if not changed:
         print(f"{spec.name}: up to date, no operation started", file=out)
     return changed
+
+
+def sync_in_steps(
+    aws: Any, cfn: Any, waiter: Waiter, spec: StackSetSpec, current: Held, out: TextIO = sys.stdout
+) -> bool:
+    """``sync``, in as many stack set updates as the global table needs: one replica added or
+    removed per update, with nothing else changed (``table_steps``), then the rest. Each
+    intermediate template is the one the stack set holds with only the table's replica list
+    edited, deployed with the parameters it holds; it goes by URL, next to ``spec``'s, when
+    ``spec``'s template does. True when it created or changed anything."""
+    steps = _steps(current, spec)
+    for number, step in enumerate(steps, start=1):
+        print(f"{spec.name}: update {number} of {len(steps) + 1}: {step.description}", file=out)
+        body = json.dumps(step.template, indent=1, sort_keys=True)
+        held_parameters = {
+            p["ParameterKey"]: p.get("ParameterValue", "")
+            for p in (current.stack_set or {}).get("Parameters", [])
+        }
+        step_spec = replace(
+            spec,
+            template_body=body,
+            template_url=_upload_beside(aws, spec.template_url, spec.name, body),
+            parameters=held_parameters,
+        )
+        sync(cfn, waiter, step_spec, held(cfn, spec.name), out)
+        current = held(cfn, spec.name)
+    if steps:
+        print(f"{spec.name}: update {len(steps) + 1} of {len(steps) + 1}: the rest", file=out)
+    return sync(cfn, waiter, spec, current, out) or bool(steps)
+
+
+def _steps(current: Held, spec: StackSetSpec) -> list[table_steps.Step]:
+    if current.stack_set is None:
+        return []  # a creation makes every replica at once
+    try:
+        old = json.loads(current.stack_set.get("TemplateBody") or "")
+    except ValueError:
+        return []
+    return table_steps.replica_steps(old, json.loads(spec.template_body))
+
+
+def _upload_beside(aws: Any, url: str | None, name: str, body: str) -> str | None:
+    """The intermediate template in the bucket ``url`` names (None: passed inline)."""
+    if url is None:
+        return None
+    host = urlparse(url).hostname or ""
+    bucket, _, rest = host.partition(".s3.")
+    region = rest.removesuffix(".amazonaws.com")
+    sha = hashlib.sha256(body.encode()).hexdigest()
+    key = f"templates/{name}-step-{sha}.template.json"
+    artifacts.upload_once(aws, region, bucket, key, body.encode())
+    return artifacts.object_url(bucket, region, key)
 
 
 def remove_instances(

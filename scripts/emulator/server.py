@@ -9,7 +9,16 @@ from types import TracebackType
 from moto.cloudformation import parsing
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from . import models, ordering, patches, stacksets
+from . import (
+    deletion,
+    models,
+    ordering,
+    parameters,
+    patches,
+    stackset_operations,
+    stacksets,
+    updates,
+)
 
 _installed = False
 
@@ -21,7 +30,11 @@ def install() -> None:
         return
     patches.install()
     ordering.install()
+    parameters.install()
+    deletion.install()
+    updates.install()
     stacksets.install()
+    stackset_operations.install()
     # moto caches its type -> model map on first use; rebuild it with the classes above.
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()

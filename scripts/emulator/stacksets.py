@@ -7,12 +7,13 @@ instance stacks ``StackSet:<name>`` while reporting another StackId, and ignores
 
 - creates or updates the instance stack with the stack set's *current* template and parameters
   (stack set parameters, then the instance's overrides);
-- rolls a failed creation back (the instance stays, ``OUTDATED``, with the reason) and records a
+- rolls a failed creation back, honouring ``Retain`` (``deletion``; the instance stays,
+  ``OUTDATED``, with the reason) and records a
   per-instance result, so the operation is ``FAILED`` and ListStackSetOperationResults names the
   region and the reason, as CloudFormation does with failure tolerance 0.
 
-Operations still complete synchronously: a caller polling DescribeStackSetOperation sees the
-final status on its first poll.
+Operations still do their work synchronously; ``stackset_operations`` makes each one report
+RUNNING until its outcome is first polled, and refuses another operation meanwhile.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from moto.cloudformation.exceptions import StackInstanceNotFound, ValidationErro
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.moto_api._internal import mock_random
+
+from . import deletion
 
 
 def _as_dict(parameters: Any) -> dict[str, str]:
@@ -88,7 +91,10 @@ def _instance_deploy(self: cfn.StackInstance, template: str, stackset_parameters
 
 
 def _roll_back(backend: cfn.CloudFormationBackend, stack_name: str) -> None:
-    """Undo a failed creation: delete what the stack made (rollback ignores Retain, as in AWS)."""
+    """Undo a failed creation as CloudFormation does: delete what the stack made, except the
+    resources whose DeletionPolicy is ``Retain`` - those stay, outside any stack, and a retry
+    that creates them again fails "already exists" (hence ``RetainExceptOnCreate`` for named
+    stateful resources)."""
     for stack_id, stack in list(backend.stacks.items()):
         if stack.name != stack_name:
             continue
@@ -98,7 +104,7 @@ def _roll_back(backend: cfn.CloudFormationBackend, stack_name: str) -> None:
             if resource_json is None or isinstance(resource, str) or resource is None:
                 continue
             try:
-                resource_map._delete_resource(resource, resource_json)
+                deletion.roll_back_delete(resource_map, resource, resource_json)
             except Exception:  # noqa: BLE001 - best effort, like a rollback that skips failures
                 pass
         # Its exports go with it: a rolled-back stack exports nothing, and a re-run that

@@ -136,3 +136,14 @@ def run_cli(script: str, argv: list[str], stdin: int | None = subprocess.DEVNULL
 def operation_count(aws: Aws, stack_set: str) -> int:
     """Operations CloudFormation holds for a stack set (read from AWS, not from the tool)."""
     return len(aws("cloudformation").list_stack_set_operations(StackSetName=stack_set)["Summaries"])
+
+
+def operation_outcome(cfn: Any, stack_set: str, operation_id: str) -> dict:
+    """The operation once it has ended, polled as a caller must (it reports RUNNING first)."""
+    for _ in range(10):
+        operation = cfn.describe_stack_set_operation(
+            StackSetName=stack_set, OperationId=operation_id
+        )["StackSetOperation"]
+        if operation["Status"] not in ("RUNNING", "QUEUED", "STOPPING"):
+            return operation
+    raise AssertionError(f"{stack_set}: operation {operation_id} still {operation['Status']}")

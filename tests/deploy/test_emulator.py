@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from templates_src import build as build_module
 from templates_src import config as config_module
 
-from .conftest import ACCOUNT, PRIMARY, REPLICA, ROOT
+from .conftest import ACCOUNT, PRIMARY, REPLICA, ROOT, operation_outcome
 
 pytestmark = pytest.mark.integration
 
@@ -325,8 +325,12 @@ def test_stack_set_update_reaches_the_instance_stacks_and_failures_name_the_regi
         )
 
     cfn.create_stack_set(StackSetName="probe", TemplateBody=template("one"))
-    cfn.create_stack_instances(StackSetName="probe", Accounts=[ACCOUNT], Regions=[PRIMARY, REPLICA])
-    cfn.update_stack_set(StackSetName="probe", TemplateBody=template("two"))
+    created = cfn.create_stack_instances(
+        StackSetName="probe", Accounts=[ACCOUNT], Regions=[PRIMARY, REPLICA]
+    )
+    operation_outcome(cfn, "probe", created["OperationId"])  # one operation at a time
+    updated = cfn.update_stack_set(StackSetName="probe", TemplateBody=template("two"))
+    operation_outcome(cfn, "probe", updated["OperationId"])
     for region in (PRIMARY, REPLICA):
         assert aws("ssm", region).get_parameter(Name="/probe/flag")["Parameter"]["Value"] == "two"
 
@@ -335,10 +339,7 @@ def test_stack_set_update_reaches_the_instance_stacks_and_failures_name_the_regi
     operation = cfn.create_stack_instances(
         StackSetName="probe", Accounts=[ACCOUNT], Regions=["eu-west-1"]
     )
-    described = cfn.describe_stack_set_operation(
-        StackSetName="probe", OperationId=operation["OperationId"]
-    )
-    assert described["StackSetOperation"]["Status"] == "FAILED"
+    assert operation_outcome(cfn, "probe", operation["OperationId"])["Status"] == "FAILED"
     results = cfn.list_stack_set_operation_results(
         StackSetName="probe", OperationId=operation["OperationId"]
     )

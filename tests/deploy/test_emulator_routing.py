@@ -13,7 +13,11 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 
-from .conftest import ACCOUNT, PRIMARY, REPLICA
+from handler import stream_lookup
+from templates_src import config as config_module
+from templates_src import regions
+
+from .conftest import ACCOUNT, PRIMARY, REPLICA, operation_outcome
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +35,8 @@ ROLES = {PRIMARY: "PRIMARY", REPLICA: "SECONDARY"}
 
 @pytest.fixture(scope="module")
 def code(aws) -> dict[str, str]:
-    """The provider function's code: any zip in S3 (the emulator never runs it)."""
+    """The provider function's code: any zip in S3 (the emulator runs the project's
+    handler/stream_lookup.py that the function's Handler names, not the zip)."""
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("index.py", "def handler(event, context):\n    return None\n")
@@ -62,7 +67,7 @@ def _provider(code: dict[str, str]) -> dict[str, dict]:
             "Type": "AWS::Lambda::Function",
             "Properties": {
                 "Runtime": "python3.12",
-                "Handler": "index.handler",
+                "Handler": "handler.stream_lookup.lambda_handler",
                 "Role": {"Fn::GetAtt": ["ProviderRole", "Arn"]},
                 "Code": code,
             },
@@ -166,8 +171,7 @@ def test_table_stream_of_a_table_without_a_stream_fails_and_rolls_back(aws, code
     operation = cfn.create_stack_instances(
         StackSetName="streamless", Accounts=[ACCOUNT], Regions=[REPLICA]
     )["OperationId"]
-    status = cfn.describe_stack_set_operation(StackSetName="streamless", OperationId=operation)
-    assert status["StackSetOperation"]["Status"] == "FAILED"
+    assert operation_outcome(cfn, "streamless", operation)["Status"] == "FAILED"
     [result] = cfn.list_stack_set_operation_results(
         StackSetName="streamless", OperationId=operation
     )["Summaries"]
@@ -192,6 +196,44 @@ def test_table_stream_of_a_missing_table_fails_naming_table_and_region(aws, code
         )
     message = raised.value.response["Error"]["Message"]
     assert "[FAILED]" in message and "no-table" in message and "eu-west-1" in message
+
+
+def test_a_table_stream_whose_provider_never_answers_fails_as_its_service_timeout(
+    aws, code, monkeypatch
+):
+    # The real provider runs; here its answer cannot be delivered (every PUT refused).
+    monkeypatch.setattr(
+        stream_lookup, "deliver", lambda *a, **k: stream_lookup.Delivery(False, 4, "refused")
+    )
+    stream = _table_stream("routing-payments")
+    stream["Properties"]["ServiceTimeout"] = 360
+    template = json.dumps({"Resources": {**_provider(code), "Stream": stream}})
+    with pytest.raises(ClientError) as raised:
+        aws("cloudformation", PRIMARY).create_stack(
+            StackName="silent-provider", TemplateBody=template, Capabilities=["CAPABILITY_IAM"]
+        )
+    message = raised.value.response["Error"]["Message"]
+    assert "did not receive a response" in message and "ServiceTimeout of 360 seconds" in message
+
+
+@pytest.mark.parametrize("timeout", [0, 3601, "ten"])
+def test_a_table_stream_service_timeout_outside_1_to_3600_is_refused(aws, code, timeout):
+    stream = _table_stream("routing-payments")
+    stream["Properties"]["ServiceTimeout"] = timeout
+    template = json.dumps({"Resources": {**_provider(code), "Stream": stream}})
+    with pytest.raises(ClientError, match="ServiceTimeout must be a whole number"):
+        aws("cloudformation", PRIMARY).create_stack(
+            StackName=f"bad-timeout-{timeout}",
+            TemplateBody=template,
+            Capabilities=["CAPABILITY_IAM"],
+        )
+
+
+def test_the_built_table_stream_has_a_service_timeout_far_below_the_hour():
+    config = config_module.from_inputs(environment_suffix="routing", environ={})
+    standby = json.loads(regions.build_standby(config).to_json())
+    stream = standby["Resources"]["PaymentsTableStream"]["Properties"]
+    assert 1 <= stream["ServiceTimeout"] <= 600
 
 
 # --- certificate, custom domain, base path mapping, failover records -----------------------

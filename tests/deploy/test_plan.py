@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from scripts import deploy as deploy_script
-from scripts.deployment import plan
+from scripts.deployment import plan, table_steps
 from scripts.deployment.aws import Aws
 from templates_src import build as build_module
 from templates_src import config as config_module
@@ -145,6 +145,95 @@ def test_a_new_replica_is_an_in_place_modification():
     assert (table.action, table.replacement, table.unsafe) == ("modify", "", False)
     assert [c.where for c in table.changes] == [f"Properties.Replicas[Region={EXTRA}]"]
     assert f"replica added in {EXTRA} (in place, no replacement)" in table.notes
+
+
+def _replicas(*regions: str) -> list[dict]:
+    return [{"Region": {"Ref": "AWS::Region"}}, *({"Region": r} for r in regions)]
+
+
+def test_two_new_replicas_are_two_updates_of_the_held_template_then_the_rest():
+    old = _template(Table=_table(), Errors=_alarm(5))
+    new = _template(Table=_table(Replicas=_replicas("us-west-2", EXTRA, "eu-central-1")))
+    new["Resources"]["Errors"] = _alarm(9)
+
+    steps = table_steps.replica_steps(old, new)
+
+    assert [s.description for s in steps] == [
+        "Table: add replica eu-central-1, nothing else",
+        f"Table: add replica {EXTRA}, nothing else",
+    ]
+    # Each step is the held template with one more replica, nothing else changed.
+    first, second = (s.template for s in steps)
+    assert first["Resources"]["Errors"] == old["Resources"]["Errors"]
+    assert _diff(old, first).resources[0].changes[0].where == (
+        "Properties.Replicas[Region=eu-central-1]"
+    )
+    assert [c.where for r in _diff(first, second).resources for c in r.changes] == [
+        f"Properties.Replicas[Region={EXTRA}]"
+    ]
+    # The rest comes last: only the alarm is left to change.
+    assert [r.logical_id for r in _diff(second, new).resources] == ["Errors"]
+
+
+def test_one_replica_alone_needs_no_extra_update_but_one_with_other_table_changes_does():
+    old = _template(Table=_table())
+    alone = _template(Table=_table(Replicas=_replicas("us-west-2", EXTRA)))
+    assert table_steps.replica_steps(old, alone) == []
+
+    with_other = _template(
+        Table=_table(Replicas=_replicas("us-west-2", EXTRA), BillingMode="PAY_PER_REQUEST")
+    )
+    (step,) = table_steps.replica_steps(old, with_other)
+    assert step.template == alone
+    assert table_steps.replica_steps(old, _template(Table=_table(), Errors=_alarm(1))) == []
+
+
+def test_two_removed_replicas_are_one_update_each():
+    old = _template(Table=_table(Replicas=_replicas("us-west-2", EXTRA)))
+    new = _template(Table=_table(Replicas=_replicas()))
+    steps = table_steps.replica_steps(old, new)
+    # The second removal is all that is left: the final update makes it.
+    assert [s.description for s in steps] == [f"Table: remove replica {EXTRA}, nothing else"]
+
+
+def _secret(**properties) -> dict:
+    props = {"Name": "payment-dev-api-key", "GenerateSecretString": {"PasswordLength": 40}}
+    return {"Type": "AWS::SecretsManager::Secret", "Properties": {**props, **properties}}
+
+
+def _api_key(value: str) -> dict:
+    return {"Type": "AWS::ApiGateway::ApiKey", "Properties": {"Name": "k", "Value": value}}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "word"),
+    [
+        (_secret(), _secret(Name="payment-dev-api-key-2"), "replaced"),
+        (_secret(), _secret(GenerateSecretString={"PasswordLength": 64}), "value regenerated"),
+        (_api_key("{{resolve:a}}"), _api_key("{{resolve:b}}"), "replaced"),
+    ],
+)
+def test_a_change_that_would_replace_the_secret_or_the_api_key_is_refused(old, new, word):
+    plans = [
+        plan.StackSetPlan(
+            "payment-dev-primary",
+            (PRIMARY,),
+            exists=True,
+            update=True,
+            diff=_diff(_template(Thing=old), _template(Thing=new)),
+        )
+    ]
+    assert plan.unsafe_summary(plans) == f"payment-dev-primary Thing ({new['Type']}, {word})"
+    assert "!!" in plan.render(plans)
+    with pytest.raises(deploy_script.DeployError) as refused:
+        deploy_script.refuse_unsafe(plans, allow=False)
+    assert refused.value.exit_code == 2
+    deploy_script.refuse_unsafe(plans, allow=True)  # the flag goes ahead
+
+
+def test_a_secret_description_change_is_safe():
+    diff = _diff(_template(Thing=_secret()), _template(Thing=_secret(Description="d")))
+    assert not _one(diff, "Thing").unsafe
 
 
 def test_a_renamed_logical_id_is_a_removal_plus_an_addition():

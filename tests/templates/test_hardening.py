@@ -183,7 +183,7 @@ def test_access_logs_are_delivered_only_for_this_deployments_audit_bucket(primar
     assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     assert "aws:SourceAccount" in delivery["Condition"]["StringEquals"]
     assert "aws:SourceArn" in delivery["Condition"]["ArnLike"]
-    assert primary["Resources"]["AccessLogBucket"]["DeletionPolicy"] == "Retain"
+    assert primary["Resources"]["AccessLogBucket"]["DeletionPolicy"] == "RetainExceptOnCreate"
 
 
 def test_key_policies_let_logs_use_only_this_deployments_groups(primary):

@@ -117,7 +117,8 @@ def test_stateful_resources_are_retained(which, request):
     stateful = [r for r in template["Resources"].values() if r["Type"] in STATEFUL]
     assert stateful
     for resource in stateful:
-        assert resource["DeletionPolicy"] == "Retain"
+        # Kept on delete and replacement; gone only if the creation that made it rolls back.
+        assert resource["DeletionPolicy"] == "RetainExceptOnCreate"
         assert resource["UpdateReplacePolicy"] == "Retain"
 
 

@@ -55,7 +55,8 @@ def test_alarm_thresholds_come_from_the_template(primary, review):
 def test_retained_resources_are_called_out(primary, review):
     for name, resource in primary["Resources"].items():
         line = next(line for line in review.splitlines() if line.startswith(f"| `{name}` |"))
-        assert ("**retained on delete**" in line) == (resource.get("DeletionPolicy") == "Retain")
+        retained = resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")
+        assert ("**retained on delete**" in line) == retained
 
 
 def test_iam_matrix_lists_every_statement(primary, review):

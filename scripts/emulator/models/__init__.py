@@ -6,12 +6,14 @@ retains it. moto finds a model through ``CloudFormationModel.__subclasses__()``,
 here subclasses ``CloudFormationModel`` directly (the shared behaviour comes from a mixin).
 
 Besides the AWS types, ``Custom::TableStream`` is served here (``patches`` routes it past moto's
-CustomModel): the model answers as its provider Lambda would, without running it. The regional
-failover types: ``AWS::CertificateManager::Certificate`` (DNS-validated through the hosted zone,
-ISSUED), ``AWS::ApiGateway::DomainName`` and ``AWS::ApiGateway::BasePathMapping``; the failover
-records themselves are moto's ``AWS::Route53::RecordSet``, fixed in ``patches``.
+CustomModel): its real provider, handler/stream_lookup.py, answers it in process
+(``provider``). The regional failover types: ``AWS::CertificateManager::Certificate``
+(DNS-validated through the hosted zone, ISSUED), ``AWS::ApiGateway::DomainName`` and
+``AWS::ApiGateway::BasePathMapping``; the failover records themselves are moto's
+``AWS::Route53::RecordSet``, fixed in ``patches``.
 
-One module per service; ``base`` holds what the models share.
+One module per service; ``base`` holds what the models share, ``provider`` runs a custom
+resource's provider handler.
 """
 
 from __future__ import annotations

@@ -3,12 +3,21 @@ of a replica."""
 
 from __future__ import annotations
 
+import copy
+import threading
+
+from botocore.exceptions import ClientError
 from moto.awslambda.utils import get_backend as get_lambda_backend
 from moto.cloudformation.exceptions import ValidationError
 from moto.core.common_models import CloudFormationModel
 from moto.dynamodb.models import dynamodb_backends
 from moto.kms.models import kms_backends
 
+from handler import stream_lookup
+from handler.config import TableStreamSettings
+from templates_src.compute import TABLE_STREAM_HANDLER
+
+from . import provider
 from .base import ProjectModel, provider_failed
 
 
@@ -22,12 +31,14 @@ class GlobalTable(ProjectModel, CloudFormationModel):
     TYPE = "AWS::DynamoDB::GlobalTable"
     NAME_PROPERTY = "TableName"
     ATTRIBUTES = ("Arn", "StreamArn", "TableId")
+    props: dict  # the properties it was created or last updated with
 
     @classmethod
     def create(
         cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> GlobalTable:
         table = cls(resource_name, account_id, region_name)
+        table.props = copy.deepcopy(props)  # before moto's backend calls touch them
         table.regions = []
         table.key_schema = props["KeySchema"]
         # Every replica's key is checked before any table exists, so a missing key leaves
@@ -62,17 +73,26 @@ class GlobalTable(ProjectModel, CloudFormationModel):
             return cls.create_from_cloudformation_json(
                 new_resource_name, cloudformation_json, account_id, region_name
             )
+        given = copy.deepcopy(props)
+        check_one_change_per_update(getattr(original_resource, "props", given), given)
         wanted = {replica["Region"]: replica for replica in props.get("Replicas", [])}
         for region in [r for r in original_resource.regions if r not in wanted]:
             original_resource._delete_replica(region)
+        before = _by_key(getattr(original_resource, "props", given).get("Replicas"), "Region")
         for region, replica in wanted.items():
             if region in original_resource.regions:
-                backend = dynamodb_backends[account_id][region]
-                table = backend.get_table(original_resource.physical_id)
-                table.deletion_protection_enabled = replica.get("DeletionProtectionEnabled", False)
+                # CloudFormation applies what the template changes, not the whole template: a
+                # replica's deletion protection turned off outside it (to remove that replica
+                # next) stays off while the template's value for it stays the same.
+                protection = replica.get("DeletionProtectionEnabled", False)
+                if protection != (before.get(region) or {}).get("DeletionProtectionEnabled", False):
+                    backend = dynamodb_backends[account_id][region]
+                    table = backend.get_table(original_resource.physical_id)
+                    table.deletion_protection_enabled = protection
             else:
                 original_resource._create_replica(props, replica)
         original_resource._refresh_attributes()
+        original_resource.props = given
         return original_resource
 
     def _check_key(self, props: dict, replica: dict) -> None:
@@ -137,14 +157,83 @@ class GlobalTable(ProjectModel, CloudFormationModel):
             self._delete_replica(region)
 
 
-class TableStream(ProjectModel, CloudFormationModel):
-    """``Custom::TableStream``: what its provider (handler/stream_lookup.py) answers, without
-    running it (moto would invoke it in Docker): the latest stream ARN of the table's replica in
-    the stack's region, as the physical id and as ``StreamArn``.
+def _by_key(items: list[dict] | None, key: str) -> dict[str, dict]:
+    return {str(item[key]): item for item in items or []}
 
-    The provider must exist (``ServiceToken``, a function ARN). A blank name, a missing table or a
-    table without an enabled stream fails the resource with the provider's FAILED reason. The
-    stream belongs to the table, so deleting the resource deletes nothing.
+
+def check_one_change_per_update(old: dict, new: dict) -> None:
+    """Refuse a global table update that AWS refuses.
+
+    AWS CloudFormation Template Reference, "AWS::DynamoDB::GlobalTable": "You can only add or
+    remove a single replica in each update", and such an update changes nothing else (a replica
+    added or removed together with any other change fails the update); global secondary
+    indexes, likewise, are created or deleted one per update ("GlobalSecondaryIndexes": you can
+    create or delete only one global secondary index in a single stack update).
+    """
+    old_replicas = _by_key(old.get("Replicas"), "Region")
+    new_replicas = _by_key(new.get("Replicas"), "Region")
+    added = sorted(set(new_replicas) - set(old_replicas))
+    removed = sorted(set(old_replicas) - set(new_replicas))
+    if len(added) + len(removed) > 1:
+        raise ValidationError(
+            message="You can only add or remove a single replica in each update "
+            f"(this update adds {', '.join(added) or 'none'} and removes "
+            f"{', '.join(removed) or 'none'})"
+        )
+    if added or removed:
+        others_changed = {
+            k for k in set(old) | set(new) if k != "Replicas" and old.get(k) != new.get(k)
+        }
+        kept_changed = sorted(
+            r for r in set(old_replicas) & set(new_replicas) if old_replicas[r] != new_replicas[r]
+        )
+        if others_changed or kept_changed:
+            changed = sorted(others_changed) + [f"replica {r}" for r in kept_changed]
+            raise ValidationError(
+                message=f"A replica {'added' if added else 'removed'} "
+                f"({(added or removed)[0]}) must be the only change of its update; this update "
+                f"also changes {', '.join(changed)}"
+            )
+    old_indexes = _by_key(old.get("GlobalSecondaryIndexes"), "IndexName")
+    new_indexes = _by_key(new.get("GlobalSecondaryIndexes"), "IndexName")
+    created_or_deleted = sorted(set(old_indexes) ^ set(new_indexes))
+    if len(created_or_deleted) > 1:
+        raise ValidationError(
+            message="Cannot perform more than one GSI creation or deletion in a single update "
+            f"({', '.join(created_or_deleted)})"
+        )
+
+
+class _DynamoDB:
+    """The DescribeTable the stream lookup makes, answered from moto's backend of one region
+    with the shapes (and the ResourceNotFoundException) boto3 would give the handler."""
+
+    def __init__(self, account_id: str, region_name: str) -> None:
+        self.backend = dynamodb_backends[account_id][region_name]
+
+    def describe_table(self, TableName: str) -> dict:  # noqa: N803 - the AWS parameter name
+        try:
+            table = self.backend.get_table(TableName)
+        except Exception as error:  # noqa: BLE001 - moto's not-found, as DynamoDB reports it
+            raise ClientError(
+                {"Error": {"Code": "ResourceNotFoundException", "Message": str(error)}},
+                "DescribeTable",
+            ) from error
+        return {"Table": table.describe()["TableDescription"]}
+
+
+_RUNTIME_LOCK = threading.Lock()
+
+
+class TableStream(ProjectModel, CloudFormationModel):
+    """``Custom::TableStream``, answered by its real provider, ``handler/stream_lookup.py``.
+
+    The provider must exist (``ServiceToken``, a Lambda function ARN, whose handler is the stream
+    lookup). The handler runs in this process on the request CloudFormation would send
+    (``provider``), against the stack's region of moto's DynamoDB; its SUCCESS gives the physical
+    id and ``StreamArn``, its FAILED fails the resource with its reason, no answer fails it as
+    the ServiceTimeout would. Deleting the resource deletes nothing (the provider answers a
+    Delete with SUCCESS and nothing else; the stream goes with its table).
     """
 
     TYPE = "Custom::TableStream"
@@ -154,34 +243,78 @@ class TableStream(ProjectModel, CloudFormationModel):
     def create(
         cls, resource_name: str, props: dict, account_id: str, region_name: str
     ) -> TableStream:
-        token, table_name = props["ServiceToken"], str(props.get("TableName") or "").strip()
+        return cls._ask(resource_name, props, account_id, region_name, "Create", None)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: TableStream,
+        new_resource_name: str,
+        cloudformation_json: dict,
+        account_id: str,
+        region_name: str,
+    ) -> TableStream:
+        props = cloudformation_json.get("Properties", {})
+        return cls._ask(
+            new_resource_name, props, account_id, region_name, "Update", original_resource
+        )
+
+    @classmethod
+    def _ask(
+        cls,
+        resource_name: str,
+        props: dict,
+        account_id: str,
+        region_name: str,
+        request_type: str,
+        original: TableStream | None,
+    ) -> TableStream:
+        token = props["ServiceToken"]
+        timeout_s = provider.service_timeout(resource_name, props)
         try:
-            get_lambda_backend(account_id, region_name).get_function(token)
+            function = get_lambda_backend(account_id, region_name).get_function(token)
         except Exception as error:  # noqa: BLE001 - any lookup failure means "no provider"
             raise ValidationError(
                 message=f"{cls.TYPE} {resource_name}: ServiceToken {token} is not a Lambda "
                 f"function in {region_name}"
             ) from error
-        if not table_name:
-            raise provider_failed("the TableName property is missing or blank")
-        try:
-            table = dynamodb_backends[account_id][region_name].get_table(table_name)
-        except Exception as error:  # noqa: BLE001 - any lookup failure means "no table"
-            raise provider_failed(
-                f"table {table_name} has no replica in {region_name} yet: "
-                "deploy the primary region first"
-            ) from error
-        description = table.describe()["TableDescription"]
-        stream_arn = description.get("LatestStreamArn")
-        # A disabled stream keeps its LatestStreamArn for a day; only an enabled one counts.
-        if not stream_arn or not (description.get("StreamSpecification") or {}).get(
-            "StreamEnabled"
-        ):
-            raise provider_failed(
-                f"table {table_name} in {region_name} has no enabled stream: "
-                "the audit writer needs StreamSpecification NEW_AND_OLD_IMAGES"
+        if function.handler != TABLE_STREAM_HANDLER:
+            raise ValidationError(
+                message=f"{cls.TYPE} {resource_name}: the emulator runs the project's provider "
+                f"{TABLE_STREAM_HANDLER}, not {function.handler}"
             )
-        return cls(stream_arn, account_id, region_name, StreamArn=stream_arn)
+        request = {
+            "RequestType": request_type,
+            "StackId": f"arn:aws:cloudformation:{region_name}:{account_id}:stack/emulated/0",
+            "ResourceType": cls.TYPE,
+            "LogicalResourceId": resource_name,
+            "ResourceProperties": dict(props),
+        }
+        if original is not None:
+            request["PhysicalResourceId"] = original.physical_id
+            request["OldResourceProperties"] = getattr(original, "props", {})
+        with _RUNTIME_LOCK:
+            # The handler's clients, for this request only: the stack's region of moto.
+            previous = stream_lookup._runtime.peek()
+            stream_lookup._runtime._value = stream_lookup.StreamLookupRuntime(
+                TableStreamSettings(region=region_name), _DynamoDB(account_id, region_name)
+            )
+            try:
+                answer = provider.invoke(
+                    stream_lookup.lambda_handler,
+                    request,
+                    function_name=function.function_name,
+                    function_timeout_s=int(function.timeout),
+                    timeout_s=timeout_s,
+                )
+            finally:
+                stream_lookup._runtime._value = previous
+        if answer.get("Status") != "SUCCESS":
+            raise provider_failed(str(answer.get("Reason") or "no reason given"))
+        data = answer.get("Data") or {}
+        resource = cls(answer["PhysicalResourceId"], account_id, region_name, **data)
+        resource.props = dict(props)
+        return resource
 
     def delete(self, account_id: str, region_name: str) -> None:
         """The provider deletes nothing: the stream goes with its table."""

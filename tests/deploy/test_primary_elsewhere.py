@@ -1,0 +1,54 @@
+"""The primary in us-west-2 and its replica in us-east-1: the first deploy completes, health
+checks handed over included (the alarm on the standby's check lives in us-east-1 only, so the
+primary's stack in us-west-2 leaves it out)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import ACCOUNT, deploy_args, run_deploy
+
+pytestmark = pytest.mark.integration
+
+SUFFIX = "west"
+PRIMARY, REPLICA = "us-west-2", "us-east-1"
+
+
+def test_the_first_deploy_with_the_primary_in_us_west_2_completes(aws, emulator, tmp_path):
+    args = deploy_args(
+        emulator.url,
+        SUFFIX,
+        tmp_path,
+        "--bootstrap",
+        "--primary-region", PRIMARY,
+        "--replica-regions", REPLICA,
+    )  # fmt: skip
+
+    result = run_deploy(args)
+
+    assert result.code == 0, result.err
+    assert "Traceback" not in result.err
+    assert "handing the standby health checks to the primary's alarms" in result.out
+    # The standby started only once the API key's secret had its replica in its region.
+    assert result.out.index(f"secret payment-{SUFFIX}-api-key: replicas in sync in {REPLICA}") < (
+        result.out.index(f"payment-{SUFFIX}-standby: creating stack set")
+    )
+    cfn = aws("cloudformation", PRIMARY)
+    for kind, region in (("replica", REPLICA), ("primary", PRIMARY), ("standby", REPLICA)):
+        (instance,) = cfn.list_stack_instances(StackSetName=f"payment-{SUFFIX}-{kind}")["Summaries"]
+        assert (instance["Region"], instance["Account"], instance["Status"]) == (
+            region,
+            ACCOUNT,
+            "CURRENT",
+        )
+    table = aws("dynamodb", PRIMARY).describe_table(TableName=f"payment-{SUFFIX}-payments")
+    assert {r["RegionName"] for r in table["Table"].get("Replicas", [])} <= {PRIMARY, REPLICA}
+    # Nothing alarms on the standby's check from us-west-2, where Route 53 publishes no metric.
+    alarms = aws("cloudwatch", PRIMARY).describe_alarms(
+        AlarmNames=[f"payment-{SUFFIX}-api-health-{REPLICA}"]
+    )
+    assert alarms["MetricAlarms"] == []
+
+    again = run_deploy(args)
+    assert again.code == 0, again.err
+    assert "up to date, no operation started" in again.out
