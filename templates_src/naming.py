@@ -254,8 +254,9 @@ def concrete_names(
             for key, spec in template.get("Parameters", {}).items()
         }
         kind = rendered.file_name.removesuffix(".template.json")
+        ids = _sample_ids(template)
         for region in rendered.regions:
-            context = {**parameters, "AWS::AccountId": account, "AWS::Region": region}
+            context = {**ids, **parameters, "AWS::AccountId": account, "AWS::Region": region}
             names.extend(_template_names(template, kind, region, context))
     suffix = config.environment_suffix
     for kind in ("replica", "primary", "standby"):
@@ -272,6 +273,23 @@ def concrete_names(
         bucket = common.artifact_bucket(suffix, account, region)
         names.append(Name(f"artifact bucket in {region}", bucket, S3_BUCKET))
     return names
+
+
+# Resources whose generated id has a fixed shape, so a name built from their ``Ref`` can be
+# checked before deploy: a REST API id is 10 characters of [a-z0-9] ("Set up CloudWatch logging
+# for REST APIs in API Gateway" names the execution-log group
+# API-Gateway-Execution-Logs_{rest-api-id}/{stage-name}; the API ids in the API Gateway
+# developer guide's examples, e.g. a1b2c3d4e5, are that shape).
+SAMPLE_IDS = {"AWS::ApiGateway::RestApi": "a1b2c3d4e5"}
+
+
+def _sample_ids(template: dict) -> dict[str, str]:
+    """``Ref`` values, of the right length, for the resources in SAMPLE_IDS."""
+    return {
+        logical_id: SAMPLE_IDS[resource["Type"]]
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource.get("Type") in SAMPLE_IDS
+    }
 
 
 def _template_names(

@@ -70,10 +70,12 @@ def test_the_standby_accepts_the_artifact_prefix_deploy_passes_for_a_20_characte
 
 def _suffix_shaped_names(template: dict) -> set[tuple[str, str]]:
     """An independent walk: each top-level name property, Name tag and export name whose
-    value the environment suffix shapes."""
+    value the environment suffix or a REST API's generated id shapes."""
+    apis = [lid for lid, r in template["Resources"].items() if r["Type"].endswith("::RestApi")]
 
     def shaped(value: object) -> bool:
-        return "${EnvironmentSuffix}" in json.dumps(value)
+        text = json.dumps(value)
+        return "${EnvironmentSuffix}" in text or any(f"${{{api}}}" in text for api in apis)
 
     found = set()
     for logical_id, resource in template["Resources"].items():
