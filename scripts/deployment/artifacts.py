@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from templates_src import build as build_module
 from templates_src.config import Config
 
-from . import names
+from . import names, partition
 from .aws import Aws, error_code
 from .errors import DeployError
 
@@ -71,14 +71,15 @@ def ensure_build(config: Config, folder: Path, out: TextIO) -> Build:
     return Build(folder, json.loads((folder / build_module.MANIFEST).read_text()))
 
 
-def _tls_only_policy(bucket: str, reader_accounts: list[str]) -> str:
+def _tls_only_policy(bucket: str, region: str, reader_accounts: list[str]) -> str:
+    bucket_arn = partition.arn(region, "s3", bucket, in_region=False)
     statements: list[dict[str, Any]] = [
         {
             "Sid": "DenyInsecureTransport",
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:*",
-            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
     ]
@@ -88,9 +89,14 @@ def _tls_only_policy(bucket: str, reader_accounts: list[str]) -> str:
             {
                 "Sid": "TargetAccountsReadArtifacts",
                 "Effect": "Allow",
-                "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in reader_accounts]},
+                "Principal": {
+                    "AWS": [
+                        partition.arn(region, "iam", "root", account=a, in_region=False)
+                        for a in reader_accounts
+                    ]
+                },
                 "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/*",
+                "Resource": f"{bucket_arn}/*",
             }
         )
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
@@ -131,7 +137,7 @@ def ensure_bucket(aws: Aws, suffix: str, account: str, region: str, readers: lis
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
         },
     )
-    s3.put_bucket_policy(Bucket=bucket, Policy=_tls_only_policy(bucket, readers))
+    s3.put_bucket_policy(Bucket=bucket, Policy=_tls_only_policy(bucket, region, readers))
     s3.put_bucket_tagging(
         Bucket=bucket,
         Tagging={
@@ -161,4 +167,6 @@ def upload_once(aws: Aws, region: str, bucket: str, key: str, data: bytes) -> bo
 
 
 def object_url(bucket: str, region: str, key: str) -> str:
-    return f"https://{bucket}.s3.{region}.amazonaws.com/{key}"
+    """The virtual-hosted-style URL CloudFormation's ``TemplateURL`` takes, in the region's
+    partition (``amazonaws.com.cn`` in China)."""
+    return f"https://{bucket}.s3.{region}.{partition.dns_suffix(region)}/{key}"
