@@ -20,9 +20,14 @@ from typing import TextIO
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.deployment import names, retained, stacksets  # noqa: E402
+from scripts.deployment import arguments, names, retained, stacksets  # noqa: E402
 from scripts.deployment.aws import Aws, error_code  # noqa: E402
-from scripts.deployment.errors import EXIT_OK, EXIT_USAGE, DeployError  # noqa: E402
+from scripts.deployment.errors import (  # noqa: E402
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    DeployError,
+)
 from scripts.deployment.operations import OPERATION_PREFERENCES, Waiter  # noqa: E402
 from templates_src import config as config_module  # noqa: E402
 from templates_src.cli import OneLineParser, add_config_arguments, config_from  # noqa: E402
@@ -36,6 +41,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--endpoint-url",
+        type=arguments.endpoint_url,
         help="send every AWS call here, e.g. the local emulator (or AWS_ENDPOINT_URL)",
     )
     p.add_argument(
@@ -43,10 +49,16 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--yes", action="store_true", help="confirm --purge-data without asking")
     p.add_argument(
-        "--timeout", type=float, default=3600.0, help="seconds to wait per operation (default 3600)"
+        "--timeout",
+        type=arguments.seconds,
+        default=3600.0,
+        help="seconds to wait per operation (default 3600)",
     )
     p.add_argument(
-        "--poll", type=float, default=10.0, help="seconds between status polls (default 10)"
+        "--poll",
+        type=arguments.seconds,
+        default=10.0,
+        help="seconds between status polls (default 10)",
     )
     return p
 
@@ -67,7 +79,14 @@ def confirm_purge(suffix: str, yes: bool, stdin: TextIO, out: TextIO) -> None:
         file=out,
     )
     print(f"Type the environment suffix ({suffix}) to confirm: ", end="", file=out, flush=True)
-    if stdin.readline().strip() != suffix:
+    try:
+        answer = stdin.readline()  # "" at end of input (Ctrl-D): not a yes
+    except KeyboardInterrupt:
+        print(file=out)
+        raise DeployError(
+            "interrupted at the confirmation; nothing deleted", EXIT_INTERRUPTED
+        ) from None
+    if answer.strip() != suffix:
         raise DeployError("not confirmed; nothing deleted", EXIT_USAGE)
 
 
@@ -160,6 +179,12 @@ def main(
     except DeployError as error:
         print(f"delete: error: {error}", file=sys.stderr)
         return error.exit_code
+    except KeyboardInterrupt:
+        print(
+            "delete: interrupted; operations already started continue in AWS - re-run to finish",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     except Exception as error:
         if error_code(error) or type(error).__module__.startswith("botocore"):
             print(f"delete: error: {error}", file=sys.stderr)

@@ -28,10 +28,15 @@ from typing import Any, NamedTuple, TextIO
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.deployment import artifacts, names, stacksets  # noqa: E402
+from scripts.deployment import arguments, artifacts, names, stacksets  # noqa: E402
 from scripts.deployment import plan as plan_module  # noqa: E402
 from scripts.deployment.aws import Aws, error_code  # noqa: E402
-from scripts.deployment.errors import EXIT_OK, EXIT_USAGE, DeployError  # noqa: E402
+from scripts.deployment.errors import (  # noqa: E402
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    DeployError,
+)
 from scripts.deployment.operations import Waiter  # noqa: E402
 from templates_src import build as build_module  # noqa: E402
 from templates_src import config as config_module  # noqa: E402
@@ -61,6 +66,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--endpoint-url",
+        type=arguments.endpoint_url,
         help="send every AWS call here, e.g. the local emulator (or AWS_ENDPOINT_URL)",
     )
     p.add_argument(
@@ -91,10 +97,16 @@ def parser() -> argparse.ArgumentParser:
         "(table, bucket, KMS key)",
     )
     p.add_argument(
-        "--timeout", type=float, default=3600.0, help="seconds to wait per operation (default 3600)"
+        "--timeout",
+        type=arguments.seconds,
+        default=3600.0,
+        help="seconds to wait per operation (default 3600)",
     )
     p.add_argument(
-        "--poll", type=float, default=10.0, help="seconds between status polls (default 10)"
+        "--poll",
+        type=arguments.seconds,
+        default=10.0,
+        help="seconds between status polls (default 10)",
     )
     return p
 
@@ -441,10 +453,17 @@ class _Prepared(NamedTuple):
     plans: list[plan_module.StackSetPlan]
 
 
+def outputs_path(args: argparse.Namespace) -> Path:
+    return args.outputs or Path.cwd() / OUTPUTS_FILE
+
+
 def _prepare(args: argparse.Namespace, out: TextIO, *, remove_unconfigured: bool) -> _Prepared:
     """Configuration, account, build and what each stack set holds now; prints the plan."""
     config = config_from(args)
     domain = _domain(args)
+    if not args.plan:
+        # Before anything changes: a run must not fail after every change for want of a file.
+        arguments.check_writable_file(outputs_path(args), "--outputs")
     aws = Aws(args.endpoint_url)
     admin_region = config.primary_region
     accounts = _accounts(aws, args.accounts, admin_region)
@@ -554,7 +573,7 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
         _remove_unconfigured(cfn, waiter, spec, current, unconfigured, out)
 
     outputs = flat_outputs(aws, cfn, config, accounts[0])
-    path = args.outputs or Path.cwd() / OUTPUTS_FILE
+    path = outputs_path(args)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(outputs, indent=2) + "\n")
     print(f"wrote {path} ({len(outputs)} values)", file=out)
@@ -622,7 +641,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
             "deploy: interrupted; operations already started continue in AWS - re-run to converge",
             file=sys.stderr,
         )
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as error:  # an AWS error we did not anticipate: one line, exit 1
         if error_code(error) or type(error).__module__.startswith("botocore"):
             print(f"deploy: error: {error}", file=sys.stderr)

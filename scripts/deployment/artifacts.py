@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from templates_src import build as build_module
 from templates_src.config import Config
 
-from . import names, partition
+from . import arguments, names, partition
 from .aws import Aws, error_code
 from .errors import DeployError
 
@@ -60,6 +60,8 @@ def ensure_build(config: Config, folder: Path, out: TextIO) -> Build:
     if reason is None:
         print(f"using {folder}/ (up to date)", file=out)
     else:
+        # A build that cannot be written would fail half-way, and exit 1 would read as lint.
+        arguments.check_writable_folder(folder, "--build-dir")
         print(f"building {folder}/ ({reason})", file=out, flush=True)
         result = build_module.build(config, folder)
         if not result.clean:

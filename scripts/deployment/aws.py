@@ -9,6 +9,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from .arguments import endpoint_problem
+from .errors import EXIT_USAGE, DeployError
+
 # Calls that start a stack set operation (each returns an OperationId).
 OPERATION_CALLS = frozenset(
     {
@@ -25,6 +28,10 @@ class Aws:
 
     def __init__(self, endpoint_url: str | None = None) -> None:
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        problem = self.endpoint_url and endpoint_problem(self.endpoint_url)
+        if problem:
+            flag = "--endpoint-url" if endpoint_url else "AWS_ENDPOINT_URL"
+            raise DeployError(f"{flag}: {problem}", EXIT_USAGE)
         self.session = boto3.session.Session()
         if self.endpoint_url and self.session.get_credentials() is None:
             # An emulator accepts any credentials; real AWS never gets here without an endpoint.
