@@ -20,7 +20,7 @@ from typing import TextIO
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.deployment import arguments, names, retained, stacksets  # noqa: E402
+from scripts.deployment import arguments, discovery, names, retained, stacksets  # noqa: E402
 from scripts.deployment.aws import Aws, error_code  # noqa: E402
 from scripts.deployment.errors import (  # noqa: E402
     EXIT_INTERRUPTED,
@@ -125,23 +125,36 @@ def _delete_set(cfn: object):  # DeleteStackSet returns no OperationId; adapt it
 def delete(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
     config = config_from(args)
     suffix = config.environment_suffix
-    if args.purge_data:
-        confirm_purge(suffix, args.yes, stdin, out)  # before anything changes
     aws = Aws(args.endpoint_url)
-    account = aws.client("sts", config.primary_region).get_caller_identity()["Account"]
-    cfn = aws.client("cloudformation", config.primary_region)
+    admin_region = config.primary_region
+    account = aws.client("sts", admin_region).get_caller_identity()["Account"]
+    cfn = aws.client("cloudformation", admin_region)
     waiter = Waiter(cfn, timeout_s=args.timeout, poll_s=args.poll, out=out)
 
+    # Where the deployment really is, in every enabled region, before anything changes.
+    found = discovery.find(aws, suffix, admin_region, stacks=args.purge_data)
+    elsewhere = found.without(admin_region)
+    if elsewhere.stack_sets and not any(s.region == admin_region for s in found.stack_sets):
+        raise DeployError(
+            f"payment-{suffix} is deployed from {', '.join(elsewhere.admin_regions())}, not "
+            f"from {admin_region} (--primary-region): {elsewhere.describe()}; nothing changed. "
+            f"Re-run with {discovery.layout_flags(elsewhere)}",
+            EXIT_USAGE,
+        )
+    if args.purge_data and elsewhere:
+        raise _refuse_purge(suffix, elsewhere, "nothing changed")
+    if args.purge_data:
+        confirm_purge(suffix, args.yes, stdin, out)  # before anything changes
+    if elsewhere:
+        print(
+            f"note: also deployed outside {admin_region}, left alone: {elsewhere.describe()}",
+            file=out,
+        )
+
     regions = list(config.regions)
-    for kind in names.DELETE_ORDER:
-        name = names.stack_set(suffix, kind)
-        held = stacksets.describe(cfn, name)
-        if held is not None:
-            regions += [
-                i["Region"]
-                for i in stacksets.list_instances(cfn, name)
-                if i["Region"] not in regions
-            ]
+    for stack_set in found.stack_sets:
+        regions += [r for r in stack_set.instance_regions() if r not in regions]
+    regions += [r for r in retained.regions(aws, suffix, account, admin_region) if r not in regions]
     # Standby first (it reads the table replicas and imports the replica stacks' keys), then
     # the primary (its table replicas use the replica regions' keys), then the replicas.
     existed = [
@@ -149,9 +162,9 @@ def delete(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sy
         for kind in names.DELETE_ORDER
     ]
 
-    found = [retained.find(aws, suffix, account, region) for region in regions]
-    found = [data for data in found if not data.empty()]
-    if not found:
+    found_data = [retained.find(aws, suffix, account, region) for region in regions]
+    found_data = [data for data in found_data if not data.empty()]
+    if not found_data:
         print(
             "no retained data" if any(existed) else f"nothing to delete for payment-{suffix}",
             file=out,
@@ -159,12 +172,33 @@ def delete(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sy
         return
     if not args.purge_data:
         print("retained (delete with --purge-data --yes):", file=out)
-        for data in found:
+        for data in found_data:
             print(f"  {data.describe()}", file=out)
         return
+    # The proof a purge needs: nothing of the suffix is deployed anywhere any more.
+    still = discovery.find(aws, suffix, admin_region, stacks=True)
+    if still:
+        raise _refuse_purge(suffix, still, "its stack sets here were deleted, the data is kept")
     print("purging retained data:", file=out, flush=True)
-    retained.purge(aws, suffix, found, config.primary_region, config.kms_deletion_window_days, out)
+    retained.purge(
+        aws, suffix, found_data, config.primary_region, config.kms_deletion_window_days, out
+    )
     print(f"purged payment-{suffix}: nothing retained", file=out)
+
+
+def _refuse_purge(suffix: str, live: discovery.Found, what_changed: str) -> DeployError:
+    if live.stack_sets:
+        first = (
+            f"delete it first (scripts/delete.py --environment-suffix {suffix} "
+            f"{discovery.layout_flags(live)}), then purge"
+        )
+    else:
+        first = "delete those stacks first, then purge"
+    return DeployError(
+        f"refusing to purge payment-{suffix}: still deployed: {live.describe()}; "
+        f"{what_changed}. {first[0].upper()}{first[1:]}",
+        EXIT_USAGE,
+    )
 
 
 def main(

@@ -28,7 +28,14 @@ from typing import Any, NamedTuple, TextIO
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.deployment import arguments, artifacts, names, stacksets  # noqa: E402
+from scripts.deployment import (  # noqa: E402
+    arguments,
+    artifacts,
+    discovery,
+    names,
+    retained,
+    stacksets,
+)
 from scripts.deployment import plan as plan_module  # noqa: E402
 from scripts.deployment.aws import Aws, error_code  # noqa: E402
 from scripts.deployment.errors import (  # noqa: E402
@@ -248,6 +255,64 @@ def unconfigured_regions(
             EXIT_USAGE,
         )
     return current, unconfigured
+
+
+def refuse_other_layout(
+    aws: Aws, config: config_module.Config, current: dict[str, stacksets.Held]
+) -> None:
+    """A deployment of this suffix whose stack sets live in another region (deployed with
+    another ``--primary-region``) stops the run: creating a second set of stack sets would fail
+    on the names the first one holds and leave a stray stack set behind. Only searched when
+    the primary region holds none of the suffix's stack sets (a first deploy, or a moved
+    primary): where it holds them, ``unconfigured_regions`` compares the regions."""
+    if any(held.stack_set is not None for held in current.values()):
+        return
+    found = discovery.find(aws, config.environment_suffix, config.primary_region)
+    if not found:
+        return
+    suffix = config.environment_suffix
+    raise DeployError(
+        f"payment-{suffix} is already deployed with another layout: {found.describe()}; this "
+        f"run names primary {config.primary_region}, replicas "
+        f"{','.join(config.replica_regions)}; nothing changed. Deploy it with "
+        f"{discovery.layout_flags(found)}; to move its primary region, delete it "
+        f"(scripts/delete.py --environment-suffix {suffix} {discovery.layout_flags(found)}) and "
+        "deploy anew once its retained data is purged (--purge-data)",
+        EXIT_USAGE,
+    )
+
+
+def refuse_retained_data(
+    aws: Aws,
+    config: config_module.Config,
+    administrator: str,
+    current: dict[str, stacksets.Held],
+) -> None:
+    """Data an earlier deployment kept (a plain delete retains the table, buckets and keys)
+    stops the run before anything changes, in every region that would get a new instance of
+    the replica or primary stack set: CloudFormation would fail there on the names it holds
+    ("already exists") and leave a FAILED instance. The ways forward are the operator's:
+    purge it, or keep it and choose another suffix."""
+    suffix = config.environment_suffix
+    holding = {
+        config.primary_region: current[names.stack_set(suffix, "primary")],
+        **{r: current[names.stack_set(suffix, "replica")] for r in config.replica_regions},
+    }
+    new_regions = [r for r, held in holding.items() if r not in held.regions()]
+    blocking = []
+    for region in new_regions:
+        data = retained.find(aws, suffix, administrator, region)
+        things = retained.in_the_way(data, suffix, administrator)
+        if things:
+            blocking.append(f"{region}: {', '.join(things)}")
+    if blocking:
+        raise DeployError(
+            f"retained data of an earlier payment-{suffix} is in the way: {'; '.join(blocking)}; "
+            "nothing changed. Remove it with scripts/delete.py --environment-suffix "
+            f"{suffix} --purge-data (it is deleted for good), or keep it and deploy with another "
+            "--environment-suffix",
+            EXIT_USAGE,
+        )
 
 
 def upload_artifacts(
@@ -475,6 +540,8 @@ def _prepare(args: argparse.Namespace, out: TextIO, *, remove_unconfigured: bool
         if args.accounts
         else accounts[0]
     )
+    refuse_other_layout(aws, config, current)
+    refuse_retained_data(aws, config, administrator, current)
     standby_set = names.stack_set(config.environment_suffix, "standby")
     inputs = Inputs(domain, standby_health_checks(aws, cfn, config, accounts, current[standby_set]))
     # StackSets have no change sets: the plan is how a reader sees what will change.
