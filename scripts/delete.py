@@ -15,12 +15,20 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.deployment import arguments, discovery, names, retained, stacksets  # noqa: E402
+from scripts.deployment import (  # noqa: E402
+    arguments,
+    artifacts,
+    discovery,
+    names,
+    retained,
+    stacksets,
+)
+from scripts.deployment import lock as lock_module  # noqa: E402
 from scripts.deployment.aws import Aws, error_code  # noqa: E402
 from scripts.deployment.errors import (  # noqa: E402
     EXIT_INTERRUPTED,
@@ -130,7 +138,32 @@ def delete(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sy
     account = aws.client("sts", admin_region).get_caller_identity()["Account"]
     cfn = aws.client("cloudformation", admin_region)
     waiter = Waiter(cfn, timeout_s=args.timeout, poll_s=args.poll, out=out)
+    # The lock deploy takes, where deploy keeps it; without that bucket no deploy has run
+    # here since the last purge, and there is no lock to take.
+    bucket = names.artifact_bucket(suffix, account, admin_region)
+    lock = None
+    if artifacts.bucket_ready(aws, bucket, admin_region):
+        lock = lock_module.Lock(aws, admin_region, bucket, "delete.py", out=out)
+        lock.acquire()
+        waiter.sleep = lock.sleeping(waiter.sleep)
+    try:
+        _delete_locked(args, config, aws, account, cfn, waiter, stdin, out)
+    finally:
+        if lock:
+            lock.release()
 
+
+def _delete_locked(
+    args: argparse.Namespace,
+    config: config_module.Config,
+    aws: Aws,
+    account: str,
+    cfn: Any,
+    waiter: Waiter,
+    stdin: TextIO,
+    out: TextIO,
+) -> None:
+    suffix, admin_region = config.environment_suffix, config.primary_region
     # Where the deployment really is, in every enabled region, before anything changes.
     found = discovery.find(aws, suffix, admin_region, stacks=args.purge_data)
     elsewhere = found.without(admin_region)

@@ -36,6 +36,7 @@ from scripts.deployment import (  # noqa: E402
     retained,
     stacksets,
 )
+from scripts.deployment import lock as lock_module  # noqa: E402
 from scripts.deployment import plan as plan_module  # noqa: E402
 from scripts.deployment.aws import Aws, error_code  # noqa: E402
 from scripts.deployment.errors import (  # noqa: E402
@@ -593,16 +594,45 @@ def refuse_unsafe(plans: list[plan_module.StackSetPlan], allow: bool) -> None:
         )
 
 
+def take_lock(prepared: _Prepared, out: TextIO) -> lock_module.Lock:
+    """The deployment's lock, in the primary region's artifact bucket (created here on a first
+    deploy: the first change a deploy makes)."""
+    config, aws, accounts, administrator = prepared[:4]
+    region = config.primary_region
+    readers = [a for a in accounts if a != administrator]
+    bucket = artifacts.ensure_bucket(aws, config.environment_suffix, administrator, region, readers)
+    lock = lock_module.Lock(aws, region, bucket, "deploy.py", out=out)
+    lock.acquire()
+    return lock
+
+
 def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
     """The whole deployment; returns the flat outputs it wrote and the calls it made."""
     prepared = _prepare(args, out, remove_unconfigured=args.remove_unconfigured_regions)
-    config, aws, accounts, administrator = prepared[:4]
-    build, cfn, current, unconfigured, inputs, plans = prepared[4:]
-    admin_region = config.primary_region
+    config, aws, _, _, build, cfn = prepared[:6]
     # Stop here, before anything changes, if the plan puts data at risk.
     waiter = Waiter(cfn, timeout_s=args.timeout, poll_s=args.poll, out=out)
-    refuse_unsafe(plans, args.allow_replacement)
-    ensure_roles(aws, build, admin_region, args.bootstrap, waiter, out)
+    refuse_unsafe(prepared.plans, args.allow_replacement)
+    ensure_roles(aws, build, config.primary_region, args.bootstrap, waiter, out)
+    lock = take_lock(prepared, out)
+    try:
+        # Another run may have acted between the plan above and the lock: then plan again.
+        if any(stacksets.held(cfn, name) != held for name, held in prepared.current.items()):
+            print("the deployment changed while this run planned; planning again", file=out)
+            prepared = _prepare(args, out, remove_unconfigured=args.remove_unconfigured_regions)
+            refuse_unsafe(prepared.plans, args.allow_replacement)
+        waiter.sleep = lock.sleeping(waiter.sleep)
+        return _deploy_planned(args, prepared, waiter, out)
+    finally:
+        lock.release()
+
+
+def _deploy_planned(
+    args: argparse.Namespace, prepared: _Prepared, waiter: Waiter, out: TextIO
+) -> Deployed:
+    """What the plan says, under the lock."""
+    config, aws, accounts, administrator = prepared[:4]
+    build, cfn, current, unconfigured, inputs, _ = prepared[4:]
     buckets = upload_artifacts(aws, config, build, accounts, administrator, out)
     specs = stack_set_specs(aws, config, build, accounts, administrator, buckets, inputs)
     replica, primary, standby = specs

@@ -112,12 +112,9 @@ def ensure_bucket(aws: Aws, suffix: str, account: str, region: str, readers: lis
     """
     s3 = aws.client("s3", region)
     bucket = names.artifact_bucket(suffix, account, region)
-    try:
-        if s3.get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled":
-            return bucket
-    except Exception as error:
-        if error_code(error) not in ("NoSuchBucket", "404"):
-            raise
+    if bucket_ready(aws, bucket, region):
+        return bucket
+    if not _exists(s3, bucket):
         create: dict[str, Any] = {"Bucket": bucket}
         if region != "us-east-1":
             create["CreateBucketConfiguration"] = {"LocationConstraint": region}
@@ -153,6 +150,27 @@ def ensure_bucket(aws: Aws, suffix: str, account: str, region: str, readers: lis
     )
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     return bucket
+
+
+def bucket_ready(aws: Aws, bucket: str, region: str) -> bool:
+    """The bucket exists and is fully configured (versioning goes on last)."""
+    try:
+        status = aws.client("s3", region).get_bucket_versioning(Bucket=bucket).get("Status")
+    except Exception as error:
+        if error_code(error) in ("NoSuchBucket", "404"):
+            return False
+        raise
+    return status == "Enabled"
+
+
+def _exists(s3: Any, bucket: str) -> bool:
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return True
+    except Exception as error:
+        if error_code(error) in ("NoSuchBucket", "404", "NotFound"):
+            return False
+        raise
 
 
 def upload_once(aws: Aws, region: str, bucket: str, key: str, data: bytes) -> bool:
