@@ -137,6 +137,8 @@ class Lock:
         if self.etag is None or self.clock() - self._written < self.lease_s / 3:
             return
         previous = self.version
+        # A new body, so a new ETag: the next condition tells this write from the last one.
+        self.holder["renewals"] = self.holder.get("renewals", 0) + 1
         try:
             self._put(IfMatch=self.etag)
         except Exception as error:
