@@ -38,7 +38,7 @@ from scripts.deployment import (  # noqa: E402
 )
 from scripts.deployment import lock as lock_module  # noqa: E402
 from scripts.deployment import plan as plan_module  # noqa: E402
-from scripts.deployment.aws import Aws, error_code  # noqa: E402
+from scripts.deployment.aws import AccountUnreachable, Aws, error_code  # noqa: E402
 from scripts.deployment.errors import (  # noqa: E402
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -146,7 +146,7 @@ def _accounts(aws: Aws, value: str | None, region: str) -> tuple[str, ...]:
                 f"--accounts: not a 12-digit account id: {', '.join(bad) or value!r}", EXIT_USAGE
             )
         return accounts
-    return (aws.client("sts", region).get_caller_identity()["Account"],)
+    return (aws.caller_account(region),)
 
 
 def _role_exists(aws: Aws, region: str, name: str) -> bool:
@@ -353,7 +353,12 @@ class Inputs:
 
 
 def standby_health_checks(
-    aws: Aws, cfn: Any, config: config_module.Config, accounts: tuple[str, ...], held: Any
+    aws: Aws,
+    cfn: Any,
+    config: config_module.Config,
+    accounts: tuple[str, ...],
+    held: Any,
+    out: TextIO = sys.stdout,
 ) -> dict[str, str]:
     """The health check id of each deployed standby, for the primary's alarms (in us-east-1,
     where Route 53 publishes the metric). One stack set parameter cannot carry a different id
@@ -363,10 +368,22 @@ def standby_health_checks(
     name = names.stack_set(config.environment_suffix, "standby")
     found = {}
     for region in sorted(held.regions() & set(config.replica_regions)):
-        for output in stacksets.instance_outputs(aws, cfn, name, accounts[0], region):
+        for output in readable_outputs(aws, cfn, name, accounts[0], region, out):
             if output["OutputKey"] == "HealthCheckId":
                 found[region] = output.get("OutputValue", "")
     return found
+
+
+def readable_outputs(
+    aws: Aws, cfn: Any, name: str, account: str, region: str, out: TextIO
+) -> list[dict]:
+    """An instance's outputs, or none (and a line saying so) when its account's execution role
+    cannot be assumed: never read with the administrator's credentials in another account."""
+    try:
+        return stacksets.instance_outputs(aws, cfn, name, account, region)
+    except AccountUnreachable as error:
+        print(f"skipped the outputs of {name} in {account} {region}: {error}", file=out)
+        return []
 
 
 def stack_set_specs(
@@ -536,15 +553,13 @@ def _prepare(args: argparse.Namespace, out: TextIO, *, remove_unconfigured: bool
     build = artifacts.ensure_build(config, args.build_dir, out)
     cfn = aws.client("cloudformation", admin_region)
     current, unconfigured = unconfigured_regions(cfn, config, remove_unconfigured)
-    administrator = (
-        aws.client("sts", admin_region).get_caller_identity()["Account"]
-        if args.accounts
-        else accounts[0]
-    )
+    administrator = aws.caller_account(admin_region)
     refuse_other_layout(aws, config, current)
     refuse_retained_data(aws, config, administrator, current)
     standby_set = names.stack_set(config.environment_suffix, "standby")
-    inputs = Inputs(domain, standby_health_checks(aws, cfn, config, accounts, current[standby_set]))
+    inputs = Inputs(
+        domain, standby_health_checks(aws, cfn, config, accounts, current[standby_set], out)
+    )
     # StackSets have no change sets: the plan is how a reader sees what will change.
     plans = show_plan(
         planned_specs(config, build, accounts, administrator, inputs),
@@ -649,7 +664,7 @@ def _deploy_planned(
     # Unchanged standby instances keep the health checks _prepare already read.
     if standby_changed:
         health_checks = standby_health_checks(
-            aws, cfn, config, accounts, stacksets.held(cfn, standby.name)
+            aws, cfn, config, accounts, stacksets.held(cfn, standby.name), out
         )
     else:
         health_checks = inputs.health_checks
@@ -669,7 +684,7 @@ def _deploy_planned(
     for spec in (primary, replica):
         _remove_unconfigured(cfn, waiter, spec, current, unconfigured, out)
 
-    outputs = flat_outputs(aws, cfn, config, accounts[0])
+    outputs = flat_outputs(aws, cfn, config, accounts[0], out)
     path = outputs_path(args)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(outputs, indent=2) + "\n")
@@ -700,7 +715,7 @@ def _remove_unconfigured(
 
 
 def flat_outputs(
-    aws: Aws, cfn: object, config: config_module.Config, account: str
+    aws: Aws, cfn: object, config: config_module.Config, account: str, out: TextIO = sys.stdout
 ) -> dict[str, str]:
     """Output name -> value, primary region first; replica outputs are named ``<region>.<name>``."""
     flat: dict[str, str] = {}
@@ -708,8 +723,8 @@ def flat_outputs(
     for kind, region in [("primary", config.primary_region)] + [
         (kind, r) for kind in ("replica", "standby") for r in config.replica_regions
     ]:
-        for output in stacksets.instance_outputs(
-            aws, cfn, names.stack_set(suffix, kind), account, region
+        for output in readable_outputs(
+            aws, cfn, names.stack_set(suffix, kind), account, region, out
         ):
             key = output["OutputKey"]
             value = output.get("OutputValue", "")
