@@ -631,12 +631,20 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
     ensure_roles(aws, build, config.primary_region, args.bootstrap, waiter, out)
     lock = take_lock(prepared, out)
     try:
-        # Another run may have acted between the plan above and the lock: then plan again.
-        if any(stacksets.held(cfn, name) != held for name, held in prepared.current.items()):
+        # An operation of an earlier, interrupted run may still be running, and another run may
+        # have acted between the plan above and the lock: after either, plan again.
+        waiter.sleep = lock.sleeping(waiter.sleep)
+        waited = [
+            waiter.wait_for_running(name)
+            for name, held in prepared.current.items()
+            if held.stack_set is not None
+        ]
+        if any(waited) or any(
+            stacksets.held(cfn, name) != held for name, held in prepared.current.items()
+        ):
             print("the deployment changed while this run planned; planning again", file=out)
             prepared = _prepare(args, out, remove_unconfigured=args.remove_unconfigured_regions)
             refuse_unsafe(prepared.plans, args.allow_replacement)
-        waiter.sleep = lock.sleeping(waiter.sleep)
         return _deploy_planned(args, prepared, waiter, out)
     finally:
         lock.release()

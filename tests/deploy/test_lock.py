@@ -11,6 +11,7 @@ import socket
 
 import pytest
 
+from scripts import deploy as deploy_script
 from scripts.deployment import lock as lock_module
 from scripts.deployment.aws import Aws as DeployAws
 from scripts.deployment.errors import DeployError
@@ -140,3 +141,40 @@ def test_a_waiting_run_renews_its_lease_and_notices_a_takeover(aws, emulator):
     assert lost.value.exit_code == 1
     lock.release()
     aws("s3").delete_object(Bucket=BUCKET, Key=lock_module.KEY)
+
+
+def test_a_change_made_between_the_plan_and_the_lock_is_planned_again(aws, args, monkeypatch):
+    replica_set = STACK_SETS[0]
+    take_lock = deploy_script.take_lock
+
+    def another_run_acts_first(prepared, out):
+        # Another run changes the stack set after this run planned, then finishes.
+        cfn = aws("cloudformation")
+        held = cfn.describe_stack_set(StackSetName=replica_set)["StackSet"]
+        parameters = [
+            {
+                "ParameterKey": p["ParameterKey"],
+                "ParameterValue": "other@example.com"
+                if p["ParameterKey"] == "AlarmEmail"
+                else p["ParameterValue"],
+            }
+            for p in held["Parameters"]
+        ]
+        cfn.update_stack_set(
+            StackSetName=replica_set,
+            TemplateBody=held["TemplateBody"],
+            Parameters=parameters,
+            Capabilities=["CAPABILITY_NAMED_IAM"],
+        )
+        return take_lock(prepared, out)
+
+    monkeypatch.setattr(deploy_script, "take_lock", another_run_acts_first)
+    result = run_deploy(args)
+
+    assert result.code == 0, result.err
+    assert "the deployment changed while this run planned; planning again" in result.out
+    # This run's configuration won, from a plan made under the lock (the stale plan said
+    # "up to date" and would have left the other run's value in place).
+    held = aws("cloudformation").describe_stack_set(StackSetName=replica_set)["StackSet"]
+    email = {p["ParameterKey"]: p["ParameterValue"] for p in held["Parameters"]}["AlarmEmail"]
+    assert email == ""
