@@ -17,7 +17,7 @@ import pytest
 
 from scripts import delete as delete_script
 from scripts import deploy as deploy_script
-from scripts import failover_drill
+from scripts import failover_drill, run_taskcat
 
 from .conftest import ACCOUNT, PRIMARY, Result
 
@@ -137,6 +137,13 @@ def test_the_drill_refuses_a_bad_timeout_or_interval(aws, emulator, flag, value)
 def test_an_endpoint_that_is_not_a_url_is_refused(aws, main, url):
     before = _held(aws)
     result = _run(main, ["--environment-suffix", SUFFIX, "--endpoint-url", url])
+    _assert_refused(result, 2, "argument --endpoint-url:")
+    assert _held(aws) == before
+
+
+def test_run_taskcat_refuses_an_endpoint_that_is_not_a_url(aws):
+    before = _held(aws)
+    result = _run(run_taskcat.main, ["--endpoint-url", "notaurl"])
     _assert_refused(result, 2, "argument --endpoint-url:")
     assert _held(aws) == before
 
