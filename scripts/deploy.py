@@ -302,7 +302,7 @@ def refuse_retained_data(
     new_regions = [r for r, held in holding.items() if r not in held.regions()]
     blocking = []
     for region in new_regions:
-        data = retained.find(aws, suffix, administrator, region)
+        data = retained.find(aws, suffix, administrator, region, keys=False)
         things = retained.in_the_way(data, suffix, administrator)
         if things:
             blocking.append(f"{region}: {', '.join(things)}")

@@ -48,7 +48,9 @@ def _exists(call: Any, missing: tuple[str, ...], **kwargs: Any) -> bool:
         raise
 
 
-def find(aws: Aws, suffix: str, account: str, region: str) -> RegionData:
+def find(aws: Aws, suffix: str, account: str, region: str, *, keys: bool = True) -> RegionData:
+    """The suffix's retained data in ``region``; ``keys=False`` leaves out the tag scan of every
+    KMS key (a call per key), for a caller that needs only what has a name."""
     data = RegionData(region)
     table = names.table(suffix)
     if _exists(
@@ -64,7 +66,7 @@ def find(aws: Aws, suffix: str, account: str, region: str) -> RegionData:
         data.aliases += [
             a["AliasName"] for a in page["Aliases"] if a["AliasName"].startswith(prefix)
         ]
-    for page in kms.get_paginator("list_keys").paginate():
+    for page in kms.get_paginator("list_keys").paginate() if keys else []:
         for key in page["Keys"]:
             metadata = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
             if (
