@@ -15,14 +15,27 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.deployment import names, retained, stacksets  # noqa: E402
+from scripts.deployment import (  # noqa: E402
+    arguments,
+    artifacts,
+    discovery,
+    names,
+    retained,
+    stacksets,
+)
+from scripts.deployment import lock as lock_module  # noqa: E402
 from scripts.deployment.aws import Aws, error_code  # noqa: E402
-from scripts.deployment.errors import EXIT_OK, EXIT_USAGE, DeployError  # noqa: E402
+from scripts.deployment.errors import (  # noqa: E402
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    DeployError,
+)
 from scripts.deployment.operations import OPERATION_PREFERENCES, Waiter  # noqa: E402
 from templates_src import config as config_module  # noqa: E402
 from templates_src.cli import OneLineParser, add_config_arguments, config_from  # noqa: E402
@@ -36,6 +49,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--endpoint-url",
+        type=arguments.endpoint_url,
         help="send every AWS call here, e.g. the local emulator (or AWS_ENDPOINT_URL)",
     )
     p.add_argument(
@@ -43,10 +57,16 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--yes", action="store_true", help="confirm --purge-data without asking")
     p.add_argument(
-        "--timeout", type=float, default=3600.0, help="seconds to wait per operation (default 3600)"
+        "--timeout",
+        type=arguments.seconds,
+        default=3600.0,
+        help="seconds to wait per operation (default 3600)",
     )
     p.add_argument(
-        "--poll", type=float, default=10.0, help="seconds between status polls (default 10)"
+        "--poll",
+        type=arguments.seconds,
+        default=10.0,
+        help="seconds between status polls (default 10)",
     )
     return p
 
@@ -67,7 +87,14 @@ def confirm_purge(suffix: str, yes: bool, stdin: TextIO, out: TextIO) -> None:
         file=out,
     )
     print(f"Type the environment suffix ({suffix}) to confirm: ", end="", file=out, flush=True)
-    if stdin.readline().strip() != suffix:
+    try:
+        answer = stdin.readline()  # "" at end of input (Ctrl-D): not a yes
+    except KeyboardInterrupt:
+        print(file=out)
+        raise DeployError(
+            "interrupted at the confirmation; nothing deleted", EXIT_INTERRUPTED
+        ) from None
+    if answer.strip() != suffix:
         raise DeployError("not confirmed; nothing deleted", EXIT_USAGE)
 
 
@@ -106,23 +133,61 @@ def _delete_set(cfn: object):  # DeleteStackSet returns no OperationId; adapt it
 def delete(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
     config = config_from(args)
     suffix = config.environment_suffix
+    aws = Aws(args.endpoint_url)
+    admin_region = config.primary_region
+    account = aws.client("sts", admin_region).get_caller_identity()["Account"]
+    cfn = aws.client("cloudformation", admin_region)
+    waiter = Waiter(cfn, timeout_s=args.timeout, poll_s=args.poll, out=out)
+    # The lock deploy takes, where deploy keeps it; without that bucket no deploy has run
+    # here since the last purge, and there is no lock to take.
+    bucket = names.artifact_bucket(suffix, account, admin_region)
+    lock = None
+    if artifacts.bucket_ready(aws, bucket, admin_region):
+        lock = lock_module.Lock(aws, admin_region, bucket, "delete.py", out=out)
+        lock.acquire()
+        waiter.sleep = lock.sleeping(waiter.sleep)
+    try:
+        _delete_locked(args, config, aws, account, cfn, waiter, stdin, out)
+    finally:
+        if lock:
+            lock.release()
+
+
+def _delete_locked(
+    args: argparse.Namespace,
+    config: config_module.Config,
+    aws: Aws,
+    account: str,
+    cfn: Any,
+    waiter: Waiter,
+    stdin: TextIO,
+    out: TextIO,
+) -> None:
+    suffix, admin_region = config.environment_suffix, config.primary_region
+    # Where the deployment really is, in every enabled region, before anything changes.
+    found = discovery.find(aws, suffix, admin_region, stacks=args.purge_data)
+    elsewhere = found.without(admin_region)
+    if elsewhere.stack_sets and not any(s.region == admin_region for s in found.stack_sets):
+        raise DeployError(
+            f"payment-{suffix} is deployed from {', '.join(elsewhere.admin_regions())}, not "
+            f"from {admin_region} (--primary-region): {elsewhere.describe()}; nothing changed. "
+            f"Re-run with {discovery.layout_flags(elsewhere)}",
+            EXIT_USAGE,
+        )
+    if args.purge_data and elsewhere:
+        raise _refuse_purge(suffix, elsewhere, "nothing changed")
     if args.purge_data:
         confirm_purge(suffix, args.yes, stdin, out)  # before anything changes
-    aws = Aws(args.endpoint_url)
-    account = aws.client("sts", config.primary_region).get_caller_identity()["Account"]
-    cfn = aws.client("cloudformation", config.primary_region)
-    waiter = Waiter(cfn, timeout_s=args.timeout, poll_s=args.poll, out=out)
+    if elsewhere:
+        print(
+            f"note: also deployed outside {admin_region}, left alone: {elsewhere.describe()}",
+            file=out,
+        )
 
     regions = list(config.regions)
-    for kind in names.DELETE_ORDER:
-        name = names.stack_set(suffix, kind)
-        held = stacksets.describe(cfn, name)
-        if held is not None:
-            regions += [
-                i["Region"]
-                for i in stacksets.list_instances(cfn, name)
-                if i["Region"] not in regions
-            ]
+    for stack_set in found.stack_sets:
+        regions += [r for r in stack_set.instance_regions() if r not in regions]
+    regions += [r for r in retained.regions(aws, suffix, account, admin_region) if r not in regions]
     # Standby first (it reads the table replicas and imports the replica stacks' keys), then
     # the primary (its table replicas use the replica regions' keys), then the replicas.
     existed = [
@@ -130,9 +195,9 @@ def delete(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sy
         for kind in names.DELETE_ORDER
     ]
 
-    found = [retained.find(aws, suffix, account, region) for region in regions]
-    found = [data for data in found if not data.empty()]
-    if not found:
+    found_data = [retained.find(aws, suffix, account, region) for region in regions]
+    found_data = [data for data in found_data if not data.empty()]
+    if not found_data:
         print(
             "no retained data" if any(existed) else f"nothing to delete for payment-{suffix}",
             file=out,
@@ -140,12 +205,33 @@ def delete(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sy
         return
     if not args.purge_data:
         print("retained (delete with --purge-data --yes):", file=out)
-        for data in found:
+        for data in found_data:
             print(f"  {data.describe()}", file=out)
         return
+    # The proof a purge needs: nothing of the suffix is deployed anywhere any more.
+    still = discovery.find(aws, suffix, admin_region, stacks=True)
+    if still:
+        raise _refuse_purge(suffix, still, "its stack sets here were deleted, the data is kept")
     print("purging retained data:", file=out, flush=True)
-    retained.purge(aws, suffix, found, config.primary_region, config.kms_deletion_window_days, out)
+    retained.purge(
+        aws, suffix, found_data, config.primary_region, config.kms_deletion_window_days, out
+    )
     print(f"purged payment-{suffix}: nothing retained", file=out)
+
+
+def _refuse_purge(suffix: str, live: discovery.Found, what_changed: str) -> DeployError:
+    if live.stack_sets:
+        first = (
+            f"delete it first (scripts/delete.py --environment-suffix {suffix} "
+            f"{discovery.layout_flags(live)}), then purge"
+        )
+    else:
+        first = "delete those stacks first, then purge"
+    return DeployError(
+        f"refusing to purge payment-{suffix}: still deployed: {live.describe()}; "
+        f"{what_changed}. {first[0].upper()}{first[1:]}",
+        EXIT_USAGE,
+    )
 
 
 def main(
@@ -160,6 +246,12 @@ def main(
     except DeployError as error:
         print(f"delete: error: {error}", file=sys.stderr)
         return error.exit_code
+    except KeyboardInterrupt:
+        print(
+            "delete: interrupted; operations already started continue in AWS - re-run to finish",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     except Exception as error:
         if error_code(error) or type(error).__module__.startswith("botocore"):
             print(f"delete: error: {error}", file=sys.stderr)

@@ -28,10 +28,25 @@ from typing import Any, NamedTuple, TextIO
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.deployment import artifacts, names, preflight, replication, stacksets  # noqa: E402
+from scripts.deployment import (  # noqa: E402
+    arguments,
+    artifacts,
+    discovery,
+    names,
+    preflight,
+    replication,
+    retained,
+    stacksets,
+)
+from scripts.deployment import lock as lock_module  # noqa: E402
 from scripts.deployment import plan as plan_module  # noqa: E402
-from scripts.deployment.aws import Aws, error_code  # noqa: E402
-from scripts.deployment.errors import EXIT_OK, EXIT_USAGE, DeployError  # noqa: E402
+from scripts.deployment.aws import AccountUnreachable, Aws, error_code  # noqa: E402
+from scripts.deployment.errors import (  # noqa: E402
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    DeployError,
+)
 from scripts.deployment.operations import Waiter  # noqa: E402
 from templates_src import build as build_module  # noqa: E402
 from templates_src import config as config_module  # noqa: E402
@@ -67,6 +82,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--endpoint-url",
+        type=arguments.endpoint_url,
         help="send every AWS call here, e.g. the local emulator (or AWS_ENDPOINT_URL)",
     )
     p.add_argument(
@@ -97,10 +113,16 @@ def parser() -> argparse.ArgumentParser:
         "(table, bucket, KMS key)",
     )
     p.add_argument(
-        "--timeout", type=float, default=3600.0, help="seconds to wait per operation (default 3600)"
+        "--timeout",
+        type=arguments.seconds,
+        default=3600.0,
+        help="seconds to wait per operation (default 3600)",
     )
     p.add_argument(
-        "--poll", type=float, default=10.0, help="seconds between status polls (default 10)"
+        "--poll",
+        type=arguments.seconds,
+        default=10.0,
+        help="seconds between status polls (default 10)",
     )
     return p
 
@@ -132,7 +154,7 @@ def _accounts(aws: Aws, value: str | None, region: str) -> tuple[str, ...]:
                 f"--accounts: not a 12-digit account id: {', '.join(bad) or value!r}", EXIT_USAGE
             )
         return accounts
-    return (aws.client("sts", region).get_caller_identity()["Account"],)
+    return (aws.caller_account(region),)
 
 
 def _role_exists(aws: Aws, region: str, name: str) -> bool:
@@ -244,6 +266,64 @@ def unconfigured_regions(
     return current, unconfigured
 
 
+def refuse_other_layout(
+    aws: Aws, config: config_module.Config, current: dict[str, stacksets.Held]
+) -> None:
+    """A deployment of this suffix whose stack sets live in another region (deployed with
+    another ``--primary-region``) stops the run: creating a second set of stack sets would fail
+    on the names the first one holds and leave a stray stack set behind. Only searched when
+    the primary region holds none of the suffix's stack sets (a first deploy, or a moved
+    primary): where it holds them, ``unconfigured_regions`` compares the regions."""
+    if any(held.stack_set is not None for held in current.values()):
+        return
+    found = discovery.find(aws, config.environment_suffix, config.primary_region)
+    if not found:
+        return
+    suffix = config.environment_suffix
+    raise DeployError(
+        f"payment-{suffix} is already deployed with another layout: {found.describe()}; this "
+        f"run names primary {config.primary_region}, replicas "
+        f"{','.join(config.replica_regions)}; nothing changed. Deploy it with "
+        f"{discovery.layout_flags(found)}; to move its primary region, delete it "
+        f"(scripts/delete.py --environment-suffix {suffix} {discovery.layout_flags(found)}) and "
+        "deploy anew once its retained data is purged (--purge-data)",
+        EXIT_USAGE,
+    )
+
+
+def refuse_retained_data(
+    aws: Aws,
+    config: config_module.Config,
+    administrator: str,
+    current: dict[str, stacksets.Held],
+) -> None:
+    """Data an earlier deployment kept (a plain delete retains the table, buckets and keys)
+    stops the run before anything changes, in every region that would get a new instance of
+    the replica or primary stack set: CloudFormation would fail there on the names it holds
+    ("already exists") and leave a FAILED instance. The ways forward are the operator's:
+    purge it, or keep it and choose another suffix."""
+    suffix = config.environment_suffix
+    holding = {
+        config.primary_region: current[names.stack_set(suffix, "primary")],
+        **{r: current[names.stack_set(suffix, "replica")] for r in config.replica_regions},
+    }
+    new_regions = [r for r, held in holding.items() if r not in held.regions()]
+    blocking = []
+    for region in new_regions:
+        data = retained.find(aws, suffix, administrator, region, keys=False)
+        things = retained.in_the_way(data, suffix, administrator)
+        if things:
+            blocking.append(f"{region}: {', '.join(things)}")
+    if blocking:
+        raise DeployError(
+            f"retained data of an earlier payment-{suffix} is in the way: {'; '.join(blocking)}; "
+            "nothing changed. Remove it with scripts/delete.py --environment-suffix "
+            f"{suffix} --purge-data (it is deleted for good), or keep it and deploy with another "
+            "--environment-suffix",
+            EXIT_USAGE,
+        )
+
+
 def upload_artifacts(
     aws: Aws,
     config: config_module.Config,
@@ -281,7 +361,12 @@ class Inputs:
 
 
 def standby_health_checks(
-    aws: Aws, cfn: Any, config: config_module.Config, accounts: tuple[str, ...], held: Any
+    aws: Aws,
+    cfn: Any,
+    config: config_module.Config,
+    accounts: tuple[str, ...],
+    held: Any,
+    out: TextIO = sys.stdout,
 ) -> dict[str, str]:
     """The health check id of each deployed standby, for the primary's alarms (in us-east-1,
     where Route 53 publishes the metric). One stack set parameter cannot carry a different id
@@ -291,10 +376,22 @@ def standby_health_checks(
     name = names.stack_set(config.environment_suffix, "standby")
     found = {}
     for region in sorted(held.regions() & set(config.replica_regions)):
-        for output in stacksets.instance_outputs(aws, cfn, name, accounts[0], region):
+        for output in readable_outputs(aws, cfn, name, accounts[0], region, out):
             if output["OutputKey"] == "HealthCheckId":
                 found[region] = output.get("OutputValue", "")
     return found
+
+
+def readable_outputs(
+    aws: Aws, cfn: Any, name: str, account: str, region: str, out: TextIO
+) -> list[dict]:
+    """An instance's outputs, or none (and a line saying so) when its account's execution role
+    cannot be assumed: never read with the administrator's credentials in another account."""
+    try:
+        return stacksets.instance_outputs(aws, cfn, name, account, region)
+    except AccountUnreachable as error:
+        print(f"skipped the outputs of {name} in {account} {region}: {error}", file=out)
+        return []
 
 
 def stack_set_specs(
@@ -447,23 +544,30 @@ class _Prepared(NamedTuple):
     plans: list[plan_module.StackSetPlan]
 
 
+def outputs_path(args: argparse.Namespace) -> Path:
+    return args.outputs or Path.cwd() / OUTPUTS_FILE
+
+
 def _prepare(args: argparse.Namespace, out: TextIO, *, remove_unconfigured: bool) -> _Prepared:
     """Configuration, account, build and what each stack set holds now; prints the plan."""
     config = config_from(args)
     domain = _domain(args)
+    if not args.plan:
+        # Before anything changes: a run must not fail after every change for want of a file.
+        arguments.check_writable_file(outputs_path(args), "--outputs")
     aws = Aws(args.endpoint_url)
     admin_region = config.primary_region
     accounts = _accounts(aws, args.accounts, admin_region)
     build = artifacts.ensure_build(config, args.build_dir, out)
     cfn = aws.client("cloudformation", admin_region)
     current, unconfigured = unconfigured_regions(cfn, config, remove_unconfigured)
-    administrator = (
-        aws.client("sts", admin_region).get_caller_identity()["Account"]
-        if args.accounts
-        else accounts[0]
-    )
+    administrator = aws.caller_account(admin_region)
+    refuse_other_layout(aws, config, current)
+    refuse_retained_data(aws, config, administrator, current)
     standby_set = names.stack_set(config.environment_suffix, "standby")
-    inputs = Inputs(domain, standby_health_checks(aws, cfn, config, accounts, current[standby_set]))
+    inputs = Inputs(
+        domain, standby_health_checks(aws, cfn, config, accounts, current[standby_set], out)
+    )
     # StackSets have no change sets: the plan is how a reader sees what will change.
     plans = show_plan(
         planned_specs(config, build, accounts, administrator, inputs),
@@ -513,17 +617,54 @@ def refuse_unsafe(plans: list[plan_module.StackSetPlan], allow: bool) -> None:
         )
 
 
+def take_lock(prepared: _Prepared, out: TextIO) -> lock_module.Lock:
+    """The deployment's lock, in the primary region's artifact bucket (created here on a first
+    deploy: the first change a deploy makes)."""
+    config, aws, accounts, administrator = prepared[:4]
+    region = config.primary_region
+    readers = [a for a in accounts if a != administrator]
+    bucket = artifacts.ensure_bucket(aws, config.environment_suffix, administrator, region, readers)
+    lock = lock_module.Lock(aws, region, bucket, "deploy.py", out=out)
+    lock.acquire()
+    return lock
+
+
 def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
     """The whole deployment; returns the flat outputs it wrote and the calls it made."""
     prepared = _prepare(args, out, remove_unconfigured=args.remove_unconfigured_regions)
-    config, aws, accounts, administrator = prepared[:4]
-    build, cfn, current, unconfigured, inputs, plans = prepared[4:]
-    admin_region = config.primary_region
+    config, aws, _, _, build, cfn = prepared[:6]
     # Stop here, before anything changes, if the plan puts data at risk.
     waiter = Waiter(cfn, timeout_s=args.timeout, poll_s=args.poll, out=out)
-    refuse_unsafe(plans, args.allow_replacement)
-    preflight.reserved_concurrency(aws, config, accounts, administrator, out)
-    ensure_roles(aws, build, admin_region, args.bootstrap, waiter, out)
+    refuse_unsafe(prepared.plans, args.allow_replacement)
+    preflight.reserved_concurrency(aws, config, prepared.accounts, prepared.administrator, out)
+    ensure_roles(aws, build, config.primary_region, args.bootstrap, waiter, out)
+    lock = take_lock(prepared, out)
+    try:
+        # An operation of an earlier, interrupted run may still be running, and another run may
+        # have acted between the plan above and the lock: after either, plan again.
+        waiter.sleep = lock.sleeping(waiter.sleep)
+        waited = [
+            waiter.wait_for_running(name)
+            for name, held in prepared.current.items()
+            if held.stack_set is not None
+        ]
+        if any(waited) or any(
+            stacksets.held(cfn, name) != held for name, held in prepared.current.items()
+        ):
+            print("the deployment changed while this run planned; planning again", file=out)
+            prepared = _prepare(args, out, remove_unconfigured=args.remove_unconfigured_regions)
+            refuse_unsafe(prepared.plans, args.allow_replacement)
+        return _deploy_planned(args, prepared, waiter, out)
+    finally:
+        lock.release()
+
+
+def _deploy_planned(
+    args: argparse.Namespace, prepared: _Prepared, waiter: Waiter, out: TextIO
+) -> Deployed:
+    """What the plan says, under the lock."""
+    config, aws, accounts, administrator = prepared[:4]
+    build, cfn, current, unconfigured, inputs, plans = prepared[4:]
     buckets = upload_artifacts(aws, config, build, accounts, administrator, out)
     specs = stack_set_specs(aws, config, build, accounts, administrator, buckets, inputs)
     replica, primary, standby = specs
@@ -539,13 +680,13 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
     # (Read with the administrator's credentials: its account's secret only.)
     if administrator in accounts and any(p.changes for p in plans if p.name == standby.name):
         replication.wait_for_api_key_replicas(
-            aws, config.environment_suffix, admin_region, config.replica_regions, waiter
+            aws, config.environment_suffix, config.primary_region, config.replica_regions, waiter
         )
     standby_changed = stacksets.sync(cfn, waiter, standby, current[standby.name], out)
     # Unchanged standby instances keep the health checks _prepare already read.
     if standby_changed:
         health_checks = standby_health_checks(
-            aws, cfn, config, accounts, stacksets.held(cfn, standby.name)
+            aws, cfn, config, accounts, stacksets.held(cfn, standby.name), out
         )
     else:
         health_checks = inputs.health_checks
@@ -565,8 +706,8 @@ def deploy(args: argparse.Namespace, out: TextIO = sys.stdout) -> Deployed:
     for spec in (primary, replica):
         _remove_unconfigured(cfn, waiter, spec, current, unconfigured, out)
 
-    outputs = flat_outputs(aws, cfn, config, accounts[0])
-    path = args.outputs or Path.cwd() / OUTPUTS_FILE
+    outputs = flat_outputs(aws, cfn, config, accounts[0], out)
+    path = outputs_path(args)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(outputs, indent=2) + "\n")
     print(f"wrote {path} ({len(outputs)} values)", file=out)
@@ -596,7 +737,7 @@ def _remove_unconfigured(
 
 
 def flat_outputs(
-    aws: Aws, cfn: object, config: config_module.Config, account: str
+    aws: Aws, cfn: object, config: config_module.Config, account: str, out: TextIO = sys.stdout
 ) -> dict[str, str]:
     """Output name -> value, primary region first; replica outputs are named ``<region>.<name>``."""
     flat: dict[str, str] = {}
@@ -604,8 +745,8 @@ def flat_outputs(
     for kind, region in [("primary", config.primary_region)] + [
         (kind, r) for kind in ("replica", "standby") for r in config.replica_regions
     ]:
-        for output in stacksets.instance_outputs(
-            aws, cfn, names.stack_set(suffix, kind), account, region
+        for output in readable_outputs(
+            aws, cfn, names.stack_set(suffix, kind), account, region, out
         ):
             key = output["OutputKey"]
             value = output.get("OutputValue", "")
@@ -634,7 +775,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
             "deploy: interrupted; operations already started continue in AWS - re-run to converge",
             file=sys.stderr,
         )
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as error:  # an AWS error we did not anticipate: one line, exit 1
         if error_code(error) or type(error).__module__.startswith("botocore"):
             print(f"deploy: error: {error}", file=sys.stderr)

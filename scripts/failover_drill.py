@@ -33,7 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scripts import deploy as deploy_script  # noqa: E402
+from scripts.deployment import arguments  # noqa: E402
 from scripts.deployment.aws import Aws, error_code  # noqa: E402
+from scripts.deployment.errors import DeployError  # noqa: E402
 from scripts.drill import discovery, inversion  # noqa: E402
 from scripts.drill.steps import (  # noqa: E402
     EXIT_FAILED,
@@ -57,7 +59,11 @@ def parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="python scripts/failover_drill.py", description=__doc__.split("\n")[0])
     add_config_arguments(p, replica_help="the first is the secondary region")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--endpoint-url", help="drill a deployment in this running emulator")
+    where.add_argument(
+        "--endpoint-url",
+        type=arguments.endpoint_url,
+        help="drill a deployment in this running emulator",
+    )
     where.add_argument(
         "--aws", action="store_true", help="drill the real account of the configured credentials"
     )
@@ -76,12 +82,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--payments", type=int, default=5, help="emulator: payments sent (default 5)")
     p.add_argument(
         "--timeout",
-        type=float,
+        type=arguments.seconds,
         default=600.0,
         help="AWS: seconds to wait for each switch (default 600)",
     )
     p.add_argument(
-        "--interval", type=float, default=5.0, help="AWS: seconds between probes (default 5)"
+        "--interval",
+        type=arguments.seconds,
+        default=5.0,
+        help="AWS: seconds between probes (default 5)",
     )
     p.add_argument("--report", type=Path, help="write the result as JSON here")
     p.add_argument("--function-logs", help="emulator: the handlers' log lines go to this file")
@@ -97,8 +106,8 @@ def main(
     argv: Sequence[str] | None = None, out: TextIO = sys.stdout, hooks: Hooks | None = None
 ) -> int:
     args = parser().parse_args(argv)
-    if args.payments < 1 or args.timeout <= 0 or args.interval <= 0:
-        return _usage("--payments, --timeout and --interval must be positive")
+    if args.payments < 1:
+        return _usage("--payments must be positive")
     try:
         config = config_from(args)
     except config_module.ConfigError as error:
@@ -125,6 +134,9 @@ def main(
     except SetupError as error:
         print(f"failover-drill: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except DeployError as error:  # e.g. AWS_ENDPOINT_URL is not a URL
+        print(f"failover-drill: error: {error}", file=sys.stderr)
+        return error.exit_code
     except Exception as error:  # an AWS error: one line (the check is restored by then)
         if error_code(error) or type(error).__module__.startswith("botocore"):
             print(f"failover-drill: error: {error}", file=sys.stderr)

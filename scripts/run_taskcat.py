@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scripts import toolvenv  # noqa: E402
+from scripts.deployment import arguments  # noqa: E402
 from scripts.taskcat_support.emulator_process import (  # noqa: E402
     EmulatorProcess,
     EmulatorStartError,
@@ -68,7 +69,11 @@ class RunError(Exception):
 def parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="python scripts/run_taskcat.py", description=__doc__.split("\n")[0])
     target = p.add_mutually_exclusive_group()
-    target.add_argument("--endpoint-url", help="use the emulator already running at this URL")
+    target.add_argument(
+        "--endpoint-url",
+        type=arguments.endpoint_url,
+        help="use the emulator already running at this URL",
+    )
     target.add_argument(
         "--aws", action="store_true", help="the real account of the configured credentials"
     )

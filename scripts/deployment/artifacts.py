@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from templates_src import build as build_module
 from templates_src.config import Config
 
-from . import names
+from . import arguments, names, partition
 from .aws import Aws, error_code
 from .errors import DeployError
 
@@ -60,6 +60,8 @@ def ensure_build(config: Config, folder: Path, out: TextIO) -> Build:
     if reason is None:
         print(f"using {folder}/ (up to date)", file=out)
     else:
+        # A build that cannot be written would fail half-way, and exit 1 would read as lint.
+        arguments.check_writable_folder(folder, "--build-dir")
         print(f"building {folder}/ ({reason})", file=out, flush=True)
         result = build_module.build(config, folder)
         if not result.clean:
@@ -71,14 +73,15 @@ def ensure_build(config: Config, folder: Path, out: TextIO) -> Build:
     return Build(folder, json.loads((folder / build_module.MANIFEST).read_text()))
 
 
-def _tls_only_policy(bucket: str, reader_accounts: list[str]) -> str:
+def _tls_only_policy(bucket: str, region: str, reader_accounts: list[str]) -> str:
+    bucket_arn = partition.arn(region, "s3", bucket, in_region=False)
     statements: list[dict[str, Any]] = [
         {
             "Sid": "DenyInsecureTransport",
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:*",
-            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
     ]
@@ -88,9 +91,14 @@ def _tls_only_policy(bucket: str, reader_accounts: list[str]) -> str:
             {
                 "Sid": "TargetAccountsReadArtifacts",
                 "Effect": "Allow",
-                "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in reader_accounts]},
+                "Principal": {
+                    "AWS": [
+                        partition.arn(region, "iam", "root", account=a, in_region=False)
+                        for a in reader_accounts
+                    ]
+                },
                 "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/*",
+                "Resource": f"{bucket_arn}/*",
             }
         )
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
@@ -104,12 +112,9 @@ def ensure_bucket(aws: Aws, suffix: str, account: str, region: str, readers: lis
     """
     s3 = aws.client("s3", region)
     bucket = names.artifact_bucket(suffix, account, region)
-    try:
-        if s3.get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled":
-            return bucket
-    except Exception as error:
-        if error_code(error) not in ("NoSuchBucket", "404"):
-            raise
+    if bucket_ready(aws, bucket, region):
+        return bucket
+    if not _exists(s3, bucket):
         create: dict[str, Any] = {"Bucket": bucket}
         if region != "us-east-1":
             create["CreateBucketConfiguration"] = {"LocationConstraint": region}
@@ -131,7 +136,7 @@ def ensure_bucket(aws: Aws, suffix: str, account: str, region: str, readers: lis
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
         },
     )
-    s3.put_bucket_policy(Bucket=bucket, Policy=_tls_only_policy(bucket, readers))
+    s3.put_bucket_policy(Bucket=bucket, Policy=_tls_only_policy(bucket, region, readers))
     s3.put_bucket_tagging(
         Bucket=bucket,
         Tagging={
@@ -145,6 +150,27 @@ def ensure_bucket(aws: Aws, suffix: str, account: str, region: str, readers: lis
     )
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     return bucket
+
+
+def bucket_ready(aws: Aws, bucket: str, region: str) -> bool:
+    """The bucket exists and is fully configured (versioning goes on last)."""
+    try:
+        status = aws.client("s3", region).get_bucket_versioning(Bucket=bucket).get("Status")
+    except Exception as error:
+        if error_code(error) in ("NoSuchBucket", "404"):
+            return False
+        raise
+    return status == "Enabled"
+
+
+def _exists(s3: Any, bucket: str) -> bool:
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return True
+    except Exception as error:
+        if error_code(error) in ("NoSuchBucket", "404", "NotFound"):
+            return False
+        raise
 
 
 def upload_once(aws: Aws, region: str, bucket: str, key: str, data: bytes) -> bool:
@@ -161,4 +187,6 @@ def upload_once(aws: Aws, region: str, bucket: str, key: str, data: bytes) -> bo
 
 
 def object_url(bucket: str, region: str, key: str) -> str:
-    return f"https://{bucket}.s3.{region}.amazonaws.com/{key}"
+    """The virtual-hosted-style URL CloudFormation's ``TemplateURL`` takes, in the region's
+    partition (``amazonaws.com.cn`` in China)."""
+    return f"https://{bucket}.s3.{region}.{partition.dns_suffix(region)}/{key}"

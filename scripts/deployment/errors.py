@@ -8,6 +8,8 @@ EXIT_USAGE = (
     2  # bad arguments or configuration, or a precondition the user must fix; nothing changed
 )
 
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as a shell reports a command it interrupted
+
 
 class DeployError(Exception):
     def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:

@@ -48,7 +48,9 @@ def _exists(call: Any, missing: tuple[str, ...], **kwargs: Any) -> bool:
         raise
 
 
-def find(aws: Aws, suffix: str, account: str, region: str) -> RegionData:
+def find(aws: Aws, suffix: str, account: str, region: str, *, keys: bool = True) -> RegionData:
+    """The suffix's retained data in ``region``; ``keys=False`` leaves out the tag scan of every
+    KMS key (a call per key), for a caller that needs only what has a name."""
     data = RegionData(region)
     table = names.table(suffix)
     if _exists(
@@ -64,7 +66,7 @@ def find(aws: Aws, suffix: str, account: str, region: str) -> RegionData:
         data.aliases += [
             a["AliasName"] for a in page["Aliases"] if a["AliasName"].startswith(prefix)
         ]
-    for page in kms.get_paginator("list_keys").paginate():
+    for page in kms.get_paginator("list_keys").paginate() if keys else []:
         for key in page["Keys"]:
             metadata = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
             if (
@@ -82,6 +84,31 @@ def find(aws: Aws, suffix: str, account: str, region: str) -> RegionData:
             ):
                 data.keys.append(key["KeyId"])
     return data
+
+
+def regions(aws: Aws, suffix: str, account: str, region: str) -> list[str]:
+    """Regions that hold a bucket named like the deployment's (``payment-<suffix>-<thing>-
+    <account>-<region>``): every region a deployment reached has its artifact and audit
+    buckets, and ListBuckets lists the account's buckets of every region in one call."""
+    found = set()
+    marker = f"-{account}-"
+    for bucket in aws.client("s3", region).list_buckets().get("Buckets", []):
+        name = bucket["Name"]
+        if name.startswith(f"payment-{suffix}-") and marker in name:
+            found.add(name.rsplit(marker, 1)[1])
+    return sorted(found)
+
+
+def in_the_way(data: RegionData, suffix: str, account: str) -> list[str]:
+    """What of ``data`` a new stack instance in its region would fail on ("already exists"):
+    the named table, buckets and key aliases. The artifact bucket is deploy's own, reused; a
+    key without its alias has no name to clash with."""
+    artifacts = names.artifact_bucket(suffix, account, data.region)
+    return (
+        ([f"table {data.table}"] if data.table else [])
+        + [f"bucket {b}" for b in data.buckets if b != artifacts]
+        + [f"alias {a}" for a in data.aliases]
+    )
 
 
 def _buckets(aws: Aws, suffix: str, account: str, region: str) -> list[str]:

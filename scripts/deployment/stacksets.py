@@ -262,5 +262,7 @@ def instance_outputs(aws: Any, admin_cfn: Any, name: str, account: str, region: 
     stack_id = instance.get("StackId")
     if not stack_id:
         return []
-    stacks = aws.client("cloudformation", region).describe_stacks(StackName=stack_id)["Stacks"]
+    # The stack lives in the instance's account: read it with credentials there.
+    cfn = aws.in_account(account, region).client("cloudformation", region)
+    stacks = cfn.describe_stacks(StackName=stack_id)["Stacks"]
     return stacks[0].get("Outputs", []) if stacks else []

@@ -18,7 +18,8 @@ EXTRA = "eu-west-1"
 REPLICA_SET = f"payment-{SUFFIX}-replica"
 PRIMARY_SET = f"payment-{SUFFIX}-primary"
 STANDBY_SET = f"payment-{SUFFIX}-standby"
-CONFLICT = f"alias/payment-{SUFFIX}-table"
+# Not retained data (deploy would refuse that up front): a parameter someone else created.
+CONFLICT = f"/payment/{SUFFIX}/table-name"
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +68,7 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(aws, emulator, scri
 
 def test_a_failing_stack_instance_exits_1_naming_the_region(aws, args):
     # Something outside the deployment already holds a name the replica template creates.
-    kms = aws("kms", REPLICA)
-    kms.create_alias(AliasName=CONFLICT, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+    aws("ssm", REPLICA).put_parameter(Name=CONFLICT, Value="someone else's", Type="String")
 
     result = run_deploy(args)
 
@@ -86,7 +86,7 @@ def test_a_failing_stack_instance_exits_1_naming_the_region(aws, args):
 
 
 def test_a_re_run_after_the_cause_is_removed_converges(aws, args):
-    aws("kms", REPLICA).delete_alias(AliasName=CONFLICT)
+    aws("ssm", REPLICA).delete_parameter(Name=CONFLICT)
 
     result = run_deploy(args)
 
