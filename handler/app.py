@@ -24,6 +24,7 @@ from handler.errors import ErrorCode, PaymentError
 from handler.http import ApiRequest, ApiResponse, error_response, parse_event, to_proxy_response
 from handler.observability import get_logger, metric_fields
 from handler.payments import is_own_write, new_payment, payment_body, same_request
+from handler.sdk_features import DYNAMODB_FEATURES, require_features
 from handler.storage import HealthCheck, PaymentStore
 from handler.validation import parse_payment_request
 
@@ -45,6 +46,7 @@ class Runtime(NamedTuple):
             settings.table_name,
             settle_client=lambda: settle_client(settings.region),
         )
+        require_features(store.client, DYNAMODB_FEATURES, logger)
         return cls(settings, store, HealthCheck(store))
 
 

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from handler import stream_lookup
 from handler.app import deadline
 from handler.config import (
@@ -142,3 +144,66 @@ def test_without_configuration_the_module_imports_and_requests_get_500() -> None
     }
     logged = "\n".join(json.dumps(line) for line in lines[:-1])
     assert "TABLE_NAME" in logged and "ENVIRONMENT_SUFFIX" in logged
+
+
+def _service_model_without(service: str, shape: str, member: str, into: Path) -> None:
+    """Copy botocore's own model of ``service`` with one request member removed, where
+    botocore's loader looks first (AWS_DATA_PATH): what an older runtime SDK looks like."""
+    import gzip
+
+    import botocore
+
+    data = Path(botocore.__file__).parent / "data" / service
+    [version] = [d for d in data.iterdir() if (d / "service-2.json.gz").exists()]
+    model = json.loads(gzip.decompress((version / "service-2.json.gz").read_bytes()))
+    del model["shapes"][shape]["members"][member]
+    target = into / service / version.name
+    target.mkdir(parents=True)
+    (target / "service-2.json").write_text(json.dumps(model))
+
+
+def _init_with(env: dict[str, str], module: str) -> subprocess.CompletedProcess[str]:
+    base = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), "HOME": "/nonexistent"}
+    configured = {
+        "AWS_REGION": "eu-west-1",
+        "TABLE_NAME": "payment-dev-payments",
+        "ENVIRONMENT_SUFFIX": "dev",
+        "AUDIT_BUCKET": "payment-dev-audit",
+        "AUDIT_KMS_KEY_ARN": "arn:aws:kms:eu-west-1:123456789012:key/abc",
+    }
+    return subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        env={**base, **configured, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "shape", "member", "module"),
+    [
+        ("dynamodb", "PutItemInput", "ReturnValuesOnConditionCheckFailure", "handler.app"),
+        ("s3", "PutObjectRequest", "IfNoneMatch", "handler.audit"),
+    ],
+)
+def test_an_sdk_without_a_member_the_code_sends_fails_init_with_one_line(
+    tmp_path: Path, service: str, shape: str, member: str, module: str
+) -> None:
+    _service_model_without(service, shape, member, tmp_path)
+
+    result = _init_with({"AWS_DATA_PATH": str(tmp_path)}, module)
+
+    assert result.returncode != 0  # Lambda reports the init as failed; no request is served
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    [line] = [line for line in lines if line["message"] == "sdk feature missing"]
+    assert line["level"] == "ERROR"
+    assert member in line["error"] and "botocore" in line["error"]
+    assert "SdkFeatureMissing" in result.stderr
+
+
+def test_the_pinned_sdk_has_every_member_the_code_sends() -> None:
+    for module in ("handler.app", "handler.audit"):
+        result = _init_with({}, module)
+        assert result.returncode == 0, result.stderr
+        assert "sdk feature missing" not in result.stdout
