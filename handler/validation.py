@@ -80,11 +80,9 @@ class PaymentRequest(NamedTuple):
     payment_method: str
     description: str | None
     idempotency_key: str | None
-
-    @property
-    def amount_text(self) -> str:
-        """The canonical amount: ``12.5`` and ``12.50`` are the same USD payment."""
-        return format_amount(self.amount, self.currency)
+    # The canonical amount: ``12.5`` and ``12.50`` are the same USD payment. Formatted once
+    # here; the item and the request fingerprint both use it.
+    amount_text: str
 
 
 def parse_payment_request(request: ApiRequest) -> PaymentRequest:
@@ -230,6 +228,7 @@ def validate_payment(
         payment_method=values["payment_method"],
         description=values.get("description"),
         idempotency_key=idempotency_key,
+        amount_text=format_amount(values["amount"], values["currency"]),
     )
 
 
