@@ -181,9 +181,10 @@ WORST_BODIES = {
     "amount: 16,250 digits then a letter (was 1.3 s)": json.dumps(
         {**NORMAL, "amount": "1" * 16_250 + "a"}
     ),
-    "unknown members filling 16 KiB (each named)": _unknown_members("0"),
+    "unknown members filling 16 KiB": _unknown_members("0"),
     "empty arrays filling 16 KiB": "[" + "[]," * 5_459 + "[]]",
     "16,000 open brackets": "[" * 16_000,
+    "empty objects filling 16 KiB": "[" + "{}," * 5_459 + "{}]",
     "8,000 one-digit numbers": "[" + ",".join(["1"] * 8_000) + "]",
     "description of 128 one-digit groups (card scan)": json.dumps(
         {**NORMAL, "description": "1 " * 128}

@@ -41,6 +41,9 @@ MAX_AMOUNT_CHARS = 40
 # A payment document is one object of scalars (depth 1); a few levels more still get the
 # precise "is not a known field" or "must be a decimal" answer instead of a parse error.
 MAX_JSON_DEPTH = 32
+# A payment request has five fields. A body of thousands of unknown members would otherwise
+# cost a detail each, in the answer and in the work; a few extra still get named one by one.
+MAX_JSON_MEMBERS = 32
 # RFC 8259 section 9 lets a parser limit numbers; the only number this API reads is an amount.
 # Longer tokens are refused while parsing, before anything converts them.
 MAX_JSON_NUMBER_CHARS = 100
@@ -132,6 +135,7 @@ def parse_json_body(raw: bytes | str) -> Any:
       and how deep it can go depends on the caller's stack);
     * number tokens longer than ``MAX_JSON_NUMBER_CHARS`` are refused; numbers come back as
       :class:`JsonNumber` (the exact text), so money never passes through float;
+    * objects of more than ``MAX_JSON_MEMBERS`` members are refused;
     * ``NaN``/``Infinity`` tokens and repeated member names are refused.
 
     It does not check the size: the caller decides what is too large (413).
@@ -368,6 +372,12 @@ def _reject_constant(name: str) -> Any:
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len(pairs) > MAX_JSON_MEMBERS:
+        # Before the loop below, and before each member becomes a "not a known field" detail.
+        raise ValueError(
+            f"an object of {len(pairs)} members; this API reads objects of at most "
+            f"{MAX_JSON_MEMBERS}"
+        )
     # Parsers disagree on which of two repeated members wins; an ambiguous payment is refused.
     document: dict[str, Any] = {}
     for name, value in pairs:

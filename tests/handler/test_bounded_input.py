@@ -18,6 +18,7 @@ from handler.errors import ErrorCode, PaymentError
 from handler.validation import (
     MAX_AMOUNT_CHARS,
     MAX_JSON_DEPTH,
+    MAX_JSON_MEMBERS,
     JsonNumber,
     parse_json_body,
     validate_payment,
@@ -155,6 +156,25 @@ def test_deep_nesting_is_400_invalid_json_saying_so(body: str) -> None:
     assert_error(response, 400, "INVALID_JSON")
     assert f"nested deeper than {MAX_JSON_DEPTH} levels" in response.body["error"]["message"]
     assert scan_items() == []
+
+
+@pytest.mark.usefixtures("table")
+def test_thousands_of_unknown_members_are_refused_as_one_reason() -> None:
+    members = ",".join(f'"m{index}": 0' for index in range(1500))
+    response = post("{" + members + "}", key=new_key())
+
+    assert_error(response, 400, "INVALID_JSON")
+    assert f"at most {MAX_JSON_MEMBERS}" in response.body["error"]["message"]
+    assert len(response.raw["body"]) < 300  # not a detail per member
+
+
+@pytest.mark.usefixtures("table")
+def test_a_few_unknown_members_are_still_named_one_by_one() -> None:
+    extra = {f"m{index}": 0 for index in range(MAX_JSON_MEMBERS - len(VALID_BODY))}
+    response = post({**VALID_BODY, **extra}, key=new_key())
+
+    assert_error(response, 400, "VALIDATION_ERROR")
+    assert [d["field"] for d in response.body["error"]["details"]] == list(extra)
 
 
 @pytest.mark.usefixtures("table")
