@@ -12,11 +12,19 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from handler.config import InitOnce, ProcessorSettings, dynamodb_client
+from handler.config import (
+    API_GATEWAY_TIMEOUT_S,
+    RESPONSE_MARGIN_S,
+    InitOnce,
+    ProcessorSettings,
+    dynamodb_client,
+    settle_client,
+)
 from handler.errors import ErrorCode, PaymentError
 from handler.http import ApiRequest, ApiResponse, error_response, parse_event, to_proxy_response
 from handler.observability import get_logger, metric_fields
 from handler.payments import is_own_write, new_payment, payment_body, same_request
+from handler.sdk_features import DYNAMODB_FEATURES, require_features
 from handler.storage import HealthCheck, PaymentStore
 from handler.validation import parse_payment_request
 
@@ -33,7 +41,12 @@ class Runtime(NamedTuple):
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Runtime:
         settings = ProcessorSettings.from_environ(environ)
-        store = PaymentStore(dynamodb_client(settings.region), settings.table_name)
+        store = PaymentStore(
+            dynamodb_client(settings.region),
+            settings.table_name,
+            settle_client=lambda: settle_client(settings.region),
+        )
+        require_features(store.client, DYNAMODB_FEATURES, logger)
         return cls(settings, store, HealthCheck(store))
 
 
@@ -50,17 +63,25 @@ class Result(NamedTuple):
     error: PaymentError | None = None
 
 
-def process(request: ApiRequest, current: Runtime, request_id: str) -> Result:
+class Call(NamedTuple):
+    """What a route needs to know about the invocation besides the request."""
+
+    request_id: str
+    # time.monotonic() value by which the answer must be on its way back to API Gateway.
+    deadline: float
+
+
+def process(request: ApiRequest, current: Runtime, call: Call) -> Result:
     # Validation first and without I/O: a rejected request touches nothing.
     payment_request = parse_payment_request(request)
     payment = new_payment(
         payment_request,
         api_key_id=request.api_key_id,
         client_id=request.client_id,
-        request_id=request_id,
+        request_id=call.request_id,
         now=datetime.now(UTC),
     )
-    stored = current.store.insert(payment.item)
+    stored = current.store.insert(payment.item, call.deadline)
     if stored is None:
         return Result(ApiResponse(201, payment.body), payment.payment_id, "accepted")
     if not same_request(payment, stored):
@@ -69,7 +90,7 @@ def process(request: ApiRequest, current: Runtime, request_id: str) -> Result:
             "this Idempotency-Key was already used with a different request",
         )
         # Built here rather than raised: the log line should name the payment it collided with.
-        return Result(error_response(error, request_id), payment.payment_id, "rejected", error)
+        return Result(error_response(error, call.request_id), payment.payment_id, "rejected", error)
     if is_own_write(payment, stored):
         return Result(ApiResponse(201, payment_body(stored)), payment.payment_id, "accepted")
     return Result(
@@ -79,13 +100,13 @@ def process(request: ApiRequest, current: Runtime, request_id: str) -> Result:
     )
 
 
-def health(request: ApiRequest, current: Runtime, request_id: str) -> Result:
+def health(request: ApiRequest, current: Runtime, call: Call) -> Result:
     if not current.health.healthy():
         raise PaymentError(ErrorCode.SERVICE_UNAVAILABLE, "the payment store is not reachable")
     return Result(ApiResponse(200, {"status": "ok", "region": current.settings.region}))
 
 
-Route = Callable[[ApiRequest, Runtime, str], Result]
+Route = Callable[[ApiRequest, Runtime, Call], Result]
 
 ROUTES: dict[str, dict[str, Route]] = {
     "/process": {"POST": process},
@@ -95,11 +116,12 @@ ROUTES: dict[str, dict[str, Route]] = {
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     started = time.perf_counter()
-    request_id = getattr(context, "aws_request_id", None) or os.urandom(16).hex()
     request = parse_event(event if isinstance(event, Mapping) else {})
+    call = Call(_request_id(request, context), deadline(request, context))
+    request_id = call.request_id
     try:
         route = _dispatch(request)
-        result = route(request, runtime(), request_id)
+        result = route(request, runtime(), call)
     except PaymentError as exc:
         result = _error_result(request, exc, request_id)
     except Exception as exc:
@@ -115,8 +137,39 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
             reason=type(exc).__name__,
         )
         result = _error_result(request, error, request_id)
-    _log_request(request, result, request_id, started)
+    _log_request(request, result, call, context, started)
     return to_proxy_response(result.response)
+
+
+def _request_id(request: ApiRequest, context: Any) -> str:
+    """One request, one id: API Gateway's request id (``$context.requestId``), which it also
+    sends to the client as ``x-amzn-RequestId`` and writes into its own error responses and
+    access log. Lambda's invocation id serves only direct invocations without API Gateway."""
+    return (
+        request.api_request_id or getattr(context, "aws_request_id", None) or os.urandom(16).hex()
+    )
+
+
+def deadline(
+    request: ApiRequest,
+    context: Any,
+    *,
+    monotonic: Callable[[], float] = time.monotonic,
+    wall_clock: Callable[[], float] = time.time,
+) -> float:
+    """When the answer must leave, as a ``monotonic`` value: API Gateway's 29 s counted from
+    when it received the request (``requestTimeEpoch``; a cold start has already used some),
+    never later than 29 s from now nor than the Lambda timeout, less a margin for the way out.
+    """
+    now = monotonic()
+    candidates = [now + API_GATEWAY_TIMEOUT_S]
+    if request.received_at_ms is not None:
+        elapsed = wall_clock() - request.received_at_ms / 1000
+        candidates.append(now - max(0.0, elapsed) + API_GATEWAY_TIMEOUT_S)
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining):
+        candidates.append(now + remaining() / 1000)
+    return min(candidates) - RESPONSE_MARGIN_S
 
 
 def _dispatch(request: ApiRequest) -> Route:
@@ -153,13 +206,16 @@ _METRIC_NAMES = {
 def _log_request(
     request: ApiRequest,
     result: Result,
-    request_id: str,
+    call: Call,
+    context: Any,
     started: float,
 ) -> None:
     """The one line per request: who, what route, how it ended, how long. No body, no keys."""
     fields: dict[str, Any] = {
-        "request_id": request_id,
-        "api_request_id": request.api_request_id,
+        # The id the client holds (body and x-amzn-RequestId) and API Gateway's access log has.
+        "request_id": call.request_id,
+        # The id in Lambda's own START/END/REPORT lines for the same invocation.
+        "lambda_request_id": getattr(context, "aws_request_id", None),
         "route": f"{request.method} {request.route[:128]}",
         "status": result.response.status,
         "latency_ms": round((time.perf_counter() - started) * 1000, 2),

@@ -29,6 +29,7 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from handler.config import AuditSettings, InitOnce, s3_client
 from handler.money import format_amount
 from handler.observability import get_logger, metric_fields
+from handler.sdk_features import S3_FEATURES, require_features
 
 logger = get_logger("payment.audit")
 
@@ -48,7 +49,9 @@ class AuditRuntime(NamedTuple):
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> AuditRuntime:
         settings = AuditSettings.from_environ(environ)
-        return cls(settings, s3_client(settings.region))
+        s3 = s3_client(settings.region)
+        require_features(s3, S3_FEATURES, logger)
+        return cls(settings, s3)
 
 
 _runtime = InitOnce(lambda: AuditRuntime.from_environ(os.environ))

@@ -52,10 +52,14 @@ class ConfigurationError(Exception):
     """The function was deployed without something it needs."""
 
 
-# API Gateway gives up on a REST integration after 29 s (the Lambda timeout is 60 s), so a
-# request must fail fast enough to still answer 503 itself. Worst case of one call:
-# 3 attempts x (1 s connect + 2 s read) + backoff (< 1 s + < 2 s) = 12 s; a conditional
-# failure without the item in the error costs one more call: 24 s < 29 s.
+# API Gateway gives up on a REST integration after 29 s (the default integration timeout:
+# "Amazon API Gateway quotas", https://docs.aws.amazon.com/apigateway/latest/developerguide/
+# limits.html; the Lambda timeout is 60 s), so a request must settle fast enough to answer
+# itself. RESPONSE_MARGIN_S is kept back for the answer's own way out.
+API_GATEWAY_TIMEOUT_S = 29.0
+RESPONSE_MARGIN_S = 1.0
+
+# Worst case of one call: 3 attempts x (1 s connect + 2 s read) + backoff (< 1 s + < 2 s) = 12 s.
 # DynamoDB answers in milliseconds; 2 s without a byte means a sick connection, and the
 # retry gets a fresh one.
 # `total_max_attempts` counts the first attempt; the older `max_attempts` key of the retries
@@ -64,6 +68,16 @@ DYNAMODB_CLIENT_CONFIG = Config(
     connect_timeout=1,
     read_timeout=2,
     retries={"mode": "standard", "total_max_attempts": 3},
+)
+
+# Settling a write whose outcome is unknown (handler.storage): a consistent read, then at most
+# one more conditional write, each a single attempt (3 s), each started only while the request
+# still has that much of its budget left. The SDK retries nothing here, so once a call has
+# raised, no attempt of ours is still on its way to the table.
+SETTLE_CLIENT_CONFIG = Config(
+    connect_timeout=1,
+    read_timeout=2,
+    retries={"mode": "standard", "total_max_attempts": 1},
 )
 
 # The audit writer is off the request path; its bound is the Lambda timeout (60 s) for a
@@ -126,6 +140,10 @@ def dynamodb_client(region: str) -> Any:
     return boto3.client("dynamodb", region_name=region, config=DYNAMODB_CLIENT_CONFIG)
 
 
+def settle_client(region: str) -> Any:
+    return boto3.client("dynamodb", region_name=region, config=SETTLE_CLIENT_CONFIG)
+
+
 def s3_client(region: str) -> Any:
     return boto3.client("s3", region_name=region, config=S3_CLIENT_CONFIG)
 
@@ -140,6 +158,20 @@ def worst_case_seconds(config: Config, calls: int = 1) -> float:
     per_attempt = config.connect_timeout + config.read_timeout
     backoff = sum(min(2**i, 20) for i in range(attempts - 1))
     return calls * (attempts * per_attempt + backoff)
+
+
+def request_worst_case_seconds() -> float:
+    """The longest a ``POST /process`` can spend in DynamoDB calls, whichever path it takes.
+
+    * the conditional write fails its condition without the stored item in the error (never
+      the case with DynamoDB itself): the write, then one consistent read, both with retries;
+    * the write's outcome is unknown: the write with retries, then a read and one more write
+      of a single attempt each.
+    """
+    write = worst_case_seconds(DYNAMODB_CLIENT_CONFIG)
+    read_back = write + worst_case_seconds(DYNAMODB_CLIENT_CONFIG)
+    settle = write + worst_case_seconds(SETTLE_CLIENT_CONFIG, calls=2)
+    return max(read_back, settle)
 
 
 def _require(environ: Mapping[str, str], *names: str) -> dict[str, str]:

@@ -42,6 +42,9 @@ class ApiRequest(NamedTuple):
     # itself is not kept.
     client_id: str | None
     api_request_id: str | None
+    # When API Gateway received the request (``requestContext.requestTimeEpoch``, ms since the
+    # epoch): its 29 s integration timeout runs from then.
+    received_at_ms: float | None = None
 
 
 def parse_event(event: Mapping[str, Any]) -> ApiRequest:
@@ -61,7 +64,8 @@ def parse_event(event: Mapping[str, Any]) -> ApiRequest:
         body_is_base64=event.get("isBase64Encoded") is True,
         api_key_id=_text(identity.get("apiKeyId")) or None,
         client_id=client_fingerprint(_text(identity.get("apiKey"))),
-        api_request_id=_text(context.get("requestId")) or None,
+        api_request_id=_text(context.get("requestId"))[:128] or None,
+        received_at_ms=_epoch_ms(context.get("requestTimeEpoch")),
     )
 
 
@@ -134,6 +138,12 @@ def _normalise_path(path: str) -> str:
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+def _epoch_ms(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if value > 0 and value == value else None  # NaN is not a time
 
 
 def _text(value: Any) -> str:

@@ -163,7 +163,7 @@ def deliver(
     """PUT the answer to the presigned URL; retries connection errors and 5xx, bounded by
     RESPONSE_ATTEMPTS and by ``deadline`` (a ``clock`` value). Never raises, and the error it
     reports never contains the URL."""
-    if not isinstance(url, str) or urllib.parse.urlsplit(url).scheme not in _RESPONSE_SCHEMES:
+    if _scheme(url) not in _RESPONSE_SCHEMES:
         return Delivery(False, 0, "the request has no usable ResponseURL")
     data = json.dumps(body, separators=(",", ":")).encode("utf-8")
     # An empty Content-Type: the URL was signed without one, and urllib would otherwise add
@@ -187,15 +187,26 @@ def deliver(
             if exc.code < 500:
                 # 403 is an expired or altered signature: asking again cannot change it.
                 return Delivery(False, attempt, error)
+        except (http.client.InvalidURL, ValueError) as exc:
+            # A URL that cannot even be sent to (bad port, control characters, broken IPv6
+            # literal): no retry will fix it. InvalidURL is an HTTPException, so it must be
+            # caught before the retried transport errors below.
+            return Delivery(False, attempt, type(exc).__name__)
         except (OSError, http.client.HTTPException) as exc:
             # Connection refused or reset, DNS, TLS, timeouts (URLError is an OSError).
             error = type(exc).__name__
-        except ValueError as exc:
-            # A URL urllib cannot even send to (http.client.InvalidURL): no retry will fix it.
-            return Delivery(False, attempt, type(exc).__name__)
         if attempt < RESPONSE_ATTEMPTS:
             sleep(RESPONSE_BACKOFF_S[attempt - 1])
     return Delivery(False, RESPONSE_ATTEMPTS, error)
+
+
+def _scheme(url: Any) -> str | None:
+    if not isinstance(url, str):
+        return None
+    try:
+        return urllib.parse.urlsplit(url).scheme
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return None
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import moto.dynamodb.models.table as moto_table
 import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
+from moto.core.models import botocore_stubber
 
 from handler import app, audit, stream_lookup
 
@@ -74,6 +75,9 @@ class Response(NamedTuple):
     headers: dict[str, str]
     body: dict[str, Any]
     raw: dict[str, Any]
+    # The id this request must be known by: API Gateway's request id, or Lambda's for an
+    # invocation that did not come through API Gateway.
+    request_id: str
 
 
 def api_event(
@@ -121,10 +125,12 @@ def api_event(
 
 
 def invoke(event: dict[str, Any], context: FakeContext | None = None) -> Response:
-    raw = app.lambda_handler(event, context or FakeContext())
+    context = context or FakeContext()
+    raw = app.lambda_handler(event, context)
     assert raw["headers"]["Content-Type"] == "application/json"
     assert raw["isBase64Encoded"] is False
-    return Response(raw["statusCode"], raw["headers"], json.loads(raw["body"]), raw)
+    request_id = (event.get("requestContext") or {}).get("requestId") or context.aws_request_id
+    return Response(raw["statusCode"], raw["headers"], json.loads(raw["body"]), raw, request_id)
 
 
 def post(body: Any = None, key: str | None = None, **kwargs: Any) -> Response:
@@ -324,3 +330,51 @@ class Fault:
             ).encode()
             headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-ErrorType": self.code}
         return AWSResponse(request.url, self.status, headers, _RawBody(body))
+
+
+class LostResponse:
+    """The write reaches the table and is applied (moto executes the very request the SDK
+    sent), then the answer is lost on the way back: a read timeout, a dropped connection, or a
+    5xx. The SDK sees only the failure, as it would on the network, and retries as configured.
+
+    ``times``: how many attempts are treated so (None: all of them); later attempts go through.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        operation: str = "PutItem",
+        *,
+        error: Exception | None = None,
+        status: int | None = None,
+        times: int | None = None,
+    ) -> None:
+        self.client = client
+        self.event = f"before-send.{client.meta.service_model.service_id.hyphenize()}.{operation}"
+        self.error = error
+        self.status = status
+        self.remaining = times
+        self.applied = 0
+
+    def __enter__(self) -> LostResponse:
+        self.client.meta.events.register_first(self.event, self, unique_id=id(self))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.client.meta.events.unregister(self.event, unique_id=id(self))
+
+    def __call__(self, request: Any, event_name: str, **_: Any) -> AWSResponse | None:
+        if self.remaining is not None:
+            if self.remaining <= 0:
+                return None
+            self.remaining -= 1
+        botocore_stubber(event_name=event_name, request=request)  # the table applies it
+        self.applied += 1
+        if self.error is not None:
+            raise self.error
+        request.url = "https://fault-injection.invalid/"
+        body = json.dumps(
+            {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "lost"}
+        ).encode()
+        headers = {"Content-Type": "application/x-amz-json-1.0"}
+        return AWSResponse(request.url, self.status or 500, headers, _RawBody(body))

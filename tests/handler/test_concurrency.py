@@ -47,9 +47,13 @@ def run_together(events: list[dict[str, Any]]) -> list[Response]:
 @pytest.mark.parametrize("round_", range(3))
 def test_concurrent_duplicates_make_one_payment_and_agree_on_it(round_: int) -> None:
     key = new_key()
-    event = api_event("POST", "/process", VALID_BODY, {"Idempotency-Key": key})
+    # Sixteen HTTP requests, so sixteen API Gateway request ids: the same body and key.
+    events = [
+        api_event("POST", "/process", VALID_BODY, {"Idempotency-Key": key})
+        for _ in range(CONCURRENCY)
+    ]
 
-    responses = run_together([event] * CONCURRENCY)
+    responses = run_together(events)
 
     statuses = Counter(r.status for r in responses)
     assert statuses == {201: 1, 200: CONCURRENCY - 1}
@@ -81,7 +85,9 @@ def test_concurrent_different_bodies_under_one_key_make_one_payment_and_409s() -
 
 
 def test_concurrent_requests_without_keys_are_all_separate_payments() -> None:
-    responses = run_together([api_event("POST", "/process", VALID_BODY)] * CONCURRENCY)
+    responses = run_together(
+        [api_event("POST", "/process", VALID_BODY) for _ in range(CONCURRENCY)]
+    )
 
     assert Counter(r.status for r in responses) == {201: CONCURRENCY}
     assert len(scan_items()) == CONCURRENCY

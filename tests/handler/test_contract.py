@@ -36,14 +36,13 @@ PAYMENT_FIELDS = {
 CREATED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 
 
-def assert_error(response: Any, status: int, code: str, context: FakeContext | None = None) -> None:
+def assert_error(response: Any, status: int, code: str) -> None:
     assert response.status == status, response.body
     error = response.body["error"]
     assert error["code"] == code
     assert isinstance(error["message"], str) and error["message"]
-    assert error["request_id"]
-    if context is not None:
-        assert error["request_id"] == context.aws_request_id
+    # One request, one id: API Gateway's, which it also sends as x-amzn-RequestId.
+    assert error["request_id"] == response.request_id
     assert set(error) <= {"code", "message", "request_id", "details"}
 
 
@@ -155,7 +154,7 @@ def test_same_key_with_a_different_body_is_409_and_the_payment_is_untouched() ->
         context,
     )
 
-    assert_error(conflict, 409, "IDEMPOTENCY_KEY_REUSED", context)
+    assert_error(conflict, 409, "IDEMPOTENCY_KEY_REUSED")
     assert scan_items() == before
     assert before[0]["payment_id"] == {"S": first.body["payment_id"]}
 
@@ -243,7 +242,7 @@ def test_body_that_is_not_a_json_object_is_400_invalid_json(body: str | None) ->
     context = FakeContext()
     response = invoke(api_event("POST", "/process", body, {"Idempotency-Key": new_key()}), context)
 
-    assert_error(response, 400, "INVALID_JSON", context)
+    assert_error(response, 400, "INVALID_JSON")
     assert scan_items() == []
 
 
@@ -267,7 +266,7 @@ def test_every_failing_field_is_reported_at_once() -> None:
     context = FakeContext()
     response = invoke(api_event("POST", "/process", body, {"Idempotency-Key": "short"}), context)
 
-    assert_error(response, 400, "VALIDATION_ERROR", context)
+    assert_error(response, 400, "VALIDATION_ERROR")
     fields = [detail["field"] for detail in response.body["error"]["details"]]
     assert fields == [
         "amount",
@@ -281,6 +280,39 @@ def test_every_failing_field_is_reported_at_once() -> None:
     ]
     assert all(detail["issue"] for detail in response.body["error"]["details"])
     assert scan_items() == []
+
+
+def test_one_request_carries_one_id_api_gateways() -> None:
+    """API Gateway sends the client ``x-amzn-RequestId: $context.requestId`` and writes the
+    same id into its own error responses; the handler's errors, log line and stored item use
+    that id too, never Lambda's invocation id, and add no request-id header of their own."""
+    context = FakeContext()
+    accepted_event = api_event("POST", "/process", VALID_BODY, {"Idempotency-Key": new_key()})
+    rejected_event = api_event("POST", "/process", {**VALID_BODY, "amount": "-1"})
+
+    accepted = invoke(accepted_event, context)
+    rejected = invoke(rejected_event, context)
+
+    assert rejected.body["error"]["request_id"] == rejected_event["requestContext"]["requestId"]
+    assert rejected.body["error"]["request_id"] != context.aws_request_id
+    [item] = scan_items()
+    assert item["request_id"] == {"S": accepted_event["requestContext"]["requestId"]}
+    for response in (accepted, rejected):
+        assert not {name.lower() for name in response.headers} & {
+            "x-amzn-requestid",
+            "x-request-id",
+            "request-id",
+        }
+
+
+def test_a_direct_invocation_without_api_gateway_uses_the_lambda_request_id() -> None:
+    context = FakeContext()
+    event = api_event("POST", "/process", {})
+    del event["requestContext"]
+
+    response = invoke(event, context)
+
+    assert response.body["error"]["request_id"] == context.aws_request_id
 
 
 def test_missing_fields_are_each_named() -> None:
@@ -444,7 +476,7 @@ def test_body_over_16_kib_is_413_and_writes_nothing() -> None:
         api_event("POST", "/process", {**VALID_BODY, "description": padding}), context
     )
 
-    assert_error(response, 413, "PAYLOAD_TOO_LARGE", context)
+    assert_error(response, 413, "PAYLOAD_TOO_LARGE")
     assert scan_items() == []
 
 
@@ -504,7 +536,7 @@ def test_unknown_routes_and_methods_use_the_error_shape(
     context = FakeContext()
     response = invoke(api_event(method, path, VALID_BODY), context)
 
-    assert_error(response, status, code, context)
+    assert_error(response, status, code)
     assert response.headers.get("Allow") == allow
     assert scan_items() == []
 

@@ -8,18 +8,62 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 
 from handler import stream_lookup
-from handler.config import DYNAMODB_CLIENT_CONFIG, S3_CLIENT_CONFIG, worst_case_seconds
+from handler.app import deadline
+from handler.config import (
+    API_GATEWAY_TIMEOUT_S,
+    DYNAMODB_CLIENT_CONFIG,
+    RESPONSE_MARGIN_S,
+    S3_CLIENT_CONFIG,
+    SETTLE_CLIENT_CONFIG,
+    request_worst_case_seconds,
+    worst_case_seconds,
+)
+from handler.http import parse_event
 
 REPO = Path(__file__).resolve().parents[2]
+# "Amazon API Gateway quotas": integration timeout 50 ms - 29 s for REST APIs (the default).
 API_GATEWAY_INTEGRATION_TIMEOUT_S = 29
 LAMBDA_TIMEOUT_S = 60
 
 
 def test_a_request_gives_up_before_api_gateway_does() -> None:
-    # Worst case: the conditional write, then the read-back when the error carries no item.
-    assert worst_case_seconds(DYNAMODB_CLIENT_CONFIG, calls=2) < API_GATEWAY_INTEGRATION_TIMEOUT_S
+    # Worst case: the write with retries, then either the read-back of a condition failure
+    # without the item, or the settling read and write of an unknown outcome.
+    assert API_GATEWAY_TIMEOUT_S == API_GATEWAY_INTEGRATION_TIMEOUT_S
+    worst = request_worst_case_seconds()
+    assert worst >= worst_case_seconds(DYNAMODB_CLIENT_CONFIG, calls=2)
+    assert worst >= worst_case_seconds(DYNAMODB_CLIENT_CONFIG) + worst_case_seconds(
+        SETTLE_CLIENT_CONFIG, calls=2
+    )
+    assert worst + RESPONSE_MARGIN_S < API_GATEWAY_INTEGRATION_TIMEOUT_S
+
+
+def test_settling_calls_are_single_attempts() -> None:
+    # Once a settling call has raised, no attempt of it can still be on its way to the table.
+    assert SETTLE_CLIENT_CONFIG.retries["total_max_attempts"] == 1
+
+
+def _deadline(event: dict, remaining_ms: int | None = None) -> float:
+    context = SimpleNamespace()
+    if remaining_ms is not None:
+        context.get_remaining_time_in_millis = lambda: remaining_ms
+    return deadline(parse_event(event), context, monotonic=lambda: 100.0, wall_clock=lambda: 1e9)
+
+
+def test_the_deadline_counts_from_when_api_gateway_received_the_request() -> None:
+    # Received 5 s ago (a cold start, say): 24 s are left of API Gateway's 29, less the margin.
+    received = {"requestContext": {"requestTimeEpoch": 1e12 - 5000}}
+    assert _deadline(received) == 100.0 + API_GATEWAY_TIMEOUT_S - 5 - RESPONSE_MARGIN_S
+    # Without that time, 29 s from now; never beyond the Lambda timeout either.
+    assert _deadline({}) == 100.0 + API_GATEWAY_TIMEOUT_S - RESPONSE_MARGIN_S
+    assert _deadline({}, remaining_ms=10_000) == 100.0 + 10 - RESPONSE_MARGIN_S
+    # A clock that runs behind API Gateway's never grants more than 29 s.
+    assert _deadline({"requestContext": {"requestTimeEpoch": 1e12 + 60_000}}) == _deadline({})
 
 
 def test_one_audit_write_fits_well_inside_the_lambda_timeout() -> None:
@@ -100,3 +144,66 @@ def test_without_configuration_the_module_imports_and_requests_get_500() -> None
     }
     logged = "\n".join(json.dumps(line) for line in lines[:-1])
     assert "TABLE_NAME" in logged and "ENVIRONMENT_SUFFIX" in logged
+
+
+def _service_model_without(service: str, shape: str, member: str, into: Path) -> None:
+    """Copy botocore's own model of ``service`` with one request member removed, where
+    botocore's loader looks first (AWS_DATA_PATH): what an older runtime SDK looks like."""
+    import gzip
+
+    import botocore
+
+    data = Path(botocore.__file__).parent / "data" / service
+    [version] = [d for d in data.iterdir() if (d / "service-2.json.gz").exists()]
+    model = json.loads(gzip.decompress((version / "service-2.json.gz").read_bytes()))
+    del model["shapes"][shape]["members"][member]
+    target = into / service / version.name
+    target.mkdir(parents=True)
+    (target / "service-2.json").write_text(json.dumps(model))
+
+
+def _init_with(env: dict[str, str], module: str) -> subprocess.CompletedProcess[str]:
+    base = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), "HOME": "/nonexistent"}
+    configured = {
+        "AWS_REGION": "eu-west-1",
+        "TABLE_NAME": "payment-dev-payments",
+        "ENVIRONMENT_SUFFIX": "dev",
+        "AUDIT_BUCKET": "payment-dev-audit",
+        "AUDIT_KMS_KEY_ARN": "arn:aws:kms:eu-west-1:123456789012:key/abc",
+    }
+    return subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        env={**base, **configured, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "shape", "member", "module"),
+    [
+        ("dynamodb", "PutItemInput", "ReturnValuesOnConditionCheckFailure", "handler.app"),
+        ("s3", "PutObjectRequest", "IfNoneMatch", "handler.audit"),
+    ],
+)
+def test_an_sdk_without_a_member_the_code_sends_fails_init_with_one_line(
+    tmp_path: Path, service: str, shape: str, member: str, module: str
+) -> None:
+    _service_model_without(service, shape, member, tmp_path)
+
+    result = _init_with({"AWS_DATA_PATH": str(tmp_path)}, module)
+
+    assert result.returncode != 0  # Lambda reports the init as failed; no request is served
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    [line] = [line for line in lines if line["message"] == "sdk feature missing"]
+    assert line["level"] == "ERROR"
+    assert member in line["error"] and "botocore" in line["error"]
+    assert "SdkFeatureMissing" in result.stderr
+
+
+def test_the_pinned_sdk_has_every_member_the_code_sends() -> None:
+    for module in ("handler.app", "handler.audit"):
+        result = _init_with({}, module)
+        assert result.returncode == 0, result.stderr
+        assert "sdk feature missing" not in result.stdout

@@ -449,6 +449,31 @@ def test_a_refused_connection_is_retried() -> None:
     assert len(sleeps) == stream_lookup.RESPONSE_ATTEMPTS - 1
 
 
+NO_USABLE_URL = "the request has no usable ResponseURL"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://127.0.0.1:not-a-port/r", stream_lookup.Delivery(False, 1, "InvalidURL")),
+        ("http://127.0.0.1/r\nHost: elsewhere", stream_lookup.Delivery(False, 1, "InvalidURL")),
+        # urllib cannot even parse it: refused before any attempt, and deliver does not raise.
+        ("http://[::1/r", stream_lookup.Delivery(False, 0, NO_USABLE_URL)),
+    ],
+    ids=["bad-port", "control-character", "unclosed-bracket"],
+)
+def test_a_url_that_cannot_be_sent_to_is_not_retried(
+    url: str, expected: stream_lookup.Delivery
+) -> None:
+    """No retry can repair the URL itself: at most one attempt, no backoff, the reason named."""
+    sleeps: list[float] = []
+
+    delivery = stream_lookup.deliver(url, {}, sleep=sleeps.append)
+
+    assert delivery == expected
+    assert sleeps == []
+
+
 def test_delivery_stops_at_the_deadline(cloudformation: ResponseServer) -> None:
     now = [100.0]
 
