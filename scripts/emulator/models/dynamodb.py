@@ -13,7 +13,6 @@ from moto.core.common_models import CloudFormationModel
 from moto.dynamodb.models import dynamodb_backends
 from moto.kms.models import kms_backends
 
-from handler import stream_lookup
 from handler.config import TableStreamSettings
 from templates_src.compute import TABLE_STREAM_HANDLER
 
@@ -293,6 +292,10 @@ class TableStream(ProjectModel, CloudFormationModel):
         if original is not None:
             request["PhysicalResourceId"] = original.physical_id
             request["OldResourceProperties"] = getattr(original, "props", {})
+        # Imported here, as Lambda would at the function's init: the module reports its
+        # configuration when loaded, which a process that never runs the provider must not print.
+        from handler import stream_lookup
+
         with _RUNTIME_LOCK:
             # The handler's clients, for this request only: the stack's region of moto.
             previous = stream_lookup._runtime.peek()
