@@ -11,6 +11,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from . import (
     deletion,
+    lambda_concurrency,
     models,
     ordering,
     parameters,
@@ -35,6 +36,7 @@ def install() -> None:
     updates.install()
     stacksets.install()
     stackset_operations.install()
+    lambda_concurrency.install()
     # moto caches its type -> model map on first use; rebuild it with the classes above.
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()
