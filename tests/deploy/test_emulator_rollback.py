@@ -106,9 +106,11 @@ def test_an_update_that_removes_a_retained_resource_keeps_it(aws):
 def test_a_failed_first_deploy_re_runs_clean(aws, emulator, tmp_path):
     # Something outside the deployment holds a name the replica template creates after its
     # named buckets and keys: the first deploy fails there and rolls back.
+    # (An SSM parameter: a table, bucket or key alias in the way is refused before any change.)
     kms = aws("kms", REPLICA)
-    conflict = f"alias/payment-{SUFFIX}-table"
-    kms.create_alias(AliasName=conflict, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+    ssm = aws("ssm", REPLICA)
+    conflict = f"/payment/{SUFFIX}/bucket-name"  # made after the audit bucket it names
+    ssm.put_parameter(Name=conflict, Value="someone else's", Type="String")
     args = deploy_args(emulator.url, SUFFIX, tmp_path, "--bootstrap")
 
     first = run_deploy(args)
@@ -118,12 +120,12 @@ def test_a_failed_first_deploy_re_runs_clean(aws, emulator, tmp_path):
     # Nothing the failed creation made is left to collide with the retry.
     for bucket in (
         f"payment-{SUFFIX}-audit-{ACCOUNT}-{REPLICA}",
-        f"payment-{SUFFIX}-access-logs-{ACCOUNT}-{REPLICA}",
+        f"payment-{SUFFIX}-logs-{ACCOUNT}-{REPLICA}",
     ):
         with pytest.raises(ClientError):
             aws("s3", REPLICA).head_bucket(Bucket=bucket)
 
-    kms.delete_alias(AliasName=conflict)
+    ssm.delete_parameter(Name=conflict)
     second = run_deploy(args)
 
     assert second.code == 0, second.err
