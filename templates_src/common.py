@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from awacs.aws import Action as AwacsAction
+from awacs.aws import Bool, Condition, Deny, Principal, Statement
 from troposphere import AWSObject, Equals, Parameter, Ref, Sub, Tags, Template
 
 from .config import EMAIL_PATTERN, MANAGED_BY, PROJECT, SUFFIX_PATTERN, SUFFIX_RULE, Config
@@ -242,6 +244,19 @@ def arn(service: str, resource: str, *, region: str | None = None, account: bool
     if region is None:
         return Sub(text)
     return Sub(text, TargetRegion=region)
+
+
+def deny_insecure_transport(service: str, resources: list[object]) -> Statement:
+    """A resource-policy statement that refuses every ``service`` request not sent over TLS
+    (PCI DSS 4.2.1): the ``aws:SecureTransport`` deny that the S3, SNS and SQS guides document."""
+    return Statement(
+        Sid="DenyInsecureTransport",
+        Effect=Deny,
+        Principal=Principal("*"),
+        Action=[AwacsAction(service, "*")],
+        Resource=resources,
+        Condition=Condition(Bool("aws:SecureTransport", False)),
+    )
 
 
 def retain(resource: AWSObject) -> AWSObject:

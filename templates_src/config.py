@@ -22,6 +22,38 @@ SUFFIX_PATTERN = r"^[a-z][a-z0-9-]{0,19}$"
 SUFFIX_RULE = "1-20 characters of a-z, 0-9 and '-', starting with a letter"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
+GOVERNANCE, COMPLIANCE = "GOVERNANCE", "COMPLIANCE"
+# Suffixes of environments whose data may be destroyed on purpose (GOVERNANCE lock, so that
+# delete.py --purge-data can remove the audit objects). Anything else is production-like.
+THROWAWAY_SUFFIX_PATTERN = r"(dev|test|tmp|ci|local|emu|sandbox|pr[0-9]+)(-[a-z0-9-]*)?"
+# CloudWatch Logs accepts only these retention periods (AWS::Logs::LogGroup RetentionInDays).
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+WAF_REASON_PATTERN = r"[ -~]{20,500}"
+WAF_REASON_RULE = "20 to 500 printable characters"
+
 
 class ConfigError(ValueError):
     """A configuration value that cannot produce a valid template (CLI exit code 2)."""
@@ -57,18 +89,26 @@ class Config:
     primary_region: str = DEFAULT_PRIMARY_REGION
     replica_regions: tuple[str, ...] = DEFAULT_REPLICA_REGIONS
     alarm_email: str = ""
-    log_retention_days: int = 7
+    log_retention_days: int = 400  # every log group; PCI DSS 10.5.1 wants at least a year
     lambda_memory_mb: int = 512
     lambda_timeout_s: int = 60
     lambda_runtime: str = "python3.12"
     processor_reserved_concurrency: int = 100
     audit_writer_reserved_concurrency: int = 5
-    security_log_retention_days: int = 365  # API access and WAF logs: who called, kept a year
     kms_deletion_window_days: int = 10
     audit_glacier_after_days: int = 30
     audit_noncurrent_expiry_days: int = 365
     thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
     api_limits: ApiLimits = field(default_factory=ApiLimits)
+    # Security controls (README "Security"). "" follows the suffix: GOVERNANCE for a throw-away
+    # suffix (THROWAWAY_SUFFIX_PATTERN), COMPLIANCE for every other one.
+    audit_object_lock_mode: str = ""
+    audit_object_lock_days: int = 365
+    # The one principal that may bypass GOVERNANCE retention (delete.py --purge-data runs as it).
+    purge_role_name: str = "payment-data-purge"
+    enable_cloudtrail: bool = False  # for accounts without an organization trail
+    enable_waf: bool = True
+    waf_exception_reason: str = ""  # required when enable_waf is False
 
     def __post_init__(self) -> None:
         validate_suffix(self.environment_suffix)
@@ -86,6 +126,14 @@ class Config:
             )
         if self.alarm_email and not re.match(EMAIL_PATTERN, self.alarm_email):
             raise ConfigError(f"alarm e-mail {self.alarm_email!r} is not an e-mail address")
+        validate_security(self)
+
+    @property
+    def object_lock_mode(self) -> str:
+        """The audit buckets' default retention mode: as configured, else by the suffix."""
+        if self.audit_object_lock_mode:
+            return self.audit_object_lock_mode
+        return GOVERNANCE if is_throwaway_suffix(self.environment_suffix) else COMPLIANCE
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -110,6 +158,46 @@ class Config:
             "replica_regions": list(self.replica_regions),
             "alarm_email": bool(self.alarm_email),
         }
+
+
+def is_throwaway_suffix(suffix: str) -> bool:
+    """A throw-away environment (its data may be purged): the suffix is one of the names the
+    tooling and the tests use, alone or followed by ``-<anything>``."""
+    return re.fullmatch(THROWAWAY_SUFFIX_PATTERN, suffix) is not None
+
+
+def validate_security(config: Config) -> None:
+    """The security settings: retention that meets PCI DSS 10.5.1, a known lock mode, and a
+    written reason for switching the WAF off."""
+    if config.log_retention_days not in LOG_RETENTION_DAYS or config.log_retention_days < 365:
+        raise ConfigError(
+            f"log retention {config.log_retention_days} days: must be at least 365 and one of "
+            f"CloudWatch Logs' values ({', '.join(str(d) for d in LOG_RETENTION_DAYS if d >= 365)})"
+        )
+    if config.audit_object_lock_mode not in ("", GOVERNANCE, COMPLIANCE):
+        raise ConfigError(
+            f"object lock mode {config.audit_object_lock_mode!r}: {GOVERNANCE} or {COMPLIANCE}"
+        )
+    if not 1 <= config.audit_object_lock_days <= 36_500:
+        raise ConfigError(f"object lock days {config.audit_object_lock_days}: 1 to 36500")
+    if not re.fullmatch(r"[A-Za-z0-9+=,.@_-]{1,64}", config.purge_role_name):
+        raise ConfigError(f"purge role name {config.purge_role_name!r} is not an IAM role name")
+    reason = config.waf_exception_reason
+    if not config.enable_waf and not re.fullmatch(WAF_REASON_PATTERN, reason):
+        raise ConfigError(
+            "the WAF is off without a reason: give the exception's reason "
+            f"({WAF_REASON_RULE}) or keep the WAF on"
+        )
+
+
+def require_alarm_subscriber(config: Config, *, opted_out: bool) -> None:
+    """Alarms must reach someone (PCI DSS 10.7.2): a deployment without an alarm e-mail is
+    refused unless the operator opted out explicitly. For deploy and plan to call."""
+    if not config.alarm_email and not opted_out:
+        raise ConfigError(
+            "no alarm subscriber: give --alarm-email ADDRESS, or opt out explicitly "
+            "(alarms then notify a topic nobody reads)"
+        )
 
 
 def validate_suffix(suffix: str) -> str:

@@ -8,7 +8,7 @@ from troposphere import Equals, GetAtt, Not, Ref, Sub, Template
 from troposphere.cloudwatch import Alarm, Metric, MetricDataQuery, MetricDimension, MetricStat
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
-from .common import STAGE_NAME, Params, name, tags
+from .common import STAGE_NAME, Params, deny_insecure_transport, name, tags
 from .config import Config
 
 HAS_ALARM_EMAIL = "HasAlarmEmail"
@@ -46,7 +46,8 @@ def add_alarm_topic(template: Template, params: Params, app_key_arn: object) -> 
                         Condition=Condition(
                             StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))
                         ),
-                    )
+                    ),
+                    deny_insecure_transport("sns", [Ref(topic)]),
                 ],
             ),
         )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 from troposphere import GetAtt, Sub, Template
-from troposphere.logs import LogGroup
 from troposphere.wafv2 import (
     AllowAction,
     BlockAction,
@@ -32,7 +31,8 @@ from troposphere.wafv2 import (
     WebACLRule,
 )
 
-from .common import SUFFIX_PARAM, WAF_ENABLED, disposable, name, tags
+from . import logs
+from .common import SUFFIX_PARAM, WAF_ENABLED, name, tags
 from .config import Config
 
 RATE_LIMIT_PER_5_MIN = 2_000  # requests per client IP in any 5 minutes
@@ -118,17 +118,13 @@ def add_waf(template: Template, config: Config, *, rest_api: object, stage: obje
         )
     )
     # WAF requires its CloudWatch log group names to start with aws-waf-logs-.
-    log_group = template.add_resource(
-        disposable(
-            LogGroup(
-                "WafLogGroup",
-                Condition=WAF_ENABLED,
-                LogGroupName=Sub(f"aws-waf-logs-payment-${{{SUFFIX_PARAM}}}-api"),
-                RetentionInDays=config.security_log_retention_days,
-                KmsKeyId=app_key_arn,
-                Tags=tags(),
-            )
-        )
+    log_group = logs.add_log_group(
+        template,
+        config,
+        "WafLogGroup",
+        Sub(f"aws-waf-logs-payment-${{{SUFFIX_PARAM}}}-api"),
+        app_key_arn,
+        condition=WAF_ENABLED,
     )
     template.add_resource(
         LoggingConfiguration(

@@ -216,7 +216,7 @@ def test_failover_records_form_a_primary_secondary_pair(primary, standby):
     assert first["SetIdentifier"] != second["SetIdentifier"]
     domain = primary["Resources"]["ApiDomainName"]["Properties"]
     assert domain["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
-    assert domain["SecurityPolicy"] == "TLS_1_2"
+    assert domain["SecurityPolicy"] == "SecurityPolicy_TLS13_1_2_2021_06"
     assert domain["RegionalCertificateArn"] == {"Ref": "ApiCertificate"}
     certificate = primary["Resources"]["ApiCertificate"]["Properties"]
     assert certificate["ValidationMethod"] == "DNS"

@@ -35,6 +35,7 @@ from .kms import KmsAlias, KmsKey
 from .s3 import S3Bucket, S3BucketPolicy
 from .secretsmanager import SecretsManagerSecret
 from .sns import SnsSubscription, SnsTopicPolicy
+from .sqs import SqsQueuePolicy
 from .ssm import SsmParameter
 from .wafv2 import Wafv2LoggingConfiguration, Wafv2WebAcl, Wafv2WebAclAssociation
 
@@ -64,4 +65,5 @@ __all__ = [
     "Wafv2WebAcl",
     "Wafv2WebAclAssociation",
     "SnsTopicPolicy",
+    "SqsQueuePolicy",
 ]
