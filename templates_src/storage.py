@@ -1,7 +1,15 @@
 """The buckets of a region: the audit bucket and the bucket its access logs go to.
 
 Both are versioned, private, TLS-only and retained. The audit bucket is encrypted with the
-region's audit key and takes uploads only under that key.
+region's audit key, takes uploads only under that key, and locks every object version for the
+configured retention (S3 Object Lock default retention, PCI DSS v4.0 10.3.2 and 10.5.1):
+COMPLIANCE for production-like suffixes (nobody, root included, can delete or shorten it),
+GOVERNANCE for throw-away ones (only the documented purge role may bypass it).
+
+The access-log bucket cannot be locked: "S3 buckets with Object Lock can't be used as destination
+buckets for server access logs" (Amazon S3 user guide, "Configuring S3 Object Lock"). Its log
+versions can be deleted by the purge role only (bucket policy), and the optional CloudTrail
+trail records every data event on both buckets.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from awacs import s3 as s3_actions
 from awacs.aws import (
     Allow,
     ArnLike,
-    Bool,
+    ArnNotLike,
     Condition,
     Deny,
     Null,
@@ -27,11 +35,14 @@ from troposphere.s3 import (
     Bucket,
     BucketEncryption,
     BucketPolicy,
+    DefaultRetention,
     LifecycleConfiguration,
     LifecycleRule,
     LifecycleRuleTransition,
     LoggingConfiguration,
     NoncurrentVersionExpiration,
+    ObjectLockConfiguration,
+    ObjectLockRule,
     OwnershipControls,
     OwnershipControlsRule,
     PublicAccessBlockConfiguration,
@@ -40,13 +51,14 @@ from troposphere.s3 import (
     VersioningConfiguration,
 )
 
-from .common import AUDIT_PREFIX, SUFFIX_PARAM, retain, suppress, tags
+from .common import AUDIT_PREFIX, SUFFIX_PARAM, deny_insecure_transport, retain, suppress, tags
 from .config import Config
 
 AUDIT_BUCKET = "AuditBucket"
 ACCESS_LOG_BUCKET = "AccessLogBucket"
 ACCESS_LOG_PREFIX = "audit-bucket/"
 ACCESS_LOG_EXPIRY_DAYS = 365
+AUDIT_COLD_STORAGE_CLASS = "GLACIER_IR"
 
 _PRIVATE = PublicAccessBlockConfiguration(
     BlockPublicAcls=True,
@@ -86,13 +98,23 @@ def access_log_bucket_name() -> Sub:
 
 
 def _tls_only(bucket: Bucket) -> Statement:
+    return deny_insecure_transport("s3", [GetAtt(bucket, "Arn"), Sub(f"${{{bucket.title}.Arn}}/*")])
+
+
+def purge_role_arn(config: Config) -> Sub:
+    """The one principal that may remove locked or logged history (delete.py --purge-data runs
+    as this role; README "Security")."""
+    return Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{config.purge_role_name}")
+
+
+def _only_the_purge_role(config: Config, sid: str, actions: list, resource: object) -> Statement:
     return Statement(
-        Sid="DenyInsecureTransport",
+        Sid=sid,
         Effect=Deny,
         Principal=Principal("*"),
-        Action=[s3_actions.Action("*")],
-        Resource=[GetAtt(bucket, "Arn"), Sub(f"${{{bucket.title}.Arn}}/*")],
-        Condition=Condition(Bool("aws:SecureTransport", False)),
+        Action=actions,
+        Resource=[resource],
+        Condition=Condition(ArnNotLike("aws:PrincipalArn", purge_role_arn(config))),
     )
 
 
@@ -126,7 +148,7 @@ def _private_bucket(
     )
 
 
-def add_access_log_bucket(template: Template) -> Bucket:
+def add_access_log_bucket(template: Template, config: Config) -> Bucket:
     """Server access logs of the audit bucket: who read or wrote which audit object."""
     bucket = template.add_resource(
         suppress(
@@ -158,6 +180,12 @@ def add_access_log_bucket(template: Template) -> Bucket:
                     Version="2012-10-17",
                     Statement=[
                         _tls_only(bucket),
+                        _only_the_purge_role(
+                            config,
+                            "OnlyThePurgeRoleDeletesLogVersions",
+                            [s3_actions.DeleteObjectVersion],
+                            Sub(f"${{{bucket.title}.Arn}}/*"),
+                        ),
                         Statement(
                             Sid="S3DeliversAccessLogsOfTheAuditBucket",
                             Effect=Allow,
@@ -196,9 +224,13 @@ def add_audit_bucket(
                 Id="AuditRecordsToGlacier",
                 Status="Enabled",
                 Prefix=AUDIT_PREFIX,
+                # Glacier Instant Retrieval stays readable in milliseconds: PCI DSS 10.5.1
+                # wants the last three months immediately available (no Flexible Retrieval or
+                # Deep Archive, whose restores take hours).
                 Transitions=[
                     LifecycleRuleTransition(
-                        StorageClass="GLACIER", TransitionInDays=config.audit_glacier_after_days
+                        StorageClass=AUDIT_COLD_STORAGE_CLASS,
+                        TransitionInDays=config.audit_glacier_after_days,
                     )
                 ],
                 # Audit objects are written once (conditional put), so a noncurrent version
@@ -209,6 +241,16 @@ def add_audit_bucket(
             ),
             LoggingConfiguration=LoggingConfiguration(
                 DestinationBucketName=access_log_bucket.ref(), LogFilePrefix=ACCESS_LOG_PREFIX
+            ),
+            # Object Lock needs versioning (on above) and can only be turned on, never off.
+            ObjectLockEnabled=True,
+            ObjectLockConfiguration=ObjectLockConfiguration(
+                ObjectLockEnabled="Enabled",
+                Rule=ObjectLockRule(
+                    DefaultRetention=DefaultRetention(
+                        Mode=config.object_lock_mode, Days=config.audit_object_lock_days
+                    )
+                ),
             ),
         )
     )
@@ -224,6 +266,14 @@ def add_audit_bucket(
                         Version="2012-10-17",
                         Statement=[
                             _tls_only(bucket),
+                            # Under GOVERNANCE, s3:BypassGovernanceRetention is what removes a
+                            # locked version early; under COMPLIANCE nothing can.
+                            _only_the_purge_role(
+                                config,
+                                "OnlyThePurgeRoleBypassesRetention",
+                                [s3_actions.BypassGovernanceRetention],
+                                objects,
+                            ),
                             Statement(
                                 # Uploads that ask for encryption get the audit key or nothing;
                                 # uploads that do not ask get it by default.

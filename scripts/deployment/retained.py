@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from . import names
 from .aws import Aws, error_code
+from .errors import DeployError
 
 
 @dataclass
@@ -109,7 +110,14 @@ def _buckets(aws: Aws, suffix: str, account: str, region: str) -> list[str]:
 
 
 def empty_bucket(s3: Any, bucket: str) -> int:
-    """Delete every object version and delete marker; return how many were removed."""
+    """Delete every object version and delete marker; return how many were removed.
+
+    Versions under a GOVERNANCE Object Lock go too: the request bypasses the retention, which
+    S3 allows only to a principal with ``s3:BypassGovernanceRetention`` (the audit bucket's
+    policy denies it to all but the purge role). Versions under COMPLIANCE cannot be removed by
+    anyone before their retention ends ("Object Lock retention modes", Amazon S3 user guide):
+    the purge then stops, saying what remains and until when.
+    """
     removed = 0
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
         victims = [
@@ -118,12 +126,45 @@ def empty_bucket(s3: Any, bucket: str) -> int:
         ]
         for start in range(0, len(victims), 1000):  # DeleteObjects takes at most 1,000
             batch = victims[start : start + 1000]
-            response = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+            response = s3.delete_objects(
+                Bucket=bucket,
+                Delete={"Objects": batch, "Quiet": True},
+                BypassGovernanceRetention=True,
+            )
             if response.get("Errors"):
-                first = response["Errors"][0]
-                raise RuntimeError(f"{bucket}: cannot delete {first['Key']}: {first['Message']}")
+                raise DeployError(_undeletable(s3, bucket, response["Errors"], batch))
             removed += len(batch)
     return removed
+
+
+def _undeletable(s3: Any, bucket: str, errors: list[dict], batch: list[dict]) -> str:
+    first = errors[0]
+    where = f"{bucket}: cannot delete {len(errors)} object version(s), first {first['Key']}"
+    version = first.get("VersionId") or next(
+        (v["VersionId"] for v in batch if v["Key"] == first["Key"]), None
+    )
+    # HeadObject reports a version's lock (ObjectLockMode, ObjectLockRetainUntilDate).
+    try:
+        head = s3.head_object(
+            Bucket=bucket, Key=first["Key"], **({"VersionId": version} if version else {})
+        )
+    except Exception as error:  # a delete marker, or gone meanwhile: report S3's reason
+        if not error_code(error):
+            raise
+        head = {}
+    if "ObjectLockMode" not in head:  # not a lock: some other refusal
+        return f"{where}: {first.get('Message', first.get('Code'))}"
+    until = head["ObjectLockRetainUntilDate"]
+    if head["ObjectLockMode"] == "COMPLIANCE":
+        return (
+            f"{where}: locked in COMPLIANCE mode until {until:%Y-%m-%d}; nobody can remove "
+            "it earlier, so the bucket and its locked versions remain (the rest of the purge "
+            "did not run)"
+        )
+    return (
+        f"{where}: locked in GOVERNANCE mode until {until:%Y-%m-%d}; only the purge role may "
+        "bypass it: run the purge as that role"
+    )
 
 
 def purge_table(aws: Aws, table: str, primary: str, regions: list[str], out: TextIO) -> None:

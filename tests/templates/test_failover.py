@@ -188,7 +188,7 @@ def test_routing_exists_only_with_a_domain(primary, standby):
         # Half a configuration creates nothing (and the rule below refuses it).
         assert not routing & created(template, region, HostedZoneId=DOMAIN["HostedZoneId"])
         assert not routing & created(template, region, DomainName=DOMAIN["DomainName"])
-        (rule,) = template["Rules"].values()
+        rule = template["Rules"]["DomainAndHostedZoneTogether"]
         assertion = rule["Assertions"][0]["Assert"]
         for values, allowed in (
             ({}, True),

@@ -158,7 +158,7 @@ def test_audit_bucket_is_private_versioned_kms_encrypted_and_tls_only(which, req
     assert set(props["PublicAccessBlockConfiguration"].values()) == {True}
     assert len(props["PublicAccessBlockConfiguration"]) == 4
     (lifecycle,) = props["LifecycleConfiguration"]["Rules"]
-    assert lifecycle["Transitions"] == [{"StorageClass": "GLACIER", "TransitionInDays": 30}]
+    assert lifecycle["Transitions"] == [{"StorageClass": "GLACIER_IR", "TransitionInDays": 30}]
     assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": "AccessLogBucket"}
     for policy in of_type(template, "AWS::S3::BucketPolicy").values():
         statements = policy["Properties"]["PolicyDocument"]["Statement"]
