@@ -72,6 +72,12 @@ class AlarmThresholds:
     replication_latency_ms: int = 60_000  # average, per receiving region
     stream_iterator_age_ms: int = 300_000  # the audit trail is more than 5 minutes behind
     failed_records: int = 0  # any message on the on-failure queue is a record not audited
+    payments_failed: int = 0  # any payment answered 5XX (the client was told to retry)
+    audit_failed: int = 0  # any record the audit writer could not write
+    async_dead_letters: int = 0  # any asynchronous invocation that failed for good
+    api_4xx: int = 100  # 4XX responses in 5 minutes: probing, a broken client, a lost key
+    api_403: int = 20  # refused credentials in 5 minutes
+    waf_blocked: int = 100  # requests the web ACL blocked in 5 minutes
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,16 @@ def _app_service_statements() -> list[Statement]:
             Resource=["*"],
             Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
         ),
+        Statement(
+            # The security-event rules publish to the encrypted topic as EventBridge
+            # ("Amazon SNS topic encrypted with a customer managed key", EventBridge targets).
+            Sid="EventBridgeRulesPublishToEncryptedTopic",
+            Effect=Allow,
+            Principal=Principal("Service", "events.amazonaws.com"),
+            Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey],
+            Resource=["*"],
+            Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
+        ),
     ]
 
 

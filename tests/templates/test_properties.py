@@ -363,6 +363,7 @@ def test_every_taggable_resource_carries_the_contract_tags(which, request):
         "AWS::S3::BucketPolicy",
         "AWS::SNS::TopicPolicy",
         "AWS::SQS::QueuePolicy",
+        "AWS::Logs::MetricFilter",
         "AWS::SNS::Subscription",
         "AWS::ApiGateway::Resource",
         "AWS::ApiGateway::Method",

@@ -32,6 +32,7 @@ from .apigateway import (
 from .cloudwatch import CloudWatchAlarm
 from .dynamodb import GlobalTable, TableStream
 from .kms import KmsAlias, KmsKey
+from .logs import LogsMetricFilter
 from .s3 import S3Bucket, S3BucketPolicy
 from .secretsmanager import SecretsManagerSecret
 from .sns import SnsSubscription, SnsTopicPolicy
@@ -55,6 +56,7 @@ __all__ = [
     "GlobalTable",
     "KmsAlias",
     "KmsKey",
+    "LogsMetricFilter",
     "S3Bucket",
     "S3BucketPolicy",
     "SecretsManagerSecret",
