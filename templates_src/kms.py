@@ -107,6 +107,42 @@ def _app_service_statements() -> list[Statement]:
     ]
 
 
+def _audit_service_statements() -> list[Statement]:
+    """The optional CloudTrail trail encrypts its log files with the audit key ("Configure AWS
+    KMS key policies for CloudTrail", CloudTrail user guide): only for this deployment's trail."""
+    trail_arn = Sub(
+        "arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:"
+        f"trail/payment-${{{SUFFIX_PARAM}}}-trail"
+    )
+    return [
+        Statement(
+            Sid="CloudTrailEncryptsThisDeploymentsTrail",
+            Effect=Allow,
+            Principal=Principal("Service", "cloudtrail.amazonaws.com"),
+            Action=[kms_actions.GenerateDataKey],
+            Resource=["*"],
+            Condition=Condition(
+                [
+                    StringEquals("aws:SourceArn", trail_arn),
+                    ArnLike(
+                        "kms:EncryptionContext:aws:cloudtrail:arn",
+                        Sub("arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*"),
+                    ),
+                ]
+            ),
+        ),
+        Statement(
+            # DescribeKey carries no encryption context: conditioned on the trail alone.
+            Sid="CloudTrailDescribesTheKey",
+            Effect=Allow,
+            Principal=Principal("Service", "cloudtrail.amazonaws.com"),
+            Action=[kms_actions.DescribeKey],
+            Resource=["*"],
+            Condition=Condition(StringEquals("aws:SourceArn", trail_arn)),
+        ),
+    ]
+
+
 # parliament splits ARNs on ":", and a log group ARN has a seventh part (log-group:NAME).
 APP_KEY_PARLIAMENT = {
     "MISMATCHED_TYPE": "The kms:EncryptionContext:aws:logs:arn values are log group ARNs, whose "
@@ -119,6 +155,8 @@ def _key(template: Template, config: Config, use: str) -> Key:
     statements = [_root_statement()]
     if use == APP:
         statements += _app_service_statements()
+    if use == AUDIT:
+        statements += _audit_service_statements()
     key = template.add_resource(
         suppress(
             retain(

@@ -18,7 +18,7 @@ from troposphere import (
     Template,
 )
 
-from . import compute, data, kms, monitoring, params, routing, secrets, storage
+from . import compute, data, kms, monitoring, params, routing, secrets, storage, trail
 from .common import SUFFIX_PARAM, add_parameter_group, add_parameters
 from .config import Config
 from .service import add_service
@@ -81,6 +81,7 @@ def build_primary(config: Config) -> Template:
         health_check=service.health_check,
         condition=routing.HAS_DOMAIN,
     )
+    trail.add_trail(template, config, key_arn=key_arns.audit, access_log_bucket=access_logs)
     _standby_health_alarms(template, config, Ref(topic))
     monitoring.add_table_throttle_alarm(template, config, Ref(topic), Ref(table))
     monitoring.add_replication_alarms(template, config, Ref(topic), Ref(table))

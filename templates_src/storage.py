@@ -70,6 +70,9 @@ _PRIVATE = PublicAccessBlockConfiguration(
 
 # Bucket names are global: account and region make them unique per deployment and region.
 _AUDIT_NAME = f"payment-${{{SUFFIX_PARAM}}}-audit-${{AWS::AccountId}}-${{AWS::Region}}"
+# The optional CloudTrail trail's bucket (trail.py), whose access logs go here too.
+TRAIL_NAME = f"payment-${{{SUFFIX_PARAM}}}-trail-${{AWS::AccountId}}-${{AWS::Region}}"
+TRAIL_LOG_PREFIX = "trail-bucket/"
 
 
 def audit_bucket_name() -> Sub:
@@ -97,7 +100,7 @@ def access_log_bucket_name() -> Sub:
     return Sub(f"payment-${{{SUFFIX_PARAM}}}-access-logs-${{AWS::AccountId}}-${{AWS::Region}}")
 
 
-def _tls_only(bucket: Bucket) -> Statement:
+def tls_only(bucket: Bucket) -> Statement:
     return deny_insecure_transport("s3", [GetAtt(bucket, "Arn"), Sub(f"${{{bucket.title}.Arn}}/*")])
 
 
@@ -179,7 +182,7 @@ def add_access_log_bucket(template: Template, config: Config) -> Bucket:
                 PolicyDocument=Policy(
                     Version="2012-10-17",
                     Statement=[
-                        _tls_only(bucket),
+                        tls_only(bucket),
                         _only_the_purge_role(
                             config,
                             "OnlyThePurgeRoleDeletesLogVersions",
@@ -187,17 +190,23 @@ def add_access_log_bucket(template: Template, config: Config) -> Bucket:
                             Sub(f"${{{bucket.title}.Arn}}/*"),
                         ),
                         Statement(
-                            Sid="S3DeliversAccessLogsOfTheAuditBucket",
+                            Sid="S3DeliversAccessLogsOfTheAuditAndTrailBuckets",
                             Effect=Allow,
                             Principal=Principal("Service", "logging.s3.amazonaws.com"),
                             Action=[s3_actions.PutObject],
-                            Resource=[Sub(f"${{{bucket.title}.Arn}}/{ACCESS_LOG_PREFIX}*")],
+                            Resource=[
+                                Sub(f"${{{bucket.title}.Arn}}/{prefix}*")
+                                for prefix in (ACCESS_LOG_PREFIX, TRAIL_LOG_PREFIX)
+                            ],
                             Condition=Condition(
                                 [
                                     StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}")),
                                     ArnLike(
                                         "aws:SourceArn",
-                                        Sub(f"arn:${{AWS::Partition}}:s3:::{_AUDIT_NAME}"),
+                                        [
+                                            Sub(f"arn:${{AWS::Partition}}:s3:::{source}")
+                                            for source in (_AUDIT_NAME, TRAIL_NAME)
+                                        ],
                                     ),
                                 ]
                             ),
@@ -210,48 +219,73 @@ def add_access_log_bucket(template: Template, config: Config) -> Bucket:
     return bucket
 
 
+def locked_bucket(
+    config: Config,
+    title: str,
+    bucket_name: Sub,
+    key_arn: object,
+    access_log_bucket: Bucket,
+    log_prefix: str,
+    *,
+    records_prefix: str = "",
+    condition: str | None = None,
+) -> Bucket:
+    """A bucket of audit records: KMS-encrypted, access-logged, every version under the
+    configured Object Lock default retention, immediately readable for its first 90 days."""
+    return _private_bucket(
+        title,
+        bucket_name,
+        ServerSideEncryptionByDefault(SSEAlgorithm="aws:kms", KMSMasterKeyID=key_arn),
+        LifecycleRule(
+            Id="AuditRecordsToGlacier",
+            Status="Enabled",
+            **({"Prefix": records_prefix} if records_prefix else {}),
+            # Glacier Instant Retrieval stays readable in milliseconds: PCI DSS 10.5.1
+            # wants the last three months immediately available (no Flexible Retrieval or
+            # Deep Archive, whose restores take hours).
+            Transitions=[
+                LifecycleRuleTransition(
+                    StorageClass=AUDIT_COLD_STORAGE_CLASS,
+                    TransitionInDays=config.audit_glacier_after_days,
+                )
+            ],
+            # Audit objects are written once (conditional put), so a noncurrent version
+            # only comes from an explicit overwrite or delete.
+            NoncurrentVersionExpiration=NoncurrentVersionExpiration(
+                NoncurrentDays=config.audit_noncurrent_expiry_days
+            ),
+        ),
+        LoggingConfiguration=LoggingConfiguration(
+            DestinationBucketName=Ref(access_log_bucket), LogFilePrefix=log_prefix
+        ),
+        # Object Lock needs versioning (on above) and can only be turned on, never off.
+        ObjectLockEnabled=True,
+        ObjectLockConfiguration=ObjectLockConfiguration(
+            ObjectLockEnabled="Enabled",
+            Rule=ObjectLockRule(
+                DefaultRetention=DefaultRetention(
+                    Mode=config.object_lock_mode, Days=config.audit_object_lock_days
+                )
+            ),
+        ),
+        **({"Condition": condition} if condition else {}),
+    )
+
+
 # Not replicated by S3: every region's audit bucket is written from that region's own stream
 # replica, so each region holds the complete trail without a cross-region dependency.
 def add_audit_bucket(
     template: Template, config: Config, audit_key_arn: object, access_log_bucket: Bucket
 ) -> Bucket:
     bucket = template.add_resource(
-        _private_bucket(
+        locked_bucket(
+            config,
             AUDIT_BUCKET,
             audit_bucket_name(),
-            ServerSideEncryptionByDefault(SSEAlgorithm="aws:kms", KMSMasterKeyID=audit_key_arn),
-            LifecycleRule(
-                Id="AuditRecordsToGlacier",
-                Status="Enabled",
-                Prefix=AUDIT_PREFIX,
-                # Glacier Instant Retrieval stays readable in milliseconds: PCI DSS 10.5.1
-                # wants the last three months immediately available (no Flexible Retrieval or
-                # Deep Archive, whose restores take hours).
-                Transitions=[
-                    LifecycleRuleTransition(
-                        StorageClass=AUDIT_COLD_STORAGE_CLASS,
-                        TransitionInDays=config.audit_glacier_after_days,
-                    )
-                ],
-                # Audit objects are written once (conditional put), so a noncurrent version
-                # only comes from an explicit overwrite or delete.
-                NoncurrentVersionExpiration=NoncurrentVersionExpiration(
-                    NoncurrentDays=config.audit_noncurrent_expiry_days
-                ),
-            ),
-            LoggingConfiguration=LoggingConfiguration(
-                DestinationBucketName=access_log_bucket.ref(), LogFilePrefix=ACCESS_LOG_PREFIX
-            ),
-            # Object Lock needs versioning (on above) and can only be turned on, never off.
-            ObjectLockEnabled=True,
-            ObjectLockConfiguration=ObjectLockConfiguration(
-                ObjectLockEnabled="Enabled",
-                Rule=ObjectLockRule(
-                    DefaultRetention=DefaultRetention(
-                        Mode=config.object_lock_mode, Days=config.audit_object_lock_days
-                    )
-                ),
-            ),
+            audit_key_arn,
+            access_log_bucket,
+            ACCESS_LOG_PREFIX,
+            records_prefix=AUDIT_PREFIX,
         )
     )
     objects = Sub(f"${{{bucket.title}.Arn}}/*")
@@ -265,7 +299,7 @@ def add_audit_bucket(
                     PolicyDocument=Policy(
                         Version="2012-10-17",
                         Statement=[
-                            _tls_only(bucket),
+                            tls_only(bucket),
                             # Under GOVERNANCE, s3:BypassGovernanceRetention is what removes a
                             # locked version early; under COMPLIANCE nothing can.
                             _only_the_purge_role(

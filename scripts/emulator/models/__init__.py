@@ -29,6 +29,7 @@ from .apigateway import (
     ApiGatewayUsagePlan,
     ApiGatewayUsagePlanKey,
 )
+from .cloudtrail import CloudTrailTrail
 from .cloudwatch import CloudWatchAlarm
 from .dynamodb import GlobalTable, TableStream
 from .kms import KmsAlias, KmsKey
@@ -52,6 +53,7 @@ __all__ = [
     "ApiGatewayStage",
     "ApiGatewayUsagePlan",
     "ApiGatewayUsagePlanKey",
+    "CloudTrailTrail",
     "CloudWatchAlarm",
     "GlobalTable",
     "KmsAlias",

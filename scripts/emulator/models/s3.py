@@ -89,8 +89,8 @@ class S3Bucket(ExtendsMoto, CloudFormationModel):
                 name,
                 True,
                 mode=retention.get("Mode"),
-                days=retention.get("Days"),
-                years=retention.get("Years"),
+                days=retention.get("Days", 0),
+                years=retention.get("Years", 0),
             )
         target = (props.get("LoggingConfiguration") or {}).get("DestinationBucketName")
         if target and target in backend.buckets and backend.buckets[target].object_lock_enabled:
