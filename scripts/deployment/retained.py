@@ -24,9 +24,10 @@ class RegionData:
     buckets: list[str] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)  # key ids
     aliases: list[str] = field(default_factory=list)
+    log_groups: list[str] = field(default_factory=list)
 
     def empty(self) -> bool:
-        return not (self.table or self.buckets or self.keys or self.aliases)
+        return not (self.table or self.buckets or self.keys or self.aliases or self.log_groups)
 
     def describe(self) -> str:
         parts = []
@@ -36,6 +37,8 @@ class RegionData:
         if self.keys:
             parts.append(f"{len(self.keys)} KMS key(s) {', '.join(self.keys)}")
         parts += [f"alias {a}" for a in self.aliases]
+        if self.log_groups:
+            parts.append(f"{len(self.log_groups)} log group(s)")
         return f"{self.region}: " + "; ".join(parts)
 
 
@@ -59,6 +62,7 @@ def find(aws: Aws, suffix: str, account: str, region: str) -> RegionData:
     ):
         data.table = table
     data.buckets = _buckets(aws, suffix, account, region)
+    data.log_groups = _log_groups(aws, suffix, region)
     kms = aws.client("kms", region)
     prefix = f"alias/payment-{suffix}-"
     for page in kms.get_paginator("list_aliases").paginate():
@@ -83,6 +87,25 @@ def find(aws: Aws, suffix: str, account: str, region: str) -> RegionData:
             ):
                 data.keys.append(key["KeyId"])
     return data
+
+
+def log_group_prefixes(suffix: str) -> tuple[str, ...]:
+    """The names of every log group the templates create (templates_src/kms.py grants the app
+    key to exactly these), retained on stack delete like the other records."""
+    return (
+        f"/aws/lambda/payment-{suffix}-",
+        f"/aws/apigateway/payment-{suffix}-",
+        f"aws-waf-logs-payment-{suffix}-",
+    )
+
+
+def _log_groups(aws: Aws, suffix: str, region: str) -> list[str]:
+    logs = aws.client("logs", region)
+    found = []
+    for prefix in log_group_prefixes(suffix):
+        for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=prefix):
+            found += [g["logGroupName"] for g in page.get("logGroups", [])]
+    return sorted(found)
 
 
 def _buckets(aws: Aws, suffix: str, account: str, region: str) -> list[str]:
@@ -219,6 +242,10 @@ def purge(
                 f"  deleted bucket {bucket} ({removed} object version(s) and delete marker(s))",
                 file=out,
             )
+        logs = aws.client("logs", data.region)
+        for group in data.log_groups:
+            logs.delete_log_group(logGroupName=group)
+            print(f"  deleted log group {group} in {data.region}", file=out)
         kms = aws.client("kms", data.region)
         for alias in data.aliases:
             kms.delete_alias(AliasName=alias)

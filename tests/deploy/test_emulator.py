@@ -262,7 +262,8 @@ def test_audit_bucket_settings_and_policy(aws, stacks):
         assert rules[0]["Transitions"][0] == {"Days": 30, "StorageClass": "GLACIER_IR"}
         lock = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
         # "emu" is a throw-away suffix: GOVERNANCE, so that a purge can remove it.
-        assert lock["Rule"]["DefaultRetention"] == {"Mode": "GOVERNANCE", "Days": 365}
+        retention = lock["Rule"]["DefaultRetention"]
+        assert (retention["Mode"], retention["Days"]) == ("GOVERNANCE", 365)
         statement = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"][0]
         assert statement["Sid"] == "DenyInsecureTransport"
         # TLS-only denies plain HTTP in AWS; the emulator stands in for HTTPS, so access works.

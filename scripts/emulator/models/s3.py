@@ -89,6 +89,7 @@ class S3Bucket(ExtendsMoto, CloudFormationModel):
                 name,
                 True,
                 mode=retention.get("Mode"),
+                # moto adds both periods up, so an absent one must be 0, not None.
                 days=retention.get("Days", 0),
                 years=retention.get("Years", 0),
             )
