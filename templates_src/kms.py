@@ -10,7 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from awacs import kms as kms_actions
-from awacs.aws import Allow, ArnLike, Condition, Policy, Principal, Statement, StringEquals
+from awacs.aws import (
+    Allow,
+    ArnLike,
+    Condition,
+    Policy,
+    Principal,
+    Statement,
+    StringEquals,
+    StringLike,
+)
 from troposphere import GetAtt, Sub, Template
 from troposphere.kms import Alias, Key
 
@@ -124,7 +133,8 @@ def _audit_service_statements() -> list[Statement]:
             Condition=Condition(
                 [
                     StringEquals("aws:SourceArn", trail_arn),
-                    ArnLike(
+                    # A string key: the guide's example compares it with StringLike.
+                    StringLike(
                         "kms:EncryptionContext:aws:cloudtrail:arn",
                         Sub("arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*"),
                     ),
