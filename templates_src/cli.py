@@ -44,6 +44,24 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, replica_help: str =
         + ",".join(config_module.DEFAULT_REPLICA_REGIONS)
         + ")",
     )
+    parser.add_argument(
+        "--object-lock-mode",
+        choices=[config_module.GOVERNANCE, config_module.COMPLIANCE],
+        help="Object Lock mode of the audit buckets (default: GOVERNANCE for a throw-away "
+        "suffix such as dev or test-*, COMPLIANCE for any other)",
+    )
+    parser.add_argument(
+        "--enable-cloudtrail",
+        action="store_true",
+        help="create a CloudTrail trail with the data events (for accounts without an "
+        "organization trail)",
+    )
+    parser.add_argument(
+        "--waf-off-reason",
+        metavar="REASON",
+        help="deploy without the web ACL; the reason is recorded in the templates "
+        f"({config_module.WAF_REASON_RULE})",
+    )
 
 
 def config_from(args: argparse.Namespace) -> config_module.Config:
@@ -55,6 +73,9 @@ def config_from(args: argparse.Namespace) -> config_module.Config:
         replica_regions=args.replica_regions,
         alarm_email=getattr(args, "alarm_email", None),
         environ=os.environ,
+        object_lock_mode=getattr(args, "object_lock_mode", None),
+        enable_cloudtrail=getattr(args, "enable_cloudtrail", False),
+        waf_off_reason=getattr(args, "waf_off_reason", None),
     )
 
 

@@ -163,6 +163,12 @@ class Config:
             "primary_region": self.primary_region,
             "replica_regions": list(self.replica_regions),
             "alarm_email": bool(self.alarm_email),
+            # The security settings shape the templates too: a build made with others is stale.
+            "log_retention_days": self.log_retention_days,
+            "object_lock": [self.object_lock_mode, self.audit_object_lock_days],
+            "purge_role_name": self.purge_role_name,
+            "enable_cloudtrail": self.enable_cloudtrail,
+            "waf_exception_reason": "" if self.enable_waf else self.waf_exception_reason,
         }
 
 
@@ -234,6 +240,9 @@ def from_inputs(
     replica_regions: Sequence[str] | str | None = None,
     alarm_email: str | None = None,
     environ: Mapping[str, str] | None = None,
+    object_lock_mode: str | None = None,
+    enable_cloudtrail: bool = False,
+    waf_off_reason: str | None = None,
 ) -> Config:
     """Build the configuration from CLI values, falling back to the environment, then defaults."""
     environ = environ or {}
@@ -249,4 +258,8 @@ def from_inputs(
         if replica_regions is None
         else tuple(replica_regions),
         alarm_email=alarm_email or "",
+        audit_object_lock_mode=object_lock_mode or "",
+        enable_cloudtrail=enable_cloudtrail,
+        enable_waf=waf_off_reason is None,
+        waf_exception_reason=waf_off_reason or "",
     )
