@@ -20,7 +20,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts import toolvenv  # noqa: E402
-from scripts.security import iam_lint, suppressions  # noqa: E402
+from scripts.security import exceptions, iam_lint, suppressions  # noqa: E402
 from scripts.security.checkov_gate import run_checkov  # noqa: E402
 from scripts.security.result import ToolResult  # noqa: E402
 from templates_src import config as config_module  # noqa: E402
@@ -68,6 +68,10 @@ def scan(config: config_module.Config, *, log=print) -> tuple[list[ToolResult], 
         except toolvenv.ToolVenvError as error:
             rows.append(ToolResult("checkov", 0, 1, 0, [str(error)]))
         rows.append(iam_lint.lint_policies({n: (templates[n], regions[n]) for n in names}))
+        exception_row, granted = exceptions.check(templates)
+        rows.append(exception_row)
+        for line in granted:  # an exception in force is printed, never silent
+            log(f"security exception: {line}")
         suppression_result, listed = _suppression_row(templates)
         checkov_row = next(r for r in rows if r.tool == "checkov")
         if not checkov_row.failed:

@@ -35,8 +35,8 @@ from troposphere.apigateway import (
 from troposphere.awslambda import Permission
 from troposphere.logs import LogGroup
 
-from . import iam
-from .common import STAGE_NAME, SUFFIX_PARAM, disposable, name, retain, suppress, tags
+from . import iam, logs
+from .common import STAGE_NAME, SUFFIX_PARAM, name, suppress, tags
 from .config import Config
 
 ACCESS_LOG_FORMAT = json.dumps(
@@ -54,10 +54,22 @@ ACCESS_LOG_FORMAT = json.dumps(
         "apiKeyId": "$context.identity.apiKeyId",
         "errorType": "$context.error.responseType",
         "xrayTraceId": "$context.xrayTraceId",
+        # Evidence that every client spoke TLS 1.2 or later (PCI DSS 4.2.1).
+        "tlsVersion": "$context.tlsVersion",
+        "cipherSuite": "$context.cipherSuite",
     },
     sort_keys=True,
     separators=(",", ":"),
 )
+
+
+# The default execute-api endpoint of a REGIONAL API accepts TLS 1.0 unless told otherwise
+# (API Gateway, "Choose a security policy for your REST API custom domain" and "Security
+# policies for REST APIs in API Gateway"). This enhanced policy takes TLS 1.3 and 1.2 only; an
+# enhanced policy requires an endpoint access mode, and STRICT also refuses requests whose SNI
+# host does not match the endpoint (no domain fronting). Used on the API and the custom domain.
+SECURITY_POLICY = "SecurityPolicy_TLS13_1_2_2021_06"
+ENDPOINT_ACCESS_MODE = "STRICT"
 
 
 # The gateway checks only that the body is a JSON object. Field rules stay in the handler,
@@ -129,27 +141,6 @@ def _gateway_responses(rest_api: RestApi) -> list[GatewayResponse]:
     return responses
 
 
-def _execution_log_group(rest_api: RestApi, config: Config, app_key_arn: object) -> LogGroup:
-    """The stage's execution-log group, created before API Gateway would create it.
-
-    "Set up CloudWatch logging for REST APIs in API Gateway": with execution logging on, API
-    Gateway writes to ``API-Gateway-Execution-Logs_{rest-api-id}/{stage_name}``, creating the
-    group itself when it is missing: unencrypted and kept forever, outside the stack. Made here
-    it carries the app key and the retention of the other security logs, and is retained like
-    every record of who called (the name holds the API's id, so a later deployment's new API
-    never collides with a retained group).
-    """
-    return retain(
-        LogGroup(
-            "ApiExecutionLogGroup",
-            LogGroupName=Sub(f"API-Gateway-Execution-Logs_${{{rest_api.title}}}/{STAGE_NAME}"),
-            RetentionInDays=config.security_log_retention_days,
-            KmsKeyId=app_key_arn,
-            Tags=tags(),
-        )
-    )
-
-
 def _lambda_method(
     title: str, rest_api: RestApi, resource: Resource, verb: str, function: object, key: bool
 ) -> Method:
@@ -208,6 +199,8 @@ def add_api(
             Description="Payment processing API",
             EndpointConfiguration=EndpointConfiguration(Types=["REGIONAL"]),
             ApiKeySourceType="HEADER",
+            SecurityPolicy=SECURITY_POLICY,
+            EndpointAccessMode=ENDPOINT_ACCESS_MODE,
             Tags=tags(),
         )
     )
@@ -265,18 +258,25 @@ def add_api(
         )
     )
 
-    access_log_group = template.add_resource(
-        disposable(
-            LogGroup(
-                "ApiAccessLogGroup",
-                LogGroupName=Sub(f"/aws/apigateway/payment-${{{SUFFIX_PARAM}}}-api-access"),
-                RetentionInDays=config.security_log_retention_days,
-                KmsKeyId=app_key_arn,
-                Tags=tags(),
-            )
-        )
+    access_log_group = logs.add_log_group(
+        template,
+        config,
+        "ApiAccessLogGroup",
+        Sub(f"/aws/apigateway/payment-${{{SUFFIX_PARAM}}}-api-access"),
+        app_key_arn,
     )
-    execution_log_group = template.add_resource(_execution_log_group(rest_api, config, app_key_arn))
+    # "Set up CloudWatch logging for REST APIs in API Gateway": with execution logging on, API
+    # Gateway writes to API-Gateway-Execution-Logs_{rest-api-id}/{stage_name} and creates the
+    # group itself when it is missing, unencrypted, kept forever and outside the stack. Made here
+    # first, it is encrypted, kept and retained like every log of who called (the name holds the
+    # API's id, so a later deployment's new API never collides with a retained group).
+    execution_log_group = logs.add_log_group(
+        template,
+        config,
+        "ApiExecutionLogGroup",
+        Sub(f"API-Gateway-Execution-Logs_${{{rest_api.title}}}/{STAGE_NAME}"),
+        app_key_arn,
+    )
     logging_role = iam.apigateway_logging_role(template, access_log_group)
     # A region-wide setting: a stage cannot log until the account names a CloudWatch role.
     account = template.add_resource(

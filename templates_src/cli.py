@@ -46,6 +46,24 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, replica_help: str =
         + ",".join(config_module.DEFAULT_REPLICA_REGIONS)
         + ")",
     )
+    parser.add_argument(
+        "--object-lock-mode",
+        choices=[config_module.GOVERNANCE, config_module.COMPLIANCE],
+        help="Object Lock mode of the audit buckets (default: GOVERNANCE for a throw-away "
+        "suffix such as dev or test-*, COMPLIANCE for any other)",
+    )
+    parser.add_argument(
+        "--enable-cloudtrail",
+        action="store_true",
+        help="create a CloudTrail trail with the data events (for accounts without an "
+        "organization trail)",
+    )
+    parser.add_argument(
+        "--waf-off-reason",
+        metavar="REASON",
+        help="deploy without the web ACL; the reason is recorded in the templates "
+        f"({config_module.WAF_REASON_RULE})",
+    )
 
 
 def _reservation(value: str) -> int:
@@ -93,6 +111,9 @@ def config_from(args: argparse.Namespace) -> config_module.Config:
         processor_reserved_concurrency=getattr(args, "processor_reserved_concurrency", None),
         audit_writer_reserved_concurrency=getattr(args, "audit_writer_reserved_concurrency", None),
         environ=os.environ,
+        object_lock_mode=getattr(args, "object_lock_mode", None),
+        enable_cloudtrail=getattr(args, "enable_cloudtrail", False),
+        waf_off_reason=getattr(args, "waf_off_reason", None),
     )
     naming.verify(config)
     return config

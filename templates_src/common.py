@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from awacs.aws import Action as AwacsAction
+from awacs.aws import Bool, Condition, Deny, Principal, Statement
 from troposphere import AWSObject, Equals, Not, Parameter, Ref, Sub, Tags, Template
 
 from .config import (
@@ -14,6 +16,8 @@ from .config import (
     PROJECT,
     SUFFIX_PATTERN,
     SUFFIX_RULE,
+    WAF_REASON_PATTERN,
+    WAF_REASON_RULE,
     Config,
 )
 
@@ -24,6 +28,7 @@ ALARM_EMAIL_PARAM = "AlarmEmail"
 PROCESSOR_CONCURRENCY_PARAM = "ProcessorReservedConcurrency"
 AUDIT_CONCURRENCY_PARAM = "AuditWriterReservedConcurrency"
 ENABLE_WAF_PARAM = "EnableWaf"
+WAF_EXCEPTION_PARAM = "WafExceptionReason"
 WAF_ENABLED = "WafEnabled"
 ARTIFACT_PREFIX_PARAM = "ArtifactBucketPrefix"
 PROCESSOR_RESERVED = "ProcessorConcurrencyReserved"
@@ -182,19 +187,52 @@ def add_parameters(
             Parameter(
                 ENABLE_WAF_PARAM,
                 Type="String",
-                Default="true",
+                Default="true" if config.enable_waf else "false",
                 AllowedValues=["true", "false"],
                 ConstraintDescription="true or false",
-                Description="Put an AWS WAF web ACL (managed common and known-bad-input rules, "
-                "a per-IP rate limit) in front of the API stage.",
+                Description="Put an AWS WAF web ACL (managed IP-reputation, common and "
+                "known-bad-input rules, a per-IP rate limit) in front of the API stage; false "
+                "needs WafExceptionReason.",
             )
+        )
+        waf_exception = template.add_parameter(
+            Parameter(
+                WAF_EXCEPTION_PARAM,
+                Type="String",
+                Default=config.waf_exception_reason,
+                AllowedPattern=f"^$|^{WAF_REASON_PATTERN}$",
+                ConstraintDescription=f"empty, or the exception's reason: {WAF_REASON_RULE}",
+                Description="Why this stack runs without the web ACL (for example: a central "
+                "WAF fronts the account's APIs, ticket SEC-123); required when EnableWaf is "
+                "false, ignored otherwise.",
+            )
+        )
+        # CloudFormation itself refuses a stack with the WAF off and no written reason, however
+        # the parameters were passed (template "Rules", CloudFormation user guide).
+        template.add_rule(
+            "WafOffOnlyWithAReason",
+            {
+                "RuleCondition": Equals(Ref(enable_waf), "false"),
+                "Assertions": [
+                    {
+                        "Assert": Not(Equals(Ref(waf_exception), "")),
+                        "AssertDescription": "EnableWaf=false needs WafExceptionReason: why the "
+                        "API runs without a web ACL",
+                    }
+                ],
+            },
         )
         groups.insert(1, ("Handler package", [artifact_bucket.title, CODE_KEY_PARAM]))
         groups.insert(
             2,
             (
                 "Protection",
-                [PROCESSOR_CONCURRENCY_PARAM, AUDIT_CONCURRENCY_PARAM, ENABLE_WAF_PARAM],
+                [
+                    PROCESSOR_CONCURRENCY_PARAM,
+                    AUDIT_CONCURRENCY_PARAM,
+                    ENABLE_WAF_PARAM,
+                    WAF_EXCEPTION_PARAM,
+                ],
             ),
         )
         labels[artifact_bucket.title] = (
@@ -204,6 +242,7 @@ def add_parameters(
         labels[PROCESSOR_CONCURRENCY_PARAM] = "Processor reserved concurrency"
         labels[AUDIT_CONCURRENCY_PARAM] = "Audit writer reserved concurrency"
         labels[ENABLE_WAF_PARAM] = "Web application firewall"
+        labels[WAF_EXCEPTION_PARAM] = "Reason for running without the firewall"
         template.add_condition(WAF_ENABLED, Equals(Ref(enable_waf), "true"))
         template.add_condition(PROCESSOR_RESERVED, Not(Equals(Ref(processor_concurrency), "")))
         template.add_condition(AUDIT_WRITER_RESERVED, Not(Equals(Ref(audit_concurrency), "")))
@@ -322,6 +361,19 @@ def arn(service: str, resource: str, *, region: str | None = None, account: bool
 
 # DeletionPolicy values that keep a resource when its stack is deleted or an update removes it.
 RETAINED_POLICIES = frozenset({"Retain", "RetainExceptOnCreate"})
+
+
+def deny_insecure_transport(service: str, resources: list[object]) -> Statement:
+    """A resource-policy statement that refuses every ``service`` request not sent over TLS
+    (PCI DSS 4.2.1): the ``aws:SecureTransport`` deny that the S3, SNS and SQS guides document."""
+    return Statement(
+        Sid="DenyInsecureTransport",
+        Effect=Deny,
+        Principal=Principal("*"),
+        Action=[AwacsAction(service, "*")],
+        Resource=resources,
+        Condition=Condition(Bool("aws:SecureTransport", False)),
+    )
 
 
 def retain(resource: AWSObject) -> AWSObject:

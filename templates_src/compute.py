@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from awacs.aws import Policy
 from troposphere import GetAtt, If, NoValue, Ref, Sub, Template
 from troposphere.awslambda import (
     Code,
@@ -17,9 +18,9 @@ from troposphere.awslambda import (
 )
 from troposphere.cloudformation import CustomResource
 from troposphere.logs import LogGroup
-from troposphere.sqs import Queue
+from troposphere.sqs import Queue, QueuePolicy
 
-from . import data, iam, kms
+from . import data, iam, kms, logs
 from .common import (
     AUDIT_PREFIX,
     AUDIT_WRITER_FUNCTION,
@@ -29,6 +30,7 @@ from .common import (
     SUFFIX_PARAM,
     Params,
     code_bucket,
+    deny_insecure_transport,
     disposable,
     name,
     suppress,
@@ -100,19 +102,12 @@ class Functions:
 
 
 def _log_group(template: Template, config: Config, title: str, thing: str, app_key_arn) -> LogGroup:
-    # Function logs are operational and short-lived (7 days by default) and carry no request
-    # bodies; the record of every payment is the retained, versioned audit bucket, and the API
-    # access and WAF logs (who called) are kept for a year.
-    return template.add_resource(
-        disposable(
-            LogGroup(
-                title,
-                LogGroupName=Sub(f"/aws/lambda/payment-${{{SUFFIX_PARAM}}}-{thing}"),
-                RetentionInDays=config.log_retention_days,
-                KmsKeyId=app_key_arn,
-                Tags=tags(),
-            )
-        )
+    return logs.add_log_group(
+        template,
+        config,
+        title,
+        Sub(f"/aws/lambda/payment-${{{SUFFIX_PARAM}}}-{thing}"),
+        app_key_arn,
     )
 
 
@@ -271,7 +266,7 @@ def add_dead_letter_queue(template: Template, app_key_arn: object) -> Queue:
 
 
 def _failure_queue(template: Template, title: str, thing: str, app_key_arn: object) -> Queue:
-    return template.add_resource(
+    queue = template.add_resource(
         disposable(
             Queue(
                 title,
@@ -282,6 +277,17 @@ def _failure_queue(template: Template, title: str, thing: str, app_key_arn: obje
             )
         )
     )
+    template.add_resource(
+        QueuePolicy(
+            f"{title}Policy",
+            Queues=[Ref(queue)],
+            PolicyDocument=Policy(
+                Version="2012-10-17",
+                Statement=[deny_insecure_transport("sqs", [GetAtt(queue, "Arn")])],
+            ),
+        )
+    )
+    return queue
 
 
 def add_table_stream(

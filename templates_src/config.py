@@ -26,6 +26,38 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 PROCESSOR_CONCURRENCY_MAX = 1000
 AUDIT_CONCURRENCY_MAX = 100
 
+GOVERNANCE, COMPLIANCE = "GOVERNANCE", "COMPLIANCE"
+# Suffixes of environments whose data may be destroyed on purpose (GOVERNANCE lock, so that
+# delete.py --purge-data can remove the audit objects). Anything else is production-like.
+THROWAWAY_SUFFIX_PATTERN = r"(dev|test|tmp|ci|local|emu|sandbox|pr[0-9]+)(-[a-z0-9-]*)?"
+# CloudWatch Logs accepts only these retention periods (AWS::Logs::LogGroup RetentionInDays).
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+WAF_REASON_PATTERN = r"[ -~]{20,500}"
+WAF_REASON_RULE = "20 to 500 printable characters"
+
 
 class ConfigError(ValueError):
     """A configuration value that cannot produce a valid template (CLI exit code 2)."""
@@ -44,6 +76,12 @@ class AlarmThresholds:
     replication_latency_ms: int = 60_000  # average, per receiving region
     stream_iterator_age_ms: int = 300_000  # the audit trail is more than 5 minutes behind
     failed_records: int = 0  # any message on the on-failure queue is a record not audited
+    payments_failed: int = 0  # any payment answered 5XX (the client was told to retry)
+    audit_failed: int = 0  # any record the audit writer could not write
+    async_dead_letters: int = 0  # any asynchronous invocation that failed for good
+    api_4xx: int = 100  # 4XX responses in 5 minutes: probing, a broken client, a lost key
+    api_403: int = 20  # refused credentials in 5 minutes
+    waf_blocked: int = 100  # requests the web ACL blocked in 5 minutes
 
 
 @dataclass(frozen=True)
@@ -61,7 +99,7 @@ class Config:
     primary_region: str = DEFAULT_PRIMARY_REGION
     replica_regions: tuple[str, ...] = DEFAULT_REPLICA_REGIONS
     alarm_email: str = ""
-    log_retention_days: int = 7
+    log_retention_days: int = 400  # every log group; PCI DSS 10.5.1 wants at least a year
     lambda_memory_mb: int = 512
     lambda_timeout_s: int = 60
     lambda_runtime: str = "python3.12"
@@ -73,12 +111,20 @@ class Config:
     # mapping's ParallelizationFactor) at a time, and a busy on-demand table has more shards
     # than a small reservation, which would hold the audit trail behind.
     audit_writer_reserved_concurrency: int | None = None
-    security_log_retention_days: int = 365  # API access and WAF logs: who called, kept a year
     kms_deletion_window_days: int = 10
     audit_glacier_after_days: int = 30
     audit_noncurrent_expiry_days: int = 365
     thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
     api_limits: ApiLimits = field(default_factory=ApiLimits)
+    # Security controls (README "Security"). "" follows the suffix: GOVERNANCE for a throw-away
+    # suffix (THROWAWAY_SUFFIX_PATTERN), COMPLIANCE for every other one.
+    audit_object_lock_mode: str = ""
+    audit_object_lock_days: int = 365
+    # The one principal that may bypass GOVERNANCE retention (delete.py --purge-data runs as it).
+    purge_role_name: str = "payment-data-purge"
+    enable_cloudtrail: bool = False  # for accounts without an organization trail
+    enable_waf: bool = True
+    waf_exception_reason: str = ""  # required when enable_waf is False
 
     def __post_init__(self) -> None:
         validate_suffix(self.environment_suffix)
@@ -108,6 +154,14 @@ class Config:
                 )
         if self.alarm_email and not re.fullmatch(EMAIL_PATTERN, self.alarm_email):
             raise ConfigError(f"alarm e-mail {self.alarm_email!r} is not an e-mail address")
+        validate_security(self)
+
+    @property
+    def object_lock_mode(self) -> str:
+        """The audit buckets' default retention mode: as configured, else by the suffix."""
+        if self.audit_object_lock_mode:
+            return self.audit_object_lock_mode
+        return GOVERNANCE if is_throwaway_suffix(self.environment_suffix) else COMPLIANCE
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -133,6 +187,12 @@ class Config:
             "alarm_email": bool(self.alarm_email),
             "processor_reserved_concurrency": self.processor_reserved_concurrency,
             "audit_writer_reserved_concurrency": self.audit_writer_reserved_concurrency,
+            # The security settings shape the templates too: a build made with others is stale.
+            "log_retention_days": self.log_retention_days,
+            "object_lock": [self.object_lock_mode, self.audit_object_lock_days],
+            "purge_role_name": self.purge_role_name,
+            "enable_cloudtrail": self.enable_cloudtrail,
+            "waf_exception_reason": "" if self.enable_waf else self.waf_exception_reason,
         }
 
     def reserved_concurrency(self) -> int:
@@ -140,6 +200,46 @@ class Config:
         runs one processor and one audit writer)."""
         return (self.processor_reserved_concurrency or 0) + (
             self.audit_writer_reserved_concurrency or 0
+        )
+
+
+def is_throwaway_suffix(suffix: str) -> bool:
+    """A throw-away environment (its data may be purged): the suffix is one of the names the
+    tooling and the tests use, alone or followed by ``-<anything>``."""
+    return re.fullmatch(THROWAWAY_SUFFIX_PATTERN, suffix) is not None
+
+
+def validate_security(config: Config) -> None:
+    """The security settings: retention that meets PCI DSS 10.5.1, a known lock mode, and a
+    written reason for switching the WAF off."""
+    if config.log_retention_days not in LOG_RETENTION_DAYS or config.log_retention_days < 365:
+        raise ConfigError(
+            f"log retention {config.log_retention_days} days: must be at least 365 and one of "
+            f"CloudWatch Logs' values ({', '.join(str(d) for d in LOG_RETENTION_DAYS if d >= 365)})"
+        )
+    if config.audit_object_lock_mode not in ("", GOVERNANCE, COMPLIANCE):
+        raise ConfigError(
+            f"object lock mode {config.audit_object_lock_mode!r}: {GOVERNANCE} or {COMPLIANCE}"
+        )
+    if not 1 <= config.audit_object_lock_days <= 36_500:
+        raise ConfigError(f"object lock days {config.audit_object_lock_days}: 1 to 36500")
+    if not re.fullmatch(r"[A-Za-z0-9+=,.@_-]{1,64}", config.purge_role_name):
+        raise ConfigError(f"purge role name {config.purge_role_name!r} is not an IAM role name")
+    reason = config.waf_exception_reason
+    if not config.enable_waf and not re.fullmatch(WAF_REASON_PATTERN, reason):
+        raise ConfigError(
+            "the WAF is off without a reason: give the exception's reason "
+            f"({WAF_REASON_RULE}) or keep the WAF on"
+        )
+
+
+def require_alarm_subscriber(config: Config, *, opted_out: bool) -> None:
+    """Alarms must reach someone (PCI DSS 10.7.2): a deployment without an alarm e-mail is
+    refused unless the operator opted out explicitly. For deploy and plan to call."""
+    if not config.alarm_email and not opted_out:
+        raise ConfigError(
+            "no alarm subscriber: give --alarm-email ADDRESS, or opt out explicitly "
+            "(alarms then notify a topic nobody reads)"
         )
 
 
@@ -173,6 +273,9 @@ def from_inputs(
     processor_reserved_concurrency: int | None = None,
     audit_writer_reserved_concurrency: int | None = None,
     environ: Mapping[str, str] | None = None,
+    object_lock_mode: str | None = None,
+    enable_cloudtrail: bool = False,
+    waf_off_reason: str | None = None,
 ) -> Config:
     """Build the configuration from CLI values, falling back to the environment, then defaults."""
     environ = environ or {}
@@ -190,4 +293,8 @@ def from_inputs(
         alarm_email=alarm_email or "",
         processor_reserved_concurrency=processor_reserved_concurrency,
         audit_writer_reserved_concurrency=audit_writer_reserved_concurrency,
+        audit_object_lock_mode=object_lock_mode or "",
+        enable_cloudtrail=enable_cloudtrail,
+        enable_waf=waf_off_reason is None,
+        waf_exception_reason=waf_off_reason or "",
     )

@@ -10,7 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from awacs import kms as kms_actions
-from awacs.aws import Allow, ArnLike, Condition, Policy, Principal, Statement, StringEquals
+from awacs.aws import (
+    Allow,
+    ArnLike,
+    Condition,
+    Policy,
+    Principal,
+    Statement,
+    StringEquals,
+    StringLike,
+)
 from troposphere import GetAtt, Sub, Template
 from troposphere.kms import Alias, Key
 
@@ -98,6 +107,53 @@ def _app_service_statements() -> list[Statement]:
             Resource=["*"],
             Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
         ),
+        Statement(
+            # The security-event rules publish to the encrypted topic as EventBridge
+            # ("Amazon SNS topic encrypted with a customer managed key", EventBridge targets).
+            Sid="EventBridgeRulesPublishToEncryptedTopic",
+            Effect=Allow,
+            Principal=Principal("Service", "events.amazonaws.com"),
+            Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey],
+            Resource=["*"],
+            Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
+        ),
+    ]
+
+
+def _audit_service_statements() -> list[Statement]:
+    """The optional CloudTrail trail encrypts its log files with the audit key ("Configure AWS
+    KMS key policies for CloudTrail", CloudTrail user guide): only for this deployment's trail."""
+    trail_arn = Sub(
+        "arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:"
+        f"trail/payment-${{{SUFFIX_PARAM}}}-trail"
+    )
+    return [
+        Statement(
+            Sid="CloudTrailEncryptsThisDeploymentsTrail",
+            Effect=Allow,
+            Principal=Principal("Service", "cloudtrail.amazonaws.com"),
+            Action=[kms_actions.GenerateDataKey],
+            Resource=["*"],
+            Condition=Condition(
+                [
+                    StringEquals("aws:SourceArn", trail_arn),
+                    # A string key: the guide's example compares it with StringLike.
+                    StringLike(
+                        "kms:EncryptionContext:aws:cloudtrail:arn",
+                        Sub("arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*"),
+                    ),
+                ]
+            ),
+        ),
+        Statement(
+            # DescribeKey carries no encryption context: conditioned on the trail alone.
+            Sid="CloudTrailDescribesTheKey",
+            Effect=Allow,
+            Principal=Principal("Service", "cloudtrail.amazonaws.com"),
+            Action=[kms_actions.DescribeKey],
+            Resource=["*"],
+            Condition=Condition(StringEquals("aws:SourceArn", trail_arn)),
+        ),
     ]
 
 
@@ -113,6 +169,8 @@ def _key(template: Template, config: Config, use: str) -> Key:
     statements = [_root_statement()]
     if use == APP:
         statements += _app_service_statements()
+    if use == AUDIT:
+        statements += _audit_service_statements()
     key = template.add_resource(
         suppress(
             retain(

@@ -1,15 +1,46 @@
-"""CloudWatch alarms and the encrypted SNS topic they notify."""
+"""CloudWatch alarms, the security-event rules, and the encrypted SNS topic they notify.
+
+Alarms reach someone (PCI DSS v4.0 10.7.2: failures of critical security controls are detected,
+alerted and addressed): every metric the handlers emit about a failure, the asynchronous
+dead-letter queue, 4XX/403 spikes, WAF blocks, and, through EventBridge rules on CloudTrail
+events, a KMS key disabled or scheduled for deletion and any change to a ``payment-*`` IAM role
+(PCI DSS 10.2.1.5, 10.2.1.7). EventBridge sees "AWS API Call via CloudTrail" events only where a
+trail records management events (the account's organization trail, or ``trail.py``'s).
+"""
 
 from __future__ import annotations
 
 from awacs import sns as sns_actions
-from awacs.aws import Allow, Condition, Policy, Principal, Statement, StringEquals
+from awacs.aws import Allow, ArnLike, Condition, Policy, Principal, Statement, StringEquals
 from troposphere import Equals, GetAtt, Not, Ref, Sub, Template
 from troposphere.cloudwatch import Alarm, Metric, MetricDataQuery, MetricDimension, MetricStat
+from troposphere.events import Rule, Target
+from troposphere.logs import MetricFilter, MetricTransformation
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
-from .common import STAGE_NAME, Params, name, tags
+from .common import (
+    STAGE_NAME,
+    SUFFIX_PARAM,
+    WAF_ENABLED,
+    Params,
+    deny_insecure_transport,
+    name,
+    tags,
+)
 from .config import Config
+
+# The namespace of the handlers' own metrics (handler/observability.py METRIC_NAMESPACE) and the
+# failure reasons the processor answers with a 5XX (handler/errors.py).
+HANDLER_NAMESPACE = "PaymentInfrastructure"
+PAYMENT_5XX_REASONS = ("SERVICE_UNAVAILABLE", "INTERNAL_ERROR")
+# IAM is a global service: its CloudTrail events reach EventBridge in us-east-1 only
+# ("Receiving events from a global service", EventBridge user guide).
+GLOBAL_EVENTS_REGION = "us-east-1"
+IN_GLOBAL_EVENTS_REGION = "InGlobalServiceEventsRegion"
+RULE_ARNS = (
+    f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/"
+    f"payment-${{{SUFFIX_PARAM}}}-*"
+)
 
 HAS_ALARM_EMAIL = "HasAlarmEmail"
 FIVE_MINUTES = 300
@@ -46,7 +77,17 @@ def add_alarm_topic(template: Template, params: Params, app_key_arn: object) -> 
                         Condition=Condition(
                             StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))
                         ),
-                    )
+                    ),
+                    Statement(
+                        # The security-event rules of this deployment, and only they.
+                        Sid="EventBridgeRulesOfThisDeploymentPublish",
+                        Effect=Allow,
+                        Principal=Principal("Service", "events.amazonaws.com"),
+                        Action=[sns_actions.Publish],
+                        Resource=[Ref(topic)],
+                        Condition=Condition(ArnLike("aws:SourceArn", Sub(RULE_ARNS))),
+                    ),
+                    deny_insecure_transport("sns", [Ref(topic)]),
                 ],
             ),
         )
@@ -335,3 +376,209 @@ def add_health_check_alarm(
 
 def region_title(region: str) -> str:
     return "".join(part.capitalize() for part in region.split("-"))
+
+
+def add_handler_metric_alarms(template: Template, config: Config, topic_arn: object) -> None:
+    """Alarms on the metrics the handlers emit (Embedded Metric Format, ``Environment`` and, for
+    payments, ``Reason`` dimensions): a payment answered 5XX, an audit record not written."""
+    environment = Ref(SUFFIX_PARAM)
+    t = config.thresholds
+
+    def failed(reason: str) -> MetricDataQuery:
+        return MetricDataQuery(
+            Id=reason.lower(),
+            ReturnData=False,
+            MetricStat=MetricStat(
+                Metric=Metric(
+                    Namespace=HANDLER_NAMESPACE,
+                    MetricName="PaymentFailed",
+                    Dimensions=_dimensions(Environment=environment, Reason=reason),
+                ),
+                Period=FIVE_MINUTES,
+                Stat="Sum",
+            ),
+        )
+
+    _alarm(
+        template,
+        topic_arn,
+        "PaymentFailedAlarm",
+        "payments-failed",
+        "Payments answered with a 5XX (service unavailable or internal error) in 5 minutes",
+        threshold=t.payments_failed,
+        metrics=[
+            *(failed(reason) for reason in PAYMENT_5XX_REASONS),
+            MetricDataQuery(
+                Id="failed",
+                Label="Payments failed",
+                Expression=" + ".join(
+                    f"FILL({reason.lower()}, 0)" for reason in PAYMENT_5XX_REASONS
+                ),
+                ReturnData=True,
+            ),
+        ],
+    )
+    _alarm(
+        template,
+        topic_arn,
+        "AuditFailedAlarm",
+        "audit-failed",
+        "Stream records the audit writer could not write in 5 minutes (retried, then queued)",
+        threshold=t.audit_failed,
+        namespace=HANDLER_NAMESPACE,
+        metric="AuditFailed",
+        dimensions={"Environment": environment},
+    )
+
+
+def add_dead_letter_alarm(template: Template, config: Config, topic_arn: object, queue) -> Alarm:
+    return _alarm(
+        template,
+        topic_arn,
+        "AsyncDeadLetterAlarm",
+        "async-dead-letters",
+        "Asynchronous invocations that failed for good are waiting in the dead-letter queue",
+        threshold=config.thresholds.async_dead_letters,
+        namespace="AWS/SQS",
+        metric="ApproximateNumberOfMessagesVisible",
+        dimensions={"QueueName": GetAtt(queue, "QueueName")},
+        statistic="Maximum",
+    )
+
+
+def add_api_client_error_alarms(
+    template: Template, config: Config, topic_arn: object, api_name: object, access_log_group
+) -> None:
+    """4XX spikes (API Gateway's metric) and 403 spikes (a metric filter on the access log,
+    which records each response's status; API Gateway publishes no per-status metric)."""
+    t = config.thresholds
+    _alarm(
+        template,
+        topic_arn,
+        "Api4xxAlarm",
+        "api-4xx",
+        "Payment API 4XX responses in 5 minutes",
+        threshold=t.api_4xx,
+        namespace="AWS/ApiGateway",
+        metric="4XXError",
+        dimensions={"ApiName": api_name, "Stage": STAGE_NAME},
+    )
+    namespace = Sub(f"{HANDLER_NAMESPACE}/${{{SUFFIX_PARAM}}}")
+    template.add_resource(
+        MetricFilter(
+            "ApiForbiddenMetricFilter",
+            LogGroupName=Ref(access_log_group),
+            FilterPattern='{ $.status = "403" }',
+            MetricTransformations=[
+                MetricTransformation(
+                    MetricNamespace=namespace,
+                    MetricName="ApiForbidden",
+                    MetricValue="1",
+                    DefaultValue=0,
+                )
+            ],
+        )
+    )
+    _alarm(
+        template,
+        topic_arn,
+        "Api403Alarm",
+        "api-403",
+        "Payment API requests refused with 403 (missing or wrong credentials, WAF) in 5 minutes",
+        threshold=t.api_403,
+        namespace=namespace,
+        metric="ApiForbidden",
+        dimensions={},
+    )
+
+
+def add_waf_block_alarm(template: Template, config: Config, topic_arn: object, acl) -> Alarm:
+    return _alarm(
+        template,
+        topic_arn,
+        "WafBlockedAlarm",
+        "waf-blocked",
+        "Requests blocked by the payment API's web ACL in 5 minutes",
+        threshold=config.thresholds.waf_blocked,
+        namespace="AWS/WAFV2",
+        metric="BlockedRequests",
+        dimensions={"WebACL": acl.Name, "Region": Ref("AWS::Region"), "Rule": "ALL"},
+        condition=WAF_ENABLED,
+    )
+
+
+def _event_rule(
+    template: Template, title: str, thing: str, description: str, pattern: dict, topic_arn, **kw
+) -> Rule:
+    return template.add_resource(
+        Rule(
+            title,
+            Name=name(thing),
+            Description=description,
+            EventPattern=pattern,
+            State="ENABLED",
+            Targets=[Target(Id="AlarmTopic", Arn=topic_arn)],
+            Tags=tags(),
+            **kw,
+        )
+    )
+
+
+def add_key_event_rule(template: Template, topic_arn: object) -> Rule:
+    """A KMS key of this account and region disabled or scheduled for deletion: the data it
+    encrypts becomes unreadable (every key of the region, since the event names the key only by
+    the id or alias the caller used)."""
+    return _event_rule(
+        template,
+        "KeyDisabledOrDeletedRule",
+        "kms-key-events",
+        "A KMS key was disabled or scheduled for deletion",
+        {
+            "source": ["aws.kms"],
+            "detail-type": ["AWS API Call via CloudTrail"],
+            "detail": {
+                "eventSource": ["kms.amazonaws.com"],
+                "eventName": ["DisableKey", "ScheduleKeyDeletion"],
+            },
+        },
+        topic_arn,
+    )
+
+
+ROLE_CHANGES = (
+    "AttachRolePolicy",
+    "CreateRole",
+    "DeleteRole",
+    "DeleteRolePermissionsBoundary",
+    "DeleteRolePolicy",
+    "DetachRolePolicy",
+    "PutRolePermissionsBoundary",
+    "PutRolePolicy",
+    "UpdateAssumeRolePolicy",
+    "UpdateRole",
+)
+
+
+def add_role_change_rule(template: Template, topic_arn: object) -> Rule:
+    """Any change to a ``payment-*`` role (its policies, trust or boundary). IAM events arrive
+    in us-east-1 only, so only the stack there has this rule."""
+    template.add_condition(
+        IN_GLOBAL_EVENTS_REGION, Equals(Ref("AWS::Region"), GLOBAL_EVENTS_REGION)
+    )
+    return _event_rule(
+        template,
+        "PaymentRoleChangedRule",
+        "iam-role-events",
+        "A payment-* IAM role was created, changed or deleted",
+        {
+            "source": ["aws.iam"],
+            "detail-type": ["AWS API Call via CloudTrail"],
+            "detail": {
+                "eventSource": ["iam.amazonaws.com"],
+                "eventName": list(ROLE_CHANGES),
+                "requestParameters": {"roleName": [{"prefix": "payment-"}]},
+            },
+        },
+        topic_arn,
+        Condition=IN_GLOBAL_EVENTS_REGION,
+    )

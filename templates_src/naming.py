@@ -139,6 +139,19 @@ TAG_VALUE = Rule(
     r"[\s\S]*",
     "Amazon Route 53 API Reference, Tag (Value)",
 )
+EVENT_RULE = Rule(
+    "EventBridge rule name",
+    64,
+    r"[\.\-_A-Za-z0-9]+",
+    "Amazon EventBridge API Reference, PutRule (Name)",
+)
+TRAIL_NAME = Rule(
+    "CloudTrail trail name",
+    128,
+    r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?",
+    "AWS CloudTrail API Reference, CreateTrail (Name)",
+    min_length=3,
+)
 EXPORT_NAME = Rule(
     "CloudFormation export name",
     255,  # no separate limit is documented for exports: the output-name quota is applied
@@ -179,6 +192,8 @@ NAME_RULES: dict[tuple[str, str], Rule] = {
     # The custom resource looks the table up by the table's own name.
     ("Custom::TableStream", "TableName"): DYNAMODB_TABLE,
     ("AWS::Route53::RecordSet", "SetIdentifier"): SET_IDENTIFIER,
+    ("AWS::Events::Rule", "Name"): EVENT_RULE,
+    ("AWS::CloudTrail::Trail", "TrailName"): TRAIL_NAME,
 }
 # StackSets names each instance's stack StackSet-<stack set name>-<36-character id>, as the
 # stacks it creates show (the form is not a documented contract; checking it is conservative).

@@ -18,7 +18,7 @@ from troposphere import (
     Template,
 )
 
-from . import compute, data, kms, monitoring, params, routing, secrets, storage
+from . import compute, data, kms, monitoring, params, routing, secrets, storage, trail
 from .common import SUFFIX_PARAM, add_parameter_group, add_parameters
 from .config import Config
 from .service import add_service
@@ -59,7 +59,7 @@ def build_primary(config: Config) -> Template:
     keys = kms.add_keys(template, config)
     key_arns = kms.arns(keys)
     table = data.add_payments_table(template, config, keys)
-    access_logs = storage.add_access_log_bucket(template)
+    access_logs = storage.add_access_log_bucket(template, config)
     bucket = storage.add_audit_bucket(template, config, key_arns.audit, access_logs)
     secret = secrets.add_api_key_secret(template, config, key_arns.app)
     topic = monitoring.add_alarm_topic(template, p, key_arns.app)
@@ -81,6 +81,7 @@ def build_primary(config: Config) -> Template:
         health_check=service.health_check,
         condition=routing.HAS_DOMAIN,
     )
+    trail.add_trail(template, config, key_arn=key_arns.audit, access_log_bucket=access_logs)
     _standby_health_alarms(template, config, Ref(topic))
     monitoring.add_table_throttle_alarm(template, config, Ref(topic), Ref(table))
     monitoring.add_replication_alarms(template, config, Ref(topic), Ref(table))
@@ -169,7 +170,7 @@ def build_replica(config: Config) -> Template:
     )
     p = add_parameters(template, config, with_code=False)
     keys = kms.add_keys(template, config)
-    access_logs = storage.add_access_log_bucket(template)
+    access_logs = storage.add_access_log_bucket(template, config)
     bucket = storage.add_audit_bucket(template, config, kms.key_arn(keys.audit), access_logs)
     topic = monitoring.add_alarm_topic(template, p, kms.key_arn(keys.app))
     table_name = data.table_name()

@@ -18,6 +18,7 @@ from troposphere.apigateway import BasePathMapping, DomainName, EndpointConfigur
 from troposphere.certificatemanager import Certificate, DomainValidationOption
 from troposphere.route53 import AliasTarget, RecordSetType
 
+from .api import ENDPOINT_ACCESS_MODE, SECURITY_POLICY
 from .common import SUFFIX_PARAM, add_parameter_group, tags
 
 HOSTED_ZONE_PARAM = "HostedZoneId"
@@ -133,7 +134,8 @@ def add_custom_domain(template: Template, *, rest_api: object, stage: object) ->
             DomainName=Ref(DOMAIN_PARAM),
             RegionalCertificateArn=Ref(certificate),
             EndpointConfiguration=EndpointConfiguration(Types=["REGIONAL"]),
-            SecurityPolicy="TLS_1_2",
+            SecurityPolicy=SECURITY_POLICY,
+            EndpointAccessMode=ENDPOINT_ACCESS_MODE,
             Tags=tags(),
         )
     )

@@ -57,7 +57,9 @@ def add_service(
         api_key_value=api_key_value,
         app_key_arn=keys.app,
     )
-    waf.add_waf(template, config, rest_api=rest.rest_api, stage=rest.stage, app_key_arn=keys.app)
+    acl = waf.add_waf(
+        template, config, rest_api=rest.rest_api, stage=rest.stage, app_key_arn=keys.app
+    )
     monitoring.add_function_alarms(
         template,
         config,
@@ -67,6 +69,14 @@ def add_service(
     )
     monitoring.add_failure_queue_alarm(template, config, topic_arn, functions.failure_queue)
     monitoring.add_api_alarms(template, config, topic_arn, api.api_name())
+    monitoring.add_handler_metric_alarms(template, config, topic_arn)
+    monitoring.add_dead_letter_alarm(template, config, topic_arn, dead_letter_queue)
+    monitoring.add_api_client_error_alarms(
+        template, config, topic_arn, api.api_name(), rest.access_log_group
+    )
+    monitoring.add_waf_block_alarm(template, config, topic_arn, acl)
+    monitoring.add_key_event_rule(template, topic_arn)
+    monitoring.add_role_change_rule(template, topic_arn)
     health_check = dns.add_health_check(template, rest.rest_api)
     monitoring.add_health_check_alarm(
         template,

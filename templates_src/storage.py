@@ -1,7 +1,15 @@
 """The buckets of a region: the audit bucket and the bucket its access logs go to.
 
 Both are versioned, private, TLS-only and retained. The audit bucket is encrypted with the
-region's audit key and takes uploads only under that key.
+region's audit key, takes uploads only under that key, and locks every object version for the
+configured retention (S3 Object Lock default retention, PCI DSS v4.0 10.3.2 and 10.5.1):
+COMPLIANCE for production-like suffixes (nobody, root included, can delete or shorten it),
+GOVERNANCE for throw-away ones (only the documented purge role may bypass it).
+
+The access-log bucket cannot be locked: "S3 buckets with Object Lock can't be used as destination
+buckets for server access logs" (Amazon S3 user guide, "Configuring S3 Object Lock"). Its log
+versions can be deleted by the purge role only (bucket policy), and the optional CloudTrail
+trail records every data event on both buckets.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from awacs import s3 as s3_actions
 from awacs.aws import (
     Allow,
     ArnLike,
-    Bool,
+    ArnNotLike,
     Condition,
     Deny,
     Null,
@@ -27,11 +35,14 @@ from troposphere.s3 import (
     Bucket,
     BucketEncryption,
     BucketPolicy,
+    DefaultRetention,
     LifecycleConfiguration,
     LifecycleRule,
     LifecycleRuleTransition,
     LoggingConfiguration,
     NoncurrentVersionExpiration,
+    ObjectLockConfiguration,
+    ObjectLockRule,
     OwnershipControls,
     OwnershipControlsRule,
     PublicAccessBlockConfiguration,
@@ -40,13 +51,14 @@ from troposphere.s3 import (
     VersioningConfiguration,
 )
 
-from .common import AUDIT_PREFIX, SUFFIX_PARAM, retain, suppress, tags
+from .common import AUDIT_PREFIX, SUFFIX_PARAM, deny_insecure_transport, retain, suppress, tags
 from .config import Config
 
 AUDIT_BUCKET = "AuditBucket"
 ACCESS_LOG_BUCKET = "AccessLogBucket"
 ACCESS_LOG_PREFIX = "audit-bucket/"
 ACCESS_LOG_EXPIRY_DAYS = 365
+AUDIT_COLD_STORAGE_CLASS = "GLACIER_IR"
 
 _PRIVATE = PublicAccessBlockConfiguration(
     BlockPublicAcls=True,
@@ -58,6 +70,9 @@ _PRIVATE = PublicAccessBlockConfiguration(
 
 # Bucket names are global: account and region make them unique per deployment and region.
 _AUDIT_NAME = f"payment-${{{SUFFIX_PARAM}}}-audit-${{AWS::AccountId}}-${{AWS::Region}}"
+# The optional CloudTrail trail's bucket (trail.py), whose access logs go here too.
+TRAIL_NAME = f"payment-${{{SUFFIX_PARAM}}}-trail-${{AWS::AccountId}}-${{AWS::Region}}"
+TRAIL_LOG_PREFIX = "trail-bucket/"
 
 
 def audit_bucket_name() -> Sub:
@@ -87,14 +102,24 @@ def access_log_bucket_name() -> Sub:
     return Sub(f"payment-${{{SUFFIX_PARAM}}}-logs-${{AWS::AccountId}}-${{AWS::Region}}")
 
 
-def _tls_only(bucket: Bucket) -> Statement:
+def tls_only(bucket: Bucket) -> Statement:
+    return deny_insecure_transport("s3", [GetAtt(bucket, "Arn"), Sub(f"${{{bucket.title}.Arn}}/*")])
+
+
+def purge_role_arn(config: Config) -> Sub:
+    """The one principal that may remove locked or logged history (delete.py --purge-data runs
+    as this role; README "Security")."""
+    return Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{config.purge_role_name}")
+
+
+def _only_the_purge_role(config: Config, sid: str, actions: list, resource: object) -> Statement:
     return Statement(
-        Sid="DenyInsecureTransport",
+        Sid=sid,
         Effect=Deny,
         Principal=Principal("*"),
-        Action=[s3_actions.Action("*")],
-        Resource=[GetAtt(bucket, "Arn"), Sub(f"${{{bucket.title}.Arn}}/*")],
-        Condition=Condition(Bool("aws:SecureTransport", False)),
+        Action=actions,
+        Resource=[resource],
+        Condition=Condition(ArnNotLike("aws:PrincipalArn", purge_role_arn(config))),
     )
 
 
@@ -128,7 +153,7 @@ def _private_bucket(
     )
 
 
-def add_access_log_bucket(template: Template) -> Bucket:
+def add_access_log_bucket(template: Template, config: Config) -> Bucket:
     """Server access logs of the audit bucket: who read or wrote which audit object."""
     bucket = template.add_resource(
         suppress(
@@ -159,19 +184,31 @@ def add_access_log_bucket(template: Template) -> Bucket:
                 PolicyDocument=Policy(
                     Version="2012-10-17",
                     Statement=[
-                        _tls_only(bucket),
+                        tls_only(bucket),
+                        _only_the_purge_role(
+                            config,
+                            "OnlyThePurgeRoleDeletesLogVersions",
+                            [s3_actions.DeleteObjectVersion],
+                            Sub(f"${{{bucket.title}.Arn}}/*"),
+                        ),
                         Statement(
-                            Sid="S3DeliversAccessLogsOfTheAuditBucket",
+                            Sid="S3DeliversAccessLogsOfTheAuditAndTrailBuckets",
                             Effect=Allow,
                             Principal=Principal("Service", "logging.s3.amazonaws.com"),
                             Action=[s3_actions.PutObject],
-                            Resource=[Sub(f"${{{bucket.title}.Arn}}/{ACCESS_LOG_PREFIX}*")],
+                            Resource=[
+                                Sub(f"${{{bucket.title}.Arn}}/{prefix}*")
+                                for prefix in (ACCESS_LOG_PREFIX, TRAIL_LOG_PREFIX)
+                            ],
                             Condition=Condition(
                                 [
                                     StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}")),
                                     ArnLike(
                                         "aws:SourceArn",
-                                        Sub(f"arn:${{AWS::Partition}}:s3:::{_AUDIT_NAME}"),
+                                        [
+                                            Sub(f"arn:${{AWS::Partition}}:s3:::{source}")
+                                            for source in (_AUDIT_NAME, TRAIL_NAME)
+                                        ],
                                     ),
                                 ]
                             ),
@@ -184,34 +221,73 @@ def add_access_log_bucket(template: Template) -> Bucket:
     return bucket
 
 
+def locked_bucket(
+    config: Config,
+    title: str,
+    bucket_name: Sub,
+    key_arn: object,
+    access_log_bucket: Bucket,
+    log_prefix: str,
+    *,
+    records_prefix: str = "",
+    condition: str | None = None,
+) -> Bucket:
+    """A bucket of audit records: KMS-encrypted, access-logged, every version under the
+    configured Object Lock default retention, immediately readable for its first 90 days."""
+    return _private_bucket(
+        title,
+        bucket_name,
+        ServerSideEncryptionByDefault(SSEAlgorithm="aws:kms", KMSMasterKeyID=key_arn),
+        LifecycleRule(
+            Id="AuditRecordsToGlacier",
+            Status="Enabled",
+            **({"Prefix": records_prefix} if records_prefix else {}),
+            # Glacier Instant Retrieval stays readable in milliseconds: PCI DSS 10.5.1
+            # wants the last three months immediately available (no Flexible Retrieval or
+            # Deep Archive, whose restores take hours).
+            Transitions=[
+                LifecycleRuleTransition(
+                    StorageClass=AUDIT_COLD_STORAGE_CLASS,
+                    TransitionInDays=config.audit_glacier_after_days,
+                )
+            ],
+            # Audit objects are written once (conditional put), so a noncurrent version
+            # only comes from an explicit overwrite or delete.
+            NoncurrentVersionExpiration=NoncurrentVersionExpiration(
+                NoncurrentDays=config.audit_noncurrent_expiry_days
+            ),
+        ),
+        LoggingConfiguration=LoggingConfiguration(
+            DestinationBucketName=Ref(access_log_bucket), LogFilePrefix=log_prefix
+        ),
+        # Object Lock needs versioning (on above) and can only be turned on, never off.
+        ObjectLockEnabled=True,
+        ObjectLockConfiguration=ObjectLockConfiguration(
+            ObjectLockEnabled="Enabled",
+            Rule=ObjectLockRule(
+                DefaultRetention=DefaultRetention(
+                    Mode=config.object_lock_mode, Days=config.audit_object_lock_days
+                )
+            ),
+        ),
+        **({"Condition": condition} if condition else {}),
+    )
+
+
 # Not replicated by S3: every region's audit bucket is written from that region's own stream
 # replica, so each region holds the complete trail without a cross-region dependency.
 def add_audit_bucket(
     template: Template, config: Config, audit_key_arn: object, access_log_bucket: Bucket
 ) -> Bucket:
     bucket = template.add_resource(
-        _private_bucket(
+        locked_bucket(
+            config,
             AUDIT_BUCKET,
             audit_bucket_name(),
-            ServerSideEncryptionByDefault(SSEAlgorithm="aws:kms", KMSMasterKeyID=audit_key_arn),
-            LifecycleRule(
-                Id="AuditRecordsToGlacier",
-                Status="Enabled",
-                Prefix=AUDIT_PREFIX,
-                Transitions=[
-                    LifecycleRuleTransition(
-                        StorageClass="GLACIER", TransitionInDays=config.audit_glacier_after_days
-                    )
-                ],
-                # Audit objects are written once (conditional put), so a noncurrent version
-                # only comes from an explicit overwrite or delete.
-                NoncurrentVersionExpiration=NoncurrentVersionExpiration(
-                    NoncurrentDays=config.audit_noncurrent_expiry_days
-                ),
-            ),
-            LoggingConfiguration=LoggingConfiguration(
-                DestinationBucketName=access_log_bucket.ref(), LogFilePrefix=ACCESS_LOG_PREFIX
-            ),
+            audit_key_arn,
+            access_log_bucket,
+            ACCESS_LOG_PREFIX,
+            records_prefix=AUDIT_PREFIX,
         )
     )
     objects = Sub(f"${{{bucket.title}.Arn}}/*")
@@ -225,7 +301,15 @@ def add_audit_bucket(
                     PolicyDocument=Policy(
                         Version="2012-10-17",
                         Statement=[
-                            _tls_only(bucket),
+                            tls_only(bucket),
+                            # Under GOVERNANCE, s3:BypassGovernanceRetention is what removes a
+                            # locked version early; under COMPLIANCE nothing can.
+                            _only_the_purge_role(
+                                config,
+                                "OnlyThePurgeRoleBypassesRetention",
+                                [s3_actions.BypassGovernanceRetention],
+                                objects,
+                            ),
                             Statement(
                                 # Uploads that ask for encryption get the audit key or nothing;
                                 # uploads that do not ask get it by default.

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from . import names
 from .aws import Aws, error_code
+from .errors import DeployError
 
 
 @dataclass
@@ -23,9 +24,10 @@ class RegionData:
     buckets: list[str] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)  # key ids
     aliases: list[str] = field(default_factory=list)
+    log_groups: list[str] = field(default_factory=list)
 
     def empty(self) -> bool:
-        return not (self.table or self.buckets or self.keys or self.aliases)
+        return not (self.table or self.buckets or self.keys or self.aliases or self.log_groups)
 
     def describe(self) -> str:
         parts = []
@@ -35,6 +37,8 @@ class RegionData:
         if self.keys:
             parts.append(f"{len(self.keys)} KMS key(s) {', '.join(self.keys)}")
         parts += [f"alias {a}" for a in self.aliases]
+        if self.log_groups:
+            parts.append(f"{len(self.log_groups)} log group(s)")
         return f"{self.region}: " + "; ".join(parts)
 
 
@@ -60,6 +64,7 @@ def find(aws: Aws, suffix: str, account: str, region: str, *, keys: bool = True)
     ):
         data.table = table
     data.buckets = _buckets(aws, suffix, account, region)
+    data.log_groups = _log_groups(aws, suffix, region)
     kms = aws.client("kms", region)
     prefix = f"alias/payment-{suffix}-"
     for page in kms.get_paginator("list_aliases").paginate():
@@ -111,6 +116,25 @@ def in_the_way(data: RegionData, suffix: str, account: str) -> list[str]:
     )
 
 
+def log_group_prefixes(suffix: str) -> tuple[str, ...]:
+    """The names of every log group the templates create (templates_src/kms.py grants the app
+    key to exactly these), retained on stack delete like the other records."""
+    return (
+        f"/aws/lambda/payment-{suffix}-",
+        f"/aws/apigateway/payment-{suffix}-",
+        f"aws-waf-logs-payment-{suffix}-",
+    )
+
+
+def _log_groups(aws: Aws, suffix: str, region: str) -> list[str]:
+    logs = aws.client("logs", region)
+    found = []
+    for prefix in log_group_prefixes(suffix):
+        for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=prefix):
+            found += [g["logGroupName"] for g in page.get("logGroups", [])]
+    return sorted(found)
+
+
 def _buckets(aws: Aws, suffix: str, account: str, region: str) -> list[str]:
     """Buckets named ``payment-<suffix>-<thing>-<account>-<region>``: the artifact bucket, and
     any other tagged with the suffix (the tag tells ``payment-dev-...`` from
@@ -136,7 +160,14 @@ def _buckets(aws: Aws, suffix: str, account: str, region: str) -> list[str]:
 
 
 def empty_bucket(s3: Any, bucket: str) -> int:
-    """Delete every object version and delete marker; return how many were removed."""
+    """Delete every object version and delete marker; return how many were removed.
+
+    Versions under a GOVERNANCE Object Lock go too: the request bypasses the retention, which
+    S3 allows only to a principal with ``s3:BypassGovernanceRetention`` (the audit bucket's
+    policy denies it to all but the purge role). Versions under COMPLIANCE cannot be removed by
+    anyone before their retention ends ("Object Lock retention modes", Amazon S3 user guide):
+    the purge then stops, saying what remains and until when.
+    """
     removed = 0
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
         victims = [
@@ -145,12 +176,45 @@ def empty_bucket(s3: Any, bucket: str) -> int:
         ]
         for start in range(0, len(victims), 1000):  # DeleteObjects takes at most 1,000
             batch = victims[start : start + 1000]
-            response = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+            response = s3.delete_objects(
+                Bucket=bucket,
+                Delete={"Objects": batch, "Quiet": True},
+                BypassGovernanceRetention=True,
+            )
             if response.get("Errors"):
-                first = response["Errors"][0]
-                raise RuntimeError(f"{bucket}: cannot delete {first['Key']}: {first['Message']}")
+                raise DeployError(_undeletable(s3, bucket, response["Errors"], batch))
             removed += len(batch)
     return removed
+
+
+def _undeletable(s3: Any, bucket: str, errors: list[dict], batch: list[dict]) -> str:
+    first = errors[0]
+    where = f"{bucket}: cannot delete {len(errors)} object version(s), first {first['Key']}"
+    version = first.get("VersionId") or next(
+        (v["VersionId"] for v in batch if v["Key"] == first["Key"]), None
+    )
+    # HeadObject reports a version's lock (ObjectLockMode, ObjectLockRetainUntilDate).
+    try:
+        head = s3.head_object(
+            Bucket=bucket, Key=first["Key"], **({"VersionId": version} if version else {})
+        )
+    except Exception as error:  # a delete marker, or gone meanwhile: report S3's reason
+        if not error_code(error):
+            raise
+        head = {}
+    if "ObjectLockMode" not in head:  # not a lock: some other refusal
+        return f"{where}: {first.get('Message', first.get('Code'))}"
+    until = head["ObjectLockRetainUntilDate"]
+    if head["ObjectLockMode"] == "COMPLIANCE":
+        return (
+            f"{where}: locked in COMPLIANCE mode until {until:%Y-%m-%d}; nobody can remove "
+            "it earlier, so the bucket and its locked versions remain (the rest of the purge "
+            "did not run)"
+        )
+    return (
+        f"{where}: locked in GOVERNANCE mode until {until:%Y-%m-%d}; only the purge role may "
+        "bypass it: run the purge as that role"
+    )
 
 
 def purge_table(aws: Aws, table: str, primary: str, regions: list[str], out: TextIO) -> None:
@@ -205,6 +269,10 @@ def purge(
                 f"  deleted bucket {bucket} ({removed} object version(s) and delete marker(s))",
                 file=out,
             )
+        logs = aws.client("logs", data.region)
+        for group in data.log_groups:
+            logs.delete_log_group(logGroupName=group)
+            print(f"  deleted log group {group} in {data.region}", file=out)
         kms = aws.client("kms", data.region)
         for alias in data.aliases:
             kms.delete_alias(AliasName=alias)

@@ -41,6 +41,8 @@
   removes the zone's record of its name, type and SetIdentifier, however that record was made,
   when the values given are the record's; it is refused (InvalidChangeBatch) when there is no
   such record or the values differ. A batch applies whole or not at all.
+- A stack update changed a resource whose condition is false (absent) as if it existed, from
+  ``None``, and failed the stack; now such a resource stays absent.
 - Route 53 health checks from CloudFormation: moto's model dropped EnableSNI, MeasureLatency,
   Inverted, Disabled, HealthThreshold, ChildHealthChecks, Regions and HealthCheckTags, and had no
   update (a stack update left the resource without its ids, and the check then outlived the
@@ -555,8 +557,24 @@ def _list_only_created_resources() -> None:
     cfn_models.Stack.stack_resources = property(stack_resources)  # type: ignore[assignment]
 
 
+def _skip_updates_of_absent_resources() -> None:
+    """A resource whose condition is false does not exist, so a change to its properties is
+    nothing to update (CloudFormation user guide, "Conditions": a resource with a false
+    condition is not created). moto updated it anyway, from ``None``, and failed the stack."""
+    original = parsing.parse_and_update_resource
+
+    def parse_and_update_resource(logical_id, resource_json, resources_map, *args, **kwargs):
+        condition = resource_json.get("Condition")
+        if condition and not resources_map.lazy_condition_map[condition]:
+            return None
+        return original(logical_id, resource_json, resources_map, *args, **kwargs)
+
+    parsing.parse_and_update_resource = parse_and_update_resource
+
+
 def install() -> None:
     _list_only_created_resources()
+    _skip_updates_of_absent_resources()
     _serve_project_custom_types()
     _fix_domain_names()
     _fix_record_sets()

@@ -31,7 +31,8 @@ ARTIFACTS = f"{ARTIFACT_PREFIX}-{PRIMARY}"
 DOMAIN = "pay.example.com"  # so the conditional custom domain and failover records exist too
 # Declared but not created, by design: Route 53 health-check metrics exist only in us-east-1,
 # so the standby in us-west-2 has no alarm on its own check (the primary's stack has it).
-ABSENT_BY_DESIGN = {build_module.STANDBY: {"ApiHealthCheckAlarm"}}
+# IAM's events reach EventBridge in us-east-1 only, so the role-change rule is there too.
+ABSENT_BY_DESIGN = {build_module.STANDBY: {"ApiHealthCheckAlarm", "PaymentRoleChangedRule"}}
 
 
 @pytest.fixture(scope="module")
@@ -228,13 +229,17 @@ def test_alarms_topic_policy_and_subscription(aws, stacks):
         topic = next(a for a in throttles["AlarmActions"])
         sns = aws("sns", region)
         policy = json.loads(sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
-        assert [s["Sid"] for s in policy["Statement"]] == ["CloudWatchAlarmsOfThisAccountPublish"]
+        assert [s["Sid"] for s in policy["Statement"]] == [
+            "CloudWatchAlarmsOfThisAccountPublish",
+            "EventBridgeRulesOfThisDeploymentPublish",
+            "DenyInsecureTransport",
+        ]
         subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
         assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", EMAIL)]
     primary_alarms = aws("cloudwatch").describe_alarms(AlarmNamePrefix=f"payment-{SUFFIX}-")[
         "MetricAlarms"
     ]
-    assert len(primary_alarms) == 12
+    assert len(primary_alarms) == 18
     # Health-check status alarms live where Route 53 publishes the metric (us-east-1): the
     # primary's own check and the standby's in us-west-2.
     health = {a["AlarmName"]: a for a in primary_alarms if a.get("Namespace") == "AWS/Route53"}
@@ -254,7 +259,11 @@ def test_audit_bucket_settings_and_policy(aws, stacks):
             s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values()
         )
         rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-        assert rules[0]["Transitions"][0] == {"Days": 30, "StorageClass": "GLACIER"}
+        assert rules[0]["Transitions"][0] == {"Days": 30, "StorageClass": "GLACIER_IR"}
+        lock = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+        # "emu" is a throw-away suffix: GOVERNANCE, so that a purge can remove it.
+        retention = lock["Rule"]["DefaultRetention"]
+        assert (retention["Mode"], retention["Days"]) == ("GOVERNANCE", 365)
         statement = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"][0]
         assert statement["Sid"] == "DenyInsecureTransport"
         # TLS-only denies plain HTTP in AWS; the emulator stands in for HTTPS, so access works.

@@ -13,7 +13,7 @@ from .conftest import ACCOUNT, PRIMARY, REPLICA, deploy_args, run_cli, run_delet
 
 pytestmark = pytest.mark.integration
 
-SUFFIX = "fault"
+SUFFIX = "test-fault"  # a throw-away suffix: GOVERNANCE lock, so the purge can empty it
 EXTRA = "eu-west-1"
 REPLICA_SET = f"payment-{SUFFIX}-replica"
 PRIMARY_SET = f"payment-{SUFFIX}-primary"

@@ -36,7 +36,7 @@ from .conftest import (
 
 pytestmark = pytest.mark.integration
 
-SUFFIX = "life"
+SUFFIX = "test-life"  # a throw-away suffix: GOVERNANCE lock, so the purge can empty it
 EMAIL = "payments-oncall@example.com"
 REPLICA_SET = f"payment-{SUFFIX}-replica"
 PRIMARY_SET = f"payment-{SUFFIX}-primary"
@@ -328,6 +328,10 @@ def test_purge_after_plain_delete_leaves_nothing(aws, delete_args, work):
             key = kms.describe_key(KeyId=outputs[f"{prefix}{use}KeyArn"])["KeyMetadata"]
             assert key["KeyState"] == "PendingDeletion"
         assert aws("secretsmanager", region).list_secrets()["SecretList"] == []
+        groups = aws("logs", region).describe_log_groups()["logGroups"]
+        assert [
+            g["logGroupName"] for g in groups if f"payment-{SUFFIX}-" in g["logGroupName"]
+        ] == []
         assert (
             aws("ssm", region).get_parameters_by_path(Path=f"/payment/{SUFFIX}", Recursive=True)[
                 "Parameters"

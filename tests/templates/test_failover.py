@@ -188,7 +188,7 @@ def test_routing_exists_only_with_a_domain(primary, standby):
         # Half a configuration creates nothing (and the rule below refuses it).
         assert not routing & created(template, region, HostedZoneId=DOMAIN["HostedZoneId"])
         assert not routing & created(template, region, DomainName=DOMAIN["DomainName"])
-        (rule,) = template["Rules"].values()
+        rule = template["Rules"]["DomainAndHostedZoneTogether"]
         assertion = rule["Assertions"][0]["Assert"]
         for values, allowed in (
             ({}, True),
@@ -216,7 +216,7 @@ def test_failover_records_form_a_primary_secondary_pair(primary, standby):
     assert first["SetIdentifier"] != second["SetIdentifier"]
     domain = primary["Resources"]["ApiDomainName"]["Properties"]
     assert domain["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
-    assert domain["SecurityPolicy"] == "TLS_1_2"
+    assert domain["SecurityPolicy"] == "SecurityPolicy_TLS13_1_2_2021_06"
     assert domain["RegionalCertificateArn"] == {"Ref": "ApiCertificate"}
     certificate = primary["Resources"]["ApiCertificate"]["Properties"]
     assert certificate["ValidationMethod"] == "DNS"

@@ -140,6 +140,7 @@ def test_waf_protects_the_stage_by_default_and_redacts_the_api_key(primary):
     assert acl["Condition"] == "WafEnabled"
     rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
     assert set(rules) == {
+        "AWSManagedRulesAmazonIpReputationList",
         "AWSManagedRulesCommonRuleSet",
         "AWSManagedRulesKnownBadInputsRuleSet",
         "RateLimitPerIp",
@@ -152,13 +153,21 @@ def test_waf_protects_the_stage_by_default_and_redacts_the_api_key(primary):
     assert logging["RedactedFields"] == [{"SingleHeader": {"Name": "x-api-key"}}]
 
 
-def test_waf_allows_the_bodies_the_api_itself_accepts(primary):
-    """The common rule set blocks bodies over 8 KB; the contract allows 16 KiB."""
-    rules = {r["Name"]: r for r in primary["Resources"]["ApiWebAcl"]["Properties"]["Rules"]}
+def test_waf_blocks_oversized_bodies_in_the_contract_error_shape(primary):
+    """The common rule set's body-size rule blocks (a valid payment body is under 1 KB), and
+    answers 413 PAYLOAD_TOO_LARGE like the handler, not WAF's bare 403."""
+    acl = primary["Resources"]["ApiWebAcl"]["Properties"]
+    rules = {r["Name"]: r for r in acl["Rules"]}
     overrides = rules["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"][
         "RuleActionOverrides"
     ]
-    assert overrides == [{"ActionToUse": {"Count": {}}, "Name": "SizeRestrictions_BODY"}]
+    (size,) = overrides
+    assert size["Name"] == "SizeRestrictions_BODY"
+    response = size["ActionToUse"]["Block"]["CustomResponse"]
+    assert response["ResponseCode"] == 413
+    body = json.loads(acl["CustomResponseBodies"][response["CustomResponseBodyKey"]]["Content"])
+    assert body["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert "Count" not in json.dumps(rules)
 
 
 def test_audit_bucket_takes_uploads_only_under_its_key(primary):
@@ -222,7 +231,7 @@ def test_the_stages_execution_log_group_is_made_encrypted_retained_and_kept_a_ye
             props["KmsKeyId"]
             == template["Resources"]["ApiAccessLogGroup"]["Properties"]["KmsKeyId"]
         )
-        assert props["RetentionInDays"] == config.security_log_retention_days >= 365
+        assert props["RetentionInDays"] == config.log_retention_days >= 365
         # Kept on delete and replacement; a failed first create removes it, so a retry works.
         assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == (
             "RetainExceptOnCreate",

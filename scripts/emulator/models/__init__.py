@@ -31,12 +31,15 @@ from .apigateway import (
     ApiGatewayUsagePlan,
     ApiGatewayUsagePlanKey,
 )
+from .cloudtrail import CloudTrailTrail
 from .cloudwatch import CloudWatchAlarm
 from .dynamodb import GlobalTable, TableStream
 from .kms import KmsAlias, KmsKey
+from .logs import LogsMetricFilter
 from .s3 import S3Bucket, S3BucketPolicy
 from .secretsmanager import SecretsManagerSecret
 from .sns import SnsSubscription, SnsTopicPolicy
+from .sqs import SqsQueuePolicy
 from .ssm import SsmParameter
 from .wafv2 import Wafv2LoggingConfiguration, Wafv2WebAcl, Wafv2WebAclAssociation
 
@@ -52,10 +55,12 @@ __all__ = [
     "ApiGatewayStage",
     "ApiGatewayUsagePlan",
     "ApiGatewayUsagePlanKey",
+    "CloudTrailTrail",
     "CloudWatchAlarm",
     "GlobalTable",
     "KmsAlias",
     "KmsKey",
+    "LogsMetricFilter",
     "S3Bucket",
     "S3BucketPolicy",
     "SecretsManagerSecret",
@@ -66,4 +71,5 @@ __all__ = [
     "Wafv2WebAcl",
     "Wafv2WebAclAssociation",
     "SnsTopicPolicy",
+    "SqsQueuePolicy",
 ]

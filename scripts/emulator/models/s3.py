@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from moto.cloudformation.exceptions import ValidationError
 from moto.core.common_models import CloudFormationModel
 from moto.s3.models import FakeBucket, s3_backends
 from moto.utilities.utils import get_partition
@@ -32,7 +33,10 @@ class S3BucketPolicy(ProjectModel, CloudFormationModel):
 
 class S3Bucket(ExtendsMoto, CloudFormationModel):
     """moto's bucket model applies only encryption and tags; this adds versioning, the public
-    access block, ownership controls and the lifecycle rules."""
+    access block, ownership controls, the lifecycle rules and Object Lock (with its default
+    retention), and refuses, as S3 does, server access logs delivered to a bucket with Object
+    Lock ("S3 buckets with Object Lock can't be used as destination buckets for server access
+    logs", Amazon S3 user guide, "Configuring S3 Object Lock")."""
 
     BASE = FakeBucket
 
@@ -76,6 +80,25 @@ class S3Bucket(ExtendsMoto, CloudFormationModel):
         versioning = (props.get("VersioningConfiguration") or {}).get("Status")
         if versioning:
             backend.put_bucket_versioning(name, versioning)
+        if props.get("ObjectLockEnabled") and not backend.get_bucket(name).object_lock_enabled:
+            # Object Lock is turned on when the bucket is created (then it is new and empty).
+            retention = (
+                (props.get("ObjectLockConfiguration") or {}).get("Rule", {}).get("DefaultRetention")
+            ) or {}
+            backend.put_object_lock_configuration(
+                name,
+                True,
+                mode=retention.get("Mode"),
+                # moto adds both periods up, so an absent one must be 0, not None.
+                days=retention.get("Days", 0),
+                years=retention.get("Years", 0),
+            )
+        target = (props.get("LoggingConfiguration") or {}).get("DestinationBucketName")
+        if target and target in backend.buckets and backend.buckets[target].object_lock_enabled:
+            raise ValidationError(
+                message=f"The target bucket {target} for logging has Object Lock enabled: "
+                "S3 buckets with Object Lock can't be destinations for server access logs"
+            )
         block = props.get("PublicAccessBlockConfiguration")
         if block:
             backend.put_public_access_block(

@@ -1,0 +1,153 @@
+"""An optional CloudTrail trail, for accounts without an organization trail (off by default).
+
+PCI DSS v4.0 10.2.1 wants every individual access to cardholder data logged: the payments table
+and the audit buckets are data-plane resources, whose reads and writes CloudTrail records only as
+*data events*, which no trail records unless asked. Most organizations already run an
+organization trail (``aws cloudtrail describe-trails`` shows ``IsOrganizationTrail: true``);
+this trail is for the accounts that do not. It is multi-region (the table has a replica in
+every region of the deployment and IAM events are global), records management events (which
+the EventBridge security rules need: "AWS API Call via CloudTrail" events exist only where a trail
+records them), validates its log files, and writes to its own versioned, encrypted bucket under
+the same Object Lock as the audit buckets. CloudTrail bills data events per event recorded.
+"""
+
+from __future__ import annotations
+
+from awacs import s3 as s3_actions
+from awacs.aws import Allow, Condition, Policy, Principal, Statement, StringEquals
+from troposphere import Equals, GetAtt, Parameter, Ref, Sub, Template
+from troposphere.cloudtrail import AdvancedEventSelector, AdvancedFieldSelector, Trail
+from troposphere.s3 import BucketPolicy
+
+from . import storage
+from .common import SUFFIX_PARAM, add_parameter_group, arn, name, retain, tags
+from .config import Config
+
+ENABLE_TRAIL_PARAM = "EnableCloudTrail"
+TRAIL_ENABLED = "CloudTrailEnabled"
+TRAIL_BUCKET = "TrailBucket"
+TRAIL_ARN = (
+    "arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:"
+    f"trail/payment-${{{SUFFIX_PARAM}}}-trail"
+)
+
+
+def _selector(name_: str, **fields: list[str] | dict[str, list[object]]) -> AdvancedEventSelector:
+    selectors = []
+    for field_name, values in fields.items():
+        if isinstance(values, dict):
+            selectors.append(AdvancedFieldSelector(Field=field_name, **values))
+        else:
+            selectors.append(AdvancedFieldSelector(Field=field_name, Equals=values))
+    return AdvancedEventSelector(Name=name_, FieldSelectors=selectors)
+
+
+def add_trail(
+    template: Template, config: Config, *, key_arn: object, access_log_bucket: object
+) -> Trail:
+    """The trail and its bucket, all under the ``CloudTrailEnabled`` condition."""
+    enable = template.add_parameter(
+        Parameter(
+            ENABLE_TRAIL_PARAM,
+            Type="String",
+            Default="true" if config.enable_cloudtrail else "false",
+            AllowedValues=["true", "false"],
+            ConstraintDescription="true or false",
+            Description="Create a multi-region CloudTrail trail with data events for the "
+            "payments table and the audit buckets. Leave false where an organization trail "
+            "already records them (aws cloudtrail describe-trails: IsOrganizationTrail).",
+        )
+    )
+    template.add_condition(TRAIL_ENABLED, Equals(Ref(enable), "true"))
+    add_parameter_group(template, "Audit trail (optional)", {enable: "CloudTrail trail"})
+    bucket = template.add_resource(
+        storage.locked_bucket(
+            config,
+            TRAIL_BUCKET,
+            Sub(storage.TRAIL_NAME),
+            key_arn,
+            access_log_bucket,
+            storage.TRAIL_LOG_PREFIX,
+            condition=TRAIL_ENABLED,
+        )
+    )
+    source = Condition(StringEquals("aws:SourceArn", Sub(TRAIL_ARN)))
+    policy = template.add_resource(
+        retain(
+            BucketPolicy(
+                "TrailBucketPolicy",
+                Condition=TRAIL_ENABLED,
+                Bucket=Ref(bucket),
+                PolicyDocument=Policy(
+                    Version="2012-10-17",
+                    Statement=[
+                        storage.tls_only(bucket),
+                        # "Amazon S3 bucket policy for CloudTrail" (CloudTrail user guide).
+                        Statement(
+                            Sid="CloudTrailChecksTheBucketAcl",
+                            Effect=Allow,
+                            Principal=Principal("Service", "cloudtrail.amazonaws.com"),
+                            Action=[s3_actions.GetBucketAcl],
+                            Resource=[GetAtt(bucket, "Arn")],
+                            Condition=source,
+                        ),
+                        Statement(
+                            Sid="CloudTrailWritesThisTrailsLogs",
+                            Effect=Allow,
+                            Principal=Principal("Service", "cloudtrail.amazonaws.com"),
+                            Action=[s3_actions.PutObject],
+                            Resource=[
+                                Sub(f"${{{bucket.title}.Arn}}/AWSLogs/${{AWS::AccountId}}/*")
+                            ],
+                            Condition=Condition(
+                                [
+                                    StringEquals("s3:x-amz-acl", "bucket-owner-full-control"),
+                                    StringEquals("aws:SourceArn", Sub(TRAIL_ARN)),
+                                ]
+                            ),
+                        ),
+                    ],
+                ),
+            )
+        )
+    )
+    table_arns = [
+        arn("dynamodb", f"table/payment-${{{SUFFIX_PARAM}}}-payments", region=region)
+        for region in config.regions
+    ]
+    bucket_prefixes = [
+        Sub(
+            f"arn:${{AWS::Partition}}:s3:::payment-${{{SUFFIX_PARAM}}}-{thing}-${{AWS::AccountId}}-"
+        )
+        for thing in ("audit", "access-logs")
+    ]
+    return template.add_resource(
+        Trail(
+            "AuditTrail",
+            Condition=TRAIL_ENABLED,
+            DependsOn=[policy.title],
+            TrailName=name("trail"),
+            S3BucketName=Ref(bucket),
+            KMSKeyId=key_arn,
+            IsLogging=True,
+            IsMultiRegionTrail=True,
+            IncludeGlobalServiceEvents=True,
+            EnableLogFileValidation=True,
+            AdvancedEventSelectors=[
+                _selector("Management events", eventCategory=["Management"]),
+                _selector(
+                    "Payments table",
+                    eventCategory=["Data"],
+                    **{"resources.type": ["AWS::DynamoDB::Table"]},
+                    **{"resources.ARN": {"Equals": table_arns}},
+                ),
+                _selector(
+                    "Audit and access-log buckets",
+                    eventCategory=["Data"],
+                    **{"resources.type": ["AWS::S3::Object"]},
+                    **{"resources.ARN": {"StartsWith": bucket_prefixes}},
+                ),
+            ],
+            Tags=tags(),
+        )
+    )
