@@ -65,7 +65,7 @@ def render_all(config: Config) -> list[RenderedTemplate]:
         (REPLICA, build_replica(config), config.replica_regions),
         (STANDBY, build_standby(config), config.replica_regions),
         # The roles stack goes to the administrator account and to every target account.
-        (STACKSET_ROLES, build_stackset_roles(), config.regions),
+        (STACKSET_ROLES, build_stackset_roles(config), config.regions),
     ]
     return [RenderedTemplate(name, render(t), regions, t) for name, t, regions in pairs]
 

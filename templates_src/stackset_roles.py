@@ -16,7 +16,7 @@ from troposphere.iam import Policy as InlinePolicy
 from troposphere.iam import Role
 
 from .common import suppress
-from .config import MANAGED_BY, PROJECT
+from .config import MANAGED_BY, PROJECT, Config
 
 ADMINISTRATION_ROLE = "AWSCloudFormationStackSetAdministrationRole"
 EXECUTION_ROLE = "AWSCloudFormationStackSetExecutionRole"
@@ -32,14 +32,9 @@ def _regional(service: str, resource: str) -> Sub:
 # "*" only where the service has no resource-level permissions for creation (KMS keys and
 # Route 53 health checks are named by ids AWS assigns), or the resource is the stack itself.
 _GRANTS: list[tuple[str, str, list[object]]] = [
-    ("StackSetStacks", "cloudformation", [_regional("cloudformation", "stack/StackSet-*")]),
+    # StackSetsPrerequisites (below) grants cloudformation:* and s3:* on "*".
     ("Keys", "kms", ["*"]),
     ("PaymentsTable", "dynamodb", [_regional("dynamodb", "table/payment-*")]),
-    (
-        "Buckets",
-        "s3",
-        [Sub(f"{_ARN}:s3:::payment-*"), Sub(f"{_ARN}:s3:::payment-*/*")],
-    ),
     (
         "Functions",
         "lambda",
@@ -75,6 +70,25 @@ _GRANTS: list[tuple[str, str, list[object]]] = [
 ]
 
 
+STACKSETS_PREREQUISITES_PAGE = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html"
+
+# "Grant self-managed permissions" (page above), "Control the resources that users can include
+# in specific stack sets": whatever else it grants, the execution role must always allow
+# cloudformation:* and s3:* on "*"; StackSets creates the instance stacks through CloudFormation
+# and uses S3 (buckets of its own, so no bucket of this product can be named) to report
+# stack-instance state. The sns:* the page used to require was dropped on 31 October 2022.
+STACKSETS_PREREQUISITE_ACTIONS = ("cloudformation:*", "s3:*")
+PREREQUISITES_METADATA = {
+    "StackSetsPrerequisites": {
+        "actions": list(STACKSETS_PREREQUISITE_ACTIONS),
+        "resource": "*",
+        "reason": "StackSets' documented minimum for a self-managed execution role: full "
+        "CloudFormation to run the instance stacks, and the S3 actions StackSets uses to record "
+        "stack-instance state in buckets it owns (so they cannot be scoped to this product's).",
+        "source": STACKSETS_PREREQUISITES_PAGE,
+    }
+}
+
 EXECUTION_ROLE_SUPPRESSIONS = {
     "CKV_AWS_109": "The execution role is the deployment identity: it must create and update "
     "this product's IAM roles and key policies. It is limited to roles named payment-*, "
@@ -91,7 +105,9 @@ EXECUTION_ROLE_PARLIAMENT = {
     "resource handlers call are granted separately (HandlerActionsWithoutResourceLevel).",
     "RESOURCE_STAR": "KMS keys and Route 53 health checks get ids only when created, so their "
     "grants cannot name them in advance; the handler actions granted on * are the ones IAM "
-    "authorises on * only (HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL, checked by a test).",
+    "authorises on * only (HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL, checked by a test); "
+    "cloudformation:* and s3:* on * are StackSets' documented prerequisites (Metadata "
+    "StackSetsPrerequisites).",
 }
 
 
@@ -128,7 +144,7 @@ HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL = (
 )
 
 
-def build_stackset_roles() -> Template:
+def build_stackset_roles(config: Config) -> Template:
     template = Template(
         Description="Self-managed StackSet roles for the payment infrastructure: the "
         "administration role (administrator account) and the execution role (target accounts)."
@@ -228,6 +244,18 @@ def build_stackset_roles() -> Template:
                             Version="2012-10-17",
                             Statement=[
                                 Statement(
+                                    # Required whatever the template (Metadata says why).
+                                    Sid="StackSetsPrerequisites",
+                                    Effect=Allow,
+                                    Action=[
+                                        Action(*action.split(":"))
+                                        for action in STACKSETS_PREREQUISITE_ACTIONS
+                                    ],
+                                    Resource=["*"],
+                                )
+                            ]
+                            + [
+                                Statement(
                                     Sid=sid,
                                     Effect=Allow,
                                     Action=[Action(service, "*")],
@@ -267,11 +295,32 @@ def build_stackset_roles() -> Template:
                                         )
                                     ),
                                 ),
+                                Statement(
+                                    # API Gateway creates its service-linked role for a custom
+                                    # domain and, in a fresh account, for the first API ("Using
+                                    # service-linked roles for API Gateway").
+                                    Sid="ApiGatewayServiceRole",
+                                    Effect=Allow,
+                                    Action=[Action("iam", "CreateServiceLinkedRole")],
+                                    Resource=[
+                                        Sub(
+                                            f"{_ARN}:iam::${{AWS::AccountId}}:role/aws-service-role/"
+                                            "ops.apigateway.amazonaws.com/"
+                                            "AWSServiceRoleForAPIGateway"
+                                        )
+                                    ],
+                                    Condition=Condition(
+                                        StringEquals(
+                                            "iam:AWSServiceName", "ops.apigateway.amazonaws.com"
+                                        )
+                                    ),
+                                ),
                             ],
                         ),
                     )
                 ],
                 Tags=tags,
+                Metadata=PREREQUISITES_METADATA,
             ),
             checkov=EXECUTION_ROLE_SUPPRESSIONS,
             parliament=EXECUTION_ROLE_PARLIAMENT,

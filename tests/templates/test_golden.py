@@ -36,7 +36,7 @@ CASES = {
     "primary.template.json": lambda: render(build_primary(Config())),
     "replica.template.json": lambda: render(build_replica(Config())),
     "standby.template.json": lambda: render(build_standby(Config())),
-    "stackset-roles.template.json": lambda: render(build_stackset_roles()),
+    "stackset-roles.template.json": lambda: render(build_stackset_roles(Config())),
     "REVIEW.md": _review,
 }
 
