@@ -144,6 +144,28 @@ HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL = (
 )
 
 
+# Regions introduced after 20 March 2019, disabled until an account enables them ("Enable or
+# disable AWS Regions in your account", AWS Account Management Reference Guide).
+OPT_IN_REGIONS = frozenset(
+    {
+        "af-south-1", "ap-east-1", "ap-east-2", "ap-south-2", "ap-southeast-3", "ap-southeast-4",
+        "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-west-1", "eu-central-2",
+        "eu-south-1", "eu-south-2", "il-central-1", "me-central-1", "me-south-1", "mx-central-1",
+    }
+)  # fmt: skip
+
+
+def cloudformation_principals(config: Config) -> list[str]:
+    """Who may assume the administration role: CloudFormation, and in each opt-in target
+    region its regional service principal, which StackSets uses there ("Prepare to perform
+    StackSet operations in AWS Regions that are disabled by default")."""
+    regional = [
+        f"cloudformation.{region}.amazonaws.com"
+        for region in sorted(set(config.regions) & OPT_IN_REGIONS)
+    ]
+    return ["cloudformation.amazonaws.com", *regional]
+
+
 def build_stackset_roles(config: Config) -> Template:
     template = Template(
         Description="Self-managed StackSet roles for the payment infrastructure: the "
@@ -189,7 +211,7 @@ def build_stackset_roles(config: Config) -> Template:
                 Statement=[
                     Statement(
                         Effect=Allow,
-                        Principal=Principal("Service", "cloudformation.amazonaws.com"),
+                        Principal=Principal("Service", cloudformation_principals(config)),
                         Action=[sts.AssumeRole],
                     )
                 ],
