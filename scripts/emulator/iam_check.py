@@ -227,7 +227,11 @@ def own_arn(
     if resource_type == "AWS::S3::BucketPolicy" and _text(properties.get("Bucket")):
         return f"arn:{p}:s3:::{properties['Bucket']}"
     if resource_type in ("AWS::Lambda::Function", "AWS::Lambda::Permission"):
-        function = name("FunctionName")
+        function = (
+            name("FunctionName")
+            if resource_type == "AWS::Lambda::Function"
+            else _text(properties.get("FunctionName"))  # a permission's id is not a function
+        )
         if function:
             return function if function.startswith("arn:") else (
                 f"arn:{p}:lambda:{r}:{a}:function:{function}"
@@ -422,6 +426,30 @@ def acting_as_execution_role(
         _acting.reset(token)
 
 
+def _resolved_without_creating(value: Any, resources_map: Any) -> Any:
+    """Refs and GetAtt Arn to resources the stack still holds. moto's own resolver would
+    create a resource already deleted again, so on delete only what exists is looked up."""
+    if isinstance(value, list):
+        return [_resolved_without_creating(v, resources_map) for v in value]
+    if not isinstance(value, dict):
+        return value
+    held = resources_map._parsed_resources
+    if set(value) == {"Ref"}:
+        name = value["Ref"]
+        if name in resources_map.resolved_parameters:
+            return resources_map.resolved_parameters[name]
+        target = held.get(name)
+        return getattr(target, "physical_resource_id", value) if target is not None else value
+    if set(value) == {"Fn::GetAtt"} and isinstance(value["Fn::GetAtt"], list):
+        name, attribute = value["Fn::GetAtt"][0], value["Fn::GetAtt"][1]
+        target = held.get(name)
+        try:
+            return target.get_cfn_attribute(attribute) if target is not None else value
+        except Exception:  # noqa: BLE001 - an attribute the model lacks stays unresolved
+            return value
+    return {k: _resolved_without_creating(v, resources_map) for k, v in value.items()}
+
+
 # --- hooks into moto's resource parsing ------------------------------------------------------
 
 
@@ -464,9 +492,7 @@ def install() -> None:
         acting = _acting.get()
         if acting is not None:
             physical = getattr(parsed_resource, "physical_resource_id", None)
-            properties = resource_json.get("Properties", {}) or {}
-            if not all(isinstance(v, str | int | bool) for v in properties.values()):
-                properties = {k: v for k, v in properties.items() if isinstance(v, str)}
+            properties = _resolved_without_creating(resource_json.get("Properties") or {}, self)
             logical_id = getattr(parsed_resource, "logical_resource_id", "resource")
             check(
                 logical_id,
