@@ -90,6 +90,10 @@ PREREQUISITES_METADATA = {
 }
 
 EXECUTION_ROLE_SUPPRESSIONS = {
+    "CKV_AWS_108": "s3:* on * is the minimum StackSets documents for a self-managed execution "
+    "role (Grant self-managed permissions: StackSets records stack-instance state in S3 "
+    "buckets of its own, which no narrower Resource can name); the role is assumable only by "
+    "the StackSet administration role.",
     "CKV_AWS_109": "The execution role is the deployment identity: it must create and update "
     "this product's IAM roles and key policies. It is limited to roles named payment-*, "
     "is assumable only by the StackSet administration role, and is used only by CloudFormation.",
