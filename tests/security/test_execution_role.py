@@ -25,7 +25,12 @@ from templates_src.stackset_roles import HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL
 ACCOUNT = "123456789012"
 PARTITION = "aws"
 SUFFIX = "dev"
-SERVICE_TEMPLATES = ("primary.template.json", "replica.template.json", "standby.template.json")
+SERVICE_TEMPLATES = (
+    "primary.template.json",
+    "replica.template.json",
+    "standby.template.json",
+    "account-baseline.template.json",
+)
 
 
 def resolve(value: Any, parameters: dict[str, str], region: str) -> Any:
