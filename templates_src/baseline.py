@@ -21,6 +21,7 @@ from troposphere.apigateway import Account
 from troposphere.iam import Policy as InlinePolicy
 from troposphere.iam import Role
 
+from .boundary import permissions_boundary_arn
 from .common import retain
 from .config import MANAGED_BY, PROJECT, Config
 
@@ -44,6 +45,7 @@ def apigateway_cloudwatch_role(template: Template) -> Role:
                 # IAM is global: one role per region keeps a region's setting independent.
                 RoleName=Sub("payment-apigateway-cloudwatch-${AWS::Region}"),
                 Description="API Gateway account setting: write every payment API's logs",
+                PermissionsBoundary=permissions_boundary_arn(),
                 AssumeRolePolicyDocument=Policy(
                     Version="2012-10-17",
                     Statement=[

@@ -14,6 +14,7 @@ from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.iam import Policy as InlinePolicy
 from troposphere.iam import Role
 
+from .boundary import permissions_boundary_arn
 from .common import tags
 
 
@@ -78,6 +79,7 @@ def _role(template: Template, title: str, role_name: str, statements: list[State
             RoleName=Sub(f"payment-${{EnvironmentSuffix}}-{role_name}-${{AWS::Region}}"),
             Description=Sub(f"payment-${{EnvironmentSuffix}}: {role_name} execution role"),
             AssumeRolePolicyDocument=make_simple_assume_policy("lambda.amazonaws.com"),
+            PermissionsBoundary=permissions_boundary_arn(),
             Policies=[
                 InlinePolicy(
                     PolicyName=role_name,

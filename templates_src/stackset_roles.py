@@ -10,11 +10,26 @@ AdministratorAccess that the AWS sample template attaches.
 from __future__ import annotations
 
 from awacs import sts
-from awacs.aws import Action, Allow, Condition, Policy, Principal, Statement, StringEquals
+from awacs.aws import (
+    Action,
+    Allow,
+    ArnEquals,
+    Condition,
+    Deny,
+    Policy,
+    Principal,
+    Statement,
+    StringEquals,
+)
 from troposphere import Equals, If, Output, Parameter, Ref, Sub, Template
+from troposphere.iam import ManagedPolicy, Role
 from troposphere.iam import Policy as InlinePolicy
-from troposphere.iam import Role
 
+from .boundary import (
+    PERMISSIONS_BOUNDARY_NAME,
+    permissions_boundary_arn,
+    permissions_boundary_document,
+)
 from .common import suppress
 from .config import MANAGED_BY, PROJECT, Config
 
@@ -46,11 +61,7 @@ _GRANTS: list[tuple[str, str, list[object]]] = [
     ("Api", "apigateway", [Sub(f"{_ARN}:apigateway:*::/*")]),
     # The custom domain's certificates (ids assigned by ACM, so any certificate of the account).
     ("Certificates", "acm", [_regional("acm", "certificate/*")]),
-    (
-        "Roles",
-        "iam",
-        [Sub(f"{_ARN}:iam::${{AWS::AccountId}}:role/payment-*")],
-    ),
+    # Roles: granted below, only with the permissions boundary (ROLE_STATEMENTS).
     (
         "LogGroups",
         "logs",
@@ -102,6 +113,12 @@ EXECUTION_ROLE_SUPPRESSIONS = {
     "checks and log delivery have none at creation).",
 }
 
+
+BOUNDARY_REASON = (
+    "A permissions boundary is a ceiling that grants nothing by itself: each role's own policy "
+    "names the exact resources, and the boundary caps the actions any payment role can ever "
+    "use (the data-path calls), with iam, sts and destructive calls denied outright."
+)
 
 EXECUTION_ROLE_PARLIAMENT = {
     "RESOURCE_MISMATCH": "Each service grant is service:* on payment-* resources, so the "
@@ -168,6 +185,79 @@ def cloudformation_principals(config: Config) -> list[str]:
         for region in sorted(set(config.regions) & OPT_IN_REGIONS)
     ]
     return ["cloudformation.amazonaws.com", *regional]
+
+
+_PAYMENT_ROLES = Sub(f"{_ARN}:iam::${{AWS::AccountId}}:role/payment-*")
+
+# IAM actions whose request carries the role's (new) boundary as iam:PermissionsBoundary
+# ("IAM condition keys": iam:PermissionsBoundary).
+BOUNDED_ROLE_ACTIONS = (
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+)
+OTHER_ROLE_ACTIONS = (
+    "iam:DeleteRole",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies",
+    "iam:ListRoleTags",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+)
+# The services this product's roles are passed to: functions, and API Gateway's logging role.
+PASSED_TO_SERVICES = ("apigateway.amazonaws.com", "lambda.amazonaws.com")
+
+
+def _actions(names: tuple[str, ...]) -> list[Action]:
+    return [Action(*name.split(":")) for name in names]
+
+
+def role_statements() -> list[Statement]:
+    """Role management for this product's roles, never without the permissions boundary."""
+    boundary = permissions_boundary_arn()
+    return [
+        Statement(
+            Sid="RolesOnlyWithTheBoundary",
+            Effect=Allow,
+            Action=_actions(BOUNDED_ROLE_ACTIONS),
+            Resource=[_PAYMENT_ROLES],
+            Condition=Condition(ArnEquals("iam:PermissionsBoundary", boundary)),
+        ),
+        Statement(
+            Sid="RoleLifecycle",
+            Effect=Allow,
+            Action=_actions(OTHER_ROLE_ACTIONS),
+            Resource=[_PAYMENT_ROLES],
+        ),
+        Statement(
+            Sid="PassRolesToTheirServices",
+            Effect=Allow,
+            Action=[Action("iam", "PassRole")],
+            Resource=[_PAYMENT_ROLES],
+            Condition=Condition(StringEquals("iam:PassedToService", list(PASSED_TO_SERVICES))),
+        ),
+        Statement(
+            # Whatever else is granted: the boundary stays on every role and stays as it is.
+            Sid="KeepTheBoundary",
+            Effect=Deny,
+            Action=[
+                Action("iam", "DeleteRolePermissionsBoundary"),
+                Action("iam", "CreatePolicyVersion"),
+                Action("iam", "DeletePolicy"),
+                Action("iam", "DeletePolicyVersion"),
+                Action("iam", "SetDefaultPolicyVersion"),
+            ],
+            Resource=[_PAYMENT_ROLES, boundary],
+        ),
+    ]
 
 
 def build_stackset_roles(config: Config) -> Template:
@@ -289,6 +379,7 @@ def build_stackset_roles(config: Config) -> Template:
                                 )
                                 for sid, service, resources in _GRANTS
                             ]
+                            + role_statements()
                             + [
                                 Statement(
                                     # Handler calls that IAM authorises on "*" only (see
@@ -350,6 +441,18 @@ def build_stackset_roles(config: Config) -> Template:
             ),
             checkov=EXECUTION_ROLE_SUPPRESSIONS,
             parliament=EXECUTION_ROLE_PARLIAMENT,
+        )
+    )
+    template.add_resource(
+        suppress(
+            ManagedPolicy(
+                "PermissionsBoundary",
+                ManagedPolicyName=PERMISSIONS_BOUNDARY_NAME,
+                Description="Permissions boundary of every role the payment templates create",
+                PolicyDocument=permissions_boundary_document(),
+            ),
+            checkov={"CKV_AWS_111": BOUNDARY_REASON},
+            parliament={"RESOURCE_STAR": BOUNDARY_REASON},
         )
     )
     template.add_output(Output("AdministrationRoleArn", Value=Sub(f"${{{admin_role.title}.Arn}}")))

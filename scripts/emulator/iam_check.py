@@ -63,7 +63,22 @@ UNUSED_FEATURES = {
         "application-autoscaling:Put*",
         "application-autoscaling:Register*",
     ),
+    # WAF logs go to a CloudWatch Logs group (authorised by the group's resource policy), not
+    # to Firehose, the destination its service-linked role AWSServiceRoleForWAFV2Logging serves.
+    "AWS::WAFv2::LoggingConfiguration": (
+        "iam:CreateServiceLinkedRole",
+        "iam:DescribeOrganization",
+    ),
 }
+
+# Role actions whose request context carries the role's boundary ("IAM and AWS STS condition
+# context keys": iam:PermissionsBoundary); absent when the role has none.
+BOUNDARY_CONDITIONED = frozenset(
+    {
+        "iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
+        "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy",
+    }
+)  # fmt: skip
 
 # Where a call's resource is another resource the emulator cannot name (a key chosen by
 # another property, a stream), the request is checked against every statement that grants the
@@ -293,6 +308,16 @@ def _apigateway_arn(
     return f"{base}/restapis/{api or '*'}/*"
 
 
+def _names_a_role(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(
+            re.search(r"Role(Arn)?$", key) or _names_a_role(item) for key, item in value.items()
+        )
+    if isinstance(value, list):
+        return any(_names_a_role(item) for item in value)
+    return False
+
+
 def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
@@ -319,12 +344,25 @@ def requests_for(
     requests = []
     passed_key, passed_to = PASSED_ROLES.get(resource_type, (None, f"{service}.amazonaws.com"))
     for action in handler_permissions(resource_type, operation):
+        if action == "iam:CreateServiceLinkedRole" and resource_type in SERVICE_LINKED_ROLES:
+            continue  # requested below, with the service name the role is for
         if action == "iam:PassRole":
+            if passed_key is None and not _names_a_role(properties):
+                continue  # the feature that passes a role (replication, delivery logs) is unused
             # A role is passed to the service behind the resource type.
             role = _text(properties.get(passed_key)) if passed_key else None
             context = {"iam:PassedToService": passed_to}
             requests.append(Request(action, role or ANY_RESOURCE, context))
             continue
+        if resource_type == "AWS::IAM::Role":
+            boundary = _text(properties.get("PermissionsBoundary"))
+            if action == "iam:DeleteRolePermissionsBoundary" and boundary:
+                continue  # called only when an update removes the boundary
+            if action in BOUNDARY_CONDITIONED and boundary:
+                requests.append(
+                    Request(action, arn or ANY_RESOURCE, {"iam:PermissionsBoundary": boundary})
+                )
+                continue
         if star_only(action):
             resource = "*"
         elif action.split(":")[0] == service and arn:
@@ -493,6 +531,10 @@ def install() -> None:
         if acting is not None:
             physical = getattr(parsed_resource, "physical_resource_id", None)
             properties = _resolved_without_creating(resource_json.get("Properties") or {}, self)
+            held_boundary = getattr(parsed_resource, "permissions_boundary_arn", None)
+            if resource_json["Type"] == "AWS::IAM::Role" and held_boundary:
+                # The request carries the boundary the role has now (IAM's state).
+                properties = {**properties, "PermissionsBoundary": held_boundary}
             logical_id = getattr(parsed_resource, "logical_resource_id", "resource")
             check(
                 logical_id,

@@ -129,3 +129,47 @@ def test_a_role_outside_this_product_is_refused(cfn):
         "iam:CreateRole on resource: arn:aws:iam::123456789012:role/admin-backdoor"
         in (result["StatusReason"])
     )
+
+
+def test_a_product_role_without_the_permissions_boundary_is_refused(cfn):
+    """The escalation path of a payment-* role with no boundary fails like on AWS."""
+    role = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "RoleName": "payment-dev-unbounded",
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            },
+            "Policies": [
+                {
+                    "PolicyName": "admin",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+                    },
+                }
+            ],
+        },
+    }
+    result = _deploy(cfn, "unbounded", {"Unbounded": role})
+    assert result["Status"] == "FAILED"
+    assert (
+        "iam:CreateRole on resource: arn:aws:iam::123456789012:role/payment-dev-unbounded"
+        in (result["StatusReason"])
+    )
+    bounded = {
+        **role,
+        "Properties": {
+            **role["Properties"],
+            "RoleName": "payment-dev-bounded",
+            "PermissionsBoundary": f"arn:aws:iam::{ACCOUNT}:policy/payment-permissions-boundary",
+        },
+    }
+    assert _deploy(cfn, "bounded", {"Bounded": bounded})["Status"] == "SUCCEEDED"
