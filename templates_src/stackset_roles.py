@@ -48,7 +48,7 @@ def _regional(service: str, resource: str) -> Sub:
 # Route 53 health checks are named by ids AWS assigns), or the resource is the stack itself.
 _GRANTS: list[tuple[str, str, list[object]]] = [
     # StackSetsPrerequisites (below) grants cloudformation:* and s3:* on "*".
-    ("Keys", "kms", ["*"]),
+    # Keys: granted below, only on keys tagged as this product's (KEY_STATEMENTS).
     ("PaymentsTable", "dynamodb", [_regional("dynamodb", "table/payment-*")]),
     (
         "Functions",
@@ -148,6 +148,7 @@ HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL = (
     "dynamodb:DescribeLimits",
     "dynamodb:DescribeReservedCapacity",
     "dynamodb:DescribeReservedCapacityOfferings",
+    "kms:ListAliases",
     "lambda:CreateEventSourceMapping",
     "logs:CreateLogDelivery",
     "logs:DeleteIndexPolicy",
@@ -187,6 +188,7 @@ def cloudformation_principals(config: Config) -> list[str]:
     return ["cloudformation.amazonaws.com", *regional]
 
 
+PROJECT_TAG = "Project"
 _PAYMENT_ROLES = Sub(f"{_ARN}:iam::${{AWS::AccountId}}:role/payment-*")
 
 # IAM actions whose request carries the role's (new) boundary as iam:PermissionsBoundary
@@ -218,6 +220,33 @@ PASSED_TO_SERVICES = ("apigateway.amazonaws.com", "lambda.amazonaws.com")
 
 def _actions(names: tuple[str, ...]) -> list[Action]:
     return [Action(*name.split(":")) for name in names]
+
+
+def key_statements() -> list[Statement]:
+    """Keys of this product only: created with its Project tag, used and changed only while
+    they carry it ("ABAC for AWS KMS": aws:RequestTag, aws:ResourceTag), aliases payment-*."""
+    return [
+        Statement(
+            Sid="CreateKeysTaggedAsThisProducts",
+            Effect=Allow,
+            Action=[Action("kms", "CreateKey")],
+            Resource=["*"],  # a key has no ARN before it exists
+            Condition=Condition(StringEquals(f"aws:RequestTag/{PROJECT_TAG}", PROJECT)),
+        ),
+        Statement(
+            Sid="ManageOnlyThisProductsKeys",
+            Effect=Allow,
+            Action=[Action("kms", "*")],
+            Resource=[_regional("kms", "key/*")],
+            Condition=Condition(StringEquals(f"aws:ResourceTag/{PROJECT_TAG}", PROJECT)),
+        ),
+        Statement(
+            Sid="ThisProductsAliases",
+            Effect=Allow,
+            Action=[Action("kms", n) for n in ("CreateAlias", "DeleteAlias", "UpdateAlias")],
+            Resource=[_regional("kms", "alias/payment-*")],
+        ),
+    ]
 
 
 def role_statements() -> list[Statement]:
@@ -379,6 +408,7 @@ def build_stackset_roles(config: Config) -> Template:
                                 )
                                 for sid, service, resources in _GRANTS
                             ]
+                            + key_statements()
                             + role_statements()
                             + [
                                 Statement(

@@ -271,6 +271,9 @@ def own_arn(
     if resource_type == "AWS::SecretsManager::Secret" and _text(properties.get("Name")):
         # Secrets Manager appends six random characters to the name.
         return f"arn:{p}:secretsmanager:{r}:{a}:secret:{properties['Name']}-AbCdEf"
+    if resource_type == "AWS::KMS::Key":
+        # A new key's id is AWS's choice; any id stands for it.
+        return f"arn:{p}:kms:{r}:{a}:key/{physical_id or 'new-key'}"
     if resource_type == "AWS::KMS::Alias" and _text(properties.get("AliasName")):
         return f"arn:{p}:kms:{r}:{a}:{properties['AliasName']}"
     if resource_type == "AWS::WAFv2::WebACLAssociation" and _text(properties.get("WebACLArn")):
@@ -306,6 +309,26 @@ def _apigateway_arn(
     if resource_type == "AWS::ApiGateway::UsagePlanKey":
         return f"{base}/usageplans/{_text(properties.get('UsagePlanId')) or '*'}/keys"
     return f"{base}/restapis/{api or '*'}/*"
+
+
+def tag_context(properties: dict) -> dict[str, str]:
+    """The resource's tags as the request carries them: aws:RequestTag/<key> when they are
+    set (create, tag) and aws:ResourceTag/<key> once the resource has them ("Controlling
+    access to AWS resources using tags")."""
+    tags = properties.get("Tags")
+    pairs = {}
+    if isinstance(tags, list):
+        pairs = {t["Key"]: t["Value"] for t in tags if isinstance(t, dict) and "Key" in t}
+    elif isinstance(tags, dict):
+        pairs = dict(tags)
+    context: dict[str, str] = {}
+    for key, value in pairs.items():
+        if isinstance(value, str):
+            context[f"aws:RequestTag/{key}"] = value
+            context[f"aws:ResourceTag/{key}"] = value
+    if context:
+        context["aws:TagKeys"] = sorted(pairs)  # type: ignore[assignment]
+    return context
 
 
 def _names_a_role(value: Any) -> bool:
@@ -369,7 +392,8 @@ def requests_for(
             resource = arn
         else:
             resource = ANY_RESOURCE
-        requests.append(Request(action, resource))
+        own = action.split(":")[0] == service
+        requests.append(Request(action, resource, tag_context(properties) if own else {}))
     if resource_type.startswith("Custom::") and operation in ("create", "update", "delete"):
         token = _text(properties.get("ServiceToken"))
         if token is None or ":lambda:" in token:
@@ -426,6 +450,13 @@ def _any_resource_view(document: dict) -> dict:
         if statement.get("Effect") == "Allow":
             statement.pop("NotResource", None)
             statement["Resource"] = "*"
+            # Nor are its tags known: conditions on them hold.
+            statement["Condition"] = {
+                operator: {
+                    k: v for k, v in keys.items() if not k.lower().startswith("aws:resourcetag/")
+                }
+                for operator, keys in dict(statement.get("Condition") or {}).items()
+            }
         out.append(statement)
     return {"Statement": out}
 
