@@ -249,6 +249,53 @@ def key_statements() -> list[Statement]:
     ]
 
 
+def data_protection_statements() -> list[Statement]:
+    """Explicit denies that keep the data out of the deployer's reach, whatever else it is
+    granted (an explicit deny wins over every allow: "Policy evaluation logic")."""
+    audit_buckets = [
+        Sub(f"{_ARN}:s3:::payment-*-audit-*"),
+        Sub(f"{_ARN}:s3:::payment-*-access-logs-*"),
+    ]
+    return [
+        Statement(
+            # Audit objects (and their access logs) are never deleted or unlocked by a deploy.
+            Sid="NeverDeleteAuditObjectVersions",
+            Effect=Deny,
+            Action=[
+                Action("s3", "DeleteObjectVersion"),
+                Action("s3", "BypassGovernanceRetention"),
+                Action("s3", "PutObjectRetention"),
+                Action("s3", "PutObjectLegalHold"),
+            ],
+            Resource=[Sub("${Bucket}/*", Bucket=bucket) for bucket in audit_buckets],
+        ),
+        Statement(
+            Sid="NeverDeleteAuditBuckets",
+            Effect=Deny,
+            # (Object Lock itself is set when the bucket is created, so it cannot be denied.)
+            Action=[Action("s3", "DeleteBucket")],
+            Resource=audit_buckets,
+        ),
+        Statement(
+            # A point-in-time export copies every payment out of the table.
+            Sid="NeverExportPayments",
+            Effect=Deny,
+            Action=[Action("dynamodb", "ExportTableToPointInTime")],
+            Resource=["*"],
+        ),
+        Statement(
+            # A function URL is a second, unauthenticated way past the API, WAF and usage plan.
+            Sid="NoFunctionUrls",
+            Effect=Deny,
+            Action=[
+                Action("lambda", "CreateFunctionUrlConfig"),
+                Action("lambda", "UpdateFunctionUrlConfig"),
+            ],
+            Resource=["*"],
+        ),
+    ]
+
+
 def role_statements() -> list[Statement]:
     """Role management for this product's roles, never without the permissions boundary."""
     boundary = permissions_boundary_arn()
@@ -409,6 +456,7 @@ def build_stackset_roles(config: Config) -> Template:
                                 for sid, service, resources in _GRANTS
                             ]
                             + key_statements()
+                            + data_protection_statements()
                             + role_statements()
                             + [
                                 Statement(
