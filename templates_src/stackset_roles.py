@@ -14,6 +14,7 @@ from awacs.aws import (
     Action,
     Allow,
     ArnEquals,
+    ArnLike,
     Condition,
     Deny,
     Policy,
@@ -21,7 +22,7 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import Equals, If, Output, Parameter, Ref, Sub, Template
+from troposphere import Equals, If, Join, Output, Parameter, Ref, Sub, Template
 from troposphere.iam import ManagedPolicy, Role
 from troposphere.iam import Policy as InlinePolicy
 
@@ -353,19 +354,34 @@ def build_stackset_roles(config: Config) -> Template:
             "empty means the account this stack is created in.",
         )
     )
+    target_accounts = template.add_parameter(
+        Parameter(
+            "TargetAccountIds",
+            Type="CommaDelimitedList",
+            Default="",
+            Description="Accounts the administration role may deploy to (their execution "
+            "roles); empty means only the account this stack is created in.",
+        )
+    )
     template.set_metadata(
         {
             "AWS::CloudFormation::Interface": {
                 "ParameterGroups": [
-                    {"Label": {"default": "StackSet trust"}, "Parameters": [admin_account.title]}
+                    {
+                        "Label": {"default": "StackSet trust"},
+                        "Parameters": [admin_account.title, target_accounts.title],
+                    }
                 ],
                 "ParameterLabels": {
-                    admin_account.title: {"default": "Administrator account id (optional)"}
+                    admin_account.title: {"default": "Administrator account id (optional)"},
+                    target_accounts.title: {"default": "Target account ids (optional)"},
                 },
             }
         }
     )
     template.add_condition("SameAccount", Equals(Ref(admin_account), ""))
+    template.add_condition("OnlyThisAccount", Equals(Join("", Ref(target_accounts)), ""))
+    targets = If("OnlyThisAccount", [Ref("AWS::AccountId")], Ref(target_accounts))
     administrator = If("SameAccount", Ref("AWS::AccountId"), Ref(admin_account))
     tags = [
         {"Key": "Project", "Value": PROJECT},
@@ -383,6 +399,17 @@ def build_stackset_roles(config: Config) -> Template:
                         Effect=Allow,
                         Principal=Principal("Service", cloudformation_principals(config)),
                         Action=[sts.AssumeRole],
+                        # Only for this account's stack sets ("Cross-service confused deputy
+                        # prevention", IAM User Guide).
+                        Condition=Condition(
+                            [
+                                StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
+                                ArnLike(
+                                    "aws:SourceArn",
+                                    Sub(f"{_ARN}:cloudformation:*:${{AWS::AccountId}}:stackset/*"),
+                                ),
+                            ]
+                        ),
                     )
                 ],
             ),
@@ -396,9 +423,10 @@ def build_stackset_roles(config: Config) -> Template:
                                 Sid="AssumeExecutionRoleInTargetAccounts",
                                 Effect=Allow,
                                 Action=[sts.AssumeRole],
-                                # Target accounts are chosen per deployment; the role name is
-                                # the one StackSets fixes.
+                                # The role name is the one StackSets fixes; the accounts are
+                                # the configured targets only.
                                 Resource=[Sub(f"{_ARN}:iam::*:role/{EXECUTION_ROLE}")],
+                                Condition=Condition(StringEquals("aws:ResourceAccount", targets)),
                             )
                         ],
                     ),

@@ -45,3 +45,36 @@ def test_regions_enabled_by_default_need_no_regional_principal():
     trust = _admin_trust(Config())
     [statement] = trust["Statement"]
     assert statement["Principal"] == {"Service": ["cloudformation.amazonaws.com"]}
+
+
+def test_cloudformation_may_assume_the_administration_role_only_for_this_accounts_stack_sets():
+    trust = _admin_trust(Config())
+    assert evaluate(_assume("cloudformation.amazonaws.com", **_context()), [trust]).allowed
+    other = {**_context(), "aws:SourceAccount": "444455556666"}
+    assert not evaluate(_assume("cloudformation.amazonaws.com", **other), [trust]).allowed
+    foreign_arn = {
+        **_context(),
+        "aws:SourceArn": "arn:aws:cloudformation:us-east-1:444455556666:stackset/x:1",
+    }
+    assert not evaluate(_assume("cloudformation.amazonaws.com", **foreign_arn), [trust]).allowed
+    no_source = _assume("cloudformation.amazonaws.com")
+    assert not evaluate(no_source, [trust]).allowed
+
+
+def test_the_administration_role_reaches_only_the_configured_target_accounts():
+    template = json.loads(build_stackset_roles(Config()).to_json())
+    role = template["Resources"]["AdministrationRole"]["Properties"]
+    [policy] = [resolve(p["PolicyDocument"], {}, "us-east-1") for p in role["Policies"]]
+
+    def assume(account: str) -> bool:
+        execution = f"arn:aws:iam::{account}:role/AWSCloudFormationStackSetExecutionRole"
+        request = Request("sts:AssumeRole", execution, {"aws:ResourceAccount": account})
+        return evaluate(request, [policy]).allowed
+
+    assert assume(ACCOUNT)  # no targets configured: this account only
+    assert not assume("444455556666")
+    # With TargetAccountIds given, exactly those accounts.
+    [raw] = role["Policies"][0]["PolicyDocument"]["Statement"]
+    assert raw["Condition"]["StringEquals"]["aws:ResourceAccount"] == {
+        "Fn::If": ["OnlyThisAccount", [{"Ref": "AWS::AccountId"}], {"Ref": "TargetAccountIds"}]
+    }
