@@ -17,12 +17,14 @@ from awacs.aws import (
     ArnLike,
     Condition,
     Deny,
+    ForAllValuesStringEquals,
+    ForAllValuesStringLike,
     Policy,
     Principal,
     Statement,
     StringEquals,
 )
-from troposphere import Equals, If, Join, Output, Parameter, Ref, Sub, Template
+from troposphere import And, Equals, If, Join, Not, Output, Parameter, Ref, Sub, Template
 from troposphere.iam import ManagedPolicy, Role
 from troposphere.iam import Policy as InlinePolicy
 
@@ -76,7 +78,7 @@ _GRANTS: list[tuple[str, str, list[object]]] = [
     ("Topics", "sns", [_regional("sns", "payment-*")]),
     ("Queues", "sqs", [_regional("sqs", "payment-*")]),
     ("Alarms", "cloudwatch", [_regional("cloudwatch", "alarm:payment-*")]),
-    ("HealthChecks", "route53", ["*"]),
+    # Route 53: health checks and the configured zone only (ROUTE53_STATEMENTS).
     ("Parameters", "ssm", [_regional("ssm", "parameter/payment/*")]),
     ("Secret", "secretsmanager", [_regional("secretsmanager", "secret:payment-*")]),
 ]
@@ -160,6 +162,7 @@ HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL = (
     "logs:DescribeResourcePolicies",
     "logs:PutIndexPolicy",
     "logs:PutResourcePolicy",
+    "route53:ListHostedZones",
     "secretsmanager:GetRandomPassword",
     "sns:GetSubscriptionAttributes",
     "sns:SetSubscriptionAttributes",
@@ -221,6 +224,76 @@ PASSED_TO_SERVICES = ("apigateway.amazonaws.com", "lambda.amazonaws.com")
 
 def _actions(names: tuple[str, ...]) -> list[Action]:
     return [Action(*name.split(":")) for name in names]
+
+
+def route53_statements(zone: object, domain: object) -> list[Statement]:
+    """Health checks, and record changes only in the configured hosted zone, only for the
+    configured name (A/AAAA alias records) and its ACM validation records (CNAME
+    ``_<token>.<name>``), by Route 53's record condition keys ("Using IAM policy conditions
+    for fine-grained access control to manage resource record sets")."""
+    zone_arn = Sub(f"{_ARN}:route53:::hostedzone/${{Zone}}", Zone=zone)
+    names = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+    types = "route53:ChangeResourceRecordSetsRecordTypes"
+    return [
+        Statement(
+            Sid="CreateHealthChecks",
+            Effect=Allow,
+            Action=[Action("route53", "CreateHealthCheck")],
+            Resource=["*"],  # Route 53 authorises creation on * only
+        ),
+        Statement(
+            Sid="HealthChecks",
+            Effect=Allow,
+            Action=[
+                Action("route53", n)
+                for n in (
+                    "ChangeTagsForResource",
+                    "DeleteHealthCheck",
+                    "GetHealthCheck",
+                    "ListTagsForResource",
+                    "UpdateHealthCheck",
+                )
+            ],
+            Resource=[Sub(f"{_ARN}:route53:::healthcheck/*")],
+        ),
+        Statement(
+            Sid="ReadTheConfiguredZone",
+            Effect=Allow,
+            Action=[Action("route53", n) for n in ("GetHostedZone", "ListResourceRecordSets")],
+            Resource=[zone_arn],
+        ),
+        Statement(
+            Sid="ChangeChangeStatus",
+            Effect=Allow,
+            Action=[Action("route53", "GetChange")],
+            Resource=[Sub(f"{_ARN}:route53:::change/*")],
+        ),
+        Statement(
+            Sid="FailoverRecordsOfTheConfiguredName",
+            Effect=Allow,
+            Action=[Action("route53", "ChangeResourceRecordSets")],
+            Resource=[zone_arn],
+            # Like, not Equals: without a configured name the value is the wildcard "*".
+            Condition=Condition(
+                [
+                    ForAllValuesStringLike(names, domain),
+                    ForAllValuesStringEquals(types, ["A", "AAAA"]),
+                ]
+            ),
+        ),
+        Statement(
+            Sid="CertificateValidationRecords",
+            Effect=Allow,
+            Action=[Action("route53", "ChangeResourceRecordSets")],
+            Resource=[zone_arn],
+            Condition=Condition(
+                [
+                    ForAllValuesStringLike(names, Sub("_*.${Name}", Name=domain)),
+                    ForAllValuesStringEquals(types, ["CNAME"]),
+                ]
+            ),
+        ),
+    ]
 
 
 def key_statements() -> list[Statement]:
@@ -363,6 +436,29 @@ def build_stackset_roles(config: Config) -> Template:
             "roles); empty means only the account this stack is created in.",
         )
     )
+    hosted_zone = template.add_parameter(
+        Parameter(
+            "HostedZoneId",
+            Type="String",
+            Default="",
+            AllowedPattern=r"^$|^Z[A-Z0-9]{1,31}$",
+            ConstraintDescription="a Route 53 hosted zone id, or empty",
+            Description="The one hosted zone whose records the execution role may change (the "
+            "custom domain's zone); empty (with DomainName): any zone of the account, alias "
+            "and validation records only.",
+        )
+    )
+    domain_name = template.add_parameter(
+        Parameter(
+            "DomainName",
+            Type="String",
+            Default="",
+            AllowedPattern=r"^$|^[a-z0-9][a-z0-9.-]{0,252}[a-z0-9]$",
+            ConstraintDescription="a lower-case domain name without the trailing dot, or empty",
+            Description="The custom domain the execution role may point (and validate) in "
+            "HostedZoneId; empty: any name.",
+        )
+    )
     template.set_metadata(
         {
             "AWS::CloudFormation::Interface": {
@@ -370,16 +466,28 @@ def build_stackset_roles(config: Config) -> Template:
                     {
                         "Label": {"default": "StackSet trust"},
                         "Parameters": [admin_account.title, target_accounts.title],
-                    }
+                    },
+                    {
+                        "Label": {"default": "Custom domain (optional)"},
+                        "Parameters": [hosted_zone.title, domain_name.title],
+                    },
                 ],
                 "ParameterLabels": {
                     admin_account.title: {"default": "Administrator account id (optional)"},
                     target_accounts.title: {"default": "Target account ids (optional)"},
+                    hosted_zone.title: {"default": "Hosted zone id (optional)"},
+                    domain_name.title: {"default": "Domain name (optional)"},
                 },
             }
         }
     )
     template.add_condition("SameAccount", Equals(Ref(admin_account), ""))
+    # Without a configured zone the role may still change only A/AAAA alias and validation
+    # CNAME records, in any zone; with one, only that zone and that name.
+    template.add_condition(
+        "ZoneConfigured",
+        And(Not(Equals(Ref(hosted_zone), "")), Not(Equals(Ref(domain_name), ""))),
+    )
     template.add_condition("OnlyThisAccount", Equals(Join("", Ref(target_accounts)), ""))
     targets = If("OnlyThisAccount", [Ref("AWS::AccountId")], Ref(target_accounts))
     administrator = If("SameAccount", Ref("AWS::AccountId"), Ref(admin_account))
@@ -483,6 +591,10 @@ def build_stackset_roles(config: Config) -> Template:
                                 )
                                 for sid, service, resources in _GRANTS
                             ]
+                            + route53_statements(
+                                If("ZoneConfigured", Ref(hosted_zone), "*"),
+                                If("ZoneConfigured", Ref(domain_name), "*"),
+                            )
                             + key_statements()
                             + data_protection_statements()
                             + role_statements()

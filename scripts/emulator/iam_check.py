@@ -271,6 +271,10 @@ def own_arn(
     if resource_type == "AWS::SecretsManager::Secret" and _text(properties.get("Name")):
         # Secrets Manager appends six random characters to the name.
         return f"arn:{p}:secretsmanager:{r}:{a}:secret:{properties['Name']}-AbCdEf"
+    if resource_type == "AWS::Route53::HealthCheck":
+        return f"arn:{p}:route53:::healthcheck/{physical_id or 'new-health-check'}"
+    if resource_type == "AWS::Route53::RecordSet" and _text(properties.get("HostedZoneId")):
+        return f"arn:{p}:route53:::hostedzone/{properties['HostedZoneId']}"
     if resource_type == "AWS::KMS::Key":
         # A new key's id is AWS's choice; any id stands for it.
         return f"arn:{p}:kms:{r}:{a}:key/{physical_id or 'new-key'}"
@@ -309,6 +313,50 @@ def _apigateway_arn(
     if resource_type == "AWS::ApiGateway::UsagePlanKey":
         return f"{base}/usageplans/{_text(properties.get('UsagePlanId')) or '*'}/keys"
     return f"{base}/restapis/{api or '*'}/*"
+
+
+_RECORD_ACTIONS = {"create": "CREATE", "update": "UPSERT", "delete": "DELETE"}
+
+
+def _record_context(name: str, record_type: str, operation: str) -> dict[str, Any]:
+    """Route 53's condition keys for ChangeResourceRecordSets ("Using IAM policy conditions
+    for fine-grained access control to manage resource record sets"): names lower case
+    without the trailing dot."""
+    return {
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames": [name.lower().rstrip(".")],
+        "route53:ChangeResourceRecordSetsRecordTypes": [record_type],
+        "route53:ChangeResourceRecordSetsActions": [_RECORD_ACTIONS[operation]],
+    }
+
+
+def _with_record_context(
+    request: Request, resource_type: str, properties: dict, operation: str
+) -> Request:
+    if resource_type != "AWS::Route53::RecordSet" or request.action != (
+        "route53:ChangeResourceRecordSets"
+    ):
+        return request
+    name, record_type = _text(properties.get("Name")), _text(properties.get("Type"))
+    if not (name and record_type):
+        return request
+    return Request(request.action, request.resource, _record_context(name, record_type, operation))
+
+
+def _validation_record_requests(properties: dict, acting: Acting) -> list[Request]:
+    """DNS validation: CloudFormation writes ACM's CNAME ``_<token>.<domain>`` into the zone
+    named by DomainValidationOptions ("AWS::CertificateManager::Certificate")."""
+    requests = []
+    for option in properties.get("DomainValidationOptions") or []:
+        zone, domain = _text(option.get("HostedZoneId")), _text(option.get("DomainName"))
+        if zone and domain:
+            requests.append(
+                Request(
+                    "route53:ChangeResourceRecordSets",
+                    f"arn:{acting.partition}:route53:::hostedzone/{zone}",
+                    _record_context(f"_0a1b2c3d4e5f.{domain}", "CNAME", "create"),
+                )
+            )
+    return requests
 
 
 def tag_context(properties: dict) -> dict[str, str]:
@@ -386,6 +434,9 @@ def requests_for(
                     Request(action, arn or ANY_RESOURCE, {"iam:PermissionsBoundary": boundary})
                 )
                 continue
+        if action == "route53:GetChange":
+            requests.append(Request(action, f"arn:{p}:route53:::change/C0123456789"))
+            continue
         if star_only(action):
             resource = "*"
         elif action.split(":")[0] == service and arn:
@@ -394,6 +445,10 @@ def requests_for(
             resource = ANY_RESOURCE
         own = action.split(":")[0] == service
         requests.append(Request(action, resource, tag_context(properties) if own else {}))
+    requests = [_with_record_context(r, resource_type, properties, operation) for r in requests]
+    if resource_type == "AWS::CertificateManager::Certificate" and operation == "create":
+        requests = [r for r in requests if r.action != "route53:ChangeResourceRecordSets"]
+        requests += _validation_record_requests(properties, acting)
     if resource_type.startswith("Custom::") and operation in ("create", "update", "delete"):
         token = _text(properties.get("ServiceToken"))
         if token is None or ":lambda:" in token:

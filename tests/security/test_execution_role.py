@@ -25,6 +25,8 @@ from templates_src.stackset_roles import HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL
 ACCOUNT = "123456789012"
 PARTITION = "aws"
 SUFFIX = "dev"
+# The custom domain, configured the same in the roles stack and the service stacks.
+DOMAIN = {"HostedZoneId": "Z0123456789ABCDEFGHIJ", "DomainName": "pay.example.com"}
 SERVICE_TEMPLATES = (
     "primary.template.json",
     "replica.template.json",
@@ -33,10 +35,12 @@ SERVICE_TEMPLATES = (
 )
 
 
-def resolve(value: Any, parameters: dict[str, str], region: str) -> Any:
+def resolve(
+    value: Any, parameters: dict[str, str], region: str, false: frozenset[str] = frozenset()
+) -> Any:
     """Intrinsic functions that name things: Sub and Ref of parameters and pseudo parameters,
-    and If on SameAccount. References to other resources stay unresolved (their ARNs are
-    not computable before they exist)."""
+    and If (true unless named in ``false``). References to other resources stay unresolved
+    (their ARNs are not computable before they exist)."""
     pseudo = {
         "AWS::Partition": PARTITION,
         "AWS::AccountId": ACCOUNT,
@@ -45,18 +49,19 @@ def resolve(value: Any, parameters: dict[str, str], region: str) -> Any:
         **parameters,
     }
     if isinstance(value, list):
-        return [resolve(v, parameters, region) for v in value]
+        return [resolve(v, parameters, region, false) for v in value]
     if not isinstance(value, dict):
         return value
     if set(value) == {"Ref"} and value["Ref"] in pseudo:
         return pseudo[value["Ref"]]
     if set(value) == {"Fn::If"}:
-        return resolve(value["Fn::If"][1], parameters, region)
+        name, when_true, when_false = value["Fn::If"]
+        return resolve(when_false if name in false else when_true, parameters, region, false)
     if set(value) == {"Fn::Sub"}:
         text, names = (
             (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
         )
-        names = {k: resolve(v, parameters, region) for k, v in names.items()}
+        names = {k: resolve(v, parameters, region, false) for k, v in names.items()}
         known = {**pseudo, **names}
         if not all(isinstance(v, str) for v in names.values()):
             return value
@@ -64,7 +69,7 @@ def resolve(value: Any, parameters: dict[str, str], region: str) -> Any:
         if missing:
             return value
         return re.sub(r"\$\{([^}!]+)\}", lambda m: str(known[m.group(1)]), text)
-    return {k: resolve(v, parameters, region) for k, v in value.items()}
+    return {k: resolve(v, parameters, region, false) for k, v in value.items()}
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +77,11 @@ def templates() -> dict[str, dict]:
     return {item.file_name: json.loads(item.body) for item in render_all(Config())}
 
 
-def execution_role(templates: dict[str, dict], region: str = "us-east-1") -> iam_check.Role:
+def execution_role(
+    templates: dict[str, dict], region: str = "us-east-1", false: frozenset[str] = frozenset()
+) -> iam_check.Role:
     roles = templates["stackset-roles.template.json"]
-    properties = resolve(roles["Resources"]["ExecutionRole"]["Properties"], {}, region)
+    properties = resolve(roles["Resources"]["ExecutionRole"]["Properties"], DOMAIN, region, false)
     identity = tuple(policy["PolicyDocument"] for policy in properties.get("Policies", []))
     boundary = None
     if "PermissionsBoundary" in properties:
@@ -100,6 +107,7 @@ def every_call(templates: dict[str, dict], region: str = "us-east-1"):
             if "Default" in spec
         }
         parameters["EnvironmentSuffix"] = SUFFIX
+        parameters.update(DOMAIN)
         for logical_id, resource in template["Resources"].items():
             properties = resolve(resource.get("Properties", {}), parameters, region)
             # CloudFormation never calls the delete handler of a retained resource.
