@@ -62,8 +62,7 @@ _GRANTS: list[tuple[str, str, list[object]]] = [
         ],
     ),
     ("Api", "apigateway", [Sub(f"{_ARN}:apigateway:*::/*")]),
-    # The custom domain's certificates (ids assigned by ACM, so any certificate of the account).
-    ("Certificates", "acm", [_regional("acm", "certificate/*")]),
+    # Certificates: only this product's, by tag (CERTIFICATE_STATEMENTS).
     # Roles: granted below, only with the permissions boundary (ROLE_STATEMENTS).
     (
         "LogGroups",
@@ -141,7 +140,6 @@ EXECUTION_ROLE_PARLIAMENT = {
 # tests/security/test_execution_role.py, which recomputes the list from the provider schemas
 # shipped with cfn-lint and parliament's IAM action database.
 HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL = (
-    "acm:RequestCertificate",
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DescribeScalingActivities",
     "application-autoscaling:DescribeScalingPolicies",
@@ -292,6 +290,27 @@ def route53_statements(zone: object, domain: object) -> list[Statement]:
                     ForAllValuesStringEquals(types, ["CNAME"]),
                 ]
             ),
+        ),
+    ]
+
+
+def certificate_statements() -> list[Statement]:
+    """The custom domain's certificates only: requested with this product's Project tag,
+    changed and deleted only while they carry it (ACM's aws:RequestTag / aws:ResourceTag)."""
+    return [
+        Statement(
+            Sid="RequestCertificatesTaggedAsThisProducts",
+            Effect=Allow,
+            Action=[Action("acm", "RequestCertificate")],
+            Resource=["*"],  # a certificate has no ARN before it is requested
+            Condition=Condition(StringEquals(f"aws:RequestTag/{PROJECT_TAG}", PROJECT)),
+        ),
+        Statement(
+            Sid="ManageOnlyThisProductsCertificates",
+            Effect=Allow,
+            Action=[Action("acm", "*")],
+            Resource=[_regional("acm", "certificate/*")],
+            Condition=Condition(StringEquals(f"aws:ResourceTag/{PROJECT_TAG}", PROJECT)),
         ),
     ]
 
@@ -596,6 +615,7 @@ def build_stackset_roles(config: Config) -> Template:
                                 If("ZoneConfigured", Ref(domain_name), "*"),
                             )
                             + key_statements()
+                            + certificate_statements()
                             + data_protection_statements()
                             + role_statements()
                             + [

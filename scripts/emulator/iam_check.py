@@ -271,6 +271,8 @@ def own_arn(
     if resource_type == "AWS::SecretsManager::Secret" and _text(properties.get("Name")):
         # Secrets Manager appends six random characters to the name.
         return f"arn:{p}:secretsmanager:{r}:{a}:secret:{properties['Name']}-AbCdEf"
+    if resource_type == "AWS::CertificateManager::Certificate":
+        return f"arn:{p}:acm:{r}:{a}:certificate/{physical_id or 'new-certificate'}"
     if resource_type == "AWS::Route53::HealthCheck":
         return f"arn:{p}:route53:::healthcheck/{physical_id or 'new-health-check'}"
     if resource_type == "AWS::Route53::RecordSet" and _text(properties.get("HostedZoneId")):
