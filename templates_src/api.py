@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.apigateway import (
     AccessLogSetting,
-    Account,
     ApiKey,
     ApiStage,
     Deployment,
@@ -277,11 +276,8 @@ def add_api(
         Sub(f"API-Gateway-Execution-Logs_${{{rest_api.title}}}/{STAGE_NAME}"),
         app_key_arn,
     )
-    logging_role = iam.apigateway_logging_role(template, access_log_group)
-    # A region-wide setting: a stage cannot log until the account names a CloudWatch role.
-    account = template.add_resource(
-        Account("ApiGatewayAccount", CloudWatchRoleArn=GetAtt(logging_role, "Arn"))
-    )
+    # Stages log through the region's account setting (AWS::ApiGateway::Account), which the
+    # account baseline template owns: one per account and region, shared by every API.
     limits = config.api_limits
     stage_settings = dict(
         MetricsEnabled=True,
@@ -317,7 +313,7 @@ def add_api(
                 Tags=tags(),
                 # The group exists, encrypted and with its retention, before the stage's first
                 # log line would make API Gateway create it without either.
-                DependsOn=[account.title, execution_log_group.title],
+                DependsOn=[execution_log_group.title],
             ),
             checkov={
                 "CKV_AWS_120": "No response cache: POST /process must reach the handler every "

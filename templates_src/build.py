@@ -13,6 +13,7 @@ from pathlib import Path
 from troposphere import Template
 
 from . import linting, package, review
+from .baseline import build_account_baseline
 from .config import Config
 from .regions import build_primary, build_replica, build_standby
 from .stackset_roles import build_stackset_roles
@@ -21,6 +22,7 @@ PRIMARY = "primary.template.json"
 REPLICA = "replica.template.json"
 STANDBY = "standby.template.json"
 STACKSET_ROLES = "stackset-roles.template.json"
+ACCOUNT_BASELINE = "account-baseline.template.json"
 HANDLER_ZIP = "payment_processor.zip"
 MANIFEST = "manifest.json"
 REVIEW = "REVIEW.md"
@@ -65,7 +67,9 @@ def render_all(config: Config) -> list[RenderedTemplate]:
         (REPLICA, build_replica(config), config.replica_regions),
         (STANDBY, build_standby(config), config.replica_regions),
         # The roles stack goes to the administrator account and to every target account.
-        (STACKSET_ROLES, build_stackset_roles(), config.regions),
+        (STACKSET_ROLES, build_stackset_roles(config), config.regions),
+        # Once per account and region: every target region of every target account.
+        (ACCOUNT_BASELINE, build_account_baseline(config), config.regions),
     ]
     return [RenderedTemplate(name, render(t), regions, t) for name, t, regions in pairs]
 

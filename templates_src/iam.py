@@ -8,12 +8,13 @@ objects under ``payments/`` in its region's audit bucket.
 from __future__ import annotations
 
 from awacs import dynamodb, kms, logs, s3, sqs, xray
-from awacs.aws import Allow, Condition, Policy, PolicyDocument, Statement, StringEquals
+from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
 from awacs.helpers.trust import make_simple_assume_policy
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.iam import Policy as InlinePolicy
 from troposphere.iam import Role
 
+from .boundary import permissions_boundary_arn
 from .common import tags
 
 
@@ -78,6 +79,7 @@ def _role(template: Template, title: str, role_name: str, statements: list[State
             RoleName=Sub(f"payment-${{EnvironmentSuffix}}-{role_name}-${{AWS::Region}}"),
             Description=Sub(f"payment-${{EnvironmentSuffix}}: {role_name} execution role"),
             AssumeRolePolicyDocument=make_simple_assume_policy("lambda.amazonaws.com"),
+            PermissionsBoundary=permissions_boundary_arn(),
             Policies=[
                 InlinePolicy(
                     PolicyName=role_name,
@@ -212,53 +214,4 @@ def table_stream_role(
             _logs_statement(log_group),
             _xray_statement(),
         ],
-    )
-
-
-def apigateway_logging_role(template: Template, access_log_group: object) -> Role:
-    """The role API Gateway's account settings need before a stage may write logs."""
-    return template.add_resource(
-        Role(
-            "ApiGatewayLoggingRole",
-            RoleName=Sub("payment-${EnvironmentSuffix}-apigateway-logs-${AWS::Region}"),
-            Description="API Gateway account setting: write stage logs to CloudWatch Logs",
-            AssumeRolePolicyDocument=make_simple_assume_policy("apigateway.amazonaws.com"),
-            Policies=[
-                InlinePolicy(
-                    PolicyName="write-stage-logs",
-                    PolicyDocument=Policy(
-                        Version="2012-10-17",
-                        Statement=[
-                            Statement(
-                                Sid="WriteStageLogs",
-                                Effect=Allow,
-                                Action=[
-                                    logs.CreateLogGroup,
-                                    logs.CreateLogStream,
-                                    logs.DescribeLogStreams,
-                                    logs.PutLogEvents,
-                                ],
-                                Resource=[
-                                    # Execution logs go to groups API Gateway names itself.
-                                    Sub(
-                                        "arn:${AWS::Partition}:logs:${AWS::Region}:"
-                                        "${AWS::AccountId}:log-group:API-Gateway-Execution-Logs_*"
-                                    ),
-                                    log_group_arn(access_log_group, ":*"),
-                                ],
-                            ),
-                            Statement(
-                                # DescribeLogGroups has no resource-level permissions: "*" is
-                                # the narrowest AWS offers.
-                                Sid="FindLogGroups",
-                                Effect=Allow,
-                                Action=[logs.DescribeLogGroups],
-                                Resource=["*"],
-                            ),
-                        ],
-                    ),
-                )
-            ],
-            Tags=tags(),
-        )
     )

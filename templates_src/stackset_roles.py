@@ -10,13 +10,31 @@ AdministratorAccess that the AWS sample template attaches.
 from __future__ import annotations
 
 from awacs import sts
-from awacs.aws import Action, Allow, Condition, Policy, Principal, Statement, StringEquals
-from troposphere import Equals, If, Output, Parameter, Ref, Sub, Template
+from awacs.aws import (
+    Action,
+    Allow,
+    ArnEquals,
+    ArnLike,
+    Condition,
+    Deny,
+    ForAllValuesStringEquals,
+    ForAllValuesStringLike,
+    Policy,
+    Principal,
+    Statement,
+    StringEquals,
+)
+from troposphere import And, Equals, If, Join, Not, Output, Parameter, Ref, Sub, Template
+from troposphere.iam import ManagedPolicy, Role
 from troposphere.iam import Policy as InlinePolicy
-from troposphere.iam import Role
 
+from .boundary import (
+    PERMISSIONS_BOUNDARY_NAME,
+    permissions_boundary_arn,
+    permissions_boundary_document,
+)
 from .common import suppress
-from .config import MANAGED_BY, PROJECT
+from .config import MANAGED_BY, PROJECT, Config
 
 ADMINISTRATION_ROLE = "AWSCloudFormationStackSetAdministrationRole"
 EXECUTION_ROLE = "AWSCloudFormationStackSetExecutionRole"
@@ -32,14 +50,9 @@ def _regional(service: str, resource: str) -> Sub:
 # "*" only where the service has no resource-level permissions for creation (KMS keys and
 # Route 53 health checks are named by ids AWS assigns), or the resource is the stack itself.
 _GRANTS: list[tuple[str, str, list[object]]] = [
-    ("StackSetStacks", "cloudformation", [_regional("cloudformation", "stack/StackSet-*")]),
-    ("Keys", "kms", ["*"]),
+    # StackSetsPrerequisites (below) grants cloudformation:* and s3:* on "*".
+    # Keys: granted below, only on keys tagged as this product's (KEY_STATEMENTS).
     ("PaymentsTable", "dynamodb", [_regional("dynamodb", "table/payment-*")]),
-    (
-        "Buckets",
-        "s3",
-        [Sub(f"{_ARN}:s3:::payment-*"), Sub(f"{_ARN}:s3:::payment-*/*")],
-    ),
     (
         "Functions",
         "lambda",
@@ -49,13 +62,8 @@ _GRANTS: list[tuple[str, str, list[object]]] = [
         ],
     ),
     ("Api", "apigateway", [Sub(f"{_ARN}:apigateway:*::/*")]),
-    # The custom domain's certificates (ids assigned by ACM, so any certificate of the account).
-    ("Certificates", "acm", [_regional("acm", "certificate/*")]),
-    (
-        "Roles",
-        "iam",
-        [Sub(f"{_ARN}:iam::${{AWS::AccountId}}:role/payment-*")],
-    ),
+    # Certificates: only this product's, by tag (CERTIFICATE_STATEMENTS).
+    # Roles: granted below, only with the permissions boundary (ROLE_STATEMENTS).
     (
         "LogGroups",
         "logs",
@@ -69,13 +77,36 @@ _GRANTS: list[tuple[str, str, list[object]]] = [
     ("Topics", "sns", [_regional("sns", "payment-*")]),
     ("Queues", "sqs", [_regional("sqs", "payment-*")]),
     ("Alarms", "cloudwatch", [_regional("cloudwatch", "alarm:payment-*")]),
-    ("HealthChecks", "route53", ["*"]),
+    # Route 53: health checks and the configured zone only (ROUTE53_STATEMENTS).
     ("Parameters", "ssm", [_regional("ssm", "parameter/payment/*")]),
     ("Secret", "secretsmanager", [_regional("secretsmanager", "secret:payment-*")]),
 ]
 
 
+STACKSETS_PREREQUISITES_PAGE = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html"
+
+# "Grant self-managed permissions" (page above), "Control the resources that users can include
+# in specific stack sets": whatever else it grants, the execution role must always allow
+# cloudformation:* and s3:* on "*"; StackSets creates the instance stacks through CloudFormation
+# and uses S3 (buckets of its own, so no bucket of this product can be named) to report
+# stack-instance state. The sns:* the page used to require was dropped on 31 October 2022.
+STACKSETS_PREREQUISITE_ACTIONS = ("cloudformation:*", "s3:*")
+PREREQUISITES_METADATA = {
+    "StackSetsPrerequisites": {
+        "actions": list(STACKSETS_PREREQUISITE_ACTIONS),
+        "resource": "*",
+        "reason": "StackSets' documented minimum for a self-managed execution role: full "
+        "CloudFormation to run the instance stacks, and the S3 actions StackSets uses to record "
+        "stack-instance state in buckets it owns (so they cannot be scoped to this product's).",
+        "source": STACKSETS_PREREQUISITES_PAGE,
+    }
+}
+
 EXECUTION_ROLE_SUPPRESSIONS = {
+    "CKV_AWS_108": "s3:* on * is the minimum StackSets documents for a self-managed execution "
+    "role (Grant self-managed permissions: StackSets records stack-instance state in S3 "
+    "buckets of its own, which no narrower Resource can name); the role is assumable only by "
+    "the StackSet administration role.",
     "CKV_AWS_109": "The execution role is the deployment identity: it must create and update "
     "this product's IAM roles and key policies. It is limited to roles named payment-*, "
     "is assumable only by the StackSet administration role, and is used only by CloudFormation.",
@@ -85,13 +116,21 @@ EXECUTION_ROLE_SUPPRESSIONS = {
 }
 
 
+BOUNDARY_REASON = (
+    "A permissions boundary is a ceiling that grants nothing by itself: each role's own policy "
+    "names the exact resources, and the boundary caps the actions any payment role can ever "
+    "use (the data-path calls), with iam, sts and destructive calls denied outright."
+)
+
 EXECUTION_ROLE_PARLIAMENT = {
     "RESOURCE_MISMATCH": "Each service grant is service:* on payment-* resources, so the "
     "service's actions that IAM authorises on * only are not granted by it; the ones the "
     "resource handlers call are granted separately (HandlerActionsWithoutResourceLevel).",
     "RESOURCE_STAR": "KMS keys and Route 53 health checks get ids only when created, so their "
     "grants cannot name them in advance; the handler actions granted on * are the ones IAM "
-    "authorises on * only (HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL, checked by a test).",
+    "authorises on * only (HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL, checked by a test); "
+    "cloudformation:* and s3:* on * are StackSets' documented prerequisites (Metadata "
+    "StackSetsPrerequisites).",
 }
 
 
@@ -101,7 +140,6 @@ EXECUTION_ROLE_PARLIAMENT = {
 # tests/security/test_execution_role.py, which recomputes the list from the provider schemas
 # shipped with cfn-lint and parliament's IAM action database.
 HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL = (
-    "acm:RequestCertificate",
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DescribeScalingActivities",
     "application-autoscaling:DescribeScalingPolicies",
@@ -111,6 +149,7 @@ HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL = (
     "dynamodb:DescribeLimits",
     "dynamodb:DescribeReservedCapacity",
     "dynamodb:DescribeReservedCapacityOfferings",
+    "kms:ListAliases",
     "lambda:CreateEventSourceMapping",
     "logs:CreateLogDelivery",
     "logs:DeleteIndexPolicy",
@@ -121,6 +160,7 @@ HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL = (
     "logs:DescribeResourcePolicies",
     "logs:PutIndexPolicy",
     "logs:PutResourcePolicy",
+    "route53:ListHostedZones",
     "secretsmanager:GetRandomPassword",
     "sns:GetSubscriptionAttributes",
     "sns:SetSubscriptionAttributes",
@@ -128,7 +168,268 @@ HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL = (
 )
 
 
-def build_stackset_roles() -> Template:
+# Regions introduced after 20 March 2019, disabled until an account enables them ("Enable or
+# disable AWS Regions in your account", AWS Account Management Reference Guide).
+OPT_IN_REGIONS = frozenset(
+    {
+        "af-south-1", "ap-east-1", "ap-east-2", "ap-south-2", "ap-southeast-3", "ap-southeast-4",
+        "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-west-1", "eu-central-2",
+        "eu-south-1", "eu-south-2", "il-central-1", "me-central-1", "me-south-1", "mx-central-1",
+    }
+)  # fmt: skip
+
+
+def cloudformation_principals(config: Config) -> list[str]:
+    """Who may assume the administration role: CloudFormation, and in each opt-in target
+    region its regional service principal, which StackSets uses there ("Prepare to perform
+    StackSet operations in AWS Regions that are disabled by default")."""
+    regional = [
+        f"cloudformation.{region}.amazonaws.com"
+        for region in sorted(set(config.regions) & OPT_IN_REGIONS)
+    ]
+    return ["cloudformation.amazonaws.com", *regional]
+
+
+PROJECT_TAG = "Project"
+_PAYMENT_ROLES = Sub(f"{_ARN}:iam::${{AWS::AccountId}}:role/payment-*")
+
+# IAM actions whose request carries the role's (new) boundary as iam:PermissionsBoundary
+# ("IAM condition keys": iam:PermissionsBoundary).
+BOUNDED_ROLE_ACTIONS = (
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+)
+OTHER_ROLE_ACTIONS = (
+    "iam:DeleteRole",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies",
+    "iam:ListRoleTags",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+)
+# The services this product's roles are passed to: functions, and API Gateway's logging role.
+PASSED_TO_SERVICES = ("apigateway.amazonaws.com", "lambda.amazonaws.com")
+
+
+def _actions(names: tuple[str, ...]) -> list[Action]:
+    return [Action(*name.split(":")) for name in names]
+
+
+def route53_statements(zone: object, domain: object) -> list[Statement]:
+    """Health checks, and record changes only in the configured hosted zone, only for the
+    configured name (A/AAAA alias records) and its ACM validation records (CNAME
+    ``_<token>.<name>``), by Route 53's record condition keys ("Using IAM policy conditions
+    for fine-grained access control to manage resource record sets")."""
+    zone_arn = Sub(f"{_ARN}:route53:::hostedzone/${{Zone}}", Zone=zone)
+    names = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+    types = "route53:ChangeResourceRecordSetsRecordTypes"
+    return [
+        Statement(
+            Sid="CreateHealthChecks",
+            Effect=Allow,
+            Action=[Action("route53", "CreateHealthCheck")],
+            Resource=["*"],  # Route 53 authorises creation on * only
+        ),
+        Statement(
+            Sid="HealthChecks",
+            Effect=Allow,
+            Action=[
+                Action("route53", n)
+                for n in (
+                    "ChangeTagsForResource",
+                    "DeleteHealthCheck",
+                    "GetHealthCheck",
+                    "ListTagsForResource",
+                    "UpdateHealthCheck",
+                )
+            ],
+            Resource=[Sub(f"{_ARN}:route53:::healthcheck/*")],
+        ),
+        Statement(
+            Sid="ReadTheConfiguredZone",
+            Effect=Allow,
+            Action=[Action("route53", n) for n in ("GetHostedZone", "ListResourceRecordSets")],
+            Resource=[zone_arn],
+        ),
+        Statement(
+            Sid="ChangeChangeStatus",
+            Effect=Allow,
+            Action=[Action("route53", "GetChange")],
+            Resource=[Sub(f"{_ARN}:route53:::change/*")],
+        ),
+        Statement(
+            Sid="FailoverRecordsOfTheConfiguredName",
+            Effect=Allow,
+            Action=[Action("route53", "ChangeResourceRecordSets")],
+            Resource=[zone_arn],
+            # Like, not Equals: without a configured name the value is the wildcard "*".
+            Condition=Condition(
+                [
+                    ForAllValuesStringLike(names, domain),
+                    ForAllValuesStringEquals(types, ["A", "AAAA"]),
+                ]
+            ),
+        ),
+        Statement(
+            Sid="CertificateValidationRecords",
+            Effect=Allow,
+            Action=[Action("route53", "ChangeResourceRecordSets")],
+            Resource=[zone_arn],
+            Condition=Condition(
+                [
+                    ForAllValuesStringLike(names, Sub("_*.${Name}", Name=domain)),
+                    ForAllValuesStringEquals(types, ["CNAME"]),
+                ]
+            ),
+        ),
+    ]
+
+
+def certificate_statements() -> list[Statement]:
+    """The custom domain's certificates only: requested with this product's Project tag,
+    changed and deleted only while they carry it (ACM's aws:RequestTag / aws:ResourceTag)."""
+    return [
+        Statement(
+            Sid="RequestCertificatesTaggedAsThisProducts",
+            Effect=Allow,
+            Action=[Action("acm", "RequestCertificate")],
+            Resource=["*"],  # a certificate has no ARN before it is requested
+            Condition=Condition(StringEquals(f"aws:RequestTag/{PROJECT_TAG}", PROJECT)),
+        ),
+        Statement(
+            Sid="ManageOnlyThisProductsCertificates",
+            Effect=Allow,
+            Action=[Action("acm", "*")],
+            Resource=[_regional("acm", "certificate/*")],
+            Condition=Condition(StringEquals(f"aws:ResourceTag/{PROJECT_TAG}", PROJECT)),
+        ),
+    ]
+
+
+def key_statements() -> list[Statement]:
+    """Keys of this product only: created with its Project tag, used and changed only while
+    they carry it ("ABAC for AWS KMS": aws:RequestTag, aws:ResourceTag), aliases payment-*."""
+    return [
+        Statement(
+            Sid="CreateKeysTaggedAsThisProducts",
+            Effect=Allow,
+            Action=[Action("kms", "CreateKey")],
+            Resource=["*"],  # a key has no ARN before it exists
+            Condition=Condition(StringEquals(f"aws:RequestTag/{PROJECT_TAG}", PROJECT)),
+        ),
+        Statement(
+            Sid="ManageOnlyThisProductsKeys",
+            Effect=Allow,
+            Action=[Action("kms", "*")],
+            Resource=[_regional("kms", "key/*")],
+            Condition=Condition(StringEquals(f"aws:ResourceTag/{PROJECT_TAG}", PROJECT)),
+        ),
+        Statement(
+            Sid="ThisProductsAliases",
+            Effect=Allow,
+            Action=[Action("kms", n) for n in ("CreateAlias", "DeleteAlias", "UpdateAlias")],
+            Resource=[_regional("kms", "alias/payment-*")],
+        ),
+    ]
+
+
+def data_protection_statements() -> list[Statement]:
+    """Explicit denies that keep the data out of the deployer's reach, whatever else it is
+    granted (an explicit deny wins over every allow: "Policy evaluation logic")."""
+    audit_buckets = [
+        Sub(f"{_ARN}:s3:::payment-*-audit-*"),
+        Sub(f"{_ARN}:s3:::payment-*-access-logs-*"),
+    ]
+    return [
+        Statement(
+            # Audit objects (and their access logs) are never deleted or unlocked by a deploy.
+            Sid="NeverDeleteAuditObjectVersions",
+            Effect=Deny,
+            Action=[
+                Action("s3", "DeleteObjectVersion"),
+                Action("s3", "BypassGovernanceRetention"),
+                Action("s3", "PutObjectRetention"),
+                Action("s3", "PutObjectLegalHold"),
+            ],
+            Resource=[Sub("${Bucket}/*", Bucket=bucket) for bucket in audit_buckets],
+        ),
+        Statement(
+            Sid="NeverDeleteAuditBuckets",
+            Effect=Deny,
+            # (Object Lock itself is set when the bucket is created, so it cannot be denied.)
+            Action=[Action("s3", "DeleteBucket")],
+            Resource=audit_buckets,
+        ),
+        Statement(
+            # A point-in-time export copies every payment out of the table.
+            Sid="NeverExportPayments",
+            Effect=Deny,
+            Action=[Action("dynamodb", "ExportTableToPointInTime")],
+            Resource=["*"],
+        ),
+        Statement(
+            # A function URL is a second, unauthenticated way past the API, WAF and usage plan.
+            Sid="NoFunctionUrls",
+            Effect=Deny,
+            Action=[
+                Action("lambda", "CreateFunctionUrlConfig"),
+                Action("lambda", "UpdateFunctionUrlConfig"),
+            ],
+            Resource=["*"],
+        ),
+    ]
+
+
+def role_statements() -> list[Statement]:
+    """Role management for this product's roles, never without the permissions boundary."""
+    boundary = permissions_boundary_arn()
+    return [
+        Statement(
+            Sid="RolesOnlyWithTheBoundary",
+            Effect=Allow,
+            Action=_actions(BOUNDED_ROLE_ACTIONS),
+            Resource=[_PAYMENT_ROLES],
+            Condition=Condition(ArnEquals("iam:PermissionsBoundary", boundary)),
+        ),
+        Statement(
+            Sid="RoleLifecycle",
+            Effect=Allow,
+            Action=_actions(OTHER_ROLE_ACTIONS),
+            Resource=[_PAYMENT_ROLES],
+        ),
+        Statement(
+            Sid="PassRolesToTheirServices",
+            Effect=Allow,
+            Action=[Action("iam", "PassRole")],
+            Resource=[_PAYMENT_ROLES],
+            Condition=Condition(StringEquals("iam:PassedToService", list(PASSED_TO_SERVICES))),
+        ),
+        Statement(
+            # Whatever else is granted: the boundary stays on every role and stays as it is.
+            Sid="KeepTheBoundary",
+            Effect=Deny,
+            Action=[
+                Action("iam", "DeleteRolePermissionsBoundary"),
+                Action("iam", "CreatePolicyVersion"),
+                Action("iam", "DeletePolicy"),
+                Action("iam", "DeletePolicyVersion"),
+                Action("iam", "SetDefaultPolicyVersion"),
+            ],
+            Resource=[_PAYMENT_ROLES, boundary],
+        ),
+    ]
+
+
+def build_stackset_roles(config: Config) -> Template:
     template = Template(
         Description="Self-managed StackSet roles for the payment infrastructure: the "
         "administration role (administrator account) and the execution role (target accounts)."
@@ -145,19 +446,69 @@ def build_stackset_roles() -> Template:
             "empty means the account this stack is created in.",
         )
     )
+    target_accounts = template.add_parameter(
+        Parameter(
+            "TargetAccountIds",
+            Type="CommaDelimitedList",
+            Default="",
+            Description="Accounts the administration role may deploy to (their execution "
+            "roles); empty means only the account this stack is created in.",
+        )
+    )
+    hosted_zone = template.add_parameter(
+        Parameter(
+            "HostedZoneId",
+            Type="String",
+            Default="",
+            AllowedPattern=r"^$|^Z[A-Z0-9]{1,31}$",
+            ConstraintDescription="a Route 53 hosted zone id, or empty",
+            Description="The one hosted zone whose records the execution role may change (the "
+            "custom domain's zone); empty (with DomainName): any zone of the account, alias "
+            "and validation records only.",
+        )
+    )
+    domain_name = template.add_parameter(
+        Parameter(
+            "DomainName",
+            Type="String",
+            Default="",
+            AllowedPattern=r"^$|^[a-z0-9][a-z0-9.-]{0,252}[a-z0-9]$",
+            ConstraintDescription="a lower-case domain name without the trailing dot, or empty",
+            Description="The custom domain the execution role may point (and validate) in "
+            "HostedZoneId; empty: any name.",
+        )
+    )
     template.set_metadata(
         {
             "AWS::CloudFormation::Interface": {
                 "ParameterGroups": [
-                    {"Label": {"default": "StackSet trust"}, "Parameters": [admin_account.title]}
+                    {
+                        "Label": {"default": "StackSet trust"},
+                        "Parameters": [admin_account.title, target_accounts.title],
+                    },
+                    {
+                        "Label": {"default": "Custom domain (optional)"},
+                        "Parameters": [hosted_zone.title, domain_name.title],
+                    },
                 ],
                 "ParameterLabels": {
-                    admin_account.title: {"default": "Administrator account id (optional)"}
+                    admin_account.title: {"default": "Administrator account id (optional)"},
+                    target_accounts.title: {"default": "Target account ids (optional)"},
+                    hosted_zone.title: {"default": "Hosted zone id (optional)"},
+                    domain_name.title: {"default": "Domain name (optional)"},
                 },
             }
         }
     )
     template.add_condition("SameAccount", Equals(Ref(admin_account), ""))
+    # Without a configured zone the role may still change only A/AAAA alias and validation
+    # CNAME records, in any zone; with one, only that zone and that name.
+    template.add_condition(
+        "ZoneConfigured",
+        And(Not(Equals(Ref(hosted_zone), "")), Not(Equals(Ref(domain_name), ""))),
+    )
+    template.add_condition("OnlyThisAccount", Equals(Join("", Ref(target_accounts)), ""))
+    targets = If("OnlyThisAccount", [Ref("AWS::AccountId")], Ref(target_accounts))
     administrator = If("SameAccount", Ref("AWS::AccountId"), Ref(admin_account))
     tags = [
         {"Key": "Project", "Value": PROJECT},
@@ -173,8 +524,19 @@ def build_stackset_roles() -> Template:
                 Statement=[
                     Statement(
                         Effect=Allow,
-                        Principal=Principal("Service", "cloudformation.amazonaws.com"),
+                        Principal=Principal("Service", cloudformation_principals(config)),
                         Action=[sts.AssumeRole],
+                        # Only for this account's stack sets ("Cross-service confused deputy
+                        # prevention", IAM User Guide).
+                        Condition=Condition(
+                            [
+                                StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
+                                ArnLike(
+                                    "aws:SourceArn",
+                                    Sub(f"{_ARN}:cloudformation:*:${{AWS::AccountId}}:stackset/*"),
+                                ),
+                            ]
+                        ),
                     )
                 ],
             ),
@@ -188,9 +550,10 @@ def build_stackset_roles() -> Template:
                                 Sid="AssumeExecutionRoleInTargetAccounts",
                                 Effect=Allow,
                                 Action=[sts.AssumeRole],
-                                # Target accounts are chosen per deployment; the role name is
-                                # the one StackSets fixes.
+                                # The role name is the one StackSets fixes; the accounts are
+                                # the configured targets only.
                                 Resource=[Sub(f"{_ARN}:iam::*:role/{EXECUTION_ROLE}")],
+                                Condition=Condition(StringEquals("aws:ResourceAccount", targets)),
                             )
                         ],
                     ),
@@ -228,6 +591,18 @@ def build_stackset_roles() -> Template:
                             Version="2012-10-17",
                             Statement=[
                                 Statement(
+                                    # Required whatever the template (Metadata says why).
+                                    Sid="StackSetsPrerequisites",
+                                    Effect=Allow,
+                                    Action=[
+                                        Action(*action.split(":"))
+                                        for action in STACKSETS_PREREQUISITE_ACTIONS
+                                    ],
+                                    Resource=["*"],
+                                )
+                            ]
+                            + [
+                                Statement(
                                     Sid=sid,
                                     Effect=Allow,
                                     Action=[Action(service, "*")],
@@ -235,6 +610,14 @@ def build_stackset_roles() -> Template:
                                 )
                                 for sid, service, resources in _GRANTS
                             ]
+                            + route53_statements(
+                                If("ZoneConfigured", Ref(hosted_zone), "*"),
+                                If("ZoneConfigured", Ref(domain_name), "*"),
+                            )
+                            + key_statements()
+                            + certificate_statements()
+                            + data_protection_statements()
+                            + role_statements()
                             + [
                                 Statement(
                                     # Handler calls that IAM authorises on "*" only (see
@@ -267,14 +650,47 @@ def build_stackset_roles() -> Template:
                                         )
                                     ),
                                 ),
+                                Statement(
+                                    # API Gateway creates its service-linked role for a custom
+                                    # domain and, in a fresh account, for the first API ("Using
+                                    # service-linked roles for API Gateway").
+                                    Sid="ApiGatewayServiceRole",
+                                    Effect=Allow,
+                                    Action=[Action("iam", "CreateServiceLinkedRole")],
+                                    Resource=[
+                                        Sub(
+                                            f"{_ARN}:iam::${{AWS::AccountId}}:role/aws-service-role/"
+                                            "ops.apigateway.amazonaws.com/"
+                                            "AWSServiceRoleForAPIGateway"
+                                        )
+                                    ],
+                                    Condition=Condition(
+                                        StringEquals(
+                                            "iam:AWSServiceName", "ops.apigateway.amazonaws.com"
+                                        )
+                                    ),
+                                ),
                             ],
                         ),
                     )
                 ],
                 Tags=tags,
+                Metadata=PREREQUISITES_METADATA,
             ),
             checkov=EXECUTION_ROLE_SUPPRESSIONS,
             parliament=EXECUTION_ROLE_PARLIAMENT,
+        )
+    )
+    template.add_resource(
+        suppress(
+            ManagedPolicy(
+                "PermissionsBoundary",
+                ManagedPolicyName=PERMISSIONS_BOUNDARY_NAME,
+                Description="Permissions boundary of every role the payment templates create",
+                PolicyDocument=permissions_boundary_document(),
+            ),
+            checkov={"CKV_AWS_111": BOUNDARY_REASON},
+            parliament={"RESOURCE_STAR": BOUNDARY_REASON},
         )
     )
     template.add_output(Output("AdministrationRoleArn", Value=Sub(f"${{{admin_role.title}.Arn}}")))

@@ -18,6 +18,7 @@ RUNNING until its outcome is first polled, and refuses another operation meanwhi
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from moto.cloudformation import models as cfn
@@ -27,7 +28,7 @@ from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.moto_api._internal import mock_random
 
-from . import deletion
+from . import deletion, iam_check
 
 
 def _as_dict(parameters: Any) -> dict[str, str]:
@@ -73,14 +74,16 @@ def _instance_deploy(self: cfn.StackInstance, template: str, stackset_parameters
             # CloudFormation names instance stacks StackSet-<stack set name>-<uuid>.
             stack_name = f"StackSet-{self.name}-{mock_random.uuid4()}"
             try:
-                self.stack = backend.create_stack(
-                    name=stack_name, template=template, parameters=parameters
-                )
+                with _as_execution_role(self, stack_name, "create"):
+                    self.stack = backend.create_stack(
+                        name=stack_name, template=template, parameters=parameters
+                    )
             except Exception:
                 _roll_back(backend, stack_name)
                 raise
         else:
-            self.stack.update(template, parameters=parameters)
+            with _as_execution_role(self, self.stack.name, "update"):
+                self.stack.update(template, parameters=parameters)
     except Exception as error:  # noqa: BLE001 - any resource failure fails this instance
         reason = f"{type(error).__name__}: {getattr(error, 'message', None) or error}"
         self.status, self.detailed_status, self.status_reason = "OUTDATED", "FAILED", reason
@@ -88,6 +91,16 @@ def _instance_deploy(self: cfn.StackInstance, template: str, stackset_parameters
     self.template = template
     self.status, self.detailed_status, self.status_reason = "CURRENT", "SUCCEEDED", None
     return _result(self, "SUCCEEDED", None)
+
+
+def _as_execution_role(instance: cfn.StackInstance, stack_name: str, operation: str) -> Any:
+    """Self-managed StackSets act in the target account as its execution role: each resource
+    is checked against the role's policies (``iam_check``)."""
+    if instance.permission_model != "SELF_MANAGED":
+        return contextlib.nullcontext()
+    return iam_check.acting_as_execution_role(
+        instance.account_id, instance.region_name, stack_name, operation
+    )
 
 
 def _roll_back(backend: cfn.CloudFormationBackend, stack_name: str) -> None:
@@ -121,7 +134,8 @@ def _instance_remove(self: cfn.StackInstance) -> dict:
         backend = cfn.cloudformation_backends[self.account_id][self.region_name]
         try:
             if self.permission_model == "SELF_MANAGED":
-                backend.delete_stack(self.stack.stack_id)
+                with _as_execution_role(self, self.stack.name, "delete"):
+                    backend.delete_stack(self.stack.stack_id)
             else:
                 self.stack.delete()
         except Exception as error:  # noqa: BLE001
@@ -293,6 +307,7 @@ def _operation_dto_init(self: Any, operation: dict, stack_set: cfn.StackSet) -> 
 
 
 def install() -> None:
+    iam_check.install()
     cfn.StackInstance.__init__ = _instance_init  # type: ignore[method-assign]
     cfn.StackInstance.deploy = _instance_deploy  # type: ignore[attr-defined]
     cfn.StackInstance.remove = _instance_remove  # type: ignore[attr-defined]

@@ -94,6 +94,16 @@ def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
                 "roles", PRIMARY, {}, TemplateBody=(built / build_module.STACKSET_ROLES).read_text()
             ),
         ),
+        # Before the service templates, as deploy applies it: the region's API Gateway setting.
+        build_module.ACCOUNT_BASELINE: (
+            PRIMARY,
+            create(
+                "baseline",
+                PRIMARY,
+                {},
+                TemplateBody=(built / build_module.ACCOUNT_BASELINE).read_text(),
+            ),
+        ),
         build_module.REPLICA: (
             REPLICA,
             create(
@@ -327,7 +337,11 @@ def test_stack_set_update_reaches_the_instance_stacks_and_failures_name_the_regi
                 "Resources": {
                     "Flag": {
                         "Type": "AWS::SSM::Parameter",
-                        "Properties": {"Name": "/probe/flag", "Type": "String", "Value": value},
+                        "Properties": {
+                            "Name": "/payment/probe/flag",
+                            "Type": "String",
+                            "Value": value,
+                        },
                     }
                 },
             }
@@ -341,10 +355,13 @@ def test_stack_set_update_reaches_the_instance_stacks_and_failures_name_the_regi
     updated = cfn.update_stack_set(StackSetName="probe", TemplateBody=template("two"))
     operation_outcome(cfn, "probe", updated["OperationId"])
     for region in (PRIMARY, REPLICA):
-        assert aws("ssm", region).get_parameter(Name="/probe/flag")["Parameter"]["Value"] == "two"
+        assert (
+            aws("ssm", region).get_parameter(Name="/payment/probe/flag")["Parameter"]["Value"]
+            == "two"
+        )
 
     # A resource the emulator rejects (the parameter already exists outside the stack).
-    aws("ssm", "eu-west-1").put_parameter(Name="/probe/flag", Value="taken", Type="String")
+    aws("ssm", "eu-west-1").put_parameter(Name="/payment/probe/flag", Value="taken", Type="String")
     operation = cfn.create_stack_instances(
         StackSetName="probe", Accounts=[ACCOUNT], Regions=["eu-west-1"]
     )

@@ -1,32 +1,75 @@
-"""The StackSet execution role grants what CloudFormation's resource handlers actually call.
+"""The StackSet execution role allows every call CloudFormation makes for this product's
+resources, evaluated as IAM evaluates it.
 
-StackSets in the emulator never assume the role, so a missing permission would only show on a
-real account. Instead: the provider schemas shipped with cfn-lint list each resource type's
-handler permissions, and parliament's IAM database says which actions IAM authorises on "*"
-only. Every such action of the services this product deploys must be granted on "*".
+For every resource of the primary, replica and standby templates (and the account baseline),
+each handler permission of its provider schema (cfn-lint's copy) and each call the guides add
+(service-linked roles, passed roles, dynamic references, custom-resource invocation) is
+evaluated with ``scripts.emulator.iam_policy`` against the execution role as rendered, on the
+ARN the template produces where it can be computed.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 import pytest
-from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
-from parliament import analyze_policy_string
 
+from scripts.emulator import iam_check
+from scripts.emulator.iam_policy import Request
 from templates_src.build import render_all
 from templates_src.config import Config
 from templates_src.stackset_roles import HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL
 
-# The product's services. Handler permissions of other services belong to optional features or
-# to resource types this product never targets (a web ACL association's handler, for one, lists
-# the permissions for every kind of resource a web ACL can protect).
-SERVICES = {
-    "acm", "apigateway", "application-autoscaling", "cloudwatch", "dynamodb", "iam", "kms",
-    "lambda", "logs", "route53", "s3", "secretsmanager", "sns", "sqs", "ssm", "wafv2",
-}  # fmt: skip
-# Granted on "*" as a whole service by statements of their own.
-WHOLE_SERVICE_ON_STAR = {"kms", "route53"}
+ACCOUNT = "123456789012"
+PARTITION = "aws"
+SUFFIX = "dev"
+# The custom domain, configured the same in the roles stack and the service stacks.
+DOMAIN = {"HostedZoneId": "Z0123456789ABCDEFGHIJ", "DomainName": "pay.example.com"}
+SERVICE_TEMPLATES = (
+    "primary.template.json",
+    "replica.template.json",
+    "standby.template.json",
+    "account-baseline.template.json",
+)
+
+
+def resolve(
+    value: Any, parameters: dict[str, str], region: str, false: frozenset[str] = frozenset()
+) -> Any:
+    """Intrinsic functions that name things: Sub and Ref of parameters and pseudo parameters,
+    and If (true unless named in ``false``). References to other resources stay unresolved
+    (their ARNs are not computable before they exist)."""
+    pseudo = {
+        "AWS::Partition": PARTITION,
+        "AWS::AccountId": ACCOUNT,
+        "AWS::Region": region,
+        "AWS::URLSuffix": "amazonaws.com",
+        **parameters,
+    }
+    if isinstance(value, list):
+        return [resolve(v, parameters, region, false) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"} and value["Ref"] in pseudo:
+        return pseudo[value["Ref"]]
+    if set(value) == {"Fn::If"}:
+        name, when_true, when_false = value["Fn::If"]
+        return resolve(when_false if name in false else when_true, parameters, region, false)
+    if set(value) == {"Fn::Sub"}:
+        text, names = (
+            (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+        )
+        names = {k: resolve(v, parameters, region, false) for k, v in names.items()}
+        known = {**pseudo, **names}
+        if not all(isinstance(v, str) for v in names.values()):
+            return value
+        missing = [m for m in re.findall(r"\$\{([^}!]+)\}", text) if m not in known]
+        if missing:
+            return value
+        return re.sub(r"\$\{([^}!]+)\}", lambda m: str(known[m.group(1)]), text)
+    return {k: resolve(v, parameters, region, false) for k, v in value.items()}
 
 
 @pytest.fixture(scope="module")
@@ -34,70 +77,114 @@ def templates() -> dict[str, dict]:
     return {item.file_name: json.loads(item.body) for item in render_all(Config())}
 
 
-def _handler_actions(templates: dict[str, dict]) -> set[str]:
-    types = {
-        resource["Type"]
-        for name in ("primary.template.json", "replica.template.json", "standby.template.json")
-        for resource in templates[name]["Resources"].values()
-    }
-    actions = set()
-    for resource_type in types:
-        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
-        for handler in ("create", "read", "update", "delete"):
-            for action in schema.get("handlers", {}).get(handler, {}).get("permissions", []):
-                if action.split(":")[0] in SERVICES:
-                    actions.add(action)
-    return actions
+def execution_role(
+    templates: dict[str, dict], region: str = "us-east-1", false: frozenset[str] = frozenset()
+) -> iam_check.Role:
+    roles = templates["stackset-roles.template.json"]
+    properties = resolve(roles["Resources"]["ExecutionRole"]["Properties"], DOMAIN, region, false)
+    identity = tuple(policy["PolicyDocument"] for policy in properties.get("Policies", []))
+    boundary = None
+    if "PermissionsBoundary" in properties:
+        [boundary_policy] = [
+            r["Properties"]["PolicyDocument"]
+            for r in roles["Resources"].values()
+            if r["Type"] == "AWS::IAM::ManagedPolicy"
+        ]
+        boundary = resolve(boundary_policy, {}, region)
+    return iam_check.Role(
+        f"arn:aws:iam::{ACCOUNT}:role/{iam_check.EXECUTION_ROLE}", identity, boundary
+    )
 
 
-def _needing_star(actions: set[str]) -> set[str]:
-    """The actions parliament says must be granted on "*" (no resource-level permissions)."""
-    needing = set()
-    for action in sorted(actions):
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": action, "Resource": "arn:aws:s3:::x"}],
+def every_call(templates: dict[str, dict], region: str = "us-east-1"):
+    """(template, logical id, operation, request) for every resource of the service templates."""
+    acting = iam_check.Acting(None, ACCOUNT, region, PARTITION)  # type: ignore[arg-type]
+    for name in SERVICE_TEMPLATES:
+        template = templates[name]
+        parameters = {
+            key: str(spec["Default"])
+            for key, spec in template.get("Parameters", {}).items()
+            if "Default" in spec
         }
-        analysed = analyze_policy_string(
-            json.dumps(policy), ignore_private_auditors=True, include_community_auditors=False
-        )
-        for finding in analysed.findings:
-            if finding.issue == "RESOURCE_MISMATCH":
-                needing |= {d["action"] for d in finding.detail if d["required_format"] == "*"}
-    return needing
+        parameters["EnvironmentSuffix"] = SUFFIX
+        parameters.update(DOMAIN)
+        for logical_id, resource in template["Resources"].items():
+            properties = resolve(resource.get("Properties", {}), parameters, region)
+            # CloudFormation never calls the delete handler of a retained resource.
+            retained = resource.get("DeletionPolicy") == "Retain"
+            for operation in ("create", "update") if retained else ("create", "update", "delete"):
+                for request in iam_check.requests_for(
+                    resource["Type"], properties, operation, acting
+                ):
+                    yield name, logical_id, operation, request
 
 
-def _granted_on_star(templates: dict[str, dict]) -> set[str]:
-    role = templates["stackset-roles.template.json"]["Resources"]["ExecutionRole"]
-    granted = set()
-    for statement in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
-        if statement["Resource"] == ["*"]:
-            granted |= set(statement["Action"])
-    return granted
+def test_every_handler_permission_of_every_resource_is_allowed(templates):
+    role = execution_role(templates)
+    denied = sorted(
+        {
+            f"{name} {logical_id} {operation}: {request.action} on {request.resource}"
+            for name, logical_id, operation, request in every_call(templates)
+            if not iam_check.decide(role, request).allowed
+        }
+    )
+    assert denied == []
 
 
-def test_every_handler_action_iam_authorises_only_on_star_is_granted_on_star(templates):
-    needed = {
-        action
-        for action in _needing_star(_handler_actions(templates))
-        if action.split(":")[0] not in WHOLE_SERVICE_ON_STAR
+def test_the_evaluation_covers_service_linked_roles_passed_roles_and_invocations(templates):
+    """The calls beyond the schemas are really part of what is evaluated."""
+    calls = {
+        (request.action, json.dumps(dict(request.context))) for *_, request in every_call(templates)
     }
-    granted = _granted_on_star(templates)
-    assert needed <= granted, f"missing on *: {sorted(needed - granted)}"
-    # and nothing on "*" that the handlers do not need:
-    assert set(HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL) == needed
+    assert (
+        "iam:CreateServiceLinkedRole",
+        '{"iam:AWSServiceName": "replication.dynamodb.amazonaws.com"}',
+    ) in calls
+    assert (
+        "iam:CreateServiceLinkedRole",
+        '{"iam:AWSServiceName": "ops.apigateway.amazonaws.com"}',
+    ) in calls
+    assert ("iam:PassRole", '{"iam:PassedToService": "lambda.amazonaws.com"}') in calls
+    assert any(action == "lambda:InvokeFunction" for action, _ in calls)
+    assert any(action == "secretsmanager:GetSecretValue" for action, _ in calls)
 
 
-def test_pass_role_and_role_management_stay_on_this_products_roles(templates):
+def test_stacksets_prerequisites_are_granted_exactly_as_documented(templates):
+    """F1: "Grant self-managed permissions": cloudformation:* and s3:* on "*", no more."""
     role = templates["stackset-roles.template.json"]["Resources"]["ExecutionRole"]
     statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    for statement in statements:
-        if any(action.startswith("iam:") for action in statement["Action"]):
-            assert statement["Resource"] != ["*"], statement["Sid"]
-    (slr,) = [s for s in statements if s["Sid"] == "DynamoDbReplicationServiceRole"]
-    assert slr["Condition"] == {
-        "StringEquals": {"iam:AWSServiceName": "replication.dynamodb.amazonaws.com"}
-    }
+    [prerequisites] = [s for s in statements if s["Sid"] == "StackSetsPrerequisites"]
+    assert prerequisites["Action"] == ["cloudformation:*", "s3:*"]
+    assert prerequisites["Resource"] == ["*"] and "Condition" not in prerequisites
+    assert "stacksets-prereqs-self-managed" in role["Metadata"]["StackSetsPrerequisites"]["source"]
+    acting = iam_check.Acting(None, ACCOUNT, "eu-west-1", PARTITION)  # type: ignore[arg-type]
+    evaluated = execution_role(templates, "eu-west-1")
+    for request in iam_check.stackset_requests("StackSet-payment-dev-primary-1", "create", acting):
+        assert iam_check.decide(evaluated, request).allowed, request
+
+
+def test_only_the_two_service_linked_roles_may_be_created(templates):
+    """F2: API Gateway's and DynamoDB replication's service-linked roles, nothing else."""
+    role = execution_role(templates)
+    for service, name in (
+        ("ops.apigateway.amazonaws.com", "AWSServiceRoleForAPIGateway"),
+        ("replication.dynamodb.amazonaws.com", "AWSServiceRoleForDynamoDBReplication"),
+    ):
+        arn = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/{service}/{name}"
+        request = Request("iam:CreateServiceLinkedRole", arn, {"iam:AWSServiceName": service})
+        assert iam_check.decide(role, request).allowed
+    other = "elasticmapreduce.amazonaws.com"
+    arn = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/{other}/AWSServiceRoleForEMRCleanup"
+    assert not iam_check.decide(
+        role, Request("iam:CreateServiceLinkedRole", arn, {"iam:AWSServiceName": other})
+    ).allowed
+
+
+def test_role_management_stays_on_this_products_roles(templates):
+    role = execution_role(templates)
+    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PassRole"):
+        outside = Request(action, f"arn:aws:iam::{ACCOUNT}:role/other")
+        assert not iam_check.decide(role, outside).allowed, action
 
 
 def test_the_execution_role_trusts_only_the_administration_role(templates):
@@ -105,3 +192,11 @@ def test_the_execution_role_trusts_only_the_administration_role(templates):
     (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     principal = statement["Principal"]["AWS"]["Fn::Sub"]
     assert principal[0].endswith(":role/AWSCloudFormationStackSetAdministrationRole")
+
+
+def test_nothing_is_granted_on_star_that_no_handler_needs_there(templates):
+    needed_on_star = {
+        request.action for *_, request in every_call(templates) if request.resource == "*"
+    }
+    unneeded = set(HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL) - needed_on_star
+    assert unneeded == set()

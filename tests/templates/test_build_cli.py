@@ -26,6 +26,7 @@ OUTPUTS = {
     "replica.template.json",
     "standby.template.json",
     "stackset-roles.template.json",
+    "account-baseline.template.json",
     "payment_processor.zip",
     "manifest.json",
     "REVIEW.md",

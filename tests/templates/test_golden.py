@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from templates_src.baseline import build_account_baseline
 from templates_src.build import render, render_all
 from templates_src.config import Config
 from templates_src.regions import build_primary, build_replica, build_standby
@@ -36,7 +37,8 @@ CASES = {
     "primary.template.json": lambda: render(build_primary(Config())),
     "replica.template.json": lambda: render(build_replica(Config())),
     "standby.template.json": lambda: render(build_standby(Config())),
-    "stackset-roles.template.json": lambda: render(build_stackset_roles()),
+    "stackset-roles.template.json": lambda: render(build_stackset_roles(Config())),
+    "account-baseline.template.json": lambda: render(build_account_baseline(Config())),
     "REVIEW.md": _review,
 }
 

@@ -338,7 +338,7 @@ def test_no_hand_typed_account_or_partition_in_any_arn():
         build_primary(Config()),
         build_replica(Config()),
         build_standby(Config()),
-        build_stackset_roles(),
+        build_stackset_roles(Config()),
     ):
         text = render(template)
         assert not re.search(r"arn:aws[:-]", text)

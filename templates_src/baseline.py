@@ -1,0 +1,125 @@
+"""The account baseline: settings that exist once per account and region, not per environment.
+
+``AWS::ApiGateway::Account`` is API Gateway's one CloudWatch-role setting for every API of the
+account in a region ("AWS::ApiGateway::Account", CloudFormation template reference: "you only
+need to create one AWS::ApiGateway::Account resource per region per account"). Declared by each
+environment's service template, a second environment (or a taskcat run) re-points it at its own
+role, and deleting either environment removes the role the others log through. Here it is
+declared once, with a role that may write the logs of every API of this product, and both are
+retained: deleting the baseline stack must not switch off logging for the region.
+
+Deployed to every target region of every target account, before the service templates (deploy
+applies it as the ``payment-account-baseline`` stack set).
+"""
+
+from __future__ import annotations
+
+from awacs import logs, sts
+from awacs.aws import Allow, Condition, Policy, Principal, Statement, StringEquals
+from troposphere import GetAtt, Output, Sub, Template
+from troposphere.apigateway import Account
+from troposphere.iam import Policy as InlinePolicy
+from troposphere.iam import Role
+
+from .boundary import permissions_boundary_arn
+from .common import retain
+from .config import MANAGED_BY, PROJECT, Config
+
+API_GATEWAY_ACCOUNT = "ApiGatewayAccount"
+CLOUDWATCH_ROLE = "ApiGatewayCloudWatchRole"
+
+
+def _logs_arn(resource: str) -> Sub:
+    return Sub(f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
+
+
+def apigateway_cloudwatch_role(template: Template) -> Role:
+    """What API Gateway needs to write execution and access logs ("Set up CloudWatch logging
+    for REST APIs in API Gateway"): the permissions of the managed policy
+    AmazonAPIGatewayPushToCloudWatchLogs, scoped to the execution-log groups API Gateway names
+    (``API-Gateway-Execution-Logs_<api id>/<stage>``) and this product's access-log groups."""
+    return template.add_resource(
+        retain(
+            Role(
+                CLOUDWATCH_ROLE,
+                # IAM is global: one role per region keeps a region's setting independent.
+                RoleName=Sub("payment-apigateway-cloudwatch-${AWS::Region}"),
+                Description="API Gateway account setting: write every payment API's logs",
+                PermissionsBoundary=permissions_boundary_arn(),
+                AssumeRolePolicyDocument=Policy(
+                    Version="2012-10-17",
+                    Statement=[
+                        Statement(
+                            Effect=Allow,
+                            Principal=Principal("Service", "apigateway.amazonaws.com"),
+                            Action=[sts.AssumeRole],
+                            # Only on behalf of this account (confused deputy).
+                            Condition=Condition(
+                                StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))
+                            ),
+                        )
+                    ],
+                ),
+                Policies=[
+                    InlinePolicy(
+                        PolicyName="write-api-logs",
+                        PolicyDocument=Policy(
+                            Version="2012-10-17",
+                            Statement=[
+                                Statement(
+                                    Sid="WriteApiLogs",
+                                    Effect=Allow,
+                                    Action=[
+                                        logs.CreateLogGroup,
+                                        logs.CreateLogStream,
+                                        logs.DescribeLogStreams,
+                                        logs.PutLogEvents,
+                                        logs.GetLogEvents,
+                                        logs.FilterLogEvents,
+                                    ],
+                                    Resource=[
+                                        _logs_arn("log-group:API-Gateway-Execution-Logs_*"),
+                                        _logs_arn("log-group:/aws/apigateway/payment-*"),
+                                    ],
+                                ),
+                                Statement(
+                                    # DescribeLogGroups has no resource-level permissions.
+                                    Sid="FindLogGroups",
+                                    Effect=Allow,
+                                    Action=[logs.DescribeLogGroups],
+                                    Resource=["*"],
+                                ),
+                            ],
+                        ),
+                    )
+                ],
+                Tags=[
+                    {"Key": "Project", "Value": PROJECT},
+                    {"Key": "ManagedBy", "Value": MANAGED_BY},
+                ],
+            )
+        )
+    )
+
+
+def build_account_baseline(config: Config) -> Template:
+    """Once per account and region: API Gateway's CloudWatch role setting."""
+    del config  # the same in every region; the argument keeps the builders' shape
+    template = Template(
+        Description="Payment infrastructure account baseline (once per account and region): "
+        "API Gateway's CloudWatch Logs role setting, shared by every API in the region. "
+        "Retained on delete."
+    )
+    template.set_version("2010-09-09")
+    role = apigateway_cloudwatch_role(template)
+    template.add_resource(
+        retain(Account(API_GATEWAY_ACCOUNT, CloudWatchRoleArn=GetAtt(role, "Arn")))
+    )
+    template.add_output(
+        Output(
+            "ApiGatewayCloudWatchRoleArn",
+            Description="Role API Gateway writes every API's logs with in this region",
+            Value=GetAtt(role, "Arn"),
+        )
+    )
+    return template
