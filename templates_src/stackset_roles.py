@@ -344,10 +344,15 @@ def key_statements() -> list[Statement]:
 
 def data_protection_statements() -> list[Statement]:
     """Explicit denies that keep the data out of the deployer's reach, whatever else it is
-    granted (an explicit deny wins over every allow: "Policy evaluation logic")."""
+    granted (an explicit deny wins over every allow: "Policy evaluation logic").
+
+    ``s3:DeleteBucket`` stays allowed: S3 deletes only an empty bucket ("Deleting a general
+    purpose bucket"), audit objects are locked and their versions cannot be deleted (below), and
+    a failed first create must be able to remove the empty buckets it made
+    (``RetainExceptOnCreate``), or every retry fails "already exists"."""
     audit_buckets = [
         Sub(f"{_ARN}:s3:::payment-*-audit-*"),
-        Sub(f"{_ARN}:s3:::payment-*-access-logs-*"),
+        Sub(f"{_ARN}:s3:::payment-*-logs-*"),
     ]
     return [
         Statement(
@@ -361,13 +366,6 @@ def data_protection_statements() -> list[Statement]:
                 Action("s3", "PutObjectLegalHold"),
             ],
             Resource=[Sub("${Bucket}/*", Bucket=bucket) for bucket in audit_buckets],
-        ),
-        Statement(
-            Sid="NeverDeleteAuditBuckets",
-            Effect=Deny,
-            # (Object Lock itself is set when the bucket is created, so it cannot be denied.)
-            Action=[Action("s3", "DeleteBucket")],
-            Resource=audit_buckets,
         ),
         Statement(
             # A point-in-time export copies every payment out of the table.

@@ -96,10 +96,15 @@ def local_audit_bucket() -> BucketRef:
     return BucketRef(audit_bucket_name(), Sub(f"arn:${{AWS::Partition}}:s3:::{_AUDIT_NAME}"))
 
 
+# "logs", not "access-logs": with a 20-character suffix, a 12-digit account and a 15-character
+# region, "access-logs" made 70 of S3's 63 characters (Bucket naming rules).
+ACCESS_LOG_BUCKET_THING = "logs"
+
+
 def access_log_bucket_name() -> Sub:
-    # "logs", not "access-logs": with a 20-character suffix, a 12-digit account and a
-    # 15-character region, "access-logs" made 70 of S3's 63 characters (Bucket naming rules).
-    return Sub(f"payment-${{{SUFFIX_PARAM}}}-logs-${{AWS::AccountId}}-${{AWS::Region}}")
+    return Sub(
+        f"payment-${{{SUFFIX_PARAM}}}-{ACCESS_LOG_BUCKET_THING}-${{AWS::AccountId}}-${{AWS::Region}}"
+    )
 
 
 def tls_only(bucket: Bucket) -> Statement:

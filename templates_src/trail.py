@@ -119,7 +119,7 @@ def add_trail(
         Sub(
             f"arn:${{AWS::Partition}}:s3:::payment-${{{SUFFIX_PARAM}}}-{thing}-${{AWS::AccountId}}-"
         )
-        for thing in ("audit", "access-logs")
+        for thing in ("audit", storage.ACCESS_LOG_BUCKET_THING)
     ]
     return template.add_resource(
         Trail(

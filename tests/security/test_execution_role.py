@@ -110,7 +110,8 @@ def every_call(templates: dict[str, dict], region: str = "us-east-1"):
         parameters.update(DOMAIN)
         for logical_id, resource in template["Resources"].items():
             properties = resolve(resource.get("Properties", {}), parameters, region)
-            # CloudFormation never calls the delete handler of a retained resource.
+            # CloudFormation never calls the delete handler of a Retain resource; it does for
+            # RetainExceptOnCreate, when the create that made it rolls back.
             retained = resource.get("DeletionPolicy") == "Retain"
             for operation in ("create", "update") if retained else ("create", "update", "delete"):
                 for request in iam_check.requests_for(

@@ -37,7 +37,7 @@ def test_the_trail_records_data_events_of_the_table_in_every_region_and_the_audi
     buckets = {f["Field"]: f for f in selectors["Audit and access-log buckets"]}
     assert buckets["resources.type"]["Equals"] == ["AWS::S3::Object"]
     prefixes = [p["Fn::Sub"] for p in buckets["resources.ARN"]["StartsWith"]]
-    assert any("-audit-" in p for p in prefixes) and any("-access-logs-" in p for p in prefixes)
+    assert any("-audit-" in p for p in prefixes) and any("-logs-" in p for p in prefixes)
 
 
 def test_the_trail_bucket_is_locked_like_the_audit_buckets_and_admits_only_this_trail(primary):
