@@ -71,6 +71,9 @@ _GRANTS: list[tuple[str, str, list[object]]] = [
             _regional("logs", "log-group:/aws/lambda/payment-*"),
             _regional("logs", "log-group:/aws/apigateway/payment-*"),
             _regional("logs", "log-group:aws-waf-logs-payment-*"),
+            # The stage's execution-log group, named by API Gateway after the API's generated
+            # id ("Set up CloudWatch logging for REST APIs in API Gateway"): no suffix in it.
+            _regional("logs", "log-group:API-Gateway-Execution-Logs_*"),
         ],
     ),
     ("WebAcl", "wafv2", [_regional("wafv2", "regional/*")]),

@@ -21,7 +21,7 @@ from .conftest import ACCOUNT, PRIMARY, deploy_args, operation_count, run_delete
 pytestmark = pytest.mark.integration
 
 SUFFIX = "locked"
-BUCKET = f"payment-{SUFFIX}-artifacts-{ACCOUNT}-{PRIMARY}"
+BUCKET = f"payment-{SUFFIX}-code-{ACCOUNT}-{PRIMARY}"  # the artifact bucket
 STACK_SETS = [f"payment-{SUFFIX}-{kind}" for kind in ("replica", "primary", "standby")]
 
 
