@@ -34,6 +34,7 @@ from scripts.deployment import (  # noqa: E402
     discovery,
     names,
     preflight,
+    regions_enabled,
     replication,
     retained,
     stacksets,
@@ -562,6 +563,11 @@ def _prepare(args: argparse.Namespace, out: TextIO, *, remove_unconfigured: bool
     cfn = aws.client("cloudformation", admin_region)
     current, unconfigured = unconfigured_regions(cfn, config, remove_unconfigured)
     administrator = aws.caller_account(admin_region)
+    # Before anything else reads or changes a region: an opt-in region not enabled fails late.
+    # (EC2's view of the caller's account, as discovery reads the enabled regions too.)
+    regions_enabled.require_enabled(
+        config.regions, None, aws.client("ec2", admin_region), administrator
+    )
     refuse_other_layout(aws, config, current)
     refuse_retained_data(aws, config, administrator, current)
     standby_set = names.stack_set(config.environment_suffix, "standby")
@@ -617,6 +623,40 @@ def refuse_unsafe(plans: list[plan_module.StackSetPlan], allow: bool) -> None:
         )
 
 
+def account_baseline_spec(
+    config: config_module.Config, build: artifacts.Build, accounts: tuple[str, ...]
+) -> stacksets.StackSetSpec:
+    """The account baseline: settings there is one of per account and region, shared by every
+    environment there (``AWS::ApiGateway::Account``: "Set up CloudWatch logging for REST APIs
+    in API Gateway"), so its stack set carries no suffix and is never deleted by an
+    environment's delete; its resources are retained anyway."""
+    return stacksets.StackSetSpec(
+        name=names.ACCOUNT_BASELINE_STACK_SET,
+        description="payment system: account-level settings shared by every environment",
+        template_body=build.text(build_module.ACCOUNT_BASELINE),
+        template_url=None,
+        parameters={},
+        accounts=accounts,
+        regions=config.regions,
+        tags={"Project": names.PROJECT_TAG[1], "ManagedBy": config_module.MANAGED_BY},
+    )
+
+
+def apply_account_baseline(
+    cfn: Any,
+    waiter: Waiter,
+    config: config_module.Config,
+    build: artifacts.Build,
+    accounts: tuple[str, ...],
+    out: TextIO,
+) -> None:
+    """Before any service template: a stage with execution logging fails until the account
+    and region name a CloudWatch role. Adds only what is missing; instances of regions other
+    environments use are left as they are."""
+    spec = account_baseline_spec(config, build, accounts)
+    stacksets.sync(cfn, waiter, spec, stacksets.held(cfn, spec.name), out)
+
+
 def take_lock(prepared: _Prepared, out: TextIO) -> lock_module.Lock:
     """The deployment's lock, in the primary region's artifact bucket (created here on a first
     deploy: the first change a deploy makes)."""
@@ -665,6 +705,7 @@ def _deploy_planned(
     """What the plan says, under the lock."""
     config, aws, accounts, administrator = prepared[:4]
     build, cfn, current, unconfigured, inputs, plans = prepared[4:]
+    apply_account_baseline(cfn, waiter, config, build, accounts, out)
     buckets = upload_artifacts(aws, config, build, accounts, administrator, out)
     specs = stack_set_specs(aws, config, build, accounts, administrator, buckets, inputs)
     replica, primary, standby = specs

@@ -41,3 +41,8 @@ def table(suffix: str) -> str:
 def api_key_secret(suffix: str) -> str:
     """The API key's secret (templates_src/secrets.py), in the primary region, replicated."""
     return f"payment-{suffix}-api-key"
+
+
+# The account baseline's stack set: one per account, shared by every environment, so outside
+# the payment-<suffix>-* names an environment's discovery and delete act on.
+ACCOUNT_BASELINE_STACK_SET = "PaymentAccountBaseline"

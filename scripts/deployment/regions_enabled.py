@@ -47,7 +47,10 @@ def _from_ec2(ec2: Any) -> dict[str, str]:
 
 
 def region_statuses(account: Any, ec2: Any) -> tuple[dict[str, str], frozenset[str]]:
-    """Every region's opt-in status and the statuses that mean enabled."""
+    """Every region's opt-in status and the statuses that mean enabled (``account`` None:
+    from EC2 alone, the caller's own account's view)."""
+    if account is None:
+        return _from_ec2(ec2), ENABLED_EC2_STATUSES
     try:
         return _from_account(account), ENABLED_ACCOUNT_STATUSES
     except Exception as error:

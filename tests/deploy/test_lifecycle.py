@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
+from scripts.deployment.names import ACCOUNT_BASELINE_STACK_SET as BASELINE
 from templates_src import build as build_module
 from templates_src import config as config_module
 from templates_src import package
@@ -207,6 +208,17 @@ def test_first_deploy_creates_both_regions(aws, args, work):
     }
 
 
+def test_api_gateway_logging_is_set_once_per_region_by_the_account_baseline(aws):
+    # A stage with execution logging needs the account and region to name a CloudWatch role
+    # ("Set up CloudWatch logging for REST APIs in API Gateway"); the baseline stack set, not an
+    # environment's template, holds that one setting.
+    for region in REGIONS:
+        role_arn = aws("apigateway", region).get_account()["cloudwatchRoleArn"]
+        assert role_arn.endswith(f":role/payment-apigateway-cloudwatch-{region}")
+    instances = aws("cloudformation").list_stack_instances(StackSetName=BASELINE)["Summaries"]
+    assert sorted(i["Region"] for i in instances) == sorted(REGIONS)
+
+
 def test_redeploy_with_nothing_changed_starts_no_operation(aws, args):
     before = {name: operation_count(aws, name) for name in (REPLICA_SET, PRIMARY_SET, STANDBY_SET)}
     result = run_deploy(args)
@@ -267,7 +279,10 @@ def test_delete_removes_stack_sets_and_retains_data(aws, delete_args, work):
         assert _missing(cfn.describe_stack_set, "StackSetNotFoundException", StackSetName=name)
     for region in REGIONS:
         live = aws("cloudformation", region).describe_stacks()["Stacks"]
-        assert [s["StackName"] for s in live if s["StackName"].startswith("StackSet-")] == []
+        stacks = [s["StackName"] for s in live if s["StackName"].startswith("StackSet-")]
+        # The account baseline is every environment's: an environment's delete leaves it.
+        assert [s for s in stacks if not s.startswith(f"StackSet-{BASELINE}-")] == []
+        assert [s for s in stacks if s.startswith(f"StackSet-{BASELINE}-")]
         assert (
             aws("dynamodb", region).describe_table(TableName=TABLE)["Table"]["TableStatus"]
             == "ACTIVE"
