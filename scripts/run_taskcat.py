@@ -429,6 +429,46 @@ def table(result: dict[str, Any]) -> str:
 # --- the run ------------------------------------------------------------------------------
 
 
+# The account baseline as a plain stack (taskcat's tests run without the deploy tooling that
+# applies it as a stack set); account-level, so it is kept for the next run and for deploys.
+BASELINE_STACK = "payment-account-baseline"
+
+
+def ensure_account_baseline(plan: dict[str, Any], endpoint_url: str | None, out: TextIO) -> None:
+    """A stage that logs fails until its account and region name a CloudWatch Logs role
+    (``AWS::ApiGateway::Account``, "Set up CloudWatch logging for REST APIs in API Gateway").
+    That setting is one per account and region, so no test stack may own it: before taskcat
+    starts, each region of the run whose account names no role gets the account baseline."""
+    from scripts.deployment.aws import Aws
+    from templates_src.build import ACCOUNT_BASELINE
+
+    aws = Aws(endpoint_url)
+    regions = sorted({r for rs in plan["tests"].values() for r in rs} | _primary_regions(plan))
+    template = (ROOT / "build" / ACCOUNT_BASELINE).read_text()
+    for region in regions:
+        if aws.client("apigateway", region).get_account().get("cloudwatchRoleArn"):
+            continue
+        print(f"account baseline: stack {BASELINE_STACK} in {region}", file=out, flush=True)
+        cfn = aws.client("cloudformation", region)
+        cfn.create_stack(
+            StackName=BASELINE_STACK,
+            TemplateBody=template,
+            Capabilities=["CAPABILITY_NAMED_IAM"],
+            Tags=[{"Key": "Project", "Value": "payment-infrastructure"}],
+        )
+        try:
+            cfn.get_waiter("stack_create_complete").wait(
+                StackName=BASELINE_STACK,
+                WaiterConfig={"Delay": 1 if endpoint_url else 15, "MaxAttempts": 120},
+            )
+        except Exception as error:  # noqa: BLE001 - the run cannot start: named, exit 1
+            raise RunError(f"account baseline in {region} not created: {error}") from error
+
+
+def _primary_regions(plan: dict[str, Any]) -> set[str]:
+    return {plan["primary_region"]} if plan["primary_region"] else set()
+
+
 def run_taskcat(
     python: Path, config: Path, output_dir: Path, endpoint_url: str | None, region: str
 ) -> dict[str, Any]:
@@ -494,11 +534,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
             print(f"emulator: {endpoint_url} (pid {emulator.pid})", file=out, flush=True)
         target = "the AWS account of the configured credentials" if args.aws else endpoint_url
         print(f"taskcat: {args.config.name} against {target}", file=out, flush=True)
-        result = run_taskcat(python, args.config.resolve(), output_dir, endpoint_url, region)
-        # The purge below talks to the same target as taskcat did, with the same credentials.
+        # The baseline and the purge talk to the same target as taskcat, with its credentials.
         environ = child_environment(endpoint_url, region)
         os.environ.clear()
         os.environ.update(environ)
+        ensure_account_baseline(plan, endpoint_url, out)
+        result = run_taskcat(python, args.config.resolve(), output_dir, endpoint_url, region)
         purge_problems = purge_retained(result, plan, endpoint_url, out)
         purge_problems += check_nothing_left(result, plan, endpoint_url, out)
     except UsageError as error:

@@ -379,3 +379,56 @@ def test_two_global_secondary_indexes_in_one_update_fail(global_table):
             StackName="rules-global",
             TemplateBody=_global_table([PRIMARY], indexes=("by_customer", "by_status")),
         )
+
+
+# --- API Gateway logging needs the account's CloudWatch role -------------------------------
+
+
+def _logging_stage_template(with_account_setting: bool) -> str:
+    resources: dict = {
+        "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "rules-logging"}},
+        "Health": {
+            "Type": "AWS::ApiGateway::Method",
+            "Properties": {
+                "RestApiId": {"Ref": "Api"},
+                "ResourceId": {"Fn::GetAtt": ["Api", "RootResourceId"]},
+                "HttpMethod": "GET",
+                "AuthorizationType": "NONE",
+                "Integration": {"Type": "MOCK", "IntegrationHttpMethod": "GET", "Uri": ""},
+            },
+        },
+        "Deployment": {
+            "Type": "AWS::ApiGateway::Deployment",
+            "DependsOn": ["Health"],
+            "Properties": {"RestApiId": {"Ref": "Api"}},
+        },
+        "Stage": {
+            "Type": "AWS::ApiGateway::Stage",
+            "Properties": {
+                "RestApiId": {"Ref": "Api"},
+                "DeploymentId": {"Ref": "Deployment"},
+                "StageName": "prod",
+                "MethodSettings": [
+                    {"ResourcePath": "/*", "HttpMethod": "*", "LoggingLevel": "ERROR"}
+                ],
+            },
+        },
+    }
+    if with_account_setting:
+        resources["Account"] = {
+            "Type": "AWS::ApiGateway::Account",
+            "Properties": {"CloudWatchRoleArn": f"arn:aws:iam::{ACCOUNT}:role/rules-logs"},
+        }
+        resources["Stage"]["DependsOn"] = ["Account"]
+    return json.dumps({"Resources": resources})
+
+
+def test_a_stage_that_logs_without_the_accounts_cloudwatch_role_fails(aws):
+    # A region of its own: no earlier test has set the account's logging role there.
+    cfn = aws("cloudformation", "eu-north-1")
+    with pytest.raises(ClientError, match="CloudWatch Logs role ARN must be set in account"):
+        cfn.create_stack(StackName="rules-logging", TemplateBody=_logging_stage_template(False))
+
+    cfn.create_stack(StackName="rules-logging-ok", TemplateBody=_logging_stage_template(True))
+    ok = cfn.describe_stacks(StackName="rules-logging-ok")["Stacks"][0]
+    assert ok["StackStatus"] == "CREATE_COMPLETE"

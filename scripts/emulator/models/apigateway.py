@@ -39,6 +39,20 @@ class ApiGatewayAccount(ProjectModel, CloudFormationModel):
         """CloudFormation leaves the account setting in place when the resource goes."""
 
 
+# API Gateway's refusal of a stage that logs while the account and region name no CloudWatch
+# Logs role ("Set up CloudWatch logging for REST APIs in API Gateway": the role is an account
+# setting, AWS::ApiGateway::Account, that must exist before logging is turned on).
+NO_LOGGING_ROLE = "CloudWatch Logs role ARN must be set in account settings to enable logging"
+
+
+def _logs(props: dict) -> bool:
+    """Whether the stage writes execution or access logs."""
+    return bool(props.get("AccessLogSetting")) or any(
+        setting.get("LoggingLevel", "OFF") != "OFF" or setting.get("DataTraceEnabled")
+        for setting in props.get("MethodSettings", [])
+    )
+
+
 class ApiGatewayStage(ProjectModel, CloudFormationModel):
     TYPE = "AWS::ApiGateway::Stage"
     NAME_PROPERTY = "StageName"
@@ -49,6 +63,8 @@ class ApiGatewayStage(ProjectModel, CloudFormationModel):
     ) -> ApiGatewayStage:
         rest_api_id = props["RestApiId"]
         backend = apigateway_backends[account_id][region_name]
+        if _logs(props) and not backend.get_account().cloudwatch_role_arn:
+            raise ValidationError(message=NO_LOGGING_ROLE)
         stage = backend.create_stage(
             function_id=rest_api_id,
             stage_name=props["StageName"],
