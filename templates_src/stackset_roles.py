@@ -35,9 +35,12 @@ from .boundary import (
 )
 from .common import suppress
 from .config import MANAGED_BY, PROJECT, Config
+from .routing import DOMAIN_PARAM, DOMAIN_PATTERN, HOSTED_ZONE_PARAM, HOSTED_ZONE_PATTERN
 
 ADMINISTRATION_ROLE = "AWSCloudFormationStackSetAdministrationRole"
 EXECUTION_ROLE = "AWSCloudFormationStackSetExecutionRole"
+# The accounts whose execution roles the administration role may assume (deploy's --accounts).
+TARGET_ACCOUNTS_PARAM = "TargetAccountIds"
 
 _ARN = "arn:${AWS::Partition}"
 
@@ -449,7 +452,7 @@ def build_stackset_roles(config: Config) -> Template:
     )
     target_accounts = template.add_parameter(
         Parameter(
-            "TargetAccountIds",
+            TARGET_ACCOUNTS_PARAM,
             Type="CommaDelimitedList",
             Default="",
             Description="Accounts the administration role may deploy to (their execution "
@@ -458,10 +461,12 @@ def build_stackset_roles(config: Config) -> Template:
     )
     hosted_zone = template.add_parameter(
         Parameter(
-            "HostedZoneId",
+            HOSTED_ZONE_PARAM,
             Type="String",
             Default="",
-            AllowedPattern=r"^$|^Z[A-Z0-9]{1,31}$",
+            # As the service templates and deploy's --hosted-zone-id take it: a zone deploy
+            # accepts is one the roles accept.
+            AllowedPattern=HOSTED_ZONE_PATTERN,
             ConstraintDescription="a Route 53 hosted zone id, or empty",
             Description="The one hosted zone whose records the execution role may change (the "
             "custom domain's zone); empty (with DomainName): any zone of the account, alias "
@@ -470,10 +475,10 @@ def build_stackset_roles(config: Config) -> Template:
     )
     domain_name = template.add_parameter(
         Parameter(
-            "DomainName",
+            DOMAIN_PARAM,
             Type="String",
             Default="",
-            AllowedPattern=r"^$|^[a-z0-9][a-z0-9.-]{0,252}[a-z0-9]$",
+            AllowedPattern=DOMAIN_PATTERN,
             ConstraintDescription="a lower-case domain name without the trailing dot, or empty",
             Description="The custom domain the execution role may point (and validate) in "
             "HostedZoneId; empty: any name.",

@@ -125,3 +125,57 @@ def install() -> None:
     parsing.ResourceMap.load = checked_load  # type: ignore[method-assign]
     parsing.ResourceMap.update = checked_update  # type: ignore[method-assign]
     models.Stack.update = stack_update_unchanged_when_refused  # type: ignore[method-assign]
+    models.Stack.parameter_list = property(_parameters_as_given)  # type: ignore[assignment]
+    resolve = models.CloudFormationBackend._resolve_update_parameters
+
+    def resolve_previous_values(
+        self: models.CloudFormationBackend, instance: Any, incoming_params: list[dict[str, Any]]
+    ) -> dict[str, str]:
+        if not isinstance(instance, models.Stack):
+            return resolve(self, instance=instance, incoming_params=incoming_params)
+        return _update_parameters(instance, incoming_params)
+
+    models.CloudFormationBackend._resolve_update_parameters = resolve_previous_values  # type: ignore[method-assign]
+
+
+def _as_given(value: Any) -> str:
+    # moto resolves a CommaDelimitedList into a list; the caller gave "a,b".
+    return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _update_parameters(stack: models.Stack, incoming: list[dict[str, Any]]) -> dict[str, str]:
+    """UpdateStack's parameters, ``UsePreviousValue`` read from the value the stack uses, its
+    template's default included ("Parameter", CloudFormation API Reference:
+    ``UsePreviousValue``, "use the existing parameter value that the stack is using"). moto
+    looked it up among the values passed to the previous call only, and failed with a server
+    error for a parameter that had kept its default."""
+    using = {k: _as_given(v) for k, v in stack.resource_map.resolved_parameters.items()}
+    resolved = {}
+    for parameter in incoming:
+        key = parameter["ParameterKey"]
+        if not parameter.get("UsePreviousValue", False):
+            resolved[key] = parameter["ParameterValue"]
+        elif key in using:
+            resolved[key] = using[key]
+        else:
+            raise ValidationError(
+                message=f"Invalid input for parameter key {key}. Cannot specify usePreviousValue "
+                "as true for a parameter key not in the previous template"
+            )
+    return resolved
+
+
+def _parameters_as_given(stack: models.Stack) -> list[dict[str, str]]:
+    """DescribeStacks' ``Parameters``: each value as the caller gave it ("Parameter",
+    CloudFormation API Reference: ``ParameterValue``, "The input value associated with the
+    parameter"), so a ``CommaDelimitedList`` reads ``a,b``; moto printed the Python list it
+    resolved. NoEcho values read ``****``, as CloudFormation masks them."""
+    resource_map = stack.resource_map
+    masked = set(resource_map.no_echo_parameter_keys)
+    return [
+        {
+            "ParameterKey": key,
+            "ParameterValue": "****" if key in masked else _as_given(value),
+        }
+        for key, value in resource_map.resolved_parameters.items()
+    ]

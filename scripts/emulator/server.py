@@ -16,6 +16,7 @@ from . import (
     ordering,
     parameters,
     patches,
+    role_updates,
     stackset_operations,
     stacksets,
     updates,
@@ -32,6 +33,7 @@ def install() -> None:
     patches.install()
     ordering.install()
     parameters.install()
+    role_updates.install()
     deletion.install()
     updates.install()
     stacksets.install()
