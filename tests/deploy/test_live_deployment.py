@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from scripts.deployment.names import ACCOUNT_BASELINE_STACK_SET as BASELINE
+
 from .conftest import ACCOUNT, PRIMARY, REPLICA, deploy_args, run_delete, run_deploy
 
 pytestmark = pytest.mark.integration
@@ -74,9 +76,11 @@ def test_the_deployment_is_live(aws, args):
     result = run_deploy([*args, "--bootstrap"])
     assert result.code == 0, result.err
     cfn = aws("cloudformation", PRIMARY)
-    assert {s["StackSetName"] for s in cfn.list_stack_sets(Status="ACTIVE")["Summaries"]} == set(
-        STACK_SETS
-    )
+    # The environment's three, beside the account baseline every environment shares.
+    assert {s["StackSetName"] for s in cfn.list_stack_sets(Status="ACTIVE")["Summaries"]} == {
+        *STACK_SETS,
+        BASELINE,
+    }
 
 
 def test_deploy_with_the_primary_region_swapped_is_refused_and_changes_nothing(aws, args):
@@ -147,7 +151,8 @@ def test_a_stack_of_the_suffix_in_another_region_stops_a_purge(aws, delete_args)
 def test_plain_delete_keeps_the_data(aws, delete_args):
     result = run_delete(delete_args)
     assert result.code == 0, result.err
-    assert aws("cloudformation").list_stack_sets(Status="ACTIVE")["Summaries"] == []
+    held = aws("cloudformation").list_stack_sets(Status="ACTIVE")["Summaries"]
+    assert [s["StackSetName"] for s in held] == [BASELINE]  # the account's, not the suffix's
     assert f"table {TABLE}" in result.out
 
 
