@@ -286,26 +286,7 @@ def test_the_roles_let_lambda_attach_the_functions_to_their_subnets_only(on, off
         assert not any(evaluate(r, identity, boundary).allowed for r in needed)
 
 
-@pytest.fixture
-def ec2_is_a_product_service(monkeypatch):
-    """With the VPC on, EC2 is one of the product's services: its handler permissions (and the
-    Lambda function's VPC lookups) are evaluated too."""
-    monkeypatch.setattr(iam_check, "PRODUCT_SERVICES", iam_check.PRODUCT_SERVICES | {"ec2"})
-    iam_check.handler_permissions.cache_clear()
-    yield
-    iam_check.handler_permissions.cache_clear()
-
-
-# EC2 handler permissions of features the network does not use (like iam_check.UNUSED_FEATURES).
-UNUSED_EC2_FEATURES = {
-    "ec2:AssociateSubnetCidrBlock": "no IPv6 CIDR on the subnets",
-    "ec2:DisassociateSubnetCidrBlock": "no IPv6 CIDR on the subnets",
-    "ec2:CreateVpcEncryptionControl": "no VpcEncryptionControl on the VPC",
-    "ec2:ModifyVpcTenancy": "default tenancy, never changed",
-}
-
-
-def test_the_execution_role_may_create_update_and_delete_the_network(on, ec2_is_a_product_service):
+def test_the_execution_role_may_create_update_and_delete_the_network(on):
     role = execution_role(on)
     network_types = {"AWS::Lambda::Function"} | {
         r["Type"] for t in on.values() for r in of_type(t, "AWS::EC2::").values()
@@ -314,7 +295,6 @@ def test_the_execution_role_may_create_update_and_delete_the_network(on, ec2_is_
         (name, logical_id, operation, request)
         for name, logical_id, operation, request in every_call(on)
         if on[name]["Resources"][logical_id]["Type"] in network_types
-        and request.action not in UNUSED_EC2_FEATURES
     ]
     assert any(request.action == "ec2:CreateVpcEndpoint" for *_, request in calls)
     assert any(request.action == "ec2:DescribeNetworkInterfaces" for *_, request in calls)
