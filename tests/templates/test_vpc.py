@@ -325,8 +325,15 @@ def test_the_execution_role_cannot_change_another_network_of_the_account(on):
 # --- lint ----------------------------------------------------------------------------------
 
 
-def test_every_template_with_the_vpc_is_lint_clean_in_every_region():
-    config = Config(vpc=True, replica_regions=("us-west-2", "eu-west-1", "ap-southeast-2"))
+@pytest.mark.parametrize(
+    "primary, replicas",
+    [
+        ("us-east-1", ("us-west-2", "eu-west-1", "ap-southeast-2")),
+        ("cn-north-1", ("cn-northwest-1",)),  # another partition
+    ],
+)
+def test_every_template_with_the_vpc_is_lint_clean_in_every_region(primary, replicas):
+    config = Config(vpc=True, primary_region=primary, replica_regions=replicas)
     findings = [
         str(finding)
         for item in render_all(config)
