@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from scripts.emulator import iam_check
 from scripts.emulator.iam_policy import Request, evaluate
@@ -148,6 +149,16 @@ def test_the_security_group_allows_no_inbound_and_only_https_out(on, name):
     # No rule added beside the group.
     assert not of_type(template, "AWS::EC2::SecurityGroupIngress")
     assert not of_type(template, "AWS::EC2::SecurityGroupEgress")
+
+
+@pytest.mark.parametrize("name", SERVICE_TEMPLATES)
+def test_every_network_resource_that_takes_tags_carries_the_projects(on, name):
+    for title, resource in of_type(on[name], "AWS::EC2::").items():
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(REGION, resource["Type"]).schema
+        if "Tags" not in schema["properties"]:
+            continue  # SubnetRouteTableAssociation takes none
+        keys = {tag["Key"] for tag in resource["Properties"]["Tags"]}
+        assert keys == {"Environment", "EnvironmentSuffix", "ManagedBy", "Project"}, title
 
 
 # --- on: exactly the endpoints the handlers need -------------------------------------------
