@@ -70,7 +70,6 @@ _EC2 = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}"
 
 @dataclass(frozen=True)
 class Network:
-    vpc: VPC
     subnets: tuple[Subnet, ...]
     security_group: SecurityGroup
 
@@ -168,7 +167,7 @@ def add_network(
             Condition=this_account,
         ),
     )
-    return Network(vpc, tuple(subnets), security_group)
+    return Network(tuple(subnets), security_group)
 
 
 def _gateway_endpoint(
