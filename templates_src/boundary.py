@@ -13,6 +13,8 @@ The managed policy lives in the StackSet roles template (one per account, create
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from awacs.aws import Action, Allow, Deny, Policy, Statement
 from troposphere import Sub
 
@@ -53,7 +55,8 @@ def permissions_boundary_arn() -> Sub:
     )
 
 
-def permissions_boundary_document() -> Policy:
+def permissions_boundary_document(extra: Sequence[Statement] = ()) -> Policy:
+    """``extra``: what an option adds (templates_src/network.py)."""
     return Policy(
         Version="2012-10-17",
         Statement=[
@@ -63,6 +66,7 @@ def permissions_boundary_document() -> Policy:
                 Action=[Action(*action.split(":")) for action in WORKLOAD_ACTIONS],
                 Resource=["*"],  # the roles' own policies name the resources
             ),
+            *extra,
             Statement(
                 # Never, whatever a role's policy says: no identity, no key or data deletion.
                 Sid="NeverEscalateOrDestroy",

@@ -59,6 +59,12 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, replica_help: str =
         "organization trail)",
     )
     parser.add_argument(
+        "--vpc",
+        action="store_true",
+        help="run the payment functions in a VPC with no internet egress (gateway endpoints "
+        "for DynamoDB and S3; off by default)",
+    )
+    parser.add_argument(
         "--waf-off-reason",
         metavar="REASON",
         help="deploy without the web ACL; the reason is recorded in the templates "
@@ -114,6 +120,7 @@ def config_from(args: argparse.Namespace) -> config_module.Config:
         object_lock_mode=getattr(args, "object_lock_mode", None),
         enable_cloudtrail=getattr(args, "enable_cloudtrail", False),
         waf_off_reason=getattr(args, "waf_off_reason", None),
+        vpc=getattr(args, "vpc", False),
     )
     naming.verify(config)
     return config

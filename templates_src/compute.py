@@ -38,6 +38,7 @@ from .common import (
 )
 from .config import Config
 from .data import TableRef
+from .network import Network, eni_statements
 from .storage import BucketRef
 
 PROCESSOR_HANDLER = "handler.app.lambda_handler"
@@ -126,12 +127,17 @@ def _function(
     environment: dict[str, object],
     reserved_concurrency: object | None,
     dead_letter_queue: Queue,
+    network: Network | None = None,
 ) -> Function:
     reservation = (
         {}
         if reserved_concurrency is None
         else {"ReservedConcurrentExecutions": reserved_concurrency}
     )
+    in_vpc = {} if network is None else {"VpcConfig": network.vpc_config()}
+    suppressions = dict(FUNCTION_SUPPRESSIONS)
+    if network is not None:
+        del suppressions["CKV_AWS_117"]
     return template.add_resource(
         suppress(
             Function(
@@ -151,6 +157,7 @@ def _function(
                 ),
                 TracingConfig=TracingConfig(Mode="Active"),
                 **reservation,
+                **in_vpc,
                 # Catches asynchronous invocations (the API and the stream invoke synchronously and
                 # have their own failure paths), so no invocation is ever dropped silently.
                 DeadLetterConfig=DeadLetterConfig(TargetArn=GetAtt(dead_letter_queue, "Arn")),
@@ -159,7 +166,7 @@ def _function(
                 # otherwise Lambda creates an unencrypted one that never expires.
                 DependsOn=[log_group.title],
             ),
-            checkov=FUNCTION_SUPPRESSIONS,
+            checkov=suppressions,
         )
     )
 
@@ -173,13 +180,16 @@ def add_functions(
     table: TableRef,
     bucket: BucketRef,
     dead_letter_queue: Queue,
+    network: Network | None = None,
 ) -> Functions:
-    """The processor and the audit writer on ``table``'s stream in this region."""
+    """The processor and the audit writer on ``table``'s stream in this region (in
+    ``network`` when given)."""
     app_key_arn, table_key_arn, audit_key_arn = keys.app, keys.table, keys.audit
 
     failure_queue = _failure_queue(template, "AuditFailureQueue", "audit-failures", app_key_arn)
     processor_logs = _log_group(template, config, "ProcessorLogGroup", "processor", app_key_arn)
     audit_logs = _log_group(template, config, "AuditWriterLogGroup", "audit-writer", app_key_arn)
+    attach = [] if network is None else eni_statements(network)
 
     processor_role = iam.processor_role(
         template,
@@ -188,6 +198,7 @@ def add_functions(
         app_key_arn=app_key_arn,
         log_group=processor_logs,
         dead_letter_queue=dead_letter_queue,
+        extra=attach,
     )
     audit_role = iam.audit_writer_role(
         template,
@@ -200,6 +211,7 @@ def add_functions(
         dead_letter_queue=dead_letter_queue,
         log_group=audit_logs,
         object_prefix=AUDIT_PREFIX,
+        extra=attach,
     )
 
     processor = _function(
@@ -216,6 +228,7 @@ def add_functions(
         environment={"TABLE_NAME": table.name, "AUDIT_BUCKET": bucket.name},
         reserved_concurrency=If(PROCESSOR_RESERVED, Ref(params.processor_concurrency), NoValue),
         dead_letter_queue=dead_letter_queue,
+        network=network,
     )
     audit_writer = _function(
         template,
@@ -235,6 +248,7 @@ def add_functions(
         },
         reserved_concurrency=If(AUDIT_WRITER_RESERVED, Ref(params.audit_concurrency), NoValue),
         dead_letter_queue=dead_letter_queue,
+        network=network,
     )
     template.add_resource(
         EventSourceMapping(

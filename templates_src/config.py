@@ -125,6 +125,8 @@ class Config:
     enable_cloudtrail: bool = False  # for accounts without an organization trail
     enable_waf: bool = True
     waf_exception_reason: str = ""  # required when enable_waf is False
+    # The two payment functions in a VPC without internet egress (templates_src/network.py).
+    vpc: bool = False
 
     def __post_init__(self) -> None:
         validate_suffix(self.environment_suffix)
@@ -193,6 +195,8 @@ class Config:
             "purge_role_name": self.purge_role_name,
             "enable_cloudtrail": self.enable_cloudtrail,
             "waf_exception_reason": "" if self.enable_waf else self.waf_exception_reason,
+            # Only when on: a default build's manifest stays as it was.
+            **({"vpc": True} if self.vpc else {}),
         }
 
     def reserved_concurrency(self) -> int:
@@ -276,6 +280,7 @@ def from_inputs(
     object_lock_mode: str | None = None,
     enable_cloudtrail: bool = False,
     waf_off_reason: str | None = None,
+    vpc: bool = False,
 ) -> Config:
     """Build the configuration from CLI values, falling back to the environment, then defaults."""
     environ = environ or {}
@@ -297,4 +302,5 @@ def from_inputs(
         enable_cloudtrail=enable_cloudtrail,
         enable_waf=waf_off_reason is None,
         waf_exception_reason=waf_off_reason or "",
+        vpc=vpc,
     )

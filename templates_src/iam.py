@@ -7,6 +7,8 @@ objects under ``payments/`` in its region's audit bucket.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from awacs import dynamodb, kms, logs, s3, sqs, xray
 from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
 from awacs.helpers.trust import make_simple_assume_policy
@@ -99,7 +101,9 @@ def processor_role(
     app_key_arn: object,
     log_group: object,
     dead_letter_queue: object,
+    extra: Sequence[Statement] = (),
 ) -> Role:
+    """``extra``: statements of an option (the VPC's network interfaces)."""
     return _role(
         template,
         "ProcessorRole",
@@ -121,6 +125,7 @@ def processor_role(
             *_dead_letter_statements(dead_letter_queue, app_key_arn),
             _logs_statement(log_group),
             _xray_statement(),
+            *extra,
         ],
     )
 
@@ -137,6 +142,7 @@ def audit_writer_role(
     dead_letter_queue: object,
     log_group: object,
     object_prefix: str,
+    extra: Sequence[Statement] = (),
 ) -> Role:
     return _role(
         template,
@@ -185,6 +191,7 @@ def audit_writer_role(
             ),
             _logs_statement(log_group),
             _xray_statement(),
+            *extra,
         ],
     )
 

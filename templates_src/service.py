@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from troposphere import GetAtt, Output, Ref, Template
 from troposphere.route53 import HealthCheck
 
-from . import api, compute, dns, kms, monitoring, routing, waf
+from . import api, compute, dns, kms, monitoring, network, routing, waf
 from .common import Params
 from .config import Config
 from .data import TableRef
@@ -49,6 +49,7 @@ def add_service(
         table=table,
         bucket=bucket,
         dead_letter_queue=dead_letter_queue,
+        network=network.add_network(template, config, table=table, bucket=bucket),
     )
     rest = api.add_api(
         template,

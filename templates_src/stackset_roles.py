@@ -35,6 +35,7 @@ from .boundary import (
 )
 from .common import suppress
 from .config import MANAGED_BY, PROJECT, Config
+from .network import boundary_statements, execution_role_statements
 from .routing import DOMAIN_PARAM, DOMAIN_PATTERN, HOSTED_ZONE_PARAM, HOSTED_ZONE_PATTERN
 
 ADMINISTRATION_ROLE = "AWSCloudFormationStackSetAdministrationRole"
@@ -624,6 +625,7 @@ def build_stackset_roles(config: Config) -> Template:
                             + certificate_statements()
                             + data_protection_statements()
                             + role_statements()
+                            + execution_role_statements(config)
                             + [
                                 Statement(
                                     # Handler calls that IAM authorises on "*" only (see
@@ -693,7 +695,7 @@ def build_stackset_roles(config: Config) -> Template:
                 "PermissionsBoundary",
                 ManagedPolicyName=PERMISSIONS_BOUNDARY_NAME,
                 Description="Permissions boundary of every role the payment templates create",
-                PolicyDocument=permissions_boundary_document(),
+                PolicyDocument=permissions_boundary_document(boundary_statements(config)),
             ),
             checkov={"CKV_AWS_111": BOUNDARY_REASON},
             parliament={"RESOURCE_STAR": BOUNDARY_REASON},

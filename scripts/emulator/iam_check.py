@@ -48,8 +48,8 @@ EXECUTION_ROLE = "AWSCloudFormationStackSetExecutionRole"
 PRODUCT_SERVICES = frozenset(
     {
         "acm", "apigateway", "application-autoscaling", "cloudformation", "cloudwatch",
-        "dynamodb", "iam", "kms", "lambda", "logs", "route53", "s3", "secretsmanager", "sns",
-        "sqs", "ssm", "wafv2",
+        "dynamodb", "ec2", "iam", "kms", "lambda", "logs", "route53", "s3", "secretsmanager",
+        "sns", "sqs", "ssm", "wafv2",
     }
 )  # fmt: skip
 
@@ -73,6 +73,12 @@ UNUSED_FEATURES = {
     # service-linked role AWSServiceRoleForCloudTrail only for organization trails ("Using
     # service-linked roles for AWS CloudTrail").
     "AWS::CloudTrail::Trail": ("iam:CreateServiceLinkedRole",),
+    # The web ACL is associated with an API Gateway stage, never a Verified Access instance.
+    "AWS::WAFv2::WebACLAssociation": ("ec2:*VerifiedAccessInstance*",),
+    # The optional VPC (templates_src/network.py): IPv4 only, default tenancy, no encryption
+    # control.
+    "AWS::EC2::Subnet": ("ec2:AssociateSubnetCidrBlock", "ec2:DisassociateSubnetCidrBlock"),
+    "AWS::EC2::VPC": ("ec2:CreateVpcEncryptionControl", "ec2:ModifyVpcTenancy"),
 }
 
 # Role actions whose request context carries the role's boundary ("IAM and AWS STS condition
@@ -421,6 +427,15 @@ def requests_for(
     requests = []
     passed_key, passed_to = PASSED_ROLES.get(resource_type, (None, f"{service}.amazonaws.com"))
     for action in handler_permissions(resource_type, operation):
+        if (
+            resource_type == "AWS::Lambda::Function"
+            and action.startswith("ec2:")
+            and not properties.get("VpcConfig")
+        ):
+            # Lambda looks up subnets and security groups, and CloudFormation waits for the
+            # network interfaces on delete, only for a function with VpcConfig ("Giving Lambda
+            # functions access to resources in an Amazon VPC"; AWS::Lambda::Function VpcConfig).
+            continue
         if action == "iam:CreateServiceLinkedRole" and resource_type in SERVICE_LINKED_ROLES:
             continue  # requested below, with the service name the role is for
         if action == "iam:PassRole":

@@ -13,6 +13,7 @@ from . import (
     deletion,
     lambda_concurrency,
     models,
+    network,
     ordering,
     parameters,
     patches,
@@ -31,6 +32,7 @@ def install() -> None:
     if _installed:
         return
     patches.install()
+    network.install()
     ordering.install()
     parameters.install()
     role_updates.install()
