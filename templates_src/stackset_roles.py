@@ -222,6 +222,21 @@ OTHER_ROLE_ACTIONS = (
     "iam:UpdateRole",
     "iam:UpdateRoleDescription",
 )
+# The customer managed policies of this product's roles (templates_src/iam.py), whose names
+# start payment-: the calls of the AWS::IAM::ManagedPolicy handler (its resource schema). No
+# TagPolicy: the resource type takes no tags. Attaching one to a role is iam:AttachRolePolicy,
+# granted only with the boundary above; the boundary itself stays denied (KeepTheBoundary).
+_PAYMENT_POLICIES = Sub(f"{_ARN}:iam::${{AWS::AccountId}}:policy/payment-*")
+POLICY_ACTIONS = (
+    "iam:CreatePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:ListEntitiesForPolicy",
+    "iam:ListPolicyVersions",
+)
 # The services this product's roles are passed to: functions, and API Gateway's logging role.
 PASSED_TO_SERVICES = ("apigateway.amazonaws.com", "lambda.amazonaws.com")
 
@@ -409,6 +424,12 @@ def role_statements() -> list[Statement]:
             Effect=Allow,
             Action=_actions(OTHER_ROLE_ACTIONS),
             Resource=[_PAYMENT_ROLES],
+        ),
+        Statement(
+            Sid="ThisProductsRolePolicies",
+            Effect=Allow,
+            Action=_actions(POLICY_ACTIONS),
+            Resource=[_PAYMENT_POLICIES],
         ),
         Statement(
             Sid="PassRolesToTheirServices",
