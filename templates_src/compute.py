@@ -63,6 +63,14 @@ FUNCTION_SUPPRESSIONS = {
     "per account and region unreserved and a new account may have 10 or 50 in all, so a fixed "
     "reservation fails the stack there; deploy checks the account before it reserves any.",
 }
+# The same findings as AWS Guard Rules Registry rules (cfn-guard).
+FUNCTION_GUARD_SUPPRESSIONS = {
+    "LAMBDA_INSIDE_VPC": FUNCTION_SUPPRESSIONS["CKV_AWS_117"],
+    "LAMBDA_CONCURRENCY_CHECK": FUNCTION_SUPPRESSIONS["CKV_AWS_115"]
+    + " The audit writer stays unreserved by default (README: a cap below the stream's shard "
+    "count holds the audit trail behind); a reservation, when asked, is a parameter the rule "
+    "cannot read as a number.",
+}
 
 
 # Lambda's asynchronous retries: CloudFormation invokes the provider asynchronously, and a failed
@@ -160,6 +168,7 @@ def _function(
                 DependsOn=[log_group.title],
             ),
             checkov=FUNCTION_SUPPRESSIONS,
+            guard=FUNCTION_GUARD_SUPPRESSIONS,
         )
     )
 
