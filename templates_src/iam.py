@@ -253,3 +253,38 @@ def table_stream_role(
             _xray_statement(),
         ],
     )
+
+
+def trail_logs_role(template: Template, *, log_group: object, condition: str) -> Role:
+    """What CloudTrail needs to deliver the trail's events to its log group: create its log
+    streams (named ``<account>_CloudTrail_<region>``) and put events in them ("Role policy
+    document for CloudTrail to use CloudWatch Logs for monitoring", CloudTrail user guide).
+    The trust is that guide's: the CloudTrail service principal."""
+    own_name = "payment-${EnvironmentSuffix}-trail-logs-${AWS::Region}"
+    policy = role_policy(
+        template,
+        "TrailLogsRolePolicy",
+        Sub(own_name),
+        Sub("payment-${EnvironmentSuffix}: what CloudTrail may do with the trail's log group"),
+        [
+            Statement(
+                Sid="DeliverTrailEventsToOwnLogGroup",
+                Effect=Allow,
+                Action=[logs.CreateLogStream, logs.PutLogEvents],
+                Resource=[log_group_arn(log_group, ":log-stream:${AWS::AccountId}_CloudTrail_*")],
+            )
+        ],
+    )
+    policy.Condition = condition
+    return template.add_resource(
+        Role(
+            "TrailLogsRole",
+            Condition=condition,
+            RoleName=Sub(own_name),
+            Description=Sub("payment-${EnvironmentSuffix}: CloudTrail delivers to CloudWatch Logs"),
+            AssumeRolePolicyDocument=make_simple_assume_policy("cloudtrail.amazonaws.com"),
+            PermissionsBoundary=permissions_boundary_arn(),
+            ManagedPolicyArns=[Ref(policy)],
+            Tags=tags(),
+        )
+    )

@@ -74,6 +74,7 @@ _GRANTS: list[tuple[str, str, list[object]]] = [
             _regional("logs", "log-group:/aws/lambda/payment-*"),
             _regional("logs", "log-group:/aws/apigateway/payment-*"),
             _regional("logs", "log-group:aws-waf-logs-payment-*"),
+            _regional("logs", "log-group:/aws/cloudtrail/payment-*"),
             # The stage's execution-log group, named by API Gateway after the API's generated
             # id ("Set up CloudWatch logging for REST APIs in API Gateway"): no suffix in it.
             _regional("logs", "log-group:API-Gateway-Execution-Logs_*"),
@@ -237,8 +238,13 @@ POLICY_ACTIONS = (
     "iam:ListEntitiesForPolicy",
     "iam:ListPolicyVersions",
 )
-# The services this product's roles are passed to: functions, and API Gateway's logging role.
-PASSED_TO_SERVICES = ("apigateway.amazonaws.com", "lambda.amazonaws.com")
+# The services this product's roles are passed to: functions, API Gateway's logging role, and
+# the optional trail's CloudWatch Logs role.
+PASSED_TO_SERVICES = (
+    "apigateway.amazonaws.com",
+    "cloudtrail.amazonaws.com",
+    "lambda.amazonaws.com",
+)
 
 
 def _actions(names: tuple[str, ...]) -> list[Action]:

@@ -19,13 +19,15 @@ from troposphere import Equals, GetAtt, Parameter, Ref, Sub, Template
 from troposphere.cloudtrail import AdvancedEventSelector, AdvancedFieldSelector, Trail
 from troposphere.s3 import BucketPolicy
 
-from . import storage
+from . import iam, logs, storage
 from .common import SUFFIX_PARAM, add_parameter_group, arn, name, retain, suppress, tags
 from .config import Config
 
 ENABLE_TRAIL_PARAM = "EnableCloudTrail"
 TRAIL_ENABLED = "CloudTrailEnabled"
 TRAIL_BUCKET = "TrailBucket"
+TRAIL_LOG_GROUP = "AuditTrailLogGroup"
+TRAIL_LOG_GROUP_NAME = f"/aws/cloudtrail/payment-${{{SUFFIX_PARAM}}}-trail"
 TRAIL_ARN = (
     "arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:"
     f"trail/payment-${{{SUFFIX_PARAM}}}-trail"
@@ -42,10 +44,6 @@ TRAIL_SUPPRESSIONS = {
     "table), which the rule does not read: it wants basic EventSelectors over every bucket of "
     "the account. All buckets would also log the trail's own deliveries and bill for other "
     "teams' buckets; an organization trail is the place for account-wide data events.",
-    "CLOUD_TRAIL_CLOUD_WATCH_LOGS_ENABLED": "Not delivered to CloudWatch Logs: the security "
-    "alarms read the trail's events through EventBridge (no log group needed), and the "
-    "complete, validated, Object-Locked record is the trail bucket. A log group would be a "
-    "second, paid copy (ingestion per GB) and a CloudTrail role for an optional trail.",
 }
 
 
@@ -60,9 +58,18 @@ def _selector(name_: str, **fields: list[str] | dict[str, list[object]]) -> Adva
 
 
 def add_trail(
-    template: Template, config: Config, *, key_arn: object, access_log_bucket: object
+    template: Template,
+    config: Config,
+    *,
+    key_arn: object,
+    log_key_arn: object,
+    access_log_bucket: object,
 ) -> Trail:
-    """The trail and its bucket, all under the ``CloudTrailEnabled`` condition."""
+    """The trail, its bucket and its log group, all under the ``CloudTrailEnabled`` condition.
+
+    The log group (CloudWatch Logs, "Sending events to CloudWatch Logs", CloudTrail user guide)
+    makes the events searchable within minutes (Logs Insights, metric filters); the bucket stays
+    the complete, validated, locked record."""
     enable = template.add_parameter(
         Parameter(
             ENABLE_TRAIL_PARAM,
@@ -146,6 +153,15 @@ def add_trail(
         )
         for thing in ("audit", storage.ACCESS_LOG_BUCKET_THING)
     ]
+    log_group = logs.add_log_group(
+        template,
+        config,
+        TRAIL_LOG_GROUP,
+        Sub(TRAIL_LOG_GROUP_NAME),
+        log_key_arn,
+        condition=TRAIL_ENABLED,
+    )
+    logs_role = iam.trail_logs_role(template, log_group=log_group, condition=TRAIL_ENABLED)
     return template.add_resource(
         suppress(
             Trail(
@@ -155,6 +171,8 @@ def add_trail(
                 TrailName=name("trail"),
                 S3BucketName=Ref(bucket),
                 KMSKeyId=key_arn,
+                CloudWatchLogsLogGroupArn=GetAtt(log_group, "Arn"),
+                CloudWatchLogsRoleArn=GetAtt(logs_role, "Arn"),
                 IsLogging=True,
                 IsMultiRegionTrail=True,
                 IncludeGlobalServiceEvents=True,

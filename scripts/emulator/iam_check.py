@@ -111,6 +111,8 @@ SERVICE_LINKED_ROLES = {
 PASSED_ROLES = {
     "AWS::Lambda::Function": ("Role", "lambda.amazonaws.com"),
     "AWS::ApiGateway::Account": ("CloudWatchRoleArn", "apigateway.amazonaws.com"),
+    # "Sending events to CloudWatch Logs" (CloudTrail user guide): iam:PassRole for the role.
+    "AWS::CloudTrail::Trail": ("CloudWatchLogsRoleArn", "cloudtrail.amazonaws.com"),
 }
 
 _DYNAMIC_SECRET = re.compile(r"\{\{resolve:secretsmanager:([^:}]+(?::[^:}]+){0,6})")
