@@ -381,6 +381,7 @@ def test_every_taggable_resource_carries_the_contract_tags(which, request):
         "AWS::ApiGateway::BasePathMapping",
         "AWS::Route53::RecordSet",
         "Custom::TableStream",
+        "AWS::IAM::ManagedPolicy",
     }
     tagged = dict(_taggable(template))
     for name, resource in template["Resources"].items():
