@@ -320,6 +320,12 @@ def add_api(
                 "time (a cached response would replay one payment's answer to another request), "
                 "and GET /health must report live state."
             },
+            guard={
+                "API_GW_CACHE_ENABLED_AND_ENCRYPTED": "No response cache to encrypt: a payment "
+                "POST must never be answered from a cache (one payment's result replayed to "
+                "another request; the handler answers Cache-Control: no-store), and GET /health "
+                "must report live state.",
+            },
         )
     )
     api_key = template.add_resource(

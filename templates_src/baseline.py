@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from awacs import logs, sts
 from awacs.aws import Allow, Condition, Policy, Principal, Statement, StringEquals
-from troposphere import GetAtt, Output, Sub, Template
+from troposphere import GetAtt, Output, Ref, Sub, Template
 from troposphere.apigateway import Account
-from troposphere.iam import Policy as InlinePolicy
-from troposphere.iam import Role
+from troposphere.iam import ManagedPolicy, Role
 
 from .boundary import permissions_boundary_arn
 from .common import retain
@@ -38,6 +37,44 @@ def apigateway_cloudwatch_role(template: Template) -> Role:
     for REST APIs in API Gateway"): the permissions of the managed policy
     AmazonAPIGatewayPushToCloudWatchLogs, scoped to the execution-log groups API Gateway names
     (``API-Gateway-Execution-Logs_<api id>/<stage>``) and this product's access-log groups."""
+    # A customer managed policy, not an inline one (iam.py says why), retained with the role.
+    policy = template.add_resource(
+        retain(
+            ManagedPolicy(
+                f"{CLOUDWATCH_ROLE}Policy",
+                ManagedPolicyName=Sub("payment-apigateway-cloudwatch-${AWS::Region}"),
+                Description="API Gateway account setting: what the CloudWatch role may do",
+                PolicyDocument=Policy(
+                    Version="2012-10-17",
+                    Statement=[
+                        Statement(
+                            Sid="WriteApiLogs",
+                            Effect=Allow,
+                            Action=[
+                                logs.CreateLogGroup,
+                                logs.CreateLogStream,
+                                logs.DescribeLogStreams,
+                                logs.PutLogEvents,
+                                logs.GetLogEvents,
+                                logs.FilterLogEvents,
+                            ],
+                            Resource=[
+                                _logs_arn("log-group:API-Gateway-Execution-Logs_*"),
+                                _logs_arn("log-group:/aws/apigateway/payment-*"),
+                            ],
+                        ),
+                        Statement(
+                            # DescribeLogGroups has no resource-level permissions.
+                            Sid="FindLogGroups",
+                            Effect=Allow,
+                            Action=[logs.DescribeLogGroups],
+                            Resource=["*"],
+                        ),
+                    ],
+                ),
+            )
+        )
+    )
     return template.add_resource(
         retain(
             Role(
@@ -60,39 +97,7 @@ def apigateway_cloudwatch_role(template: Template) -> Role:
                         )
                     ],
                 ),
-                Policies=[
-                    InlinePolicy(
-                        PolicyName="write-api-logs",
-                        PolicyDocument=Policy(
-                            Version="2012-10-17",
-                            Statement=[
-                                Statement(
-                                    Sid="WriteApiLogs",
-                                    Effect=Allow,
-                                    Action=[
-                                        logs.CreateLogGroup,
-                                        logs.CreateLogStream,
-                                        logs.DescribeLogStreams,
-                                        logs.PutLogEvents,
-                                        logs.GetLogEvents,
-                                        logs.FilterLogEvents,
-                                    ],
-                                    Resource=[
-                                        _logs_arn("log-group:API-Gateway-Execution-Logs_*"),
-                                        _logs_arn("log-group:/aws/apigateway/payment-*"),
-                                    ],
-                                ),
-                                Statement(
-                                    # DescribeLogGroups has no resource-level permissions.
-                                    Sid="FindLogGroups",
-                                    Effect=Allow,
-                                    Action=[logs.DescribeLogGroups],
-                                    Resource=["*"],
-                                ),
-                            ],
-                        ),
-                    )
-                ],
+                ManagedPolicyArns=[Ref(policy)],
                 Tags=[
                     {"Key": "Project", "Value": PROJECT},
                     {"Key": "ManagedBy", "Value": MANAGED_BY},

@@ -402,6 +402,7 @@ def disposable(resource: AWSObject) -> AWSObject:
 
 
 CFN_LINT_REASONS = "cfn-lint-reasons"
+GUARD_REASONS = "guard-reasons"
 
 
 def suppress(
@@ -410,14 +411,17 @@ def suppress(
     checkov: dict[str, str] | None = None,
     cfn_lint: dict[str, str] | None = None,
     parliament: dict[str, str] | None = None,
+    guard: dict[str, str] | None = None,
 ) -> AWSObject:
     """Record an accepted finding next to the resource it concerns, with the reason.
 
     checkov reads ``Metadata.checkov.skip`` (id + comment); cfn-lint reads
     ``Metadata.cfn-lint.config.ignore_checks`` and has no place for a reason, so the reasons sit
     beside it under ``cfn-lint-reasons``; the IAM policy linter (parliament) reads
-    ``Metadata.parliament.ignore`` (issue + comment). The security gate refuses any suppression
-    without a reason.
+    ``Metadata.parliament.ignore`` (issue + comment); the AWS Guard Rules Registry's rules
+    (cfn-guard) read ``Metadata.guard.SuppressedRules`` (rule names) and have no place for a
+    reason either, so they sit beside it under ``guard-reasons``. The security gate refuses any
+    suppression without a reason.
     """
     metadata = dict(getattr(resource, "Metadata", {}) or {})
     if checkov:
@@ -432,5 +436,9 @@ def suppress(
         ignores = list(metadata.get("parliament", {}).get("ignore", []))
         ignores += [{"issue": issue, "comment": why} for issue, why in sorted(parliament.items())]
         metadata["parliament"] = {"ignore": ignores}
+    if guard:
+        rules = metadata.get("guard", {}).get("SuppressedRules", [])
+        metadata["guard"] = {"SuppressedRules": [*rules, *sorted(guard)]}
+        metadata[GUARD_REASONS] = {**metadata.get(GUARD_REASONS, {}), **guard}
     resource.Metadata = metadata
     return resource

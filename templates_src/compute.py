@@ -64,6 +64,14 @@ FUNCTION_SUPPRESSIONS = {
     "per account and region unreserved and a new account may have 10 or 50 in all, so a fixed "
     "reservation fails the stack there; deploy checks the account before it reserves any.",
 }
+# The same findings as AWS Guard Rules Registry rules (cfn-guard).
+FUNCTION_GUARD_SUPPRESSIONS = {
+    "LAMBDA_INSIDE_VPC": FUNCTION_SUPPRESSIONS["CKV_AWS_117"],
+    "LAMBDA_CONCURRENCY_CHECK": FUNCTION_SUPPRESSIONS["CKV_AWS_115"]
+    + " The audit writer stays unreserved by default (README: a cap below the stream's shard "
+    "count holds the audit trail behind); a reservation, when asked, is a parameter the rule "
+    "cannot read as a number.",
+}
 
 
 # Lambda's asynchronous retries: CloudFormation invokes the provider asynchronously, and a failed
@@ -136,8 +144,11 @@ def _function(
     )
     in_vpc = {} if network is None else {"VpcConfig": network.vpc_config()}
     suppressions = dict(FUNCTION_SUPPRESSIONS)
+    guard_suppressions = dict(FUNCTION_GUARD_SUPPRESSIONS)
     if network is not None:
+        # In the VPC the findings are met, not accepted.
         del suppressions["CKV_AWS_117"]
+        del guard_suppressions["LAMBDA_INSIDE_VPC"]
     return template.add_resource(
         suppress(
             Function(
@@ -167,6 +178,7 @@ def _function(
                 DependsOn=[log_group.title],
             ),
             checkov=suppressions,
+            guard=guard_suppressions,
         )
     )
 

@@ -3,6 +3,15 @@
 Each role grants exactly the calls its handler makes (see ``handler/``): the processor does one
 conditional ``PutItem`` and ``GetItem`` on the table; the audit writer reads the stream and puts
 objects under ``payments/`` in its region's audit bucket.
+
+Each role's permissions are a customer managed policy of its own (``AWS::IAM::ManagedPolicy``,
+named like the role), attached to that role only, never an inline policy: IAM's best practice
+"Use customer managed policies instead of inline policies" (IAM user guide, "Security best
+practices in IAM"; also "Managed policies and inline policies"), because a managed policy is
+versioned (an update can be rolled back to the previous version) and can be reviewed and
+audited as a resource of its own. The role lists the policy in ``ManagedPolicyArns``, so
+CloudFormation creates the policy first and the role is complete, its permissions attached,
+before a function or event source mapping that uses it is created.
 """
 
 from __future__ import annotations
@@ -13,8 +22,7 @@ from awacs import dynamodb, kms, logs, s3, sqs, xray
 from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
 from awacs.helpers.trust import make_simple_assume_policy
 from troposphere import GetAtt, Ref, Sub, Template
-from troposphere.iam import Policy as InlinePolicy
-from troposphere.iam import Role
+from troposphere.iam import ManagedPolicy, Role
 
 from .boundary import permissions_boundary_arn
 from .common import tags
@@ -73,24 +81,54 @@ def _dead_letter_statements(dead_letter_queue: object, app_key_arn: object) -> l
     ]
 
 
+def role_policy(
+    template: Template, title: str, policy_name: Sub, description: Sub, statements: list
+) -> ManagedPolicy:
+    """The customer managed policy of one role (the role attaches it by ``ManagedPolicyArns``)."""
+    return template.add_resource(
+        ManagedPolicy(
+            title,
+            ManagedPolicyName=policy_name,
+            Description=description,
+            PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=statements),
+        )
+    )
+
+
 def _role(template: Template, title: str, role_name: str, statements: list[Statement]) -> Role:
+    # IAM is global: the region keeps the roles of the primary and standby regions apart.
+    own_name = f"payment-${{EnvironmentSuffix}}-{role_name}-${{AWS::Region}}"
+    policy = role_policy(
+        template,
+        f"{title}Policy",
+        Sub(own_name),
+        Sub(f"payment-${{EnvironmentSuffix}}: what the {role_name} role may do"),
+        statements,
+    )
     return template.add_resource(
         Role(
             title,
-            # IAM is global: the region keeps the roles of the primary and standby regions apart.
-            RoleName=Sub(f"payment-${{EnvironmentSuffix}}-{role_name}-${{AWS::Region}}"),
+            RoleName=Sub(own_name),
             Description=Sub(f"payment-${{EnvironmentSuffix}}: {role_name} execution role"),
             AssumeRolePolicyDocument=make_simple_assume_policy("lambda.amazonaws.com"),
             PermissionsBoundary=permissions_boundary_arn(),
-            Policies=[
-                InlinePolicy(
-                    PolicyName=role_name,
-                    PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=statements),
-                )
-            ],
+            ManagedPolicyArns=[Ref(policy)],
             Tags=tags(),
         )
     )
+
+
+def role_policy_documents(template: dict, role: str) -> list[dict]:
+    """Every permissions policy document of one role of a built template: inline ones, and the
+    managed policies of the same template that its ``ManagedPolicyArns`` refer to."""
+    resources = template["Resources"]
+    properties = resources[role]["Properties"]
+    documents = [policy["PolicyDocument"] for policy in properties.get("Policies", [])]
+    for arn in properties.get("ManagedPolicyArns", []):
+        target = resources.get(arn.get("Ref", "")) if isinstance(arn, dict) else None
+        if target and target["Type"] == "AWS::IAM::ManagedPolicy":
+            documents.append(target["Properties"]["PolicyDocument"])
+    return documents
 
 
 def processor_role(
@@ -221,4 +259,39 @@ def table_stream_role(
             _logs_statement(log_group),
             _xray_statement(),
         ],
+    )
+
+
+def trail_logs_role(template: Template, *, log_group: object, condition: str) -> Role:
+    """What CloudTrail needs to deliver the trail's events to its log group: create its log
+    streams (named ``<account>_CloudTrail_<region>``) and put events in them ("Role policy
+    document for CloudTrail to use CloudWatch Logs for monitoring", CloudTrail user guide).
+    The trust is that guide's: the CloudTrail service principal."""
+    own_name = "payment-${EnvironmentSuffix}-trail-logs-${AWS::Region}"
+    policy = role_policy(
+        template,
+        "TrailLogsRolePolicy",
+        Sub(own_name),
+        Sub("payment-${EnvironmentSuffix}: what CloudTrail may do with the trail's log group"),
+        [
+            Statement(
+                Sid="DeliverTrailEventsToOwnLogGroup",
+                Effect=Allow,
+                Action=[logs.CreateLogStream, logs.PutLogEvents],
+                Resource=[log_group_arn(log_group, ":log-stream:${AWS::AccountId}_CloudTrail_*")],
+            )
+        ],
+    )
+    policy.Condition = condition
+    return template.add_resource(
+        Role(
+            "TrailLogsRole",
+            Condition=condition,
+            RoleName=Sub(own_name),
+            Description=Sub("payment-${EnvironmentSuffix}: CloudTrail delivers to CloudWatch Logs"),
+            AssumeRolePolicyDocument=make_simple_assume_policy("cloudtrail.amazonaws.com"),
+            PermissionsBoundary=permissions_boundary_arn(),
+            ManagedPolicyArns=[Ref(policy)],
+            Tags=tags(),
+        )
     )

@@ -42,6 +42,7 @@ LOG_GROUP_PATTERNS = (
     "/aws/lambda/payment-${EnvironmentSuffix}-*",
     "/aws/apigateway/payment-${EnvironmentSuffix}-*",
     "aws-waf-logs-payment-${EnvironmentSuffix}-*",
+    "/aws/cloudtrail/payment-${EnvironmentSuffix}-*",  # the optional trail's (trail.py)
     # The stages' execution logs: API Gateway fixes this name, with the API's id and no suffix
     # in it, and the id of the standby's API is not known in the replica stack that holds the
     # key. The stage name narrows it to this project's stages.

@@ -52,6 +52,12 @@ IAM_ROLE = Rule(
     r"[\w+=,.@-]+",
     "IAM User Guide, IAM and AWS STS quotas (IAM name requirements)",
 )
+IAM_POLICY = Rule(
+    "IAM managed policy name",
+    128,
+    r"[\w+=,.@-]+",
+    "IAM User Guide, IAM and AWS STS quotas (IAM name requirements)",
+)
 LAMBDA_FUNCTION = Rule(
     "Lambda function name",
     64,
@@ -175,6 +181,7 @@ STACK_NAME = Rule(
 NAME_RULES: dict[tuple[str, str], Rule] = {
     ("AWS::S3::Bucket", "BucketName"): S3_BUCKET,
     ("AWS::IAM::Role", "RoleName"): IAM_ROLE,
+    ("AWS::IAM::ManagedPolicy", "ManagedPolicyName"): IAM_POLICY,
     ("AWS::Lambda::Function", "FunctionName"): LAMBDA_FUNCTION,
     ("AWS::Logs::LogGroup", "LogGroupName"): LOG_GROUP,
     ("AWS::SQS::Queue", "QueueName"): SQS_QUEUE,

@@ -81,7 +81,13 @@ def build_primary(config: Config) -> Template:
         health_check=service.health_check,
         condition=routing.HAS_DOMAIN,
     )
-    trail.add_trail(template, config, key_arn=key_arns.audit, access_log_bucket=access_logs)
+    trail.add_trail(
+        template,
+        config,
+        key_arn=key_arns.audit,
+        log_key_arn=key_arns.app,
+        access_log_bucket=access_logs,
+    )
     _standby_health_alarms(template, config, Ref(topic))
     monitoring.add_table_throttle_alarm(template, config, Ref(topic), Ref(table))
     monitoring.add_replication_alarms(template, config, Ref(topic), Ref(table))

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .common import RETAINED_POLICIES
+from .iam import role_policy_documents
 
 HEADER = """# Review of the generated templates
 
@@ -359,8 +360,8 @@ def _iam_matrix(template: dict) -> list[str]:
     for name, resource in sorted(template.get("Resources", {}).items()):
         if resource["Type"] != "AWS::IAM::Role":
             continue
-        for policy in resource["Properties"].get("Policies", []):
-            for statement in policy["PolicyDocument"]["Statement"]:
+        for document in role_policy_documents(template, name):
+            for statement in document["Statement"]:
                 actions = statement["Action"]
                 actions = actions if isinstance(actions, list) else [actions]
                 resources = statement.get("Resource", [])

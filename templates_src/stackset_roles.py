@@ -75,6 +75,7 @@ _GRANTS: list[tuple[str, str, list[object]]] = [
             _regional("logs", "log-group:/aws/lambda/payment-*"),
             _regional("logs", "log-group:/aws/apigateway/payment-*"),
             _regional("logs", "log-group:aws-waf-logs-payment-*"),
+            _regional("logs", "log-group:/aws/cloudtrail/payment-*"),
             # The stage's execution-log group, named by API Gateway after the API's generated
             # id ("Set up CloudWatch logging for REST APIs in API Gateway"): no suffix in it.
             _regional("logs", "log-group:API-Gateway-Execution-Logs_*"),
@@ -223,8 +224,28 @@ OTHER_ROLE_ACTIONS = (
     "iam:UpdateRole",
     "iam:UpdateRoleDescription",
 )
-# The services this product's roles are passed to: functions, and API Gateway's logging role.
-PASSED_TO_SERVICES = ("apigateway.amazonaws.com", "lambda.amazonaws.com")
+# The customer managed policies of this product's roles (templates_src/iam.py), whose names
+# start payment-: the calls of the AWS::IAM::ManagedPolicy handler (its resource schema). No
+# TagPolicy: the resource type takes no tags. Attaching one to a role is iam:AttachRolePolicy,
+# granted only with the boundary above; the boundary itself stays denied (KeepTheBoundary).
+_PAYMENT_POLICIES = Sub(f"{_ARN}:iam::${{AWS::AccountId}}:policy/payment-*")
+POLICY_ACTIONS = (
+    "iam:CreatePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:ListEntitiesForPolicy",
+    "iam:ListPolicyVersions",
+)
+# The services this product's roles are passed to: functions, API Gateway's logging role, and
+# the optional trail's CloudWatch Logs role.
+PASSED_TO_SERVICES = (
+    "apigateway.amazonaws.com",
+    "cloudtrail.amazonaws.com",
+    "lambda.amazonaws.com",
+)
 
 
 def _actions(names: tuple[str, ...]) -> list[Action]:
@@ -410,6 +431,12 @@ def role_statements() -> list[Statement]:
             Effect=Allow,
             Action=_actions(OTHER_ROLE_ACTIONS),
             Resource=[_PAYMENT_ROLES],
+        ),
+        Statement(
+            Sid="ThisProductsRolePolicies",
+            Effect=Allow,
+            Action=_actions(POLICY_ACTIONS),
+            Resource=[_PAYMENT_POLICIES],
         ),
         Statement(
             Sid="PassRolesToTheirServices",

@@ -60,6 +60,15 @@ ACCESS_LOG_PREFIX = "audit-bucket/"
 ACCESS_LOG_EXPIRY_DAYS = 365
 AUDIT_COLD_STORAGE_CLASS = "GLACIER_IR"
 
+# Why no bucket here has S3 Replication (the guard rule S3_BUCKET_REPLICATION_ENABLED).
+REPLICATION_REASON = (
+    "Not replicated on purpose: the payments table is a global table, and every region's audit "
+    "writer writes the complete audit trail from its own replica's stream into its own region's "
+    "audit bucket, so every region already holds every audit object; the access logs describe "
+    "requests to that region's buckets and stay beside them. Replication would add a "
+    "cross-region dependency and a replication role for a copy each region already has."
+)
+
 _PRIVATE = PublicAccessBlockConfiguration(
     BlockPublicAcls=True,
     BlockPublicPolicy=True,
@@ -179,6 +188,17 @@ def add_access_log_bucket(template: Template, config: Config) -> Bucket:
                 "CKV_AWS_18": "This is the access-log target itself; logging it into another "
                 "bucket would only move the question one bucket further.",
             },
+            guard={
+                "S3_BUCKET_LOGGING_ENABLED": "This is the server access-log target of the audit "
+                "and trail buckets; logging it into itself would log its own deliveries without "
+                "end, and into another bucket would only move the question one bucket further. "
+                "The optional CloudTrail trail records its data events.",
+                "S3_BUCKET_DEFAULT_LOCK_ENABLED": "S3 server access logs cannot be delivered "
+                'to a bucket with Object Lock (Amazon S3 user guide, "Configuring S3 Object '
+                "Lock\": buckets with Object Lock can't be destination buckets for server access "
+                "logs); its log versions are deletable by the purge role only (bucket policy).",
+                "S3_BUCKET_REPLICATION_ENABLED": REPLICATION_REASON,
+            },
         )
     )
     template.add_resource(
@@ -285,14 +305,17 @@ def add_audit_bucket(
     template: Template, config: Config, audit_key_arn: object, access_log_bucket: Bucket
 ) -> Bucket:
     bucket = template.add_resource(
-        locked_bucket(
-            config,
-            AUDIT_BUCKET,
-            audit_bucket_name(),
-            audit_key_arn,
-            access_log_bucket,
-            ACCESS_LOG_PREFIX,
-            records_prefix=AUDIT_PREFIX,
+        suppress(
+            locked_bucket(
+                config,
+                AUDIT_BUCKET,
+                audit_bucket_name(),
+                audit_key_arn,
+                access_log_bucket,
+                ACCESS_LOG_PREFIX,
+                records_prefix=AUDIT_PREFIX,
+            ),
+            guard={"S3_BUCKET_REPLICATION_ENABLED": REPLICATION_REASON},
         )
     )
     objects = Sub(f"${{{bucket.title}.Arn}}/*")

@@ -19,17 +19,32 @@ from troposphere import Equals, GetAtt, Parameter, Ref, Sub, Template
 from troposphere.cloudtrail import AdvancedEventSelector, AdvancedFieldSelector, Trail
 from troposphere.s3 import BucketPolicy
 
-from . import storage
-from .common import SUFFIX_PARAM, add_parameter_group, arn, name, retain, tags
+from . import iam, logs, storage
+from .common import SUFFIX_PARAM, add_parameter_group, arn, name, retain, suppress, tags
 from .config import Config
 
 ENABLE_TRAIL_PARAM = "EnableCloudTrail"
 TRAIL_ENABLED = "CloudTrailEnabled"
 TRAIL_BUCKET = "TrailBucket"
+TRAIL_LOG_GROUP = "AuditTrailLogGroup"
+TRAIL_LOG_GROUP_NAME = f"/aws/cloudtrail/payment-${{{SUFFIX_PARAM}}}-trail"
 TRAIL_ARN = (
     "arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:"
     f"trail/payment-${{{SUFFIX_PARAM}}}-trail"
 )
+
+
+TRAIL_SUPPRESSIONS = {
+    "CLOUD_TRAIL_ENCRYPTION_ENABLED": "The trail is encrypted: KMSKeyId is the audit key's ARN "
+    "(a GetAtt of the key this template creates, whose policy lets only this trail use it). "
+    "The rule accepts only a literal string, which a key created in the same template cannot "
+    "be.",
+    "CLOUDTRAIL_S3_DATAEVENTS_ENABLED": "The trail records S3 data events, with advanced event "
+    "selectors scoped to this deployment's audit and access-log buckets (and the payments "
+    "table), which the rule does not read: it wants basic EventSelectors over every bucket of "
+    "the account. All buckets would also log the trail's own deliveries and bill for other "
+    "teams' buckets; an organization trail is the place for account-wide data events.",
+}
 
 
 def _selector(name_: str, **fields: list[str] | dict[str, list[object]]) -> AdvancedEventSelector:
@@ -43,9 +58,18 @@ def _selector(name_: str, **fields: list[str] | dict[str, list[object]]) -> Adva
 
 
 def add_trail(
-    template: Template, config: Config, *, key_arn: object, access_log_bucket: object
+    template: Template,
+    config: Config,
+    *,
+    key_arn: object,
+    log_key_arn: object,
+    access_log_bucket: object,
 ) -> Trail:
-    """The trail and its bucket, all under the ``CloudTrailEnabled`` condition."""
+    """The trail, its bucket and its log group, all under the ``CloudTrailEnabled`` condition.
+
+    The log group (CloudWatch Logs, "Sending events to CloudWatch Logs", CloudTrail user guide)
+    makes the events searchable within minutes (Logs Insights, metric filters); the bucket stays
+    the complete, validated, locked record."""
     enable = template.add_parameter(
         Parameter(
             ENABLE_TRAIL_PARAM,
@@ -61,14 +85,22 @@ def add_trail(
     template.add_condition(TRAIL_ENABLED, Equals(Ref(enable), "true"))
     add_parameter_group(template, "Audit trail (optional)", {enable: "CloudTrail trail"})
     bucket = template.add_resource(
-        storage.locked_bucket(
-            config,
-            TRAIL_BUCKET,
-            Sub(storage.TRAIL_NAME),
-            key_arn,
-            access_log_bucket,
-            storage.TRAIL_LOG_PREFIX,
-            condition=TRAIL_ENABLED,
+        suppress(
+            storage.locked_bucket(
+                config,
+                TRAIL_BUCKET,
+                Sub(storage.TRAIL_NAME),
+                key_arn,
+                access_log_bucket,
+                storage.TRAIL_LOG_PREFIX,
+                condition=TRAIL_ENABLED,
+            ),
+            guard={
+                "S3_BUCKET_REPLICATION_ENABLED": "The trail is multi-region: this one bucket "
+                "receives every region's events, under Object Lock. A second copy in another "
+                "region or account is what an organization trail's log-archive account is for; "
+                "this trail exists only for accounts without one.",
+            },
         )
     )
     source = Condition(StringEquals("aws:SourceArn", Sub(TRAIL_ARN)))
@@ -121,33 +153,47 @@ def add_trail(
         )
         for thing in ("audit", storage.ACCESS_LOG_BUCKET_THING)
     ]
+    log_group = logs.add_log_group(
+        template,
+        config,
+        TRAIL_LOG_GROUP,
+        Sub(TRAIL_LOG_GROUP_NAME),
+        log_key_arn,
+        condition=TRAIL_ENABLED,
+    )
+    logs_role = iam.trail_logs_role(template, log_group=log_group, condition=TRAIL_ENABLED)
     return template.add_resource(
-        Trail(
-            "AuditTrail",
-            Condition=TRAIL_ENABLED,
-            DependsOn=[policy.title],
-            TrailName=name("trail"),
-            S3BucketName=Ref(bucket),
-            KMSKeyId=key_arn,
-            IsLogging=True,
-            IsMultiRegionTrail=True,
-            IncludeGlobalServiceEvents=True,
-            EnableLogFileValidation=True,
-            AdvancedEventSelectors=[
-                _selector("Management events", eventCategory=["Management"]),
-                _selector(
-                    "Payments table",
-                    eventCategory=["Data"],
-                    **{"resources.type": ["AWS::DynamoDB::Table"]},
-                    **{"resources.ARN": {"Equals": table_arns}},
-                ),
-                _selector(
-                    "Audit and access-log buckets",
-                    eventCategory=["Data"],
-                    **{"resources.type": ["AWS::S3::Object"]},
-                    **{"resources.ARN": {"StartsWith": bucket_prefixes}},
-                ),
-            ],
-            Tags=tags(),
+        suppress(
+            Trail(
+                "AuditTrail",
+                Condition=TRAIL_ENABLED,
+                DependsOn=[policy.title],
+                TrailName=name("trail"),
+                S3BucketName=Ref(bucket),
+                KMSKeyId=key_arn,
+                CloudWatchLogsLogGroupArn=GetAtt(log_group, "Arn"),
+                CloudWatchLogsRoleArn=GetAtt(logs_role, "Arn"),
+                IsLogging=True,
+                IsMultiRegionTrail=True,
+                IncludeGlobalServiceEvents=True,
+                EnableLogFileValidation=True,
+                AdvancedEventSelectors=[
+                    _selector("Management events", eventCategory=["Management"]),
+                    _selector(
+                        "Payments table",
+                        eventCategory=["Data"],
+                        **{"resources.type": ["AWS::DynamoDB::Table"]},
+                        **{"resources.ARN": {"Equals": table_arns}},
+                    ),
+                    _selector(
+                        "Audit and access-log buckets",
+                        eventCategory=["Data"],
+                        **{"resources.type": ["AWS::S3::Object"]},
+                        **{"resources.ARN": {"StartsWith": bucket_prefixes}},
+                    ),
+                ],
+                Tags=tags(),
+            ),
+            guard=TRAIL_SUPPRESSIONS,
         )
     )

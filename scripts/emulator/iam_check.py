@@ -117,6 +117,8 @@ SERVICE_LINKED_ROLES = {
 PASSED_ROLES = {
     "AWS::Lambda::Function": ("Role", "lambda.amazonaws.com"),
     "AWS::ApiGateway::Account": ("CloudWatchRoleArn", "apigateway.amazonaws.com"),
+    # "Sending events to CloudWatch Logs" (CloudTrail user guide): iam:PassRole for the role.
+    "AWS::CloudTrail::Trail": ("CloudWatchLogsRoleArn", "cloudtrail.amazonaws.com"),
 }
 
 _DYNAMIC_SECRET = re.compile(r"\{\{resolve:secretsmanager:([^:}]+(?::[^:}]+){0,6})")
@@ -264,6 +266,9 @@ def own_arn(
     if resource_type == "AWS::IAM::Role" and name("RoleName"):
         path = _text(properties.get("Path")) or "/"
         return f"arn:{p}:iam::{a}:role{path}{name('RoleName')}"
+    if resource_type == "AWS::IAM::ManagedPolicy" and _text(properties.get("ManagedPolicyName")):
+        path = _text(properties.get("Path")) or "/"
+        return f"arn:{p}:iam::{a}:policy{path}{properties['ManagedPolicyName']}"
     if resource_type == "AWS::Logs::LogGroup" and name("LogGroupName"):
         return f"arn:{p}:logs:{r}:{a}:log-group:{name('LogGroupName')}"
     if resource_type == "AWS::SNS::Topic" and _text(properties.get("TopicName")):
@@ -412,6 +417,18 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
+_ATTACHMENT = re.compile(r"iam:(?:Attach|Detach)(Group|User|Role)Policy")
+
+
+def _policy_attachment_used(action: str, properties: dict) -> bool:
+    """A managed policy's handler attaches it to (and detaches it from) the groups, users and
+    roles its ``Groups``, ``Users`` and ``Roles`` list, nothing else ("AWS::IAM::ManagedPolicy",
+    CloudFormation template reference); a policy that a role attaches through its own
+    ``ManagedPolicyArns`` lists none, and the role's handler makes the attach call."""
+    match = _ATTACHMENT.fullmatch(action)
+    return match is None or bool(properties.get(f"{match.group(1)}s"))
+
+
 def requests_for(
     resource_type: str,
     properties: dict,
@@ -466,6 +483,8 @@ def requests_for(
             resource = ANY_RESOURCE
         own = action.split(":")[0] == service
         requests.append(Request(action, resource, tag_context(properties) if own else {}))
+    if resource_type == "AWS::IAM::ManagedPolicy":
+        requests = [r for r in requests if _policy_attachment_used(r.action, properties)]
     requests = [_with_record_context(r, resource_type, properties, operation) for r in requests]
     if resource_type == "AWS::CertificateManager::Certificate" and operation == "create":
         requests = [r for r in requests if r.action != "route53:ChangeResourceRecordSets"]

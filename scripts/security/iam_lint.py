@@ -16,6 +16,8 @@ from collections.abc import Iterator
 
 from parliament import analyze_policy_string
 
+from templates_src.iam import role_policy_documents
+
 from .resolve import Resolver
 from .result import ToolResult
 
@@ -33,8 +35,9 @@ def policy_documents(template: dict) -> Iterator[tuple[str, str, dict]]:
     for logical_id, resource in sorted(template.get("Resources", {}).items()):
         props = resource.get("Properties", {})
         if resource["Type"] == "AWS::IAM::Role":
-            for policy in props.get("Policies", []):
-                yield logical_id, "identity", policy["PolicyDocument"]
+            # Inline and attached managed policies alike: a role's permissions, wherever written.
+            for document in role_policy_documents(template, logical_id):
+                yield logical_id, "identity", document
         elif resource["Type"] in RESOURCE_POLICY_PROPERTIES:
             yield logical_id, "resource", props[RESOURCE_POLICY_PROPERTIES[resource["Type"]]]
 

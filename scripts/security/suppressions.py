@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from templates_src.common import CFN_LINT_REASONS
+from templates_src.common import CFN_LINT_REASONS, GUARD_REASONS
 
 
 def _missing(logical_id: str, metadata: dict) -> Iterator[str]:
@@ -18,6 +18,10 @@ def _missing(logical_id: str, metadata: dict) -> Iterator[str]:
     for entry in metadata.get("parliament", {}).get("ignore", []):
         if not str(entry.get("comment", "")).strip():
             yield f"{logical_id}: parliament ignore {entry.get('issue')} has no comment"
+    guard_reasons = metadata.get(GUARD_REASONS, {})
+    for rule in metadata.get("guard", {}).get("SuppressedRules", []):
+        if not str(guard_reasons.get(rule, "")).strip():
+            yield f"{logical_id}: guard rule {rule} suppressed without a reason in {GUARD_REASONS}"
 
 
 def unexplained(template: dict) -> list[str]:
@@ -41,4 +45,7 @@ def listed(template: dict) -> list[tuple[str, str, str, str]]:
             rows.append(
                 (logical_id, "parliament", entry.get("issue", ""), entry.get("comment", ""))
             )
+        guard_reasons = metadata.get(GUARD_REASONS, {})
+        for rule in metadata.get("guard", {}).get("SuppressedRules", []):
+            rows.append((logical_id, "guard", rule, guard_reasons.get(rule, "")))
     return rows

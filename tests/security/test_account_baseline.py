@@ -11,6 +11,7 @@ import pytest
 from scripts.emulator.iam_policy import Request, evaluate
 from templates_src.build import ACCOUNT_BASELINE, PRIMARY, STANDBY, render_all
 from templates_src.config import Config
+from templates_src.iam import role_policy_documents
 
 from .test_execution_role import ACCOUNT, resolve
 
@@ -52,10 +53,11 @@ def test_the_baseline_sets_it_once_and_keeps_it_on_delete(templates):
 
 
 def _role(templates: dict[str, dict]) -> tuple[dict, list[dict]]:
-    [role] = _of_type(templates[ACCOUNT_BASELINE], "AWS::IAM::Role").values()
+    baseline = templates[ACCOUNT_BASELINE]
+    [(logical_id, role)] = _of_type(baseline, "AWS::IAM::Role").items()
     properties = resolve(role["Properties"], {}, REGION)
     return properties["AssumeRolePolicyDocument"], [
-        p["PolicyDocument"] for p in properties["Policies"]
+        resolve(document, {}, REGION) for document in role_policy_documents(baseline, logical_id)
     ]
 
 

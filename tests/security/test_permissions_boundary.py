@@ -16,6 +16,7 @@ from scripts.emulator.iam_policy import EXPLICIT_DENY, Request, evaluate
 from templates_src.boundary import PERMISSIONS_BOUNDARY_NAME
 from templates_src.build import render_all
 from templates_src.config import Config
+from templates_src.iam import role_policy_documents
 
 from .test_execution_role import ACCOUNT, SERVICE_TEMPLATES, execution_role, resolve
 
@@ -49,20 +50,21 @@ def _roles(templates):
                     name,
                     logical_id,
                     resolve(resource["Properties"], {"EnvironmentSuffix": "dev"}, "us-east-1"),
+                    role_policy_documents(templates[name], logical_id),
                 )
 
 
 def test_every_role_the_templates_create_carries_the_boundary(templates):
     roles = list(_roles(templates))
     assert len(roles) >= 5
-    for name, logical_id, properties in roles:
+    for name, logical_id, properties, _ in roles:
         assert properties.get("PermissionsBoundary") == BOUNDARY_ARN, (name, logical_id)
 
 
 def test_the_boundary_still_allows_every_call_the_roles_are_granted(templates, boundary):
-    for name, logical_id, properties in _roles(templates):
-        for policy in properties.get("Policies", []):
-            for statement in policy["PolicyDocument"]["Statement"]:
+    for name, logical_id, _, documents in _roles(templates):
+        for document in documents:
+            for statement in document["Statement"]:
                 actions = (
                     statement["Action"]
                     if isinstance(statement["Action"], list)

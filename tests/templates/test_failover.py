@@ -15,6 +15,7 @@ import pytest
 from scripts.deployment import plan
 from templates_src.build import render
 from templates_src.config import Config
+from templates_src.iam import role_policy_documents
 from templates_src.linting import lint_template
 from templates_src.regions import build_primary, build_replica, build_standby
 
@@ -42,8 +43,8 @@ def _routing(template: dict) -> set[str]:
     return {n for t in ROUTING_TYPES for n in of_type(template, t)}
 
 
-def _statements(role: dict) -> dict[str, dict]:
-    document = role["Properties"]["Policies"][0]["PolicyDocument"]
+def _statements(template: dict, role: str) -> dict[str, dict]:
+    [document] = role_policy_documents(template, role)
     return {s["Sid"]: s for s in document["Statement"]}
 
 
@@ -106,14 +107,14 @@ def test_standby_functions_use_the_local_table_replica_and_its_stream(standby):
     assert processor["Environment"]["Variables"]["TABLE_NAME"] == {
         "Fn::Sub": "payment-${EnvironmentSuffix}-payments"
     }
-    write = _statements(resources["ProcessorRole"])["OneConditionalWritePerPayment"]
+    write = _statements(standby, "ProcessorRole")["OneConditionalWritePerPayment"]
     assert write["Resource"] == [TABLE_ARN]
 
     lookup = resources["PaymentsTableStream"]
     assert lookup["Type"] == "Custom::TableStream"
     assert lookup["Properties"]["ServiceToken"] == {"Fn::GetAtt": ["TableStreamFunction", "Arn"]}
     assert lookup["Properties"]["TableName"] == {"Fn::Sub": "payment-${EnvironmentSuffix}-payments"}
-    assert _statements(resources["TableStreamRole"])["DescribeLocalTableReplica"] == {
+    assert _statements(standby, "TableStreamRole")["DescribeLocalTableReplica"] == {
         "Sid": "DescribeLocalTableReplica",
         "Effect": "Allow",
         "Action": ["dynamodb:DescribeTable"],
@@ -121,7 +122,7 @@ def test_standby_functions_use_the_local_table_replica_and_its_stream(standby):
     }
     stream = {"Fn::GetAtt": ["PaymentsTableStream", "StreamArn"]}
     assert resources["AuditWriterStreamMapping"]["Properties"]["EventSourceArn"] == stream
-    read = _statements(resources["AuditWriterRole"])["ReadPaymentsStream"]
+    read = _statements(standby, "AuditWriterRole")["ReadPaymentsStream"]
     assert read["Resource"] == [stream]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from templates_src.iam import role_policy_documents
+
 from .conftest import of_type
 
 
@@ -43,7 +45,7 @@ def test_functions_reserve_concurrency_only_when_asked_with_dead_letters_tracing
 
 def test_each_role_may_send_to_the_dead_letter_queue(primary):
     for role in ("ProcessorRole", "AuditWriterRole"):
-        statements = primary["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]
+        [statements] = role_policy_documents(primary, role)
         sends = [
             s
             for s in statements["Statement"]

@@ -101,10 +101,13 @@ def test_the_check_covers_every_physical_name_the_templates_declare():
         kind = rendered.file_name.removesuffix(".template.json")
         walked = {(kind, *key) for key in _suffix_shaped_names(json.loads(rendered.body))}
         declared = {key for key in checked if key[0] == kind}
-        # Constant names (the StackSet roles) are checked too; nothing the suffix shapes escapes.
+        # Constant names (the StackSet roles, the permissions boundary) are checked too; nothing
+        # the suffix shapes escapes.
         assert walked <= declared, walked - declared
         assert {k for k in declared if k not in walked} <= {
-            (kind, lid, "RoleName") for lid in json.loads(rendered.body)["Resources"]
+            (kind, lid, prop)
+            for lid in json.loads(rendered.body)["Resources"]
+            for prop in ("RoleName", "ManagedPolicyName")
         }
     # Each name is checked in each region its template is deployed to.
     regions = {n.where.rsplit(" in ", 1)[1] for n in names if n.declared_at[:1] == ("standby",)}

@@ -13,6 +13,7 @@ import pytest
 
 from templates_src.build import render
 from templates_src.config import Config
+from templates_src.iam import role_policy_documents
 from templates_src.regions import build_primary, build_replica, build_standby
 from templates_src.stackset_roles import build_stackset_roles
 
@@ -32,11 +33,11 @@ def _walk(node):
             yield from _walk(value)
 
 
-def _statements(role: dict) -> list[dict]:
+def _statements(template: dict, role: str) -> list[dict]:
     return [
         statement
-        for policy in role["Properties"].get("Policies", [])
-        for statement in policy["PolicyDocument"]["Statement"]
+        for document in role_policy_documents(template, role)
+        for statement in document["Statement"]
     ]
 
 
@@ -307,16 +308,16 @@ NO_RESOURCE_LEVEL = {
 
 
 def test_roles_have_no_wildcard_action_and_star_only_where_iam_offers_nothing_narrower(primary):
-    for role in of_type(primary, "AWS::IAM::Role").values():
-        for statement in _statements(role):
+    for logical_id in of_type(primary, "AWS::IAM::Role"):
+        for statement in _statements(primary, logical_id):
             for action in statement["Action"]:
-                assert "*" not in action, (role["Properties"]["RoleName"], action)
+                assert "*" not in action, (logical_id, action)
             if "*" in statement["Resource"]:
                 assert set(statement["Action"]) <= NO_RESOURCE_LEVEL, statement
 
 
 def test_processor_can_write_only_the_table_and_audit_writer_only_its_prefix(primary):
-    processor = {s["Sid"]: s for s in _statements(primary["Resources"]["ProcessorRole"])}
+    processor = {s["Sid"]: s for s in _statements(primary, "ProcessorRole")}
     assert processor["OneConditionalWritePerPayment"]["Action"] == [
         "dynamodb:PutItem",
         "dynamodb:GetItem",
@@ -325,7 +326,7 @@ def test_processor_can_write_only_the_table_and_audit_writer_only_its_prefix(pri
         {"Fn::GetAtt": ["PaymentsTable", "Arn"]}
     ]
     assert not any(a.startswith("s3:") for s in processor.values() for a in s["Action"])
-    writer = {s["Sid"]: s for s in _statements(primary["Resources"]["AuditWriterRole"])}
+    writer = {s["Sid"]: s for s in _statements(primary, "AuditWriterRole")}
     assert writer["WriteAuditObjects"]["Action"] == ["s3:PutObject"]
     assert writer["WriteAuditObjects"]["Resource"] == [
         {"Fn::Sub": ["${Bucket}/payments/*", {"Bucket": {"Fn::GetAtt": ["AuditBucket", "Arn"]}}]}
@@ -380,6 +381,7 @@ def test_every_taggable_resource_carries_the_contract_tags(which, request):
         "AWS::ApiGateway::BasePathMapping",
         "AWS::Route53::RecordSet",
         "Custom::TableStream",
+        "AWS::IAM::ManagedPolicy",
     }
     tagged = dict(_taggable(template))
     for name, resource in template["Resources"].items():

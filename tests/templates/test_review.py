@@ -7,6 +7,7 @@ import re
 import pytest
 
 from templates_src.config import Config
+from templates_src.iam import role_policy_documents
 from templates_src.review import mermaid, reference_edges, render_review, show
 
 from .conftest import of_type
@@ -60,9 +61,9 @@ def test_retained_resources_are_called_out(primary, review):
 
 
 def test_iam_matrix_lists_every_statement(primary, review):
-    for name, role in of_type(primary, "AWS::IAM::Role").items():
-        for policy in role["Properties"]["Policies"]:
-            for statement in policy["PolicyDocument"]["Statement"]:
+    for name in of_type(primary, "AWS::IAM::Role"):
+        for document in role_policy_documents(primary, name):
+            for statement in document["Statement"]:
                 assert f"| `{name}` | {statement['Sid']} |" in review
 
 

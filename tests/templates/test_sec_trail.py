@@ -7,6 +7,7 @@ import json
 
 from templates_src.build import render
 from templates_src.config import Config
+from templates_src.iam import role_policy_documents
 from templates_src.regions import build_primary
 
 
@@ -53,3 +54,33 @@ def test_the_trail_bucket_is_locked_like_the_audit_buckets_and_admits_only_this_
             assert statement["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
             source = statement["Condition"]["StringEquals"]["aws:SourceArn"]["Fn::Sub"]
             assert source.endswith(":trail/payment-${EnvironmentSuffix}-trail")
+
+
+def test_the_trail_also_delivers_to_its_own_log_group_through_a_role_for_that_group_only(primary):
+    """CloudTrail writes to CloudWatch Logs as a role it assumes ("Sending events to CloudWatch
+    Logs"); the group is kept, encrypted and masked like every log group."""
+    resources = primary["Resources"]
+    trail = resources["AuditTrail"]["Properties"]
+    assert trail["CloudWatchLogsLogGroupArn"] == {"Fn::GetAtt": ["AuditTrailLogGroup", "Arn"]}
+    assert trail["CloudWatchLogsRoleArn"] == {"Fn::GetAtt": ["TrailLogsRole", "Arn"]}
+    group = resources["AuditTrailLogGroup"]
+    assert group["Condition"] == "CloudTrailEnabled"
+    assert group["DeletionPolicy"] == "RetainExceptOnCreate"
+    assert group["Properties"]["LogGroupName"] == {
+        "Fn::Sub": "/aws/cloudtrail/payment-${EnvironmentSuffix}-trail"
+    }
+    assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["AppKey", "Arn"]}
+    assert group["Properties"]["RetentionInDays"] >= 365
+    assert "DataProtectionPolicy" in group["Properties"]
+    role = resources["TrailLogsRole"]
+    assert role["Condition"] == resources["TrailLogsRolePolicy"]["Condition"] == "CloudTrailEnabled"
+    [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": ["cloudtrail.amazonaws.com"]}
+    [document] = role_policy_documents(primary, "TrailLogsRole")
+    [statement] = document["Statement"]
+    assert statement["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    [resource] = statement["Resource"]
+    assert resource["Fn::Sub"][0].endswith(
+        ":log-group:${Name}:log-stream:${AWS::AccountId}_CloudTrail_*"
+    )
+    assert resource["Fn::Sub"][1] == {"Name": {"Ref": "AuditTrailLogGroup"}}
