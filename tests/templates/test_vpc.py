@@ -18,6 +18,7 @@ from scripts.emulator.iam_policy import Request, evaluate
 from templates_src import cli, linting
 from templates_src.build import render_all
 from templates_src.config import Config
+from templates_src.iam import role_policy_documents
 from tests.security.test_execution_role import ACCOUNT, every_call, execution_role, resolve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -250,8 +251,9 @@ def test_both_payment_functions_run_in_the_private_subnets(on, name):
 
 def function_role(templates: dict, name: str, title: str, region: str = REGION):
     template = templates[name]
-    role = template["Resources"][title]["Properties"]
-    properties = resolve(with_ids(role), parameters(template), region)
+    documents = resolve(
+        with_ids(role_policy_documents(template, title)), parameters(template), region
+    )
     boundary = resolve(
         next(
             r["Properties"]["PolicyDocument"]
@@ -261,7 +263,7 @@ def function_role(templates: dict, name: str, title: str, region: str = REGION):
         {},
         region,
     )
-    return [p["PolicyDocument"] for p in properties["Policies"]], boundary
+    return documents, boundary
 
 
 @pytest.mark.parametrize("title", ("ProcessorRole", "AuditWriterRole"))
