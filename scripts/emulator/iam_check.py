@@ -418,6 +418,14 @@ def inherited_tags(resource_type: str, properties: dict, acting: Acting) -> dict
     return dict((domain.tags or {}) if domain is not None else {})
 
 
+def _went_with_its_api(resource_type: str, properties: dict) -> bool:
+    """A REST API's child whose API this stack already deleted: DeleteRestApi removed it with
+    the API, so CloudFormation's delete finds nothing and makes no call that needs a grant
+    (moto deletes a stack's resources in its own order, not children first)."""
+    api = properties.get("RestApiId")
+    return resource_type.startswith("AWS::ApiGateway::") and isinstance(api, dict)
+
+
 def _names_a_role(value: Any) -> bool:
     if isinstance(value, dict):
         return any(
@@ -682,10 +690,11 @@ def install() -> None:
             logical_id = getattr(parsed_resource, "logical_resource_id", "resource")
             kind = resource_json["Type"]
             parents = inherited_tags(kind, properties, acting)
-            check(
-                logical_id,
-                requests_for(kind, properties, "delete", acting, physical, parents),
-            )
+            if not _went_with_its_api(kind, properties):
+                check(
+                    logical_id,
+                    requests_for(kind, properties, "delete", acting, physical, parents),
+                )
         return delete(self, parsed_resource, resource_json)
 
     parsing.parse_and_create_resource = checked_create
