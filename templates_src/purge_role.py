@@ -38,6 +38,7 @@ from troposphere.iam import Policy as InlinePolicy
 from troposphere.iam import Role
 
 from .boundary import permissions_boundary_arn
+from .common import suppress
 from .config import MANAGED_BY, PROJECT, Config
 
 PURGE_ROLE = "DataPurgeRole"
@@ -52,9 +53,7 @@ AUDIT_BUCKET_PATTERNS = ("payment-*-audit-*", "payment-*-logs-*", "payment-*-tra
 # (delete.py, scripts/deployment/discovery.py and retained.py): read-only, on "*" because these
 # list calls have no resource-level permissions or search the whole account.
 FIND_ACTIONS = (
-    "cloudformation:DescribeStackSet",
     "cloudformation:DescribeStacks",
-    "cloudformation:ListStackInstances",
     "cloudformation:ListStackSets",
     "dynamodb:ListTables",
     "ec2:DescribeRegions",
@@ -62,6 +61,8 @@ FIND_ACTIONS = (
     "logs:DescribeLogGroups",
     "s3:ListAllMyBuckets",
 )
+# Whether a stack set of the suffix still has instances: on this account's stack sets.
+STACK_SET_ACTIONS = ("cloudformation:DescribeStackSet", "cloudformation:ListStackInstances")
 TABLE_ACTIONS = ("dynamodb:DeleteTable", "dynamodb:DescribeTable", "dynamodb:UpdateTable")
 OBJECT_ACTIONS = (
     "s3:BypassGovernanceRetention",
@@ -92,24 +93,22 @@ BREAK_GLASS_BUCKET_ACTIONS = (
     "s3:PutLifecycleConfiguration",
 )
 LOG_GROUP_ACTIONS = ("logs:DeleteLogGroup",)
-KEY_ACTIONS = (
-    "kms:DeleteAlias",
-    "kms:DescribeKey",
-    "kms:ListResourceTags",
-    "kms:ScheduleKeyDeletion",
-)
+KEY_ACTIONS = ("kms:DescribeKey", "kms:ListResourceTags", "kms:ScheduleKeyDeletion")
+ALIAS_ACTIONS = ("kms:DeleteAlias",)
 
 # Every action the role may use: the boundary allows exactly these to this role.
 PURGE_ACTIONS = tuple(
     sorted(
         {
             *FIND_ACTIONS,
+            *STACK_SET_ACTIONS,
             *TABLE_ACTIONS,
             *OBJECT_ACTIONS,
             *BUCKET_ACTIONS,
             *BREAK_GLASS_BUCKET_ACTIONS,
             *LOG_GROUP_ACTIONS,
             *KEY_ACTIONS,
+            *ALIAS_ACTIONS,
         }
     )
 )
@@ -145,6 +144,12 @@ def purge_policy() -> Policy:
                 Effect=Allow,
                 Action=_actions(FIND_ACTIONS),
                 Resource=["*"],
+            ),
+            Statement(
+                Sid="ReadStackSets",
+                Effect=Allow,
+                Action=_actions(STACK_SET_ACTIONS),
+                Resource=[_regional("cloudformation:*:${AWS::AccountId}:stackset/*")],
             ),
             Statement(
                 Sid="DeleteTables",
@@ -187,8 +192,11 @@ def purge_policy() -> Policy:
                 # aliases", AWS KMS Developer Guide).
                 Sid="DeleteAliases",
                 Effect=Allow,
-                Action=[Action("kms", "DeleteAlias")],
-                Resource=[_regional("kms:*:${AWS::AccountId}:alias/payment-*")],
+                Action=_actions(ALIAS_ACTIONS),
+                Resource=[
+                    _regional("kms:*:${AWS::AccountId}:alias/payment-*"),
+                    _regional("kms:*:${AWS::AccountId}:key/*"),
+                ],
             ),
             Statement(
                 Sid="RetireThisProductsKeys",
@@ -233,20 +241,33 @@ def purge_trust() -> Policy:
     )
 
 
+PARLIAMENT_REASONS = {
+    "RESOURCE_POLICY_PRIVILEGE_ESCALATION": "Changing the audit buckets' policies and lifecycle "
+    "is this role's purpose (the break-glass path, README Security): it is assumable only with "
+    "MFA, never by the deployer or a workload, and the role-change rule alarms on any change "
+    "to it.",
+}
+
+
 def purge_role(config: Config, boundary_title: str) -> Role:
-    return Role(
-        PURGE_ROLE,
-        RoleName=config.purge_role_name,
-        Description="Break-glass: purge a throw-away environment's data, change audit-bucket "
-        "retention settings (MFA required)",
-        # One hour: a break-glass session is short.
-        MaxSessionDuration=3600,
-        PermissionsBoundary=permissions_boundary_arn(),
-        AssumeRolePolicyDocument=purge_trust(),
-        Policies=[InlinePolicy(PolicyName="purge-and-break-glass", PolicyDocument=purge_policy())],
-        Tags=[
-            {"Key": "Project", "Value": PROJECT},
-            {"Key": "ManagedBy", "Value": MANAGED_BY},
-        ],
-        DependsOn=[boundary_title],
+    return suppress(
+        Role(
+            PURGE_ROLE,
+            RoleName=config.purge_role_name,
+            Description="Break-glass: purge a throw-away environment's data, change audit-bucket "
+            "retention settings (MFA required)",
+            # One hour: a break-glass session is short.
+            MaxSessionDuration=3600,
+            PermissionsBoundary=permissions_boundary_arn(),
+            AssumeRolePolicyDocument=purge_trust(),
+            Policies=[
+                InlinePolicy(PolicyName="purge-and-break-glass", PolicyDocument=purge_policy())
+            ],
+            Tags=[
+                {"Key": "Project", "Value": PROJECT},
+                {"Key": "ManagedBy", "Value": MANAGED_BY},
+            ],
+            DependsOn=[boundary_title],
+        ),
+        parliament=PARLIAMENT_REASONS,
     )

@@ -144,6 +144,9 @@ BOUNDARY_REASON = (
 )
 
 EXECUTION_ROLE_PARLIAMENT = {
+    "UNKNOWN_CONDITION_FOR_ACTION": "The PaymentBucketsOfTheseAccountsOnly deny names s3:* on "
+    "payment-* buckets; the account-level S3 actions in s3:* carry no s3:ResourceAccount, and "
+    "the deny's Null guard leaves them alone (they name no bucket).",
     "RESOURCE_MISMATCH": "Each service grant is service:* on payment-* resources, so the "
     "service's actions that IAM authorises on * only are not granted by it; the ones the "
     "resource handlers call are granted separately (HandlerActionsWithoutResourceLevel).",
