@@ -100,7 +100,7 @@ _GRANTS: list[tuple[str, str, list[object]]] = [
     ("Alarms", "cloudwatch", [_regional("cloudwatch", "alarm:payment-*")]),
     # Route 53: health checks and the configured zone only (ROUTE53_STATEMENTS).
     ("Parameters", "ssm", [_regional("ssm", "parameter/payment/*")]),
-    ("Secret", "secretsmanager", [_regional("secretsmanager", "secret:payment-*")]),
+    # No Secrets Manager: nothing shared and secret is left (clients authenticate one by one).
 ]
 
 
@@ -140,7 +140,8 @@ EXECUTION_ROLE_SUPPRESSIONS = {
 BOUNDARY_REASON = (
     "A permissions boundary is a ceiling that grants nothing by itself: each role's own policy "
     "names the exact resources, and the boundary caps the actions any payment role can ever "
-    "use (the data-path calls), with iam, sts and destructive calls denied outright."
+    "use (the data-path calls), with iam and sts denied outright and destructive calls denied "
+    "to all but the break-glass purge role."
 )
 
 EXECUTION_ROLE_PARLIAMENT = {
@@ -185,7 +186,6 @@ HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL = (
     "logs:PutIndexPolicy",
     "logs:PutResourcePolicy",
     "route53:ListHostedZones",
-    "secretsmanager:GetRandomPassword",
     "sns:GetSubscriptionAttributes",
     "sns:SetSubscriptionAttributes",
     "sns:Unsubscribe",
@@ -359,7 +359,8 @@ def api_gateway_statements() -> list[Statement]:
       this product's would hand it to the deployer;
     - the account's logging setting (``/account``, no tags exist for it).
 
-    No grant on ``/apikeys`` or ``/usageplans``: nothing of this product uses them."""
+    ``/apikeys`` and ``/usageplans`` explicitly denied: nothing of this product uses them, and
+    an API key's value is a credential (``GET /apikeys/<id>?includeValue=true``)."""
     tag = f"aws:ResourceTag/{PROJECT_TAG}"
     return [
         Statement(
@@ -390,10 +391,10 @@ def api_gateway_statements() -> list[Statement]:
             Condition=Condition(ForAnyValueStringEquals("aws:TagKeys", [PROJECT_TAG])),
         ),
         Statement(
-            # Until the shared key goes (client authentication, CLIENT_AUTH.md): the key and
-            # usage plan the templates still create.
-            Sid="SharedApiKeyUntilClientAuthentication",
-            Effect=Allow,
+            # API key values are credentials and nothing of this product uses keys or usage
+            # plans any more: no reading, creating or changing them, whatever else is granted.
+            Sid="NoApiKeysOrUsagePlans",
+            Effect=Deny,
             Action=[Action("apigateway", "*")],
             Resource=[
                 _apigateway(path)

@@ -72,6 +72,28 @@ def test_no_api_can_be_tagged_as_this_products_after_creation(role):
     assert _allowed(role, "apigateway:PUT", tags, {"aws:TagKeys": ["CostCentre"]})
 
 
+@pytest.mark.parametrize(
+    ("action", "path"),
+    [
+        ("apigateway:GET", "/apikeys/k1a2b3?includeValue=true"),
+        ("apigateway:GET", "/apikeys"),
+        ("apigateway:POST", "/apikeys"),
+        ("apigateway:POST", "/usageplans/u1/keys"),
+        ("apigateway:PATCH", "/usageplans/u1"),
+    ],
+)
+def test_api_keys_and_usage_plans_are_out_of_reach_even_tagged(role, action, path):
+    """The shared key is gone; a key's value is a credential of whoever else uses keys."""
+    request = Request(action, API + path, {**OURS, "aws:RequestTag/Project": PROJECT})
+    assert iam_check.decide(role, request).result == EXPLICIT_DENY
+
+
+def test_no_secrets_manager_access_remains(role):
+    secret = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:payment-dev-api-key-AbCdEf"
+    for action in ("secretsmanager:GetSecretValue", "secretsmanager:CreateSecret"):
+        assert not _allowed(role, action, secret)
+
+
 def test_the_account_logging_setting_stays_reachable(role):
     assert _allowed(role, "apigateway:PATCH", API + "/account")
     assert _allowed(role, "apigateway:GET", API + "/account")

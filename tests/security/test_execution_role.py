@@ -160,7 +160,6 @@ def test_the_evaluation_covers_service_linked_roles_passed_roles_and_invocations
     ) in calls
     assert ("iam:PassRole", '{"iam:PassedToService": "lambda.amazonaws.com"}') in calls
     assert any(action == "lambda:InvokeFunction" for action, _ in calls)
-    assert any(action == "secretsmanager:GetSecretValue" for action, _ in calls)
 
 
 def test_stacksets_prerequisites_are_granted_exactly_as_documented(templates):
