@@ -74,7 +74,11 @@ ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
 def parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="python scripts/deploy.py", description=__doc__.split("\n")[0])
     add_config_arguments(p)
-    p.add_argument("--alarm-email", help="subscribed to the alarm topics (optional)")
+    p.add_argument(
+        "--alarm-email",
+        help=f"subscribed to the alarm topics (required unless {arguments.NO_ALARM_SUBSCRIBER})",
+    )
+    arguments.add_alarm_subscriber_opt_out(p)
     add_concurrency_arguments(p)
     p.add_argument(
         "--domain-name",
@@ -709,6 +713,9 @@ def _prepare(args: argparse.Namespace, out: TextIO, *, remove_unconfigured: bool
     aws = Aws(args.endpoint_url)
     admin_region = config.primary_region
     accounts = _accounts(aws, args.accounts, admin_region)
+    if not args.plan:
+        # Alarms must reach someone: refused here, before anything is built or created.
+        config_module.require_alarm_subscriber(config, opted_out=args.no_alarm_subscriber)
     build = artifacts.ensure_build(config, args.build_dir, out)
     cfn = aws.client("cloudformation", admin_region)
     current, unconfigured = unconfigured_regions(cfn, config, remove_unconfigured)
@@ -758,6 +765,7 @@ def plan(args: argparse.Namespace, out: TextIO = sys.stdout) -> Planned:
     unsafe = plan_module.unsafe_summary(plans)
     if unsafe:
         print(f"note: deploy refuses this without --allow-replacement: {unsafe}", file=out)
+    print(plan_module.alarm_subscriber_note(prepared.config, args.no_alarm_subscriber), file=out)
     print("plan only: nothing was changed", file=out)
     return Planned(plans, aws)
 

@@ -184,6 +184,7 @@ def own_emulator(config: config_module.Config, args: argparse.Namespace, out: Te
             "--outputs", str(args.build_dir.parent / "flat-outputs.json"),
             "--poll", "0.05",
             "--bootstrap",
+            "--no-alarm-subscriber",  # the drill's own emulator: nobody to alarm
         ]  # fmt: skip
         log = io.StringIO()
         with contextlib.redirect_stderr(log):

@@ -8,14 +8,16 @@ administrator rights and pass it to a function: the worst it can create is a rol
 data-path calls below.
 
 The managed policy lives in the StackSet roles template (one per account, created by
-``--bootstrap`` before any environment); the region templates name it by ARN.
+``--bootstrap`` before any environment); the region templates name it by ARN. The break-glass
+purge role (``templates_src.purge_role``) carries it too: the boundary allows the purge calls to
+that one role and denies the destructive ones to every other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from awacs.aws import Action, Allow, Deny, Policy, Statement
+from awacs.aws import Action, Allow, ArnEquals, ArnNotEquals, Condition, Deny, Policy, Statement
 from troposphere import Sub
 
 PERMISSIONS_BOUNDARY_NAME = "payment-permissions-boundary"
@@ -55,8 +57,25 @@ def permissions_boundary_arn() -> Sub:
     )
 
 
-def permissions_boundary_document(extra: Sequence[Statement] = ()) -> Policy:
-    """``extra``: what an option adds (templates_src/network.py)."""
+# Denied to every role under the boundary but the purge role: deleting data or keys.
+DESTRUCTIVE_ACTIONS = (
+    "dynamodb:DeleteTable",
+    "kms:ScheduleKeyDeletion",
+    "s3:BypassGovernanceRetention",
+    "s3:DeleteObjectVersion",
+)
+
+
+def permissions_boundary_document(
+    purge_role: object, purge_actions: tuple[str, ...], extra: Sequence[Statement] = ()
+) -> Policy:
+    """The ceiling: the workload calls for every role; the purge and break-glass calls for the
+    purge role alone (``aws:PrincipalArn`` is the role's ARN in each of its sessions, "AWS
+    global condition context keys", IAM User Guide); identity and organization calls for none.
+    ``extra``: what an option adds (templates_src/network.py).
+
+    The execution role may create roles named ``payment-*`` but never the purge role (its
+    ``ProtectThePurgeRole`` deny), so no role it creates can match the purge role's ARN."""
     return Policy(
         Version="2012-10-17",
         Statement=[
@@ -68,19 +87,31 @@ def permissions_boundary_document(extra: Sequence[Statement] = ()) -> Policy:
             ),
             *extra,
             Statement(
-                # Never, whatever a role's policy says: no identity, no key or data deletion.
-                Sid="NeverEscalateOrDestroy",
+                Sid="PurgeAndBreakGlassForThePurgeRoleOnly",
+                Effect=Allow,
+                Action=[Action(*action.split(":")) for action in purge_actions],
+                Resource=["*"],  # the purge role's own policy names the resources
+                Condition=Condition(ArnEquals("aws:PrincipalArn", purge_role)),
+            ),
+            Statement(
+                # Never, whatever a role's policy says: no identity or organization change.
+                Sid="NeverEscalate",
                 Effect=Deny,
                 Action=[
                     Action("iam", "*"),
                     Action("sts", "*"),
                     Action("organizations", "*"),
-                    Action("kms", "ScheduleKeyDeletion"),
                     Action("kms", "PutKeyPolicy"),
-                    Action("s3", "DeleteObjectVersion"),
-                    Action("dynamodb", "DeleteTable"),
                 ],
                 Resource=["*"],
+            ),
+            Statement(
+                # No key or data deletion, except by the purge role.
+                Sid="NeverDestroyUnlessPurging",
+                Effect=Deny,
+                Action=[Action(*action.split(":")) for action in DESTRUCTIVE_ACTIONS],
+                Resource=["*"],
+                Condition=Condition(ArnNotEquals("aws:PrincipalArn", purge_role)),
             ),
         ],
     )

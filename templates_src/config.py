@@ -242,8 +242,8 @@ def require_alarm_subscriber(config: Config, *, opted_out: bool) -> None:
     refused unless the operator opted out explicitly. For deploy and plan to call."""
     if not config.alarm_email and not opted_out:
         raise ConfigError(
-            "no alarm subscriber: give --alarm-email ADDRESS, or opt out explicitly "
-            "(alarms then notify a topic nobody reads)"
+            "no alarm subscriber: give --alarm-email ADDRESS, or opt out explicitly with "
+            "--no-alarm-subscriber (alarms then notify a topic nobody reads)"
         )
 
 

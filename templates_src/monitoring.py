@@ -582,3 +582,31 @@ def add_role_change_rule(template: Template, topic_arn: object) -> Rule:
         topic_arn,
         Condition=IN_GLOBAL_EVENTS_REGION,
     )
+
+
+def add_pitr_disabled_rule(template: Template, topic_arn: object) -> Rule:
+    """Point-in-time recovery switched off on a table of this region. It cannot be denied to the
+    deployer: ``dynamodb:UpdateContinuousBackups`` has no condition key for the enabled flag
+    (Service Authorization Reference, "Actions, resources, and condition keys for Amazon
+    DynamoDB"), and the global table's create and update handlers call it to turn PITR on. So
+    the call that turns it off is an alarm (the request's
+    ``pointInTimeRecoverySpecification.pointInTimeRecoveryEnabled``, UpdateContinuousBackups in
+    the DynamoDB API Reference)."""
+    return _event_rule(
+        template,
+        "PitrDisabledRule",
+        "pitr-events",
+        "Point-in-time recovery was switched off on a payment table",
+        {
+            "source": ["aws.dynamodb"],
+            "detail-type": ["AWS API Call via CloudTrail"],
+            "detail": {
+                "eventSource": ["dynamodb.amazonaws.com"],
+                "eventName": ["UpdateContinuousBackups"],
+                "requestParameters": {
+                    "pointInTimeRecoverySpecification": {"pointInTimeRecoveryEnabled": [False]}
+                },
+            },
+        },
+        topic_arn,
+    )

@@ -78,6 +78,7 @@ def add_service(
     monitoring.add_waf_block_alarm(template, config, topic_arn, acl)
     monitoring.add_key_event_rule(template, topic_arn)
     monitoring.add_role_change_rule(template, topic_arn)
+    monitoring.add_pitr_disabled_rule(template, topic_arn)
     health_check = dns.add_health_check(template, rest.rest_api)
     monitoring.add_health_check_alarm(
         template,

@@ -19,10 +19,13 @@ from awacs.aws import (
     Deny,
     ForAllValuesStringEquals,
     ForAllValuesStringLike,
+    ForAnyValueStringEquals,
+    Null,
     Policy,
     Principal,
     Statement,
     StringEquals,
+    StringNotEquals,
 )
 from troposphere import And, Equals, If, Join, Not, Output, Parameter, Ref, Sub, Template
 from troposphere.iam import ManagedPolicy, Role
@@ -36,6 +39,7 @@ from .boundary import (
 from .common import suppress
 from .config import MANAGED_BY, PROJECT, Config
 from .network import boundary_statements, execution_role_statements
+from .purge_role import PURGE_ACTIONS, purge_role, purge_role_arn
 from .routing import DOMAIN_PARAM, DOMAIN_PATTERN, HOSTED_ZONE_PARAM, HOSTED_ZONE_PATTERN
 
 ADMINISTRATION_ROLE = "AWSCloudFormationStackSetAdministrationRole"
@@ -65,7 +69,7 @@ _GRANTS: list[tuple[str, str, list[object]]] = [
             _regional("lambda", "event-source-mapping:*"),
         ],
     ),
-    ("Api", "apigateway", [Sub(f"{_ARN}:apigateway:*::/*")]),
+    # APIs: only this product's, by tag (API_GATEWAY_STATEMENTS).
     # Certificates: only this product's, by tag (CERTIFICATE_STATEMENTS).
     # Roles: granted below, only with the permissions boundary (ROLE_STATEMENTS).
     (
@@ -81,13 +85,24 @@ _GRANTS: list[tuple[str, str, list[object]]] = [
             _regional("logs", "log-group:API-Gateway-Execution-Logs_*"),
         ],
     ),
-    ("WebAcl", "wafv2", [_regional("wafv2", "regional/*")]),
+    # Web ACLs, IP sets, rule groups and regex sets named payment-* (an ARN is
+    # regional/<type>/<name>/<id>: "Actions, resources, and condition keys for AWS WAF V2").
+    (
+        "WebAcl",
+        "wafv2",
+        [
+            _regional("wafv2", f"regional/{kind}/payment-*/*")
+            for kind in ("webacl", "ipset", "rulegroup", "regexpatternset")
+        ],
+    ),
+    ("EventRules", "events", [_regional("events", "rule/payment-*")]),
+    ("Trail", "cloudtrail", [_regional("cloudtrail", "trail/payment-*")]),
     ("Topics", "sns", [_regional("sns", "payment-*")]),
     ("Queues", "sqs", [_regional("sqs", "payment-*")]),
     ("Alarms", "cloudwatch", [_regional("cloudwatch", "alarm:payment-*")]),
     # Route 53: health checks and the configured zone only (ROUTE53_STATEMENTS).
     ("Parameters", "ssm", [_regional("ssm", "parameter/payment/*")]),
-    ("Secret", "secretsmanager", [_regional("secretsmanager", "secret:payment-*")]),
+    # No Secrets Manager: nothing shared and secret is left (clients authenticate one by one).
 ]
 
 
@@ -127,10 +142,14 @@ EXECUTION_ROLE_SUPPRESSIONS = {
 BOUNDARY_REASON = (
     "A permissions boundary is a ceiling that grants nothing by itself: each role's own policy "
     "names the exact resources, and the boundary caps the actions any payment role can ever "
-    "use (the data-path calls), with iam, sts and destructive calls denied outright."
+    "use (the data-path calls), with iam and sts denied outright and destructive calls denied "
+    "to all but the break-glass purge role."
 )
 
 EXECUTION_ROLE_PARLIAMENT = {
+    "UNKNOWN_CONDITION_FOR_ACTION": "The PaymentBucketsOfTheseAccountsOnly deny names s3:* on "
+    "payment-* buckets; the account-level S3 actions in s3:* carry no s3:ResourceAccount, and "
+    "the deny's Null guard leaves them alone (they name no bucket).",
     "RESOURCE_MISMATCH": "Each service grant is service:* on payment-* resources, so the "
     "service's actions that IAM authorises on * only are not granted by it; the ones the "
     "resource handlers call are granted separately (HandlerActionsWithoutResourceLevel).",
@@ -169,7 +188,6 @@ HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL = (
     "logs:PutIndexPolicy",
     "logs:PutResourcePolicy",
     "route53:ListHostedZones",
-    "secretsmanager:GetRandomPassword",
     "sns:GetSubscriptionAttributes",
     "sns:SetSubscriptionAttributes",
     "sns:Unsubscribe",
@@ -340,6 +358,113 @@ def certificate_statements() -> list[Statement]:
             Resource=[_regional("acm", "certificate/*")],
             Condition=Condition(StringEquals(f"aws:ResourceTag/{PROJECT_TAG}", PROJECT)),
         ),
+    ]
+
+
+def _apigateway(path: str) -> Sub:
+    return Sub(f"{_ARN}:apigateway:*::{path}")
+
+
+def api_gateway_statements() -> list[Statement]:
+    """This product's APIs and custom domains only, by tag ("Using tags to control access to
+    API Gateway REST API resources"; condition keys from "Actions, resources, and condition
+    keys for Amazon API Gateway Management"):
+
+    - created (``POST /restapis``, ``POST /domainnames``) only with the Project tag
+      (``aws:RequestTag``);
+    - used, changed and deleted only while they carry it (``aws:ResourceTag``). A REST API's
+      resources, methods, deployments and stages, and a domain's base path mappings, inherit
+      their parent's tags for access control ("API Gateway resources that can be tagged"), so
+      one condition covers the whole API;
+    - tags (``/tags/<arn>``, a resource type with no tag condition keys) may be read, set and
+      removed, but the Project tag never set after creation: tagging someone else's API as
+      this product's would hand it to the deployer;
+    - the account's logging setting (``/account``, no tags exist for it).
+
+    ``/apikeys`` and ``/usageplans`` explicitly denied: nothing of this product uses them, and
+    an API key's value is a credential (``GET /apikeys/<id>?includeValue=true``)."""
+    tag = f"aws:ResourceTag/{PROJECT_TAG}"
+    return [
+        Statement(
+            Sid="CreateApisTaggedAsThisProducts",
+            Effect=Allow,
+            Action=[Action("apigateway", "POST")],
+            Resource=[_apigateway("/restapis"), _apigateway("/domainnames")],
+            Condition=Condition(StringEquals(f"aws:RequestTag/{PROJECT_TAG}", PROJECT)),
+        ),
+        Statement(
+            Sid="OnlyThisProductsApis",
+            Effect=Allow,
+            Action=[Action("apigateway", "*")],
+            Resource=[_apigateway("/restapis/*"), _apigateway("/domainnames/*")],
+            Condition=Condition(StringEquals(tag, PROJECT)),
+        ),
+        Statement(
+            Sid="Tags",
+            Effect=Allow,
+            Action=[Action("apigateway", verb) for verb in ("GET", "PUT", "DELETE")],
+            Resource=[_apigateway("/tags/*")],
+        ),
+        Statement(
+            Sid="NeverTagAnApiAsThisProducts",
+            Effect=Deny,
+            Action=[Action("apigateway", "PUT")],
+            Resource=[_apigateway("/tags/*")],
+            Condition=Condition(ForAnyValueStringEquals("aws:TagKeys", [PROJECT_TAG])),
+        ),
+        Statement(
+            # API key values are credentials and nothing of this product uses keys or usage
+            # plans any more: no reading, creating or changing them, whatever else is granted.
+            Sid="NoApiKeysOrUsagePlans",
+            Effect=Deny,
+            Action=[Action("apigateway", "*")],
+            Resource=[
+                _apigateway(path)
+                for path in ("/apikeys", "/apikeys/*", "/usageplans", "/usageplans/*")
+            ],
+        ),
+        Statement(
+            Sid="AccountLoggingSetting",
+            Effect=Allow,
+            Action=[Action("apigateway", verb) for verb in ("GET", "PATCH")],
+            Resource=[_apigateway("/account")],
+        ),
+    ]
+
+
+def s3_account_statements(administrator: object) -> list[Statement]:
+    """S3 ARNs name no account, so ``payment-*`` would match buckets of that name in any
+    account. ``s3:ResourceAccount`` (the bucket owner's account, "Actions, resources, and
+    condition keys for Amazon S3") limits every S3 call on such a bucket to this account and
+    the administrator account (whose artifact bucket holds the functions' code). Denied only
+    when S3 supplies the key (``Null`` false): StackSets' own S3 calls on buckets of its own
+    (the prerequisite ``s3:*`` on ``*``) are not ``payment-*`` and stay as documented."""
+    return [
+        Statement(
+            Sid="PaymentBucketsOfTheseAccountsOnly",
+            Effect=Deny,
+            Action=[Action("s3", "*")],
+            Resource=[Sub(f"{_ARN}:s3:::payment-*"), Sub(f"{_ARN}:s3:::payment-*/*")],
+            Condition=Condition(
+                [
+                    Null("s3:ResourceAccount", "false"),
+                    StringNotEquals("s3:ResourceAccount", [Ref("AWS::AccountId"), administrator]),
+                ]
+            ),
+        )
+    ]
+
+
+def purge_role_protection(config: Config) -> list[Statement]:
+    """The purge role is named ``payment-*`` like the roles the deployer manages: without this
+    deny, the deployer could rewrite its trust policy and assume it."""
+    return [
+        Statement(
+            Sid="ProtectThePurgeRole",
+            Effect=Deny,
+            Action=[Action("iam", "*"), Action("sts", "*")],
+            Resource=[purge_role_arn(config)],
+        )
     ]
 
 
@@ -648,11 +773,14 @@ def build_stackset_roles(config: Config) -> Template:
                                 If("ZoneConfigured", Ref(hosted_zone), "*"),
                                 If("ZoneConfigured", Ref(domain_name), "*"),
                             )
+                            + api_gateway_statements()
                             + key_statements()
                             + certificate_statements()
                             + data_protection_statements()
+                            + s3_account_statements(administrator)
                             + role_statements()
                             + execution_role_statements(config)
+                            + purge_role_protection(config)
                             + [
                                 Statement(
                                     # Handler calls that IAM authorises on "*" only (see
@@ -716,18 +844,22 @@ def build_stackset_roles(config: Config) -> Template:
             parliament=EXECUTION_ROLE_PARLIAMENT,
         )
     )
-    template.add_resource(
+    boundary = template.add_resource(
         suppress(
             ManagedPolicy(
                 "PermissionsBoundary",
                 ManagedPolicyName=PERMISSIONS_BOUNDARY_NAME,
                 Description="Permissions boundary of every role the payment templates create",
-                PolicyDocument=permissions_boundary_document(boundary_statements(config)),
+                PolicyDocument=permissions_boundary_document(
+                    purge_role_arn(config), PURGE_ACTIONS, boundary_statements(config)
+                ),
             ),
             checkov={"CKV_AWS_111": BOUNDARY_REASON},
             parliament={"RESOURCE_STAR": BOUNDARY_REASON},
         )
     )
+    # IAM is global: the break-glass role is made once per account, here, not by a stack set.
+    template.add_resource(purge_role(config, boundary.title))
     template.add_output(Output("AdministrationRoleArn", Value=Sub(f"${{{admin_role.title}.Arn}}")))
     template.add_output(Output("ExecutionRoleArn", Value=Sub(f"${{{execution_role.title}.Arn}}")))
     return template

@@ -53,6 +53,7 @@ from troposphere.s3 import (
 
 from .common import AUDIT_PREFIX, SUFFIX_PARAM, deny_insecure_transport, retain, suppress, tags
 from .config import Config
+from .purge_role import purge_role_arn
 
 AUDIT_BUCKET = "AuditBucket"
 ACCESS_LOG_BUCKET = "AccessLogBucket"
@@ -120,10 +121,36 @@ def tls_only(bucket: Bucket) -> Statement:
     return deny_insecure_transport("s3", [GetAtt(bucket, "Arn"), Sub(f"${{{bucket.title}.Arn}}/*")])
 
 
-def purge_role_arn(config: Config) -> Sub:
-    """The one principal that may remove locked or logged history (delete.py --purge-data runs
-    as this role; README "Security")."""
-    return Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{config.purge_role_name}")
+# The settings that decide how long audit history lives, and who may change them: denied to
+# every principal but the purge role (the break-glass path, README "Security"). The bucket's
+# configuration is written when the bucket is created, before its policy exists (the policy
+# names the bucket), so the first create is unaffected; a later change of these properties
+# fails until someone with the purge role lifts the lock. S3 lets the account's root user put
+# or delete a bucket policy whatever it says ("PutBucketPolicy", Amazon S3 API Reference): the
+# last resort if the purge role itself is lost.
+RETENTION_SETTINGS_ACTIONS = (
+    s3_actions.PutLifecycleConfiguration,
+    s3_actions.PutBucketPolicy,
+    s3_actions.DeleteBucketPolicy,
+    s3_actions.PutBucketVersioning,
+    s3_actions.PutBucketObjectLockConfiguration,
+)
+RETENTION_LOCK_SID = "OnlyThePurgeRoleChangesRetentionSettings"
+
+
+def _retention_lock(config: Config, bucket: Bucket) -> Statement:
+    return _only_the_purge_role(
+        config, RETENTION_LOCK_SID, list(RETENTION_SETTINGS_ACTIONS), GetAtt(bucket, "Arn")
+    )
+
+
+def _locking_policy(policy: BucketPolicy) -> BucketPolicy:
+    """Retained even when the create that made it rolls back: CloudFormation would have to
+    delete the policy, which the policy denies. The empty bucket is deleted anyway (DeleteBucket
+    is not locked) and its policy goes with it."""
+    policy.DeletionPolicy = "Retain"
+    policy.UpdateReplacePolicy = "Retain"
+    return policy
 
 
 def _only_the_purge_role(config: Config, sid: str, actions: list, resource: object) -> Statement:
@@ -202,7 +229,7 @@ def add_access_log_bucket(template: Template, config: Config) -> Bucket:
         )
     )
     template.add_resource(
-        retain(
+        _locking_policy(
             BucketPolicy(
                 "AccessLogBucketPolicy",
                 Bucket=bucket.ref(),
@@ -210,6 +237,7 @@ def add_access_log_bucket(template: Template, config: Config) -> Bucket:
                     Version="2012-10-17",
                     Statement=[
                         tls_only(bucket),
+                        _retention_lock(config, bucket),
                         _only_the_purge_role(
                             config,
                             "OnlyThePurgeRoleDeletesLogVersions",
@@ -319,10 +347,11 @@ def add_audit_bucket(
         )
     )
     objects = Sub(f"${{{bucket.title}.Arn}}/*")
-    # Retained with the bucket: a retained bucket keeps refusing plain HTTP and foreign keys.
+    # Retained with the bucket: a retained bucket keeps refusing plain HTTP, foreign keys and
+    # changes to its retention settings.
     template.add_resource(
         suppress(
-            retain(
+            _locking_policy(
                 BucketPolicy(
                     "AuditBucketPolicy",
                     Bucket=bucket.ref(),
@@ -330,6 +359,7 @@ def add_audit_bucket(
                         Version="2012-10-17",
                         Statement=[
                             tls_only(bucket),
+                            _retention_lock(config, bucket),
                             # Under GOVERNANCE, s3:BypassGovernanceRetention is what removes a
                             # locked version early; under COMPLIANCE nothing can.
                             _only_the_purge_role(

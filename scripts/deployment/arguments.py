@@ -82,3 +82,18 @@ def check_writable_file(path: Path, flag: str) -> None:
     if path.exists() and not os.access(path, os.W_OK):
         raise DeployError(f"{flag} {path}: the file is not writable", EXIT_USAGE)
     check_writable_folder(path.parent, flag, path)
+
+
+NO_ALARM_SUBSCRIBER = "--no-alarm-subscriber"
+
+
+def add_alarm_subscriber_opt_out(parser: argparse.ArgumentParser) -> None:
+    """``--no-alarm-subscriber``: the explicit opt-out without which a deployment with no
+    ``--alarm-email`` is refused (``templates_src.config.require_alarm_subscriber``)."""
+    parser.add_argument(
+        NO_ALARM_SUBSCRIBER,
+        action="store_true",
+        dest="no_alarm_subscriber",
+        help="deploy without --alarm-email on purpose: the alarms then notify a topic nobody "
+        "is subscribed to (throw-away and test environments)",
+    )

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from templates_src.config import Config
+
 from . import table_steps
 from .stacksets import Held, StackSetSpec, _same_parameters, _same_template
 
@@ -876,4 +878,17 @@ def unsafe_summary(plans: list[StackSetPlan]) -> str:
         f"{p.name} {r.logical_id} ({r.resource_type}, {_unsafe_word(r)})"
         for p in plans
         for r in p.unsafe
+    )
+
+
+def alarm_subscriber_note(config: Config, opted_out: bool) -> str:
+    """What the plan says about the alarm subscriber (issue 15: "the plan says so"): who the
+    alarms reach, that the opt-out is in force, or that deploy would refuse."""
+    if config.alarm_email:
+        return f"alarms: e-mailed to {config.alarm_email} (the address confirms the subscription)"
+    if opted_out:
+        return "note: --no-alarm-subscriber: the alarms notify a topic nobody is subscribed to"
+    return (
+        "note: deploy refuses this: no alarm subscriber; give --alarm-email ADDRESS or "
+        "--no-alarm-subscriber"
     )

@@ -47,9 +47,9 @@ EXECUTION_ROLE = "AWSCloudFormationStackSetExecutionRole"
 # features the templates do not use.
 PRODUCT_SERVICES = frozenset(
     {
-        "acm", "apigateway", "application-autoscaling", "cloudformation", "cloudwatch",
-        "dynamodb", "ec2", "iam", "kms", "lambda", "logs", "route53", "s3", "secretsmanager",
-        "sns", "sqs", "ssm", "wafv2",
+        "acm", "apigateway", "application-autoscaling", "cloudformation", "cloudtrail",
+        "cloudwatch", "dynamodb", "ec2", "events", "iam", "kms", "lambda", "logs", "route53",
+        "s3", "secretsmanager", "sns", "sqs", "ssm", "wafv2",
     }
 )  # fmt: skip
 
@@ -297,6 +297,13 @@ def own_arn(
         return f"arn:{p}:kms:{r}:{a}:key/{physical_id or 'new-key'}"
     if resource_type == "AWS::KMS::Alias" and _text(properties.get("AliasName")):
         return f"arn:{p}:kms:{r}:{a}:{properties['AliasName']}"
+    if resource_type == "AWS::WAFv2::WebACL" and _text(properties.get("Name")):
+        # regional/webacl/<name>/<id>: the id is WAF's choice.
+        return f"arn:{p}:wafv2:{r}:{a}:regional/webacl/{properties['Name']}/{physical_id or 'new'}"
+    if resource_type == "AWS::Events::Rule" and _text(properties.get("Name")):
+        return f"arn:{p}:events:{r}:{a}:rule/{properties['Name']}"
+    if resource_type == "AWS::CloudTrail::Trail" and _text(properties.get("TrailName")):
+        return f"arn:{p}:cloudtrail:{r}:{a}:trail/{properties['TrailName']}"
     if resource_type == "AWS::WAFv2::WebACLAssociation" and _text(properties.get("WebACLArn")):
         return properties["WebACLArn"]
     if resource_type == "AWS::WAFv2::LoggingConfiguration":
@@ -396,6 +403,40 @@ def tag_context(properties: dict) -> dict[str, str]:
     return context
 
 
+# API Gateway resources created into a collection: until the service names the new one, the
+# create handler's calls other than the POST itself are on the resource it makes.
+_APIGATEWAY_COLLECTIONS = frozenset(
+    {"AWS::ApiGateway::RestApi", "AWS::ApiGateway::ApiKey", "AWS::ApiGateway::UsagePlan"}
+)
+
+
+def inherited_tags(resource_type: str, properties: dict, acting: Acting) -> dict[str, str]:
+    """The tags an API Gateway child resource inherits for access control: a REST API's
+    resources, methods, deployments and stages its API's, a base path mapping its domain's
+    ("API Gateway resources that can be tagged"), as the emulator's API Gateway holds them."""
+    if not resource_type.startswith("AWS::ApiGateway::") or resource_type in (
+        "AWS::ApiGateway::RestApi",
+        "AWS::ApiGateway::DomainName",
+    ):
+        return {}
+    from moto.apigateway.models import apigateway_backends
+
+    backend = apigateway_backends[acting.account][acting.region]
+    api = backend.apis.get(_text(properties.get("RestApiId")) or "")
+    if api is not None:
+        return dict(api.tags or {})
+    domain = backend.domain_names.get(_text(properties.get("DomainName")) or "")
+    return dict((domain.tags or {}) if domain is not None else {})
+
+
+def _went_with_its_api(resource_type: str, properties: dict) -> bool:
+    """A REST API's child whose API this stack already deleted: DeleteRestApi removed it with
+    the API, so CloudFormation's delete finds nothing and makes no call that needs a grant
+    (moto deletes a stack's resources in its own order, not children first)."""
+    api = properties.get("RestApiId")
+    return resource_type.startswith("AWS::ApiGateway::") and isinstance(api, dict)
+
+
 def _names_a_role(value: Any) -> bool:
     if isinstance(value, dict):
         return any(
@@ -435,8 +476,10 @@ def requests_for(
     operation: str,
     acting: Acting,
     physical_id: str | None = None,
+    parent_tags: dict[str, str] | None = None,
 ) -> list[Request]:
-    """Every call CloudFormation makes, as the execution role, to ``operation`` this resource."""
+    """Every call CloudFormation makes, as the execution role, to ``operation`` this resource
+    (``parent_tags``: the tags it inherits for access control, ``inherited_tags``)."""
     p, r, a = acting.partition, acting.region, acting.account
     arn = own_arn(resource_type, properties, physical_id, acting)
     service = resource_type.split("::")[1].lower() if "::" in resource_type else ""
@@ -479,10 +522,20 @@ def requests_for(
             resource = "*"
         elif action.split(":")[0] == service and arn:
             resource = arn
+            if (
+                resource_type in _APIGATEWAY_COLLECTIONS
+                and physical_id is None
+                and action != "apigateway:POST"
+            ):
+                resource = f"{arn}/new-resource-id"
         else:
             resource = ANY_RESOURCE
         own = action.split(":")[0] == service
-        requests.append(Request(action, resource, tag_context(properties) if own else {}))
+        context = tag_context(properties) if own else {}
+        if own and parent_tags:
+            inherited = {f"aws:ResourceTag/{k}": v for k, v in parent_tags.items()}
+            context = {**inherited, **context}
+        requests.append(Request(action, resource, context))
     if resource_type == "AWS::IAM::ManagedPolicy":
         requests = [r for r in requests if _policy_attachment_used(r.action, properties)]
     requests = [_with_record_context(r, resource_type, properties, operation) for r in requests]
@@ -637,7 +690,12 @@ def install() -> None:
             condition and not resources_map.lazy_condition_map[condition]
         ):
             properties = resolved(resource_json, resources_map)
-            check(logical_id, requests_for(resource_json["Type"], properties, "create", acting))
+            kind = resource_json["Type"]
+            parents = inherited_tags(kind, properties, acting)
+            check(
+                logical_id,
+                requests_for(kind, properties, "create", acting, parent_tags=parents),
+            )
         return create(logical_id, resource_json, resources_map, account_id, region_name)
 
     def checked_update(logical_id, resource_json, resources_map, account_id, region_name):  # type: ignore[no-untyped-def]
@@ -646,9 +704,11 @@ def install() -> None:
             properties = resolved(resource_json, resources_map)
             original = resources_map._parsed_resources.get(logical_id)
             physical = getattr(original, "physical_resource_id", None)
+            kind = resource_json["Type"]
+            parents = inherited_tags(kind, properties, acting)
             check(
                 logical_id,
-                requests_for(resource_json["Type"], properties, "update", acting, physical),
+                requests_for(kind, properties, "update", acting, physical, parents),
             )
         return update(logical_id, resource_json, resources_map, account_id, region_name)
 
@@ -662,10 +722,13 @@ def install() -> None:
                 # The request carries the boundary the role has now (IAM's state).
                 properties = {**properties, "PermissionsBoundary": held_boundary}
             logical_id = getattr(parsed_resource, "logical_resource_id", "resource")
-            check(
-                logical_id,
-                requests_for(resource_json["Type"], properties, "delete", acting, physical),
-            )
+            kind = resource_json["Type"]
+            parents = inherited_tags(kind, properties, acting)
+            if not _went_with_its_api(kind, properties):
+                check(
+                    logical_id,
+                    requests_for(kind, properties, "delete", acting, physical, parents),
+                )
         return delete(self, parsed_resource, resource_json)
 
     parsing.parse_and_create_resource = checked_create

@@ -175,6 +175,26 @@ def _keep_method_validation() -> None:
     Method.create_from_cloudformation_json = classmethod(create_with_validation)  # type: ignore[assignment]
 
 
+def _keep_rest_api_tags() -> None:
+    """moto's RestApi model drops the template's Tags. API Gateway keeps them, and a REST API's
+    children inherit them for access control ("API Gateway resources that can be tagged"), which
+    the execution role's tag conditions rely on (iam_check.inherited_tags)."""
+    create = RestAPI.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    if getattr(create, "_keeps_tags", False):
+        return
+
+    def create_with_tags(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):  # noqa: ANN001, E501
+        api = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        tags = cloudformation_json["Properties"].get("Tags") or []
+        api.tags = {tag["Key"]: tag["Value"] for tag in tags}
+        return api
+
+    create_with_tags._keeps_tags = True  # type: ignore[attr-defined]
+    RestAPI.create_from_cloudformation_json = classmethod(create_with_tags)  # type: ignore[assignment]
+
+
 def _keep_stream_records(self: Any, function_arn: str, items: list, source: str) -> str:
     return ""  # nothing delivered: the records stay in the stream for a poller to read
 
@@ -581,6 +601,7 @@ def install() -> None:
     _fix_record_set_changes()
     _patch_dynamic_references()
     _keep_method_validation()
+    _keep_rest_api_tags()
     LambdaBackend.send_dynamodb_items = _keep_stream_records  # type: ignore[method-assign]
     _give_physical_id(Deployment, lambda deployment, name, props: deployment.id)
     _give_physical_id(

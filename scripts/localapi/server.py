@@ -140,6 +140,8 @@ class LocalApi:
             "--endpoint-url",
             self.endpoint_url,
             "--bootstrap",
+            # A local environment: its alarms go to a topic nobody reads, on purpose.
+            "--no-alarm-subscriber",
             "--poll",
             "0.05",
             "--build-dir",

@@ -91,13 +91,16 @@ class Result:
 
 def deploy_args(endpoint_url: str, suffix: str, work: Path, *extra: str) -> list[str]:
     """deploy.py's arguments for one test deployment: its own build folder and outputs file,
-    and a fast poll (the emulator finishes operations at once)."""
+    a fast poll (the emulator finishes operations at once), and, unless the test gives an
+    address, the explicit opt-out from an alarm subscriber (deploy refuses without either)."""
+    opt_out = [] if "--alarm-email" in extra else ["--no-alarm-subscriber"]
     return [
         "--environment-suffix", suffix,
         "--endpoint-url", endpoint_url,
         "--build-dir", str(work / "build"),
         "--outputs", str(work / "flat-outputs.json"),
         "--poll", "0.05",
+        *opt_out,
         *extra,
     ]  # fmt: skip
 

@@ -78,6 +78,7 @@ def common(emulator, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
         "--endpoint-url", emulator.url,
         "--outputs", str(work / "flat-outputs.json"),
         "--build-dir", str(work / "build"),
+        "--no-alarm-subscriber",
     ]  # fmt: skip
 
 
@@ -212,3 +213,54 @@ def test_ctrl_c_or_end_of_input_at_the_purge_prompt_removes_nothing(
     assert _held(aws) == before
     assert aws("dynamodb").describe_table(TableName=TABLE)["Table"]["TableName"] == TABLE
     aws("s3").head_bucket(Bucket=AUDIT)
+
+
+# --- alarms must reach someone (issue 15) ----------------------------------------------------
+
+
+@pytest.fixture
+def no_subscriber(emulator, tmp_path: Path) -> list[str]:
+    """A new environment's deploy arguments, with neither --alarm-email nor the opt-out."""
+    return [
+        "--environment-suffix", "noalarm",
+        "--endpoint-url", emulator.url,
+        "--outputs", str(tmp_path / "flat-outputs.json"),
+        "--build-dir", str(tmp_path / "build"),
+        "--poll", "0.05",
+    ]  # fmt: skip
+
+
+def test_a_deploy_without_an_alarm_subscriber_is_refused_before_anything_is_made(
+    aws, no_subscriber, tmp_path
+):
+    before = _held(aws)
+    result = _run(deploy_script.main, [*no_subscriber, "--bootstrap"])
+    _assert_refused(result, 2, "no alarm subscriber: give --alarm-email ADDRESS")
+    assert "--no-alarm-subscriber" in result.err
+    assert _held(aws) == before
+    assert not (tmp_path / "build").exists()  # refused before the build, too
+
+
+def test_the_plan_says_a_deploy_without_an_alarm_subscriber_would_be_refused(aws, no_subscriber):
+    before = _held(aws)
+    result = _run(deploy_script.main, [*no_subscriber, "--plan"])
+    assert result.code == 0, result.err
+    assert "note: deploy refuses this: no alarm subscriber" in result.out
+    assert _held(aws) == before
+
+
+def test_the_plan_says_the_opt_out_is_in_force(aws, no_subscriber):
+    result = _run(deploy_script.main, [*no_subscriber, "--no-alarm-subscriber", "--plan"])
+    assert result.code == 0, result.err
+    assert "note: --no-alarm-subscriber: the alarms notify a topic nobody is subscribed" in (
+        result.out
+    )
+    assert "deploy refuses this: no alarm subscriber" not in result.out
+
+
+def test_the_plan_names_the_alarm_address(aws, no_subscriber):
+    result = _run(
+        deploy_script.main, [*no_subscriber, "--alarm-email", "oncall@example.com", "--plan"]
+    )
+    assert result.code == 0, result.err
+    assert "alarms: e-mailed to oncall@example.com" in result.out

@@ -15,7 +15,7 @@ import pytest
 
 from scripts.emulator import Emulator
 from templates_src.build import render
-from templates_src.config import Config
+from templates_src.config import PROJECT, Config
 from templates_src.stackset_roles import build_stackset_roles
 
 pytestmark = pytest.mark.integration
@@ -101,9 +101,22 @@ def test_a_resource_outside_the_role_fails_with_aws_access_denied_message(cfn):
 def test_an_api_in_a_fresh_account_may_create_api_gateways_service_linked_role(cfn):
     # Fails without the ApiGatewayServiceRole statement: iam:CreateServiceLinkedRole for
     # ops.apigateway.amazonaws.com.
-    api = {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "payment-dev-api"}}
+    api = {
+        "Type": "AWS::ApiGateway::RestApi",
+        "Properties": {"Name": "payment-dev-api", "Tags": [{"Key": "Project", "Value": PROJECT}]},
+    }
     result = _deploy(cfn, "api", {"Api": api})
     assert result["Status"] == "SUCCEEDED", result.get("StatusReason")
+
+
+def test_an_api_without_this_products_tag_is_refused(cfn):
+    """The execution role creates and changes only APIs carrying the Project tag."""
+    api = {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "payment-dev-untagged"}}
+    result = _deploy(cfn, "untagged-api", {"Api": api})
+    assert result["Status"] == "FAILED"
+    reason = result["StatusReason"]
+    assert "is not authorized to perform: apigateway:" in reason
+    assert "on resource: arn:aws:apigateway:us-east-1::/restapis" in reason
 
 
 def test_a_role_outside_this_product_is_refused(cfn):

@@ -96,6 +96,18 @@ def execution_role(
     )
 
 
+def parent_tags(template: dict, properties: dict, parameters: dict, region: str) -> dict:
+    """The tags an API Gateway child resource inherits for access control from the REST API or
+    domain it names ("API Gateway resources that can be tagged"), as the template tags them."""
+    for key in ("RestApiId", "DomainName"):
+        named = properties.get(key)
+        if isinstance(named, dict) and set(named) == {"Ref"}:
+            parent = template["Resources"].get(named["Ref"], {})
+            tags = resolve(parent.get("Properties", {}).get("Tags", []), parameters, region)
+            return {t["Key"]: t["Value"] for t in tags if isinstance(t.get("Value"), str)}
+    return {}
+
+
 def every_call(templates: dict[str, dict], region: str = "us-east-1"):
     """(template, logical id, operation, request) for every resource of the service templates."""
     acting = iam_check.Acting(None, ACCOUNT, region, PARTITION)  # type: ignore[arg-type]
@@ -110,12 +122,13 @@ def every_call(templates: dict[str, dict], region: str = "us-east-1"):
         parameters.update(DOMAIN)
         for logical_id, resource in template["Resources"].items():
             properties = resolve(resource.get("Properties", {}), parameters, region)
+            parents = parent_tags(template, resource.get("Properties", {}), parameters, region)
             # CloudFormation never calls the delete handler of a Retain resource; it does for
             # RetainExceptOnCreate, when the create that made it rolls back.
             retained = resource.get("DeletionPolicy") == "Retain"
             for operation in ("create", "update") if retained else ("create", "update", "delete"):
                 for request in iam_check.requests_for(
-                    resource["Type"], properties, operation, acting
+                    resource["Type"], properties, operation, acting, parent_tags=parents
                 ):
                     yield name, logical_id, operation, request
 
@@ -147,7 +160,6 @@ def test_the_evaluation_covers_service_linked_roles_passed_roles_and_invocations
     ) in calls
     assert ("iam:PassRole", '{"iam:PassedToService": "lambda.amazonaws.com"}') in calls
     assert any(action == "lambda:InvokeFunction" for action, _ in calls)
-    assert any(action == "secretsmanager:GetSecretValue" for action, _ in calls)
 
 
 def test_stacksets_prerequisites_are_granted_exactly_as_documented(templates):
