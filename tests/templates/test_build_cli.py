@@ -27,6 +27,7 @@ OUTPUTS = {
     "standby.template.json",
     "stackset-roles.template.json",
     "account-baseline.template.json",
+    "client.template.json",
     "payment_processor.zip",
     "manifest.json",
     "REVIEW.md",
