@@ -10,11 +10,13 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 
 import pytest
 
 from templates_src.build import render
+from templates_src.clients import build_client
 from templates_src.config import ConfigError, from_inputs
 from templates_src.regions import build_primary, build_standby
 
@@ -145,3 +147,34 @@ def test_mtls_without_a_domain_is_a_configuration_error(inputs, reason):
 def test_iam_is_the_default_with_or_without_a_domain():
     assert from_inputs().client_auth == "iam"
     assert from_inputs(domain_name="pay.example.com").client_auth == "iam"
+
+
+def test_the_client_template_makes_roles_that_the_resource_policy_admits(primary, config):
+    client = json.loads(render(build_client(config)))
+    role = client["Resources"]["ClientRole"]["Properties"]
+    name = (
+        role["RoleName"]["Fn::Sub"]
+        .replace("${EnvironmentSuffix}", "dev")
+        .replace("${ClientId}", "acme")
+    )
+    arn = f"arn:aws:iam::123456789012:role/{name}"
+    pattern = _statements(primary)["OnlyClientRolesMayProcess"]["Condition"]["ArnNotLike"]
+    admitted = pattern["aws:PrincipalArn"]["Fn::Sub"]
+    admitted = admitted.replace("${AWS::Partition}", "aws").replace(
+        "${AWS::AccountId}", "123456789012"
+    )
+    assert fnmatch.fnmatchcase(arn, admitted.replace("${EnvironmentSuffix}", "dev"))
+    assert not fnmatch.fnmatchcase(arn, admitted.replace("${EnvironmentSuffix}", "prod"))
+    # ... and the handler reads the client id back after CLIENT_ROLE_PREFIX.
+    prefix = primary["Resources"]["ProcessorFunction"]["Properties"]["Environment"]["Variables"][
+        "CLIENT_ROLE_PREFIX"
+    ]["Fn::Sub"].replace("${EnvironmentSuffix}", "dev")
+    assert name == prefix + "acme"
+    (statement,) = role["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["execute-api:Invoke"]
+    assert [r["Fn::Sub"] for r in statement["Resource"]] == [
+        f"arn:${{AWS::Partition}}:execute-api:{region}:${{AWS::AccountId}}:*/prod/POST/process"
+        for region in ("us-east-1", "us-west-2")
+    ]
+    assert role["MaxSessionDuration"] == 3600
+    assert "PermissionsBoundary" in role
