@@ -33,6 +33,8 @@ WORKLOAD_ACTIONS = (
     "dynamodb:GetShardIterator",
     "dynamodb:ListStreams",
     "dynamodb:PutItem",
+    # API clients' roles (templates_src/clients.py): POST /process, their policy names the ARNs.
+    "execute-api:Invoke",
     "kms:Decrypt",
     "kms:DescribeKey",
     "kms:Encrypt",

@@ -25,12 +25,12 @@ from __future__ import annotations
 from awacs import execute_api, sts
 from awacs.aws import Allow, Condition, Policy, Principal, Statement, StringEquals
 from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template
-from troposphere.iam import Policy as InlinePolicy
 from troposphere.iam import Role
 
 from .boundary import permissions_boundary_arn
 from .common import STAGE_NAME, SUFFIX_PARAM, add_parameter_group, suppress, tags
 from .config import SUFFIX_PATTERN, SUFFIX_RULE, Config
+from .iam import role_policy
 
 CLIENT_ID_PARAM = "ClientId"
 TRUSTED_PRINCIPALS_PARAM = "TrustedPrincipalArns"
@@ -130,9 +130,14 @@ def build_client(config: Config) -> Template:
             )
         ],
     )
-    invoke = Policy(
-        Version="2012-10-17",
-        Statement=[
+    # A customer managed policy, like every role's (IAM best practices: "Use customer managed
+    # policies instead of inline policies"); named like the role, which IAM keeps unique.
+    invoke = role_policy(
+        template,
+        "ClientPolicy",
+        role_name(),
+        Sub(f"payment-${{{SUFFIX_PARAM}}}: client ${{{CLIENT_ID_PARAM}}} may call POST /process"),
+        [
             Statement(
                 Sid="ProcessPayments",
                 Effect=Allow,
@@ -152,7 +157,7 @@ def build_client(config: Config) -> Template:
                 AssumeRolePolicyDocument=trust,
                 MaxSessionDuration=MAX_SESSION_SECONDS,
                 PermissionsBoundary=permissions_boundary_arn(),
-                Policies=[InlinePolicy(PolicyName="invoke-process", PolicyDocument=invoke)],
+                ManagedPolicyArns=[Ref(invoke)],
                 Tags=tags(),
             ),
             cfn_lint={

@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 
 from scripts.emulator.iam_policy import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, Request, evaluate
-from templates_src.boundary import permissions_boundary_document
 from templates_src.build import render
 from templates_src.clients import build_client
 from templates_src.config import ConfigError, from_inputs
+from templates_src.iam import role_policy_documents
 from templates_src.regions import build_primary, build_standby
+from templates_src.stackset_roles import build_stackset_roles
 
 from .conftest import of_type
 
@@ -173,7 +174,9 @@ def test_the_client_template_makes_roles_that_the_resource_policy_admits(primary
         "CLIENT_ROLE_PREFIX"
     ]["Fn::Sub"].replace("${EnvironmentSuffix}", "dev")
     assert name == prefix + "acme"
-    (statement,) = role["Policies"][0]["PolicyDocument"]["Statement"]
+    assert "Policies" not in role  # a customer managed policy, like every role's
+    [document] = role_policy_documents(client, "ClientRole")
+    (statement,) = document["Statement"]
     assert statement["Action"] == ["execute-api:Invoke"]
     assert [r["Fn::Sub"] for r in statement["Resource"]] == [
         f"arn:${{AWS::Partition}}:execute-api:{region}:${{AWS::AccountId}}:*/prod/POST/process"
@@ -247,17 +250,12 @@ def test_the_resource_policy_admits_only_this_environments_client_roles(principa
     assert _api_decision(principal, route) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="templates_src/boundary.py (deployer branch) must add execute-api:Invoke to "
-    "WORKLOAD_ACTIONS: a client role's effective permissions are its policy AND the boundary",
-)
 def test_a_client_role_may_invoke_process_in_every_region_and_nothing_else():
     client = json.loads(render(build_client(from_inputs())))
-    role = client["Resources"]["ClientRole"]["Properties"]
-    policy = _resolved(role["Policies"][0]["PolicyDocument"])
-    boundary = json.loads(permissions_boundary_document().to_json())
+    [document] = role_policy_documents(client, "ClientRole")
+    policy = _resolved(document)
+    roles = json.loads(render(build_stackset_roles(from_inputs())))
+    boundary = _resolved(roles["Resources"]["PermissionsBoundary"]["Properties"]["PolicyDocument"])
 
     def decision(action: str, resource: str) -> str:
         return evaluate(Request(action=action, resource=resource), [policy], boundary).result
