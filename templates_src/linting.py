@@ -125,13 +125,17 @@ def lint_many(jobs: Sequence[LintJob]) -> list[list[Finding]]:
     workers = min(len(jobs), os.cpu_count() or 1)
     if workers <= 1:
         return [_lint_job(job) for job in jobs]
-    context = _context()
-    if context.get_start_method() == "fork":
-        _rules()  # loaded once, before the workers fork, instead of once in each
     # Largest first: the biggest template is the longest lint, so it must not start last.
     order = sorted(range(len(jobs)), key=lambda i: len(jobs[i].body), reverse=True)
+    results: dict[int, list[Finding]] = {}
+    context = _context()
+    if context.get_start_method() == "fork":
+        # The smallest template is linted here, before the workers fork: that loads the rules
+        # and warms cfn-lint's caches once for all of them instead of once in each.
+        smallest = order.pop()
+        results[smallest] = _lint_job(jobs[smallest])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        results = dict(zip(order, pool.map(_lint_job, [jobs[i] for i in order]), strict=True))
+        results.update(zip(order, pool.map(_lint_job, [jobs[i] for i in order]), strict=True))
     return [results[i] for i in range(len(jobs))]
 
 
