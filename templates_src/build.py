@@ -1,4 +1,8 @@
-"""``build``: render the templates and the handler package, lint them, write ``build/``."""
+"""``build``: render the templates and the handler package, lint them, write ``build/``.
+
+The templates are linted together, in parallel, and results of an unchanged template come from
+the lint cache (``lint_cache``) unless the caller asks for a fresh lint.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from pathlib import Path
 
 from troposphere import Template
 
-from . import linting, package, review
+from . import lint_cache, linting, package, review
 from .baseline import build_account_baseline
 from .clients import build_client
 from .config import Config
@@ -52,6 +56,8 @@ class BuildResult:
     findings: list[linting.Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     manifest: dict = field(default_factory=dict)
+    # Per template, in build order: True when its findings came from the lint cache.
+    lint_reused: dict[str, bool] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -150,16 +156,33 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def build(config: Config, out: Path) -> BuildResult:
+def build(
+    config: Config,
+    out: Path,
+    *,
+    use_lint_cache: bool = True,
+    lint_cache_dir: Path | None = None,
+) -> BuildResult:
+    """``lint_cache_dir``: where lint results are kept (default ``lint_cache.default_directory``);
+    ``use_lint_cache=False`` lints every template and leaves the cache as it is."""
     out.mkdir(parents=True, exist_ok=True)
     result = BuildResult(out=out)
     rendered = render_all(config)
     zip_bytes = package.build_zip()
+    cache = (
+        lint_cache.LintCache(lint_cache_dir or lint_cache.default_directory())
+        if use_lint_cache
+        else None
+    )
+    linted = lint_cache.lint_all(
+        [linting.LintJob(item.file_name, item.body, item.regions) for item in rendered], cache
+    )
 
     templates: dict[str, dict] = {}
     files: dict[str, dict] = {}
-    for item in rendered:
-        findings = linting.lint_template(item.file_name, item.body, item.regions)
+    for item, lint in zip(rendered, linted, strict=True):
+        findings = lint.findings
+        result.lint_reused[item.file_name] = lint.reused
         result.findings.extend(findings)
         result.notes.extend(limit_notes(item))
         templates[item.file_name] = _template_entry(item, findings)

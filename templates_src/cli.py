@@ -151,6 +151,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_concurrency_arguments(b)
     b.add_argument("--out", type=Path, default=Path("build"), help="output folder (default build/)")
+    b.add_argument(
+        "--no-lint-cache",
+        action="store_true",
+        help="lint every template with cfn-lint, not reusing results of earlier builds",
+    )
     return parser
 
 
@@ -180,7 +185,10 @@ def ensure_writable_folder(folder: Path, flag: str = "--out") -> None:
 def _build(args: argparse.Namespace) -> int:
     config = config_from(args)
     ensure_writable_folder(args.out)
-    result = build(config, args.out)
+    result = build(config, args.out, use_lint_cache=not args.no_lint_cache)
+    for file_name, reused in result.lint_reused.items():
+        how = "reused from the lint cache" if reused else "linted"
+        print(f"lint: {file_name}: {how}", file=sys.stderr)
     for note in result.notes:
         print(note, file=sys.stderr)
     for finding in result.findings:
