@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.emulator import Emulator  # noqa: E402
+from scripts.emulator.server import Server  # noqa: E402
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--port", type=int, default=5000, help="port (default 5000; 0 picks a free one)"
     )
     args = parser.parse_args(argv)
-    emulator = Emulator(args.host, args.port)
+    emulator = Server(args.host, args.port)
     try:
         emulator.start()
     except OSError as error:

@@ -7,10 +7,13 @@ behave like CloudFormation's (``stacksets``, one at a time: ``stackset_operation
 refuses what CloudFormation refuses: parameter values (``parameters``), conditional resources
 on update (``updates``), DeletionPolicy on rollback, delete and removal (``deletion``). Dev
 and test tooling only: nothing here reaches the generated templates.
+
+Importing this package changes nothing: the extensions are installed only in the emulator's own
+process (``scripts/local_aws.py``), which ``Emulator`` starts as a child and stops.
 """
 
 from __future__ import annotations
 
-from .server import Emulator, install
+from .process import Emulator, EmulatorStartError
 
-__all__ = ["Emulator", "install"]
+__all__ = ["Emulator", "EmulatorStartError"]
