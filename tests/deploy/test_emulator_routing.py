@@ -13,10 +13,9 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 
+from scripts.emulator import Emulator
 from templates_src import config as config_module
 from templates_src import regions
-
-from scripts.emulator import Emulator
 
 from .conftest import ACCOUNT, PRIMARY, REPLICA, Aws, operation_outcome
 
