@@ -70,7 +70,14 @@ class Emulator:
         return self._proc.pid if self._proc else None
 
     def _command(self) -> list[str]:
-        arguments = ["--host", self.host, "--port", str(self.port)]
+        arguments = [
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--parent-pid",
+            str(os.getpid()),
+        ]
         if not self.setup:
             return [sys.executable, str(LOCAL_AWS), *arguments]
         run = (
