@@ -70,8 +70,9 @@ def _environment(tmp_path: Path) -> dict[str, str]:
 
 
 def _repository_state() -> list[str]:
-    """``git status`` of the repository, every ignored file listed (with its modification time,
-    as git does not compare their content), less the caches."""
+    """``git status`` of the repository, every untracked and ignored file listed, each line with
+    its file's modification time (git does not compare an ignored or already modified file's
+    content), less the caches."""
     status = subprocess.run(
         ["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
         cwd=ROOT,
@@ -83,9 +84,8 @@ def _repository_state() -> list[str]:
     for line in status:
         if any(cache in line for cache in CACHES):
             continue
-        if line.startswith("!! "):
-            line += f" {(ROOT / line[3:]).stat().st_mtime_ns}"
-        state.append(line)
+        path = ROOT / line[3:].split(" -> ")[-1]
+        state.append(f"{line} {path.stat().st_mtime_ns if path.exists() else '-'}")
     return state
 
 
