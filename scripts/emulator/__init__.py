@@ -1,8 +1,8 @@
 """The local AWS emulator: moto in server mode plus this project's extensions.
 
 moto's CloudFormation skips resource types it has no model for, and its StackSets neither carry
-updates to the instance stacks nor report failures. ``install()`` registers one model per missing
-type (``models``), fills the gaps in existing ones (``patches``), makes stack set operations
+updates to the instance stacks nor report failures. ``server.install()`` registers one model per
+missing type (``models``), fills the gaps in existing ones (``patches``), makes stack set operations
 behave like CloudFormation's (``stacksets``, one at a time: ``stackset_operations``), and
 refuses what CloudFormation refuses: parameter values (``parameters``), conditional resources
 on update (``updates``), DeletionPolicy on rollback, delete and removal (``deletion``). Dev
