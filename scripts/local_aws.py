@@ -8,15 +8,17 @@ taskcat at it with ``--endpoint-url URL`` or ``AWS_ENDPOINT_URL=URL``.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.emulator import Emulator  # noqa: E402
+from scripts.emulator.server import Server  # noqa: E402
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,8 +31,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--port", type=int, default=5000, help="port (default 5000; 0 picks a free one)"
     )
+    parser.add_argument(
+        "--parent-pid",
+        type=int,
+        help="stop when the process with this id ends (how scripts.emulator.Emulator starts it)",
+    )
     args = parser.parse_args(argv)
-    emulator = Emulator(args.host, args.port)
+    emulator = Server(args.host, args.port)
     try:
         emulator.start()
     except OSError as error:
@@ -42,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Ctrl-C / kill -INT as the way to stop the emulator however it was started. Before "ready",
     # so a caller that signals as soon as it reads the line is heard.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    if args.parent_pid:
+        threading.Thread(target=_stop_with, args=(args.parent_pid,), daemon=True).start()
     try:
         print(f"ready: {emulator.url}", flush=True)
         threading.Event().wait()
@@ -50,6 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         emulator.stop()
     return 0
+
+
+def _stop_with(parent_pid: int) -> None:
+    """Interrupt this process once ``parent_pid`` is gone: a test run or a tool that was
+    killed leaves no emulator behind (the child runs in a session of its own)."""
+    while os.getppid() == parent_pid:
+        time.sleep(1)
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """``python scripts/run_taskcat.py``: the taskcat regional deploy tests (CONTRACT §5).
 
-Builds ``build/`` if it is missing or stale, runs the tests of ``.taskcat.yml`` with taskcat
-(from its own environment, ``.venvs/taskcat/``, created on first use), deletes every test stack
+Builds ``build/`` (``--build-dir``) if it is missing or stale, runs the tests of ``.taskcat.yml``
+with taskcat (from its own environment, ``.venvs/taskcat/``, made by ``scripts/setup_tools.py``)
+on a copy of the build in a temporary project folder, so taskcat writes nothing into the
+repository, deletes every test stack
 and then every prerequisite stack (per test in reverse creation order), purges the data the
 stacks retain on delete (table, buckets, keys of the run's random suffixes, in every region of
 the build), checks that nothing of those suffixes is left, and prints one line per test and
@@ -22,11 +24,14 @@ could not start; 2 on bad arguments, a configuration that does not match the bui
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -35,17 +40,14 @@ sys.path.insert(0, str(ROOT))
 
 from scripts import toolvenv  # noqa: E402
 from scripts.deployment import arguments  # noqa: E402
-from scripts.taskcat_support.emulator_process import (  # noqa: E402
-    EmulatorProcess,
-    EmulatorStartError,
-)
+from scripts.emulator.process import Emulator, EmulatorStartError  # noqa: E402
 from templates_src.cli import OneLineParser  # noqa: E402
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 CONFIG = ROOT / ".taskcat.yml"
 OUTPUTS = ROOT / "taskcat_outputs"
-VENV = ROOT / ".venvs" / "taskcat"
-TASKCAT_REQUIREMENTS = ROOT / "scripts" / "taskcat_support" / "requirements.txt"
+BUILD = ROOT / "build"
+TASKCAT = toolvenv.TASKCAT
 RUNNER = ROOT / "scripts" / "taskcat_support" / "runner.py"
 HOOK = "payment_replica_prerequisites"
 PRIMARY_TEMPLATE = "build/primary.template.json"
@@ -85,6 +87,12 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         default=OUTPUTS,
         help="taskcat's outputs (default taskcat_outputs/)",
+    )
+    p.add_argument(
+        "--build-dir",
+        type=Path,
+        default=BUILD,
+        help="the build the tests deploy, reused when up to date (default build/)",
     )
     p.add_argument(
         "--emulator-port",
@@ -192,8 +200,8 @@ def load_plan(config_path: Path) -> dict[str, Any]:
     }
 
 
-def ensure_build(plan: dict[str, Any], out: TextIO) -> None:
-    """Reuse an up-to-date ``build/`` for the configuration's regions, else build it."""
+def ensure_build(plan: dict[str, Any], folder: Path, out: TextIO) -> None:
+    """Reuse an up-to-date build in ``folder`` for the configuration's regions, else build it."""
     from scripts.deployment.artifacts import stale_reason
     from templates_src import build as build_module
     from templates_src import config as config_module
@@ -206,17 +214,34 @@ def ensure_build(plan: dict[str, Any], out: TextIO) -> None:
         )
     except config_module.ConfigError as error:
         raise UsageError(f"the taskcat configuration cannot be built: {error}") from error
-    folder = ROOT / "build"
     reason = stale_reason(config, folder)
     if reason is None:
-        print("using build/ (up to date)", file=out)
+        print(f"using {_shown(folder)} (up to date)", file=out)
         return
-    print(f"building build/ ({reason})", file=out, flush=True)
+    print(f"building {_shown(folder)} ({reason})", file=out, flush=True)
     result = build_module.build(config, folder)
     if not result.clean:
         for finding in result.findings:
             print(finding, file=out)
         raise RunError(f"build: {len(result.findings)} lint finding(s); no stack created")
+
+
+def _shown(folder: Path) -> str:
+    """``build/`` for the repository's build folder, else the folder as given."""
+    return "build/" if folder.resolve() == BUILD else str(folder)
+
+
+@contextlib.contextmanager
+def project_copy(build_dir: Path) -> Iterator[Path]:
+    """A temporary project folder for taskcat holding a copy of the build as ``build/``.
+
+    taskcat writes into its project root (``.taskcat/`` for nested templates) and the current
+    folder (a converted ``.taskcat.yml``); staging copies ``build/`` only (``runner._stage_only``).
+    A copy, not a link: taskcat's S3 sync does not follow links."""
+    with tempfile.TemporaryDirectory(prefix="taskcat-project-") as folder:
+        root = Path(folder)
+        shutil.copytree(build_dir, root / "build")
+        yield root
 
 
 # --- where taskcat talks to ----------------------------------------------------------------
@@ -434,7 +459,9 @@ def table(result: dict[str, Any]) -> str:
 BASELINE_STACK = "payment-account-baseline"
 
 
-def ensure_account_baseline(plan: dict[str, Any], endpoint_url: str | None, out: TextIO) -> None:
+def ensure_account_baseline(
+    plan: dict[str, Any], build_dir: Path, endpoint_url: str | None, out: TextIO
+) -> None:
     """A stage that logs fails until its account and region name a CloudWatch Logs role
     (``AWS::ApiGateway::Account``, "Set up CloudWatch logging for REST APIs in API Gateway").
     That setting is one per account and region, so no test stack may own it: before taskcat
@@ -444,7 +471,7 @@ def ensure_account_baseline(plan: dict[str, Any], endpoint_url: str | None, out:
 
     aws = Aws(endpoint_url)
     regions = sorted({r for rs in plan["tests"].values() for r in rs} | _primary_regions(plan))
-    template = (ROOT / "build" / ACCOUNT_BASELINE).read_text()
+    template = (build_dir / ACCOUNT_BASELINE).read_text()
     for region in regions:
         if aws.client("apigateway", region).get_account().get("cloudwatchRoleArn"):
             continue
@@ -470,7 +497,12 @@ def _primary_regions(plan: dict[str, Any]) -> set[str]:
 
 
 def run_taskcat(
-    python: Path, config: Path, output_dir: Path, endpoint_url: str | None, region: str
+    python: Path,
+    config: Path,
+    project_root: Path,
+    output_dir: Path,
+    environment: Mapping[str, str],
+    offline: bool,
 ) -> dict[str, Any]:
     results_file = output_dir / "results.json"
     results_file.unlink(missing_ok=True)
@@ -478,7 +510,7 @@ def run_taskcat(
         str(python),
         str(RUNNER),
         "--project-root",
-        str(ROOT),
+        str(project_root),
         "--config",
         str(config),
         "--results",
@@ -488,16 +520,16 @@ def run_taskcat(
         "--stage",
         "build",
     ]
-    if endpoint_url:
+    if offline:
         command += ["--offline", "--poll", "1"]
     else:
         command += ["--report"]
     try:
         proc = subprocess.run(
             command,
-            cwd=ROOT,
-            env=child_environment(endpoint_url, region),
-            timeout=OFFLINE_TIMEOUT if endpoint_url else None,
+            cwd=project_root,
+            env=dict(environment),
+            timeout=OFFLINE_TIMEOUT if offline else None,
         )
     except subprocess.TimeoutExpired as error:
         raise RunError(f"taskcat did not finish within {OFFLINE_TIMEOUT} s") from error
@@ -507,9 +539,26 @@ def run_taskcat(
         raise RunError(f"taskcat runner exited with {proc.returncode} and no results") from error
 
 
+@contextlib.contextmanager
+def scoped_environ(environment: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` is ``environment`` inside the block and exactly as before after it.
+
+    The baseline, the purge and the check talk to taskcat's target in this process; boto3 and
+    the deploy code read the endpoint, credentials and region from the environment.
+    """
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(environment)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     args = parser().parse_args(argv)
-    emulator: EmulatorProcess | None = None
+    emulator: Emulator | None = None
     try:
         if args.aws and not has_credentials():
             raise UsageError(
@@ -517,11 +566,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
                 "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws configure`)"
             )
         plan = load_plan(args.config.resolve())
-        ensure_build(plan, out)
-        home = toolvenv.ensure(
-            VENV, TASKCAT_REQUIREMENTS, log=lambda line: print(line, file=out, flush=True)
-        )
-        python = toolvenv.python(home)
+        python = toolvenv.require(TASKCAT)
+        build_dir = args.build_dir.resolve()
+        ensure_build(plan, build_dir, out)
         output_dir = args.output_dir.resolve()
         output_dir.mkdir(parents=True, exist_ok=True)
         for stale in [*output_dir.glob("tCaT-*-cfnlogs.txt"), output_dir / "index.html"]:
@@ -529,24 +576,34 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         region = plan["primary_region"] or next(iter(plan["tests"].values()))[0]
         endpoint_url = None if args.aws else args.endpoint_url
         if not args.aws and not endpoint_url:
-            emulator = EmulatorProcess(output_dir / "emulator.log", port=args.emulator_port)
-            endpoint_url = emulator.start()
+            emulator = Emulator(port=args.emulator_port, log=output_dir / "emulator.log")
+            endpoint_url = emulator.start().url
             print(f"emulator: {endpoint_url} (pid {emulator.pid})", file=out, flush=True)
         target = "the AWS account of the configured credentials" if args.aws else endpoint_url
         print(f"taskcat: {args.config.name} against {target}", file=out, flush=True)
         # The baseline and the purge talk to the same target as taskcat, with its credentials.
-        environ = child_environment(endpoint_url, region)
-        os.environ.clear()
-        os.environ.update(environ)
-        ensure_account_baseline(plan, endpoint_url, out)
-        result = run_taskcat(python, args.config.resolve(), output_dir, endpoint_url, region)
-        purge_problems = purge_retained(result, plan, endpoint_url, out)
-        purge_problems += check_nothing_left(result, plan, endpoint_url, out)
+        environment = child_environment(endpoint_url, region)
+        with scoped_environ(environment):
+            ensure_account_baseline(plan, build_dir, endpoint_url, out)
+        with project_copy(build_dir) as project_root:
+            result = run_taskcat(
+                python,
+                args.config.resolve(),
+                project_root,
+                output_dir,
+                environment,
+                offline=endpoint_url is not None,
+            )
+        with scoped_environ(environment):
+            purge_problems = purge_retained(result, plan, endpoint_url, out)
+            purge_problems += check_nothing_left(result, plan, endpoint_url, out)
     except UsageError as error:
         print(f"run_taskcat: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except EmulatorStartError as error:
-        print(f"run_taskcat: error: {error}; its log ends:\n{error.log_tail}", file=sys.stderr)
+        print(
+            f"run_taskcat: error: {error.message}; its log ends:\n{error.log_tail}", file=sys.stderr
+        )
         return EXIT_FAILED
     except (RunError, toolvenv.ToolVenvError) as error:
         print(f"run_taskcat: error: {error}", file=sys.stderr)

@@ -5,7 +5,8 @@
 
 Prints one table (tool, passed, failed, skipped), every failure, and every suppression with its
 reason. Exit 0 when nothing fails and every suppression is explained; 1 otherwise; 2 on bad
-arguments. checkov runs from its own environment in .venvs/checkov, created on first use.
+arguments. checkov runs from its own environment in .venvs/checkov, made by
+``scripts/setup_tools.py``; without it the checkov row fails and names that command.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def scan(config: config_module.Config, *, log=print) -> tuple[list[ToolResult], 
         regions = {name: result.manifest["templates"][name]["regions"][0] for name in names}
         rows = [_cfn_lint_row(result, templates)]
         try:
-            rows.append(run_checkov(out, names, log=log))
+            rows.append(run_checkov(out, names))
         except toolvenv.ToolVenvError as error:
             rows.append(ToolResult("checkov", 0, 1, 0, [str(error)]))
         rows.append(iam_lint.lint_policies({n: (templates[n], regions[n]) for n in names}))

@@ -1,8 +1,10 @@
 """Tools whose dependency pins clash with the project's get a virtual environment each.
 
-Created on first use under ``.venvs/<name>`` (ignored by git) from a requirements file of exact
-pins, rebuilt only when that file changes, never installed into the project's own environment.
-A lock keeps two concurrent runs (two test workers, a test and a user) from building it at once.
+``.venvs/<name>`` (ignored by git) holds the tool installed from ``constraints/<name>.txt``, the
+exact versions of its whole resolved set, committed. ``scripts/setup_tools.py`` creates or
+updates them (``ensure``); everything else only finds them (``require``) and never installs:
+a missing or out-of-date environment is one error naming the setup command. A stamp with the
+constraint file's digest tells an environment that is up to date.
 """
 
 from __future__ import annotations
@@ -13,15 +15,37 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / ".venvs"
-MARKER = "requirements.sha256"
+CONSTRAINTS = ROOT / "constraints"
+STAMP = "constraints.sha256"
+SETUP_COMMAND = ".venv/bin/python scripts/setup_tools.py"
 
 
 class ToolVenvError(RuntimeError):
-    """The tool's environment could not be created (the message carries pip's last lines)."""
+    """The tool's environment is missing, out of date, or could not be created."""
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    requirements: tuple[str, ...]  # what to install; the constraint file fixes every version
+
+    @property
+    def home(self) -> Path:
+        return VENVS / self.name
+
+    @property
+    def constraints(self) -> Path:
+        return CONSTRAINTS / f"{self.name}.txt"
+
+
+CHECKOV = Tool("checkov", ("checkov",))
+TASKCAT = Tool("taskcat", ("taskcat", "setuptools"))  # taskcat imports pkg_resources
+TOOLS = (CHECKOV, TASKCAT)
 
 
 def bin_path(home: Path, program: str) -> Path:
@@ -32,29 +56,48 @@ def python(home: Path) -> Path:
     return bin_path(home, "python")
 
 
-def ensure(home: Path, requirements: Path, log: Callable[[str], None] = print) -> Path:
-    """``home``, after creating the environment there if it is missing or out of date."""
-    wanted = hashlib.sha256(requirements.read_bytes()).hexdigest()
-    marker = home / MARKER
+def _digest(tool: Tool) -> str:
+    return hashlib.sha256(tool.constraints.read_bytes()).hexdigest()
 
-    def current() -> bool:
-        return marker.is_file() and marker.read_text().strip() == wanted and python(home).exists()
 
-    if current():
-        return home
-    home.parent.mkdir(parents=True, exist_ok=True)
-    with open(home.parent / f".{home.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another run may be building it right now
-        if current():
-            return home
-        log(f"creating the {home.name} environment in {home} (first use only)")
-        shutil.rmtree(home, ignore_errors=True)
+def up_to_date(tool: Tool) -> bool:
+    stamp = tool.home / STAMP
+    return (
+        stamp.is_file()
+        and stamp.read_text().strip() == _digest(tool)
+        and python(tool.home).exists()
+    )
+
+
+def require(tool: Tool) -> Path:
+    """The tool environment's interpreter; ToolVenvError naming the setup command if the
+    environment is missing or was made from another constraint file."""
+    if not up_to_date(tool):
+        state = "is out of date" if tool.home.exists() else "is missing"
+        raise ToolVenvError(
+            f"the {tool.name} environment {tool.home.relative_to(ROOT)} {state}: "
+            f"run `{SETUP_COMMAND}` (it installs {tool.constraints.relative_to(ROOT)})"
+        )
+    return python(tool.home)
+
+
+def ensure(tool: Tool, log: Callable[[str], None] = print) -> bool:
+    """Create or update the environment; True if it had to be (re)built."""
+    if up_to_date(tool):
+        return False
+    VENVS.mkdir(parents=True, exist_ok=True)
+    with open(VENVS / f".{tool.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another setup may be building it right now
+        if up_to_date(tool):
+            return False
+        log(f"creating the {tool.name} environment in {tool.home} from {tool.constraints.name}")
+        shutil.rmtree(tool.home, ignore_errors=True)
         steps = [
-            [sys.executable, "-m", "venv", str(home)],
+            [sys.executable, "-m", "venv", str(tool.home)],
             [
-                str(python(home)),
+                str(python(tool.home)),
                 "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input",
-                "-r", str(requirements),
+                "-c", str(tool.constraints), *tool.requirements,
             ],
         ]  # fmt: skip
         for step in steps:
@@ -62,5 +105,5 @@ def ensure(home: Path, requirements: Path, log: Callable[[str], None] = print) -
             if proc.returncode != 0:
                 tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
                 raise ToolVenvError(f"{' '.join(step[:4])} ... failed:\n{tail}")
-        marker.write_text(wanted + "\n")
-    return home
+        (tool.home / STAMP).write_text(_digest(tool) + "\n")
+    return True

@@ -22,6 +22,12 @@ def test_quick_start_has_exactly_two_commands_build_then_test():
     assert commands[1].endswith("python -m pytest")
 
 
+def test_the_test_command_makes_the_tool_environments_before_pytest():
+    """The tests never install checkov or taskcat: the command creates their environments."""
+    steps = [step.strip() for step in _quick_start_commands()[1].split("&&")]
+    assert steps[-2:] == [".venv/bin/python scripts/setup_tools.py", ".venv/bin/python -m pytest"]
+
+
 def test_ci_runs_the_readme_test_command_verbatim():
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert _quick_start_commands()[1] in ci

@@ -1,4 +1,9 @@
-"""Start moto in server mode on 127.0.0.1 with the project's extensions installed."""
+"""moto in server mode with the project's extensions, in this process: the emulator's own.
+
+``install()`` changes moto's classes for the whole process, for good; only the emulator's
+process (``scripts/local_aws.py``, started by ``process.Emulator``) calls it, so no other
+process - a test run's included - ever runs on a patched moto.
+"""
 
 from __future__ import annotations
 
@@ -59,8 +64,8 @@ def free_port(host: str = "127.0.0.1") -> int:
         return probe.getsockname()[1]
 
 
-class Emulator:
-    """moto's threaded server with the extensions; a context manager for tests and scripts."""
+class Server:
+    """moto's threaded server with the extensions installed, in this process."""
 
     def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
         self.host = host
@@ -71,7 +76,7 @@ class Emulator:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> Emulator:
+    def start(self) -> Server:
         install()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
         # moto's server thread would hang on a port it cannot bind: find out here instead.
@@ -90,7 +95,7 @@ class Emulator:
             self._server.stop()
             self._server = None
 
-    def __enter__(self) -> Emulator:
+    def __enter__(self) -> Server:
         return self.start()
 
     def __exit__(

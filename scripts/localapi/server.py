@@ -29,7 +29,6 @@ from botocore.config import Config
 from scripts import deploy as deploy_script
 from scripts.deployment import names
 from scripts.emulator import Emulator
-from scripts.emulator import install as install_emulator
 
 from .body import DEFAULT_TIMEOUT_S, MalformedRequest, RequestTooLarge, read_body
 from .deployed import DeployedApi, Limit, read_api, read_function, read_stream_mappings
@@ -120,7 +119,6 @@ class LocalApi:
     def _start_emulator(self) -> None:
         if self.options.endpoint_url:
             return
-        install_emulator()
         self.emulator = Emulator(self.options.host, self.options.emulator_port)
         try:
             self.emulator.start()

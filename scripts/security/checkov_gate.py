@@ -1,4 +1,5 @@
-"""checkov over the built templates, from its own environment, fully offline."""
+"""checkov over the built templates, from its own environment (``scripts/setup_tools.py``
+makes it), fully offline."""
 
 from __future__ import annotations
 
@@ -11,12 +12,10 @@ from scripts import toolvenv
 
 from .result import ToolResult
 
-REQUIREMENTS = Path(__file__).resolve().parent / "checkov-requirements.txt"
-VENV = toolvenv.VENVS / "checkov"
 
-
-def run_checkov(build_dir: Path, files: list[str], *, log=print) -> ToolResult:
-    home = toolvenv.ensure(VENV, REQUIREMENTS, log=log)
+def run_checkov(build_dir: Path, files: list[str]) -> ToolResult:
+    """ToolVenvError, naming the setup command, when checkov's environment is missing."""
+    home = toolvenv.require(toolvenv.CHECKOV).parent.parent
     env = {
         **os.environ,
         "BC_SKIP_MAPPING": "TRUE",  # no guideline mapping download

@@ -13,11 +13,11 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 
-from handler import stream_lookup
+from scripts.emulator import Emulator
 from templates_src import config as config_module
 from templates_src import regions
 
-from .conftest import ACCOUNT, PRIMARY, REPLICA, operation_outcome
+from .conftest import ACCOUNT, PRIMARY, REPLICA, Aws, operation_outcome
 
 pytestmark = pytest.mark.integration
 
@@ -33,8 +33,7 @@ API_GATEWAY_ZONES = {PRIMARY: "Z1UJRXOUMOOFQ8", REPLICA: "Z2OJLYMUO9EFXC"}
 ROLES = {PRIMARY: "PRIMARY", REPLICA: "SECONDARY"}
 
 
-@pytest.fixture(scope="module")
-def code(aws) -> dict[str, str]:
+def _upload_code(aws) -> dict[str, str]:
     """The provider function's code: any zip in S3 (the emulator runs the project's
     handler/stream_lookup.py that the function's Handler names, not the zip)."""
     archive = io.BytesIO()
@@ -43,6 +42,11 @@ def code(aws) -> dict[str, str]:
     aws("s3").create_bucket(Bucket=CODE_BUCKET)
     aws("s3").put_object(Bucket=CODE_BUCKET, Key=CODE_KEY, Body=archive.getvalue())
     return {"S3Bucket": CODE_BUCKET, "S3Key": CODE_KEY}
+
+
+@pytest.fixture(scope="module")
+def code(aws) -> dict[str, str]:
+    return _upload_code(aws)
 
 
 def _provider(code: dict[str, str]) -> dict[str, dict]:
@@ -198,20 +202,26 @@ def test_table_stream_of_a_missing_table_fails_naming_table_and_region(aws, code
     assert "[FAILED]" in message and "no-table" in message and "eu-west-1" in message
 
 
-def test_a_table_stream_whose_provider_never_answers_fails_as_its_service_timeout(
-    aws, code, monkeypatch
-):
-    # The real provider runs; here its answer cannot be delivered (every PUT refused).
-    monkeypatch.setattr(
-        stream_lookup, "deliver", lambda *a, **k: stream_lookup.Delivery(False, 4, "refused")
-    )
-    stream = _table_stream("routing-payments")
-    stream["Properties"]["ServiceTimeout"] = 360
-    template = json.dumps({"Resources": {**_provider(code), "Stream": stream}})
-    with pytest.raises(ClientError) as raised:
-        aws("cloudformation", PRIMARY).create_stack(
-            StackName="silent-provider", TemplateBody=template, Capabilities=["CAPABILITY_IAM"]
-        )
+# In the emulator's process, where the provider runs: every PUT of its answer is refused.
+REFUSED_DELIVERY = (
+    "from handler import stream_lookup\n"
+    "stream_lookup.deliver = lambda *a, **k: stream_lookup.Delivery(False, 4, 'refused')\n"
+)
+
+
+def test_a_table_stream_whose_provider_never_answers_fails_as_its_service_timeout(aws):
+    # The real provider runs; here its answer cannot be delivered, in an emulator of its own.
+    with Emulator(setup=REFUSED_DELIVERY) as refusing:
+        silent = Aws(refusing.url)
+        stream = _table_stream("routing-payments")
+        stream["Properties"]["ServiceTimeout"] = 360
+        resources = {**_provider(_upload_code(silent)), "Stream": stream}
+        with pytest.raises(ClientError) as raised:
+            silent("cloudformation", PRIMARY).create_stack(
+                StackName="silent-provider",
+                TemplateBody=json.dumps({"Resources": resources}),
+                Capabilities=["CAPABILITY_IAM"],
+            )
     message = raised.value.response["Error"]["Message"]
     assert "did not receive a response" in message and "ServiceTimeout of 360 seconds" in message
 

@@ -9,16 +9,23 @@ from pathlib import Path
 
 import pytest
 
+from scripts import toolvenv
 from scripts.security import iam_lint, suppressions
 from scripts.security.checkov_gate import run_checkov
 from scripts.security_scan import scan
 from templates_src.config import Config
+from tests.tool_environments import require
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def gate():
+def checkov():
+    return require(toolvenv.CHECKOV)
+
+
+@pytest.fixture(scope="module")
+def gate(checkov):
     rows, listed = scan(Config(), log=lambda message: None)
     return {row.tool: row for row in rows}, listed
 
@@ -48,7 +55,7 @@ def test_every_suppression_has_a_reason_and_is_used(gate):
     assert checkov_skips == rows["checkov"].applied
 
 
-def test_cli_prints_the_table_and_writes_json(tmp_path):
+def test_cli_prints_the_table_and_writes_json(tmp_path, checkov):
     out = tmp_path / "scan.json"
     proc = subprocess.run(
         [sys.executable, "scripts/security_scan.py", "--json", str(out)],
@@ -123,7 +130,7 @@ def test_the_iam_linter_flags_a_wildcard_policy():
     assert any("RESOURCE_STAR" in d for d in result.details)
 
 
-def test_checkov_flags_an_unencrypted_public_bucket(tmp_path):
+def test_checkov_flags_an_unencrypted_public_bucket(tmp_path, checkov):
     (tmp_path / "bad.template.json").write_text(
         json.dumps(
             {
@@ -138,6 +145,6 @@ def test_checkov_flags_an_unencrypted_public_bucket(tmp_path):
             }
         )
     )
-    result = run_checkov(tmp_path, ["bad.template.json"], log=lambda message: None)
+    result = run_checkov(tmp_path, ["bad.template.json"])
     assert result.failed >= 1
     assert any("AWS::S3::Bucket.Open" in d for d in result.details)

@@ -145,6 +145,21 @@ def test_the_aws_run_never_keeps_an_emulator_endpoint(monkeypatch):
     assert env["AWS_PROFILE"] == "test-account"
 
 
+def test_the_run_environment_is_scoped_and_this_process_gets_its_own_back(monkeypatch):
+    """The baseline and the purge see taskcat's environment; afterwards, even when they fail,
+    this process's environment is exactly what it was (a real profile included)."""
+    monkeypatch.setenv("AWS_PROFILE", "production")
+    before = dict(os.environ)
+    env = run_taskcat.child_environment("http://127.0.0.1:5000", "us-east-1")
+    with run_taskcat.scoped_environ(env):
+        assert dict(os.environ) == env
+        assert "AWS_PROFILE" not in os.environ
+    assert dict(os.environ) == before
+    with pytest.raises(RuntimeError), run_taskcat.scoped_environ(env):
+        raise RuntimeError("the purge failed")
+    assert dict(os.environ) == before
+
+
 def _stack(test: str, region: str, created: str, final: str, reason: str = "") -> dict:
     return {
         "test": test,

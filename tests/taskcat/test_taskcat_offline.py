@@ -1,8 +1,11 @@
 """``scripts/run_taskcat.py`` end to end against the local emulator, and its bad-input paths.
 
 The run starts its own emulator and stops it afterwards, so the assertions read what the run
-recorded (``taskcat_outputs/results.json``, the printed table) and check that nothing is left
-running. The first test of the module creates ``.venvs/taskcat`` if it is missing.
+recorded (``results.json`` in its output folder, the printed table) and check that nothing is
+left running. Every run writes under a temporary folder only - its build, taskcat's outputs and
+project copy, the emulator's log, any ``.taskcat`` folder - and each checks that the repository
+has no new or changed file afterwards. taskcat's environment comes from
+``scripts/setup_tools.py``; without it every test here fails, naming that command.
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from scripts import toolvenv
+from tests.tool_environments import require
+
 ROOT = Path(__file__).resolve().parents[2]
+TASKCAT_SUPPORT = ROOT / "scripts" / "taskcat_support"
 SCRIPT = ROOT / "scripts" / "run_taskcat.py"
 SUFFIX = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 PRIMARY, REPLICA = "us-east-1", "us-west-2"
@@ -40,27 +47,65 @@ AWS_VARIABLES = (
 )
 
 
+# Ignored folders that anything run from the repository may create or change meanwhile (the
+# test run's own caches, other test workers' bytecode); everything else must stay as it was.
+CACHES = ("__pycache__/", ".pytest_cache/", ".hypothesis/", ".venv/", ".venvs/", ".egg-info/")
+
+
 def _environment(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in AWS_VARIABLES}
     empty = tmp_path / "empty-aws-file"
     empty.write_text("")
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    (tmp_path / "home").mkdir(exist_ok=True)
     env.update(
         AWS_CONFIG_FILE=str(empty),
         AWS_SHARED_CREDENTIALS_FILE=str(empty),
         AWS_EC2_METADATA_DISABLED="true",  # no instance-metadata credentials either
+        TMPDIR=str(tmp_path / "tmp"),  # taskcat's project copy, the emulator's temporary files
+        HOME=str(tmp_path / "home"),  # no ~/.taskcat.yml of the machine, nothing written there
+        PYTHONDONTWRITEBYTECODE="1",
     )
     return env
 
 
-def _run(tmp_path: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
+def _repository_state() -> list[str]:
+    """``git status`` of the repository, every untracked and ignored file listed, each line with
+    its file's modification time (git does not compare an ignored or already modified file's
+    content), less the caches."""
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
         cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    state = []
+    for line in status:
+        if any(cache in line for cache in CACHES):
+            continue
+        path = ROOT / line[3:].split(" -> ")[-1]
+        state.append(f"{line} {path.stat().st_mtime_ns if path.exists() else '-'}")
+    return state
+
+
+def _run(
+    tmp_path: Path, *args: str, build: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """run_taskcat.py with its build in ``build`` (default: under ``tmp_path``); the repository
+    has no new or changed file afterwards."""
+    before = _repository_state()
+    build = build or tmp_path / "build"
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--build-dir", str(build), *args],
+        cwd=tmp_path,
         env=_environment(tmp_path),
         capture_output=True,
         text=True,
         timeout=timeout,
     )
+    assert _repository_state() == before, proc.stdout + proc.stderr
+    return proc
 
 
 def _by_test_and_region(results: dict) -> dict[tuple[str, str], dict]:
@@ -95,16 +140,24 @@ def _gone(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def taskcat_python() -> Path:
+    return require(toolvenv.TASKCAT)
+
+
 @pytest.fixture(scope="module")
-def offline_run(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[subprocess.CompletedProcess, dict]:
-    """One full default run: build if needed, emulator, taskcat, clean-up."""
-    tmp_path = tmp_path_factory.mktemp("taskcat")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default run's folder: its build (reused by the later runs), outputs, temporaries."""
+    return tmp_path_factory.mktemp("taskcat")
+
+
+@pytest.fixture(scope="module")
+def offline_run(work: Path) -> tuple[subprocess.CompletedProcess, dict]:
+    """One full default run: build, emulator, taskcat, clean-up."""
     started = time.monotonic()
-    proc = _run(tmp_path)
+    proc = _run(work, "--output-dir", str(work / "out"))
     print(f"run_taskcat.py took {time.monotonic() - started:.1f} s")
-    results_file = ROOT / "taskcat_outputs" / "results.json"
+    results_file = work / "out" / "results.json"
     assert results_file.is_file(), proc.stdout + proc.stderr
     return proc, json.loads(results_file.read_text())
 
@@ -222,11 +275,11 @@ def test_the_run_prints_one_row_per_test_and_region(offline_run):
         assert row.search(proc.stdout), proc.stdout
 
 
-def test_nothing_left_running_and_nothing_reached_beyond_the_emulator(offline_run):
+def test_nothing_left_running_and_nothing_reached_beyond_the_emulator(offline_run, work):
     proc, results = offline_run
     assert _gone(_emulator_pid(proc.stdout))
     assert results["blocked_connections"] == []
-    outputs = ROOT / "taskcat_outputs"
+    outputs = work / "out"
     assert outputs.is_dir()
     logs = sorted(p.name for p in outputs.glob("tCaT-*-cfnlogs.txt"))
     assert logs == sorted(
@@ -248,7 +301,14 @@ def test_endpoint_url_and_aws_together_are_refused(tmp_path):
     assert "not allowed with argument" in proc.stderr
 
 
-def test_emulator_that_cannot_start_exits_1_with_its_log_tail(tmp_path, offline_run):
+def test_the_project_copy_is_gone_and_nothing_went_to_the_repository(offline_run, work):
+    """taskcat ran on a temporary copy of the build, removed after the run."""
+    proc, _ = offline_run
+    assert not list((work / "tmp").iterdir()), proc.stdout  # project copy, emulator log: gone
+    assert "building " + str(work / "build") in proc.stdout  # the build went there too
+
+
+def test_emulator_that_cannot_start_exits_1_with_its_log_tail(tmp_path, offline_run, work):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -259,6 +319,7 @@ def test_emulator_that_cannot_start_exits_1_with_its_log_tail(tmp_path, offline_
             str(port),
             "--output-dir",
             str(tmp_path / "out"),
+            build=work / "build",
             timeout=300,
         )
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -267,7 +328,9 @@ def test_emulator_that_cannot_start_exits_1_with_its_log_tail(tmp_path, offline_
     assert not (tmp_path / "out" / "results.json").exists()  # taskcat never ran
 
 
-def test_a_template_failing_in_one_region_is_named_and_the_rest_cleaned_up(tmp_path, offline_run):
+def test_a_template_failing_in_one_region_is_named_and_the_rest_cleaned_up(
+    tmp_path, offline_run, work
+):
     """The primary test without its prerequisite hook: its global table cannot find the replica
     region's key. The replica test still passes, and every stack is still deleted."""
     import yaml
@@ -277,7 +340,14 @@ def test_a_template_failing_in_one_region_is_named_and_the_rest_cleaned_up(tmp_p
     del config["tests"]["standby"]  # not needed to show it, and it would double the run
     broken = tmp_path / "taskcat-without-prerequisites.yml"
     broken.write_text(yaml.safe_dump(config))
-    proc = _run(tmp_path, "--config", str(broken), "--output-dir", str(tmp_path / "out"))
+    proc = _run(
+        tmp_path,
+        "--config",
+        str(broken),
+        "--output-dir",
+        str(tmp_path / "out"),
+        build=work / "build",
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
 
     results = json.loads((tmp_path / "out" / "results.json").read_text())
@@ -296,7 +366,7 @@ def test_a_template_failing_in_one_region_is_named_and_the_rest_cleaned_up(tmp_p
     assert _gone(_emulator_pid(proc.stdout))
 
 
-def test_a_failing_prerequisite_stops_its_later_steps_and_the_run(tmp_path, offline_run):
+def test_a_failing_prerequisite_stops_its_later_steps_and_the_run(tmp_path, offline_run, work):
     """The standby test's first step is refused (here: a template whose parameters it cannot
     fill), so its second step is never tried and taskcat starts no test stack; the run names
     the test, step and region, and still deletes the primary test's prerequisite."""
@@ -307,7 +377,14 @@ def test_a_failing_prerequisite_stops_its_later_steps_and_the_run(tmp_path, offl
     hook["config"]["steps"][0]["template"] = "build/standby.template.json"  # needs more
     broken = tmp_path / "taskcat-broken-prerequisite.yml"
     broken.write_text(yaml.safe_dump(config))
-    proc = _run(tmp_path, "--config", str(broken), "--output-dir", str(tmp_path / "out"))
+    proc = _run(
+        tmp_path,
+        "--config",
+        str(broken),
+        "--output-dir",
+        str(tmp_path / "out"),
+        build=work / "build",
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
 
     results = json.loads((tmp_path / "out" / "results.json").read_text())
@@ -325,13 +402,15 @@ def test_a_failing_prerequisite_stops_its_later_steps_and_the_run(tmp_path, offl
     assert "nothing left of suffixes" in proc.stdout
 
 
-def test_the_offline_guard_refuses_and_records_any_other_host(tmp_path, offline_run):
+def test_the_offline_guard_refuses_and_records_any_other_host(
+    tmp_path, offline_run, taskcat_python
+):
     """taskcat hard-codes https://sts.<region>.amazonaws.com and fetches its report's CSS from
     GitHub: in an offline run both are refused, and recorded (the run then fails)."""
     guard = (
         "import sys, boto3, requests\n"
         "from botocore.config import Config\n"
-        "sys.path.insert(0, 'scripts/taskcat_support')\n"
+        "sys.path.insert(0, sys.argv[1])\n"
         "import runner\n"
         "runner._endpoint_only('http://127.0.0.1:9')\n"
         "sts = boto3.client('sts', region_name='us-east-1',\n"
@@ -347,8 +426,8 @@ def test_the_offline_guard_refuses_and_records_any_other_host(tmp_path, offline_
     )
     env = {**_environment(tmp_path), "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
     proc = subprocess.run(
-        [str(ROOT / ".venvs" / "taskcat" / "bin" / "python"), "-c", guard],
-        cwd=ROOT,
+        [str(taskcat_python), "-c", guard, str(TASKCAT_SUPPORT)],
+        cwd=tmp_path,
         env=env,
         capture_output=True,
         text=True,
@@ -361,7 +440,7 @@ def test_the_offline_guard_refuses_and_records_any_other_host(tmp_path, offline_
 HOOK_PROBE = """
 import json, sys
 from types import SimpleNamespace as NS
-sys.path.insert(0, 'scripts/taskcat_support')
+sys.path.insert(0, sys.argv[1])
 import taskcat_plugin_payment_replica_prerequisites as hook
 from taskcat.exceptions import TaskCatException
 
@@ -412,14 +491,16 @@ print(json.dumps(out))
 """
 
 
-def test_the_hook_reads_steps_and_passes_the_staged_template_and_code(tmp_path, offline_run):
+def test_the_hook_reads_steps_and_passes_the_staged_template_and_code(
+    tmp_path, offline_run, work, taskcat_python
+):
     """The primary template is over the TemplateBody limit: the hook names taskcat's staged copy
     in the step region's bucket, in the URL form deploy.py uses, with the staged code."""
     from scripts.deployment.artifacts import object_url
 
     proc = subprocess.run(
-        [str(ROOT / ".venvs" / "taskcat" / "bin" / "python"), "-c", HOOK_PROBE],
-        cwd=ROOT,
+        [str(taskcat_python), "-c", HOOK_PROBE, str(TASKCAT_SUPPORT)],
+        cwd=work,  # the probe reads build/ there
         env=_environment(tmp_path),
         capture_output=True,
         text=True,
