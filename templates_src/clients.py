@@ -146,24 +146,25 @@ def build_client(config: Config) -> Template:
             )
         ],
     )
+    suppress(
+        invoke,
+        cfn_lint={
+            "I3042": "The role is global and made once, in the primary region: it names "
+            "POST /process in each deployment region on purpose, not only its own."
+        },
+    )
     role = template.add_resource(
-        suppress(
-            Role(
-                ROLE_TITLE,
-                RoleName=role_name(),
-                Description=Sub(
-                    f"payment-${{{SUFFIX_PARAM}}}: API client ${{{CLIENT_ID_PARAM}}}, POST /process"
-                ),
-                AssumeRolePolicyDocument=trust,
-                MaxSessionDuration=MAX_SESSION_SECONDS,
-                PermissionsBoundary=permissions_boundary_arn(),
-                ManagedPolicyArns=[Ref(invoke)],
-                Tags=tags(),
+        Role(
+            ROLE_TITLE,
+            RoleName=role_name(),
+            Description=Sub(
+                f"payment-${{{SUFFIX_PARAM}}}: API client ${{{CLIENT_ID_PARAM}}}, POST /process"
             ),
-            cfn_lint={
-                "I3042": "The role is global and made once, in the primary region: it names "
-                "POST /process in each deployment region on purpose, not only its own."
-            },
+            AssumeRolePolicyDocument=trust,
+            MaxSessionDuration=MAX_SESSION_SECONDS,
+            PermissionsBoundary=permissions_boundary_arn(),
+            ManagedPolicyArns=[Ref(invoke)],
+            Tags=tags(),
         )
     )
     template.add_output(Output("ClientId", Description="Client id", Value=Ref(CLIENT_ID_PARAM)))

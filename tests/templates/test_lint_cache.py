@@ -27,6 +27,7 @@ TEMPLATES = [
     "standby.template.json",
     "stackset-roles.template.json",
     "account-baseline.template.json",
+    "client.template.json",
 ]
 
 
