@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from payment_ops.emulator import Emulator  # noqa: E402
 from scripts import deploy as deploy_script  # noqa: E402
-from scripts.emulator import Emulator  # noqa: E402
 from templates_src import build as build_module  # noqa: E402
 from templates_src import package  # noqa: E402
 

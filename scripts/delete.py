@@ -14,13 +14,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, TextIO
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from scripts.deployment import (  # noqa: E402
+from payment_ops.deployment import (
     arguments,
     artifacts,
     discovery,
@@ -28,17 +24,17 @@ from scripts.deployment import (  # noqa: E402
     retained,
     stacksets,
 )
-from scripts.deployment import lock as lock_module  # noqa: E402
-from scripts.deployment.aws import Aws, error_code  # noqa: E402
-from scripts.deployment.errors import (  # noqa: E402
+from payment_ops.deployment import lock as lock_module
+from payment_ops.deployment.aws import Aws, error_code
+from payment_ops.deployment.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     DeployError,
 )
-from scripts.deployment.operations import OPERATION_PREFERENCES, Waiter  # noqa: E402
-from templates_src import config as config_module  # noqa: E402
-from templates_src.cli import OneLineParser, add_config_arguments, config_from  # noqa: E402
+from payment_ops.deployment.operations import OPERATION_PREFERENCES, Waiter
+from templates_src import config as config_module
+from templates_src.cli import OneLineParser, add_config_arguments, config_from
 
 
 def parser() -> argparse.ArgumentParser:

@@ -25,10 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from scripts.deployment import (  # noqa: E402
+from payment_ops.deployment import (
     arguments,
     artifacts,
     discovery,
@@ -39,31 +36,33 @@ from scripts.deployment import (  # noqa: E402
     retained,
     stacksets,
 )
-from scripts.deployment import lock as lock_module  # noqa: E402
-from scripts.deployment import plan as plan_module  # noqa: E402
-from scripts.deployment.aws import AccountUnreachable, Aws, error_code  # noqa: E402
-from scripts.deployment.errors import (  # noqa: E402
+from payment_ops.deployment import lock as lock_module
+from payment_ops.deployment import plan as plan_module
+from payment_ops.deployment.aws import AccountUnreachable, Aws, error_code
+from payment_ops.deployment.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     DeployError,
 )
-from scripts.deployment.operations import Waiter  # noqa: E402
-from templates_src import build as build_module  # noqa: E402
-from templates_src import config as config_module  # noqa: E402
-from templates_src import regions as regions_module  # noqa: E402
-from templates_src import routing  # noqa: E402
-from templates_src.cli import (  # noqa: E402
+from payment_ops.deployment.operations import Waiter
+from templates_src import build as build_module
+from templates_src import config as config_module
+from templates_src import regions as regions_module
+from templates_src import routing
+from templates_src.cli import (
     OneLineParser,
     add_concurrency_arguments,
     add_config_arguments,
     config_from,
 )
-from templates_src.stackset_roles import (  # noqa: E402
+from templates_src.stackset_roles import (
     ADMINISTRATION_ROLE,
     EXECUTION_ROLE,
     TARGET_ACCOUNTS_PARAM,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 OUTPUTS_FILE = Path("cfn-outputs") / "flat-outputs.json"
 # Never written to the outputs file, whatever a template might one day output.

@@ -32,12 +32,11 @@ from typing import TextIO
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts import deploy as deploy_script  # noqa: E402
-from scripts.deployment import arguments  # noqa: E402
-from scripts.deployment.aws import Aws, error_code  # noqa: E402
-from scripts.deployment.errors import DeployError  # noqa: E402
-from scripts.drill import discovery, inversion  # noqa: E402
-from scripts.drill.steps import (  # noqa: E402
+from payment_ops.deployment import arguments  # noqa: E402
+from payment_ops.deployment.aws import Aws, error_code  # noqa: E402
+from payment_ops.deployment.errors import DeployError  # noqa: E402
+from payment_ops.drill import discovery, inversion  # noqa: E402
+from payment_ops.drill.steps import (  # noqa: E402
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
@@ -45,6 +44,7 @@ from scripts.drill.steps import (  # noqa: E402
     drill,
     restore,
 )
+from scripts import deploy as deploy_script  # noqa: E402
 from templates_src import config as config_module  # noqa: E402
 from templates_src.cli import OneLineParser, add_config_arguments, config_from  # noqa: E402
 
@@ -156,7 +156,7 @@ class SetupError(Exception):
 @contextlib.contextmanager
 def own_emulator(config: config_module.Config, args: argparse.Namespace, out: TextIO) -> Iterator:
     """A fresh emulator with the hosted zone and a deployment with the domain; stopped after."""
-    from scripts.emulator import Emulator
+    from payment_ops.emulator import Emulator
 
     for name in DROPPED:  # real credentials never go to the emulator
         os.environ.pop(name, None)

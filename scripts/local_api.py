@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.localapi.body import DEFAULT_TIMEOUT_S  # noqa: E402
-from scripts.localapi.server import STATE_DIR, LocalApi, StartError, options_from  # noqa: E402
+from payment_ops.localapi.body import DEFAULT_TIMEOUT_S  # noqa: E402
+from payment_ops.localapi.server import STATE_DIR, LocalApi, StartError, options_from  # noqa: E402
 from templates_src import config as config_module  # noqa: E402
 from templates_src.cli import OneLineParser  # noqa: E402
 

@@ -12,11 +12,8 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts.emulator import Emulator  # noqa: E402
+from payment_ops.emulator import Emulator
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,23 +30,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from scripts import toolvenv  # noqa: E402
-from scripts.deployment import arguments  # noqa: E402
-from scripts.taskcat_support.emulator_process import (  # noqa: E402
+from payment_ops import toolvenv
+from payment_ops.deployment import arguments
+from payment_ops.taskcat_support.emulator_process import (
     EmulatorProcess,
     EmulatorStartError,
 )
-from templates_src.cli import OneLineParser  # noqa: E402
+from templates_src.cli import OneLineParser
+
+ROOT = Path(__file__).resolve().parent.parent
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 CONFIG = ROOT / ".taskcat.yml"
 OUTPUTS = ROOT / "taskcat_outputs"
 VENV = ROOT / ".venvs" / "taskcat"
-TASKCAT_REQUIREMENTS = ROOT / "scripts" / "taskcat_support" / "requirements.txt"
-RUNNER = ROOT / "scripts" / "taskcat_support" / "runner.py"
+TASKCAT_REQUIREMENTS = ROOT / "payment_ops" / "taskcat_support" / "requirements.txt"
+RUNNER = ROOT / "payment_ops" / "taskcat_support" / "runner.py"
 HOOK = "payment_replica_prerequisites"
 PRIMARY_TEMPLATE = "build/primary.template.json"
 REPLICA_TEMPLATE = "build/replica.template.json"
@@ -194,7 +193,7 @@ def load_plan(config_path: Path) -> dict[str, Any]:
 
 def ensure_build(plan: dict[str, Any], out: TextIO) -> None:
     """Reuse an up-to-date ``build/`` for the configuration's regions, else build it."""
-    from scripts.deployment.artifacts import stale_reason
+    from payment_ops.deployment.artifacts import stale_reason
     from templates_src import build as build_module
     from templates_src import config as config_module
 
@@ -292,8 +291,8 @@ def purge_retained(
     data is purged here, as ``delete.py --purge-data`` would: otherwise every run on an account
     would leave a deletion-protected global table, buckets and six keys behind.
     """
-    from scripts.deployment import retained
-    from scripts.deployment.aws import Aws
+    from payment_ops.deployment import retained
+    from payment_ops.deployment.aws import Aws
 
     regions_of = suffix_regions(result, plan)
     if not regions_of:
@@ -324,8 +323,8 @@ def check_nothing_left(
     """After the purge: no live stack, table, bucket, KMS alias or usable KMS key of any of the
     run's suffixes in any region of the build (KMS keys may only be pending deletion); what is
     left, if anything."""
-    from scripts.deployment import retained
-    from scripts.deployment.aws import Aws
+    from payment_ops.deployment import retained
+    from payment_ops.deployment.aws import Aws
 
     regions_of = suffix_regions(result, plan)
     if not regions_of:
@@ -439,7 +438,7 @@ def ensure_account_baseline(plan: dict[str, Any], endpoint_url: str | None, out:
     (``AWS::ApiGateway::Account``, "Set up CloudWatch logging for REST APIs in API Gateway").
     That setting is one per account and region, so no test stack may own it: before taskcat
     starts, each region of the run whose account names no role gets the account baseline."""
-    from scripts.deployment.aws import Aws
+    from payment_ops.deployment.aws import Aws
     from templates_src.build import ACCOUNT_BASELINE
 
     aws = Aws(endpoint_url)

@@ -16,16 +16,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts import toolvenv  # noqa: E402
-from scripts.security import exceptions, iam_lint, suppressions  # noqa: E402
-from scripts.security.checkov_gate import run_checkov  # noqa: E402
-from scripts.security.result import ToolResult  # noqa: E402
-from templates_src import config as config_module  # noqa: E402
-from templates_src.build import build  # noqa: E402
-from templates_src.cli import add_config_arguments, config_from  # noqa: E402
+from payment_ops import toolvenv
+from payment_ops.security import exceptions, iam_lint, suppressions
+from payment_ops.security.checkov_gate import run_checkov
+from payment_ops.security.result import ToolResult
+from templates_src import config as config_module
+from templates_src.build import build
+from templates_src.cli import add_config_arguments, config_from
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

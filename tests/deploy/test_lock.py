@@ -11,10 +11,10 @@ import socket
 
 import pytest
 
+from payment_ops.deployment import lock as lock_module
+from payment_ops.deployment.aws import Aws as DeployAws
+from payment_ops.deployment.errors import DeployError
 from scripts import deploy as deploy_script
-from scripts.deployment import lock as lock_module
-from scripts.deployment.aws import Aws as DeployAws
-from scripts.deployment.errors import DeployError
 
 from .conftest import ACCOUNT, PRIMARY, deploy_args, operation_count, run_delete, run_deploy
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import pytest
 from botocore.stub import Stubber
 
+from payment_ops.deployment.aws import Aws
 from scripts import deploy as deploy_script
-from scripts.deployment.aws import Aws
 from templates_src import config as config_module
 
 ADMIN = "111111111111"

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from payment_ops.deployment import plan, table_steps
+from payment_ops.deployment.aws import Aws
 from scripts import deploy as deploy_script
-from scripts.deployment import plan, table_steps
-from scripts.deployment.aws import Aws
 from templates_src import build as build_module
 from templates_src import config as config_module
 from templates_src import data

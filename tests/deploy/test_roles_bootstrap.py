@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from botocore.stub import Stubber
 
+from payment_ops.deployment import artifacts, names
+from payment_ops.deployment.aws import Aws as DeployAws
+from payment_ops.deployment.errors import DeployError
+from payment_ops.deployment.operations import Waiter
 from scripts import deploy as deploy_script
-from scripts.deployment import artifacts, names
-from scripts.deployment.aws import Aws as DeployAws
-from scripts.deployment.errors import DeployError
-from scripts.deployment.operations import Waiter
 from templates_src import build as build_module
 from templates_src.cli import config_from
 from templates_src.stackset_roles import EXECUTION_ROLE

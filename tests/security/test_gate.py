@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.security import iam_lint, suppressions
-from scripts.security.checkov_gate import run_checkov
+from payment_ops.security import iam_lint, suppressions
+from payment_ops.security.checkov_gate import run_checkov
 from scripts.security_scan import scan
 from templates_src.config import Config
 

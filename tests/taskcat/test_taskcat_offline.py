@@ -331,7 +331,7 @@ def test_the_offline_guard_refuses_and_records_any_other_host(tmp_path, offline_
     guard = (
         "import sys, boto3, requests\n"
         "from botocore.config import Config\n"
-        "sys.path.insert(0, 'scripts/taskcat_support')\n"
+        "sys.path.insert(0, 'payment_ops/taskcat_support')\n"
         "import runner\n"
         "runner._endpoint_only('http://127.0.0.1:9')\n"
         "sts = boto3.client('sts', region_name='us-east-1',\n"
@@ -361,7 +361,7 @@ def test_the_offline_guard_refuses_and_records_any_other_host(tmp_path, offline_
 HOOK_PROBE = """
 import json, sys
 from types import SimpleNamespace as NS
-sys.path.insert(0, 'scripts/taskcat_support')
+sys.path.insert(0, 'payment_ops/taskcat_support')
 import taskcat_plugin_payment_replica_prerequisites as hook
 from taskcat.exceptions import TaskCatException
 
@@ -415,7 +415,7 @@ print(json.dumps(out))
 def test_the_hook_reads_steps_and_passes_the_staged_template_and_code(tmp_path, offline_run):
     """The primary template is over the TemplateBody limit: the hook names taskcat's staged copy
     in the step region's bucket, in the URL form deploy.py uses, with the staged code."""
-    from scripts.deployment.artifacts import object_url
+    from payment_ops.deployment.artifacts import object_url
 
     proc = subprocess.run(
         [str(ROOT / ".venvs" / "taskcat" / "bin" / "python"), "-c", HOOK_PROBE],

@@ -112,8 +112,8 @@ def test_the_check_covers_every_physical_name_the_templates_declare():
 
 
 def test_the_parameter_values_checked_are_those_deploy_passes(tmp_path):
+    from payment_ops.deployment import artifacts
     from scripts import deploy
-    from scripts.deployment import artifacts
 
     config = Config(replica_regions=("us-west-2", "eu-west-1"), alarm_email="ops@example.com")
     files = {}

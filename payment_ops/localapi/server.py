@@ -26,10 +26,10 @@ from typing import Any, TextIO
 import boto3
 from botocore.config import Config
 
+from payment_ops.deployment import names
+from payment_ops.emulator import Emulator
+from payment_ops.emulator import install as install_emulator
 from scripts import deploy as deploy_script
-from scripts.deployment import names
-from scripts.emulator import Emulator
-from scripts.emulator import install as install_emulator
 
 from .body import DEFAULT_TIMEOUT_S, MalformedRequest, RequestTooLarge, read_body
 from .deployed import DeployedApi, Limit, read_api, read_function, read_stream_mappings
