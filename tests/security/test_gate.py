@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from payment_ops.commands.security_scan import scan
 from payment_ops.security import iam_lint, suppressions
 from payment_ops.security.checkov_gate import run_checkov
-from scripts.security_scan import scan
 from templates_src.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]

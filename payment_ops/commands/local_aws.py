@@ -1,0 +1,47 @@
+"""``python scripts/local_aws.py``: the local AWS emulator (CONTRACT §4).
+
+moto in server mode with the project's CloudFormation extensions. Prints ``ready: URL`` on its
+own line once it accepts requests, and serves until interrupted. Point deploy, delete and
+taskcat at it with ``--endpoint-url URL`` or ``AWS_ENDPOINT_URL=URL``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from payment_ops.emulator import Emulator
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = "payment-local-aws") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=5000, help="port (default 5000; 0 picks a free one)"
+    )
+    args = parser.parse_args(argv)
+    emulator = Emulator(args.host, args.port)
+    try:
+        emulator.start()
+    except OSError as error:
+        print(
+            f"local_aws: error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr
+        )
+        return 2
+    # A shell starts background jobs with SIGINT ignored, and Python keeps that: restore
+    # Ctrl-C / kill -INT as the way to stop the emulator however it was started. Before "ready",
+    # so a caller that signals as soon as it reads the line is heard.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        print(f"ready: {emulator.url}", flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
