@@ -2,7 +2,7 @@
 record pair, the routing that exists only with a domain, and health alarms where the metric is.
 
 Conditions are evaluated from the template's own JSON with given parameter values and region,
-by the evaluator deploy's plan uses (payment_ops/deployment/plan.py).
+by the evaluator deploy's plan uses (payment_ops/deployment/plan/values.py).
 """
 
 from __future__ import annotations
