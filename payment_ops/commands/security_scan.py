@@ -11,13 +11,14 @@ arguments. checkov runs from its own environment in .venvs/checkov, created on f
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import tempfile
 from pathlib import Path
 
 from payment_ops import toolvenv
-from payment_ops.security import exceptions, iam_lint, suppressions
+from payment_ops.security import exceptions, suppressions
 from payment_ops.security.checkov_gate import run_checkov
 from payment_ops.security.result import ToolResult
 from templates_src import config as config_module
@@ -53,6 +54,9 @@ def _suppression_row(templates: dict[str, dict]) -> tuple[ToolResult, list[tuple
 
 
 def scan(config: config_module.Config, *, log=print) -> tuple[list[ToolResult], list[tuple]]:
+    # parliament is the extra `security` (in `dev`): imported here, so that --help works without it.
+    from payment_ops.security import iam_lint
+
     with tempfile.TemporaryDirectory(prefix="security-scan-") as tmp:
         out = Path(tmp)
         result = build(config, out)
@@ -108,6 +112,12 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
         config = config_from(args)
     except config_module.ConfigError as error:
         print(f"security_scan: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if importlib.util.find_spec("parliament") is None:
+        print(
+            "security_scan: error: parliament is not installed: pip install '.[security]'",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     rows, listed = scan(config, log=lambda message: print(message, file=sys.stderr))
     print(render(rows, listed))
