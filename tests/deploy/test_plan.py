@@ -394,6 +394,19 @@ def test_plan_with_nothing_changed_says_no_changes(args, monkeypatch):
 
 
 @pytest.mark.integration
+def test_payment_plan_prints_what_deploy_plan_prints(args):
+    """``payment-plan ARGS`` is ``deploy ARGS --plan``, and refuses ``--plan`` itself."""
+    as_flag, as_command = io.StringIO(), io.StringIO()
+    assert deploy_script.main([*args, "--plan"], out=as_flag) == 0
+    assert deploy_script.plan_main(args, out=as_command) == 0
+    assert as_command.getvalue() == as_flag.getvalue()
+    assert "plan only: nothing was changed\n" in as_command.getvalue()
+    with pytest.raises(SystemExit) as refused:
+        deploy_script.plan_main([*args, "--plan"], out=io.StringIO())
+    assert refused.value.code == 2
+
+
+@pytest.mark.integration
 def test_plan_of_an_alarm_threshold_change_modifies_without_replacement(args, work, monkeypatch):
     thresholds = dataclasses.replace(config_module.AlarmThresholds(), processor_errors=7)
     build_dir = _build(work, "build-alarm", thresholds=thresholds)
