@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TextIO
 
 from payment_ops.deployment.aws import error_code
 from payment_ops.deployment.errors import (
@@ -38,14 +37,12 @@ def run(
     body: Callable[[], int],
     *,
     interrupted: str = "interrupted",
-    err: TextIO | None = None,
 ) -> int:
     """``body()``'s exit code, or its error reported as ``describe`` says."""
-    err = err or sys.stderr
     try:
         return body()
     except KeyboardInterrupt as error:
-        print(f"{command}: {interrupted}", file=err)
+        print(f"{command}: {interrupted}", file=sys.stderr)
         # A signal handler may say which signal it was (143 for SIGTERM).
         return getattr(error, "exit_code", EXIT_INTERRUPTED)
     except Exception as error:
@@ -53,5 +50,5 @@ def run(
         if described is None:
             raise
         line, code = described
-        print(line, file=err)
+        print(line, file=sys.stderr)
         return code

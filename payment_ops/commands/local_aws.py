@@ -45,3 +45,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "payment-local-aws") 
     finally:
         emulator.stop()
     return 0
+
+
+if __name__ == "__main__":  # ``python -m payment_ops.commands.local_aws`` (a taskcat run's child)
+    raise SystemExit(main())

@@ -330,9 +330,9 @@ def run(request: DeployRequest, out: TextIO) -> Deployed:
 def _deploy_planned(
     request: DeployRequest, prepared: _Prepared, waiter: Waiter, out: TextIO
 ) -> Deployed:
-    """What the plan says, under the lock. One sequence, kept whole (about 60 lines): its
-    order is the point (replicas before the primary, the standby after the replicas it reads,
-    removals the other way round), and split up it would hide that order."""
+    """What the plan says, under the lock. One sequence kept whole: its order is the point
+    (replicas before the primary, the standby after the replicas it reads, removals the
+    other way round)."""
     config, aws, cfn = prepared.config, prepared.aws, prepared.cfn
     accounts, administrator = prepared.accounts, prepared.administrator
     build, current, unconfigured = prepared.build, prepared.current, prepared.unconfigured

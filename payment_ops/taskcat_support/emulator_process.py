@@ -48,7 +48,8 @@ class EmulatorProcess:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable,
-            str(ROOT / "scripts" / "local_aws.py"),
+            "-m",  # what scripts/local_aws.py runs, found in an installed copy too
+            "payment_ops.commands.local_aws",
             "--host",
             self.host,
             "--port",
