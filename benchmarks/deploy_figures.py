@@ -17,33 +17,31 @@ Run: ``.venv/bin/python benchmarks/deploy_figures.py [--json PATH]``; prints a t
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from payment_ops.commands import deploy as deploy_command
+from payment_ops.deployment import deploy
+from payment_ops.emulator import Emulator
+from templates_src import build as build_module
+from templates_src import package
 
-from scripts import deploy as deploy_script  # noqa: E402
-from scripts.emulator import Emulator  # noqa: E402
-from templates_src import build as build_module  # noqa: E402
-from templates_src import package  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SUFFIX = "bench"
 EMAIL = "alarms@example.com"
 ZONE = "example.com"
 
 
-def _run(argv: list[str]) -> tuple[deploy_script.Deployed, float]:
+def _run(argv: list[str]) -> tuple[deploy.Deployed, float]:
     started = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
-        deployed = deploy_script.deploy(deploy_script.parser().parse_args(argv), out=sys.stdout)
+    request = deploy_command.request_from(deploy_command.parser().parse_args(argv))
+    deployed = deploy.run(request, io.StringIO())
     return deployed, time.perf_counter() - started
 
 

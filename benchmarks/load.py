@@ -39,10 +39,7 @@ from typing import Any
 
 import boto3
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from scripts.localapi.child import LocalApiChild, LocalApiStartError  # noqa: E402
+from payment_ops.localapi.child import LocalApiChild, LocalApiStartError
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 MAX_REQUESTS = 100_000

@@ -1,73 +1,7 @@
-"""``python scripts/local_aws.py``: the local AWS emulator (CONTRACT §4).
+"""``python scripts/local_aws.py``: the local AWS emulator (CONTRACT §4)
+(``payment-local-aws``; the code is ``payment_ops.commands.local_aws``)."""
 
-moto in server mode with the project's CloudFormation extensions. Prints ``ready: URL`` on its
-own line once it accepts requests, and serves until interrupted. Point deploy, delete and
-taskcat at it with ``--endpoint-url URL`` or ``AWS_ENDPOINT_URL=URL``.
-"""
-
-from __future__ import annotations
-
-import argparse
-import os
-import signal
-import sys
-import threading
-import time
-from collections.abc import Sequence
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts.emulator.server import Server  # noqa: E402
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python scripts/local_aws.py", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
-    )
-    parser.add_argument(
-        "--port", type=int, default=5000, help="port (default 5000; 0 picks a free one)"
-    )
-    parser.add_argument(
-        "--parent-pid",
-        type=int,
-        help="stop when the process with this id ends (how scripts.emulator.Emulator starts it)",
-    )
-    args = parser.parse_args(argv)
-    emulator = Server(args.host, args.port)
-    try:
-        emulator.start()
-    except OSError as error:
-        print(
-            f"local_aws: error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr
-        )
-        return 2
-    # A shell starts background jobs with SIGINT ignored, and Python keeps that: restore
-    # Ctrl-C / kill -INT as the way to stop the emulator however it was started. Before "ready",
-    # so a caller that signals as soon as it reads the line is heard.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    if args.parent_pid:
-        threading.Thread(target=_stop_with, args=(args.parent_pid,), daemon=True).start()
-    try:
-        print(f"ready: {emulator.url}", flush=True)
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
-    return 0
-
-
-def _stop_with(parent_pid: int) -> None:
-    """Interrupt this process once ``parent_pid`` is gone: a test run or a tool that was
-    killed leaves no emulator behind (the child runs in a session of its own)."""
-    while os.getppid() == parent_pid:
-        time.sleep(1)
-    os.kill(os.getpid(), signal.SIGINT)
-
+from payment_ops.commands.local_aws import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main(prog="python scripts/local_aws.py"))

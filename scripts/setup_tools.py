@@ -1,38 +1,7 @@
-"""``python scripts/setup_tools.py``: create or update the tool environments (.venvs/).
+"""``python scripts/setup_tools.py``: create or update the checkov and taskcat environments
+(``payment-setup-tools``; the code is ``payment_ops.commands.setup_tools``)."""
 
-checkov and taskcat each get a virtual environment of their own, installed from the exact
-versions in ``constraints/checkov.txt`` and ``constraints/taskcat.txt``. An environment whose
-constraint file has not changed since it was made is left as it is, so a second run takes
-well under a second. The security gate and ``scripts/run_taskcat.py`` (and their tests) use
-these environments and never install anything themselves. Exit 0 when every environment is
-up to date; 1 when one could not be created (pip's last lines say why).
-"""
-
-from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts import toolvenv  # noqa: E402
-
-
-def main(argv: list[str] | None = None) -> int:
-    if argv:  # no options: one job
-        print(f"setup_tools: error: unexpected arguments: {' '.join(argv)}", file=sys.stderr)
-        return 2
-    for tool in toolvenv.TOOLS:
-        try:
-            built = toolvenv.ensure(tool, log=lambda line: print(line, flush=True))
-        except toolvenv.ToolVenvError as error:
-            print(f"setup_tools: error: {error}", file=sys.stderr)
-            return 1
-        state = "created" if built else "up to date"
-        print(f"{tool.name}: {tool.home.relative_to(toolvenv.ROOT)} {state}")
-    return 0
-
+from payment_ops.commands.setup_tools import main
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    raise SystemExit(main(prog="python scripts/setup_tools.py"))

@@ -276,7 +276,8 @@ def _reservation_parameter(
     Lambda keeps 100 concurrent executions of each account and region unreserved, and a new
     account's quota may be 10 or 50 in all ("Lambda quotas"; "Configuring reserved concurrency
     for a function"): a reservation the account cannot give fails the stack, so none is made
-    unless asked, and deploy checks the account before it asks (scripts/deployment/preflight.py).
+    unless asked, and deploy checks the account before it asks
+    (payment_ops/deployment/preflight.py).
     A String, because a Number parameter cannot be empty.
     """
     return template.add_parameter(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import toolvenv
+from payment_ops import toolvenv
 
 ROOT = Path(__file__).resolve().parent.parent
 PIN = re.compile(r"^[A-Za-z0-9._-]+==[A-Za-z0-9.+!-]+$")

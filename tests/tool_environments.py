@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import toolvenv
+from payment_ops import toolvenv
 
 
 def require(tool: toolvenv.Tool) -> Path:

@@ -20,9 +20,9 @@ from typing import Any
 import boto3
 import pytest
 
-from scripts import delete as delete_script
-from scripts import deploy as deploy_script
-from scripts.emulator import Emulator
+from payment_ops.commands import delete as delete_script
+from payment_ops.commands import deploy as deploy_script
+from payment_ops.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"  # moto's default account

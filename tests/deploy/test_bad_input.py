@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from scripts import delete as delete_script
-from scripts import deploy as deploy_script
-from scripts import failover_drill, run_taskcat
+from payment_ops.commands import delete as delete_script
+from payment_ops.commands import deploy as deploy_script
+from payment_ops.commands import failover_drill, run_taskcat
 
 from .conftest import ACCOUNT, PRIMARY, Result
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from scripts import clients as clients_script
+from payment_ops.commands import clients as clients_script
 
 from .conftest import ACCOUNT, PRIMARY, REPLICA, Result, run_cli
 
@@ -69,8 +69,16 @@ def test_add_makes_the_role_only_the_clients_principals_assume(emulator, aws):
     assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": "acme-external-7f3a"}}
     assert trusted(aws) == [OLD]
 
-    (name,) = aws("iam").list_role_policies(RoleName=ROLE)["PolicyNames"]
-    policy = document(aws("iam").get_role_policy(RoleName=ROLE, PolicyName=name)["PolicyDocument"])
+    iam = aws("iam")
+    assert iam.list_role_policies(RoleName=ROLE)["PolicyNames"] == []  # no inline policy
+    (attached,) = iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]
+    assert attached["PolicyName"] == ROLE  # the customer managed policy named like the role
+    version = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]["DefaultVersionId"]
+    policy = document(
+        iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=version)["PolicyVersion"][
+            "Document"
+        ]
+    )
     (allow,) = policy["Statement"]
     assert allow["Effect"] == "Allow"
     assert allow["Action"] == ["execute-api:Invoke"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.emulator import lambda_concurrency
+from payment_ops.emulator import lambda_concurrency
 
 from .conftest import PRIMARY, deploy_args, run_deploy
 

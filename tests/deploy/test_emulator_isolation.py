@@ -21,7 +21,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from scripts.emulator import Emulator
+from payment_ops.emulator import Emulator
 
 from .conftest import PRIMARY, ROOT
 
@@ -63,7 +63,7 @@ def test_an_emulator_whose_starter_was_killed_stops_by_itself(tmp_path):
     when the starter dies without stopping it, it ends too rather than serve forever."""
     starter = (
         "import os, sys\n"
-        "from scripts.emulator import Emulator\n"
+        "from payment_ops.emulator import Emulator\n"
         "emulator = Emulator().start()\n"
         "print(emulator.pid, flush=True)\n"
         "os._exit(0)  # no stop: as if killed\n"

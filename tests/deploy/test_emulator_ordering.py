@@ -3,7 +3,7 @@ does (moto alone honours only DependsOn)."""
 
 from __future__ import annotations
 
-from scripts.emulator.ordering import dependency_order
+from payment_ops.emulator.ordering import dependency_order
 
 
 def test_a_referenced_resource_and_its_own_dependencies_come_first():

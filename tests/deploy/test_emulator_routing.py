@@ -13,7 +13,7 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 
-from scripts.emulator import Emulator
+from payment_ops.emulator import Emulator
 from templates_src import config as config_module
 from templates_src import regions
 

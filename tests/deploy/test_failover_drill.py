@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts import failover_drill
-from scripts.deployment.aws import Aws as DrillAws
-from scripts.drill import inversion, probes
+from payment_ops.commands import failover_drill
+from payment_ops.deployment.aws import Aws as DrillAws
+from payment_ops.drill import inversion, probes
 from templates_src import config as config_module
 
 from .conftest import ACCOUNT, PRIMARY, REPLICA, deploy_args, run_cli, run_deploy

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from scripts.deployment.names import ACCOUNT_BASELINE_STACK_SET as BASELINE
+from payment_ops.deployment.names import ACCOUNT_BASELINE_STACK_SET as BASELINE
 from templates_src import build as build_module
 from templates_src import config as config_module
 from templates_src import package

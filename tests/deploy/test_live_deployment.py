@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from scripts.deployment.names import ACCOUNT_BASELINE_STACK_SET as BASELINE
+from payment_ops.deployment.names import ACCOUNT_BASELINE_STACK_SET as BASELINE
 
 from .conftest import ACCOUNT, PRIMARY, REPLICA, deploy_args, run_delete, run_deploy
 

@@ -11,10 +11,10 @@ import socket
 
 import pytest
 
-from scripts import deploy as deploy_script
-from scripts.deployment import lock as lock_module
-from scripts.deployment.aws import Aws as DeployAws
-from scripts.deployment.errors import DeployError
+from payment_ops.deployment import deploy
+from payment_ops.deployment import lock as lock_module
+from payment_ops.deployment.aws import Aws as DeployAws
+from payment_ops.deployment.errors import DeployError
 
 from .conftest import ACCOUNT, PRIMARY, deploy_args, operation_count, run_delete, run_deploy
 
@@ -145,7 +145,7 @@ def test_a_waiting_run_renews_its_lease_and_notices_a_takeover(aws, emulator):
 
 def test_a_change_made_between_the_plan_and_the_lock_is_planned_again(aws, args, monkeypatch):
     replica_set = STACK_SETS[0]
-    take_lock = deploy_script.take_lock
+    take_lock = deploy.take_lock
 
     def another_run_acts_first(prepared, out):
         # Another run changes the stack set after this run planned, then finishes.
@@ -168,7 +168,7 @@ def test_a_change_made_between_the_plan_and_the_lock_is_planned_again(aws, args,
         )
         return take_lock(prepared, out)
 
-    monkeypatch.setattr(deploy_script, "take_lock", another_run_acts_first)
+    monkeypatch.setattr(deploy, "take_lock", another_run_acts_first)
     result = run_deploy(args)
 
     assert result.code == 0, result.err

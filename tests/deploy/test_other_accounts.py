@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import pytest
 from botocore.stub import Stubber
 
-from scripts import deploy as deploy_script
-from scripts.deployment.aws import Aws
+from payment_ops.deployment import outputs as deploy_outputs
+from payment_ops.deployment.aws import Aws
 from templates_src import config as config_module
 
 ADMIN = "111111111111"
@@ -113,7 +113,7 @@ def test_outputs_in_another_account_are_read_with_its_execution_role(aws):
         for stub in stubs:
             stub.activate()
         out = io.StringIO()
-        outputs = deploy_script.flat_outputs(aws, admin_cfn.client, CONFIG, TARGET, out)
+        outputs = deploy_outputs.flat_outputs(aws, admin_cfn.client, CONFIG, TARGET, out)
         for stub in stubs:
             stub.assert_no_pending_responses()
         sts.assert_no_pending_responses()
@@ -131,7 +131,7 @@ def test_outputs_of_an_account_whose_role_cannot_be_assumed_are_skipped_and_said
     # Only the first instance is looked up: the account's role is refused once, for the run.
     with sts, admin_cfn:
         out = io.StringIO()
-        outputs = deploy_script.flat_outputs(aws, admin_cfn.client, CONFIG, TARGET, out)
+        outputs = deploy_outputs.flat_outputs(aws, admin_cfn.client, CONFIG, TARGET, out)
     assert outputs == {}
     lines = out.getvalue().splitlines()
     assert len(lines) == 3

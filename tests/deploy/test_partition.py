@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from scripts.deployment import artifacts, partition
+from payment_ops.deployment import artifacts, partition
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from scripts import deploy as deploy_script
-from scripts.deployment import plan, table_steps
-from scripts.deployment.aws import Aws
+from payment_ops.commands import deploy as deploy_script
+from payment_ops.deployment import deploy, plan, refusals, table_steps
+from payment_ops.deployment.aws import Aws
+from payment_ops.deployment.errors import DeployError
 from templates_src import build as build_module
 from templates_src import config as config_module
 from templates_src import data
@@ -225,10 +226,10 @@ def test_a_change_that_would_replace_the_secret_or_the_api_key_is_refused(old, n
     ]
     assert plan.unsafe_summary(plans) == f"payment-dev-primary Thing ({new['Type']}, {word})"
     assert "!!" in plan.render(plans)
-    with pytest.raises(deploy_script.DeployError) as refused:
-        deploy_script.refuse_unsafe(plans, allow=False)
+    with pytest.raises(DeployError) as refused:
+        refusals.refuse_unsafe(plans, allow=False)
     assert refused.value.exit_code == 2
-    deploy_script.refuse_unsafe(plans, allow=True)  # the flag goes ahead
+    refusals.refuse_unsafe(plans, allow=True)  # the flag goes ahead
 
 
 def test_a_secret_description_change_is_safe():
@@ -294,9 +295,9 @@ class _Terminal(io.StringIO):
 
 
 def test_color_only_on_a_terminal_and_never_with_no_color():
-    assert deploy_script.use_color(_Terminal(), {}) is True
-    assert deploy_script.use_color(_Terminal(), {"NO_COLOR": "1"}) is False
-    assert deploy_script.use_color(io.StringIO(), {}) is False
+    assert deploy.use_color(_Terminal(), {}) is True
+    assert deploy.use_color(_Terminal(), {"NO_COLOR": "1"}) is False
+    assert deploy.use_color(io.StringIO(), {}) is False
 
 
 def test_long_values_are_cut():
@@ -326,7 +327,7 @@ def _plan(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, A
             super().__init__(*a, **k)
             made.append(self)
 
-    monkeypatch.setattr(deploy_script, "Aws", Recording)
+    monkeypatch.setattr(deploy, "Aws", Recording)
     out = io.StringIO()
     code = deploy_script.main([*argv, "--plan"], out=out)
     (aws,) = made
@@ -390,6 +391,19 @@ def test_plan_with_nothing_changed_says_no_changes(args, monkeypatch):
     assert f"plan {STANDBY_SET} ({REPLICA}): no changes\n" in out
     assert "plan: no changes\n" in out
     _assert_read_only(calls)
+
+
+@pytest.mark.integration
+def test_payment_plan_prints_what_deploy_plan_prints(args):
+    """``payment-plan ARGS`` is ``deploy ARGS --plan``, and refuses ``--plan`` itself."""
+    as_flag, as_command = io.StringIO(), io.StringIO()
+    assert deploy_script.main([*args, "--plan"], out=as_flag) == 0
+    assert deploy_script.plan_main(args, out=as_command) == 0
+    assert as_command.getvalue() == as_flag.getvalue()
+    assert "plan only: nothing was changed\n" in as_command.getvalue()
+    with pytest.raises(SystemExit) as refused:
+        deploy_script.plan_main([*args, "--plan"], out=io.StringIO())
+    assert refused.value.code == 2
 
 
 @pytest.mark.integration

@@ -10,8 +10,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from scripts.deployment import preflight
-from scripts.deployment.errors import EXIT_USAGE, DeployError
+from payment_ops.deployment import preflight
+from payment_ops.deployment.errors import EXIT_USAGE, DeployError
 from templates_src.config import Config
 
 ACCOUNT = "123456789012"

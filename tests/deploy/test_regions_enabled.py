@@ -7,8 +7,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from scripts.deployment.errors import EXIT_USAGE, DeployError
-from scripts.deployment.regions_enabled import not_enabled, require_enabled
+from payment_ops.deployment.errors import EXIT_USAGE, DeployError
+from payment_ops.deployment.regions_enabled import not_enabled, require_enabled
 
 
 def _clients():

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from scripts import deploy as deploy_script
+from payment_ops.commands import deploy as deploy_script
 
 from .conftest import PRIMARY, REPLICA, deploy_args, operation_count, run_deploy
 

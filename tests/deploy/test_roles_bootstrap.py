@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 from botocore.stub import Stubber
 
-from scripts import deploy as deploy_script
-from scripts.deployment import artifacts, names
-from scripts.deployment.aws import Aws as DeployAws
-from scripts.deployment.errors import DeployError
-from scripts.deployment.operations import Waiter
+from payment_ops.commands import deploy as deploy_script
+from payment_ops.deployment import artifacts, names, roles
+from payment_ops.deployment.aws import Aws as DeployAws
+from payment_ops.deployment.errors import DeployError
+from payment_ops.deployment.operations import Waiter
 from templates_src import build as build_module
 from templates_src.cli import config_from
-from templates_src.stackset_roles import EXECUTION_ROLE
+from templates_src.stackset_roles import ADMINISTRATION_ROLE, EXECUTION_ROLE
 
 from .conftest import ACCOUNT, deploy_args, run_deploy
 
@@ -232,7 +232,7 @@ def offline(monkeypatch, tmp_path) -> tuple[DeployAws, artifacts.Build, dict]:
 
 def _stub_older_stack(aws: DeployAws) -> tuple[Stubber, Stubber]:
     iam = Stubber(aws.client("iam", "us-east-1"))
-    for role in (deploy_script.ADMINISTRATION_ROLE, EXECUTION_ROLE):
+    for role in (ADMINISTRATION_ROLE, EXECUTION_ROLE):
         iam.add_response(
             "get_role",
             {
@@ -282,7 +282,7 @@ def test_an_update_with_nothing_to_perform_is_not_an_error(offline):
     clock, out = FakeClock(), io.StringIO()
     waiter = Waiter(None, timeout_s=60, poll_s=5, out=out, sleep=clock.sleep, clock=clock)
     with iam, cfn:
-        deploy_script.ensure_roles(aws, build, "us-east-1", True, waiter, out, {})
+        roles.ensure_roles(aws, build, "us-east-1", True, waiter, out, {})
         cfn.assert_no_pending_responses()
     assert f"updating StackSet roles: stack {STACK} in us-east-1 (template)" in out.getvalue()
 
@@ -301,7 +301,7 @@ def test_an_update_that_rolls_back_stops_the_deploy_with_its_reason(offline):
     clock, out = FakeClock(), io.StringIO()
     waiter = Waiter(None, timeout_s=60, poll_s=5, out=out, sleep=clock.sleep, clock=clock)
     with iam, cfn, pytest.raises(DeployError) as raised:
-        deploy_script.ensure_roles(aws, build, "us-east-1", True, waiter, out, {})
+        roles.ensure_roles(aws, build, "us-east-1", True, waiter, out, {})
     assert "UPDATE_ROLLBACK_COMPLETE" in str(raised.value) and reason in str(raised.value)
     assert clock.now == 5  # polled once, by the fake clock
 

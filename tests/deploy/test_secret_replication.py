@@ -10,9 +10,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from scripts.deployment.errors import DeployError
-from scripts.deployment.operations import Waiter
-from scripts.deployment.replication import wait_for_secret_replicas
+from payment_ops.deployment.errors import DeployError
+from payment_ops.deployment.operations import Waiter
+from payment_ops.deployment.replication import wait_for_secret_replicas
 
 from .test_waiting import Clock
 

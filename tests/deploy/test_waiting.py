@@ -12,8 +12,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from scripts.deployment.errors import DeployError
-from scripts.deployment.operations import Waiter
+from payment_ops.deployment.errors import DeployError
+from payment_ops.deployment.operations import Waiter
 
 STACK_SET = "payment-dev-replica"
 OPERATION = "11111111-2222-3333-4444-555555555555"

@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 import pytest
 
-from scripts.localapi.child import LocalApiChild, LocalApiStartError
+from payment_ops.localapi.child import LocalApiChild, LocalApiStartError
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 90

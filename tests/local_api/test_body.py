@@ -9,7 +9,7 @@ from email.message import Message
 
 import pytest
 
-from scripts.localapi.body import MalformedRequest, RequestTooLarge, read_body
+from payment_ops.localapi.body import MalformedRequest, RequestTooLarge, read_body
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scripts.localapi.deployed import (
+from payment_ops.localapi.deployed import (
     DeployedApi,
     GatewayResponse,
     Limit,
@@ -15,8 +15,8 @@ from scripts.localapi.deployed import (
     Resource,
     UsagePlan,
 )
-from scripts.localapi.gateway import Gateway, HttpRequest, LimitOverride
-from scripts.localapi.throttle import QuotaCounter, TokenBucket
+from payment_ops.localapi.gateway import Gateway, HttpRequest, LimitOverride
+from payment_ops.localapi.throttle import QuotaCounter, TokenBucket
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:f"
 KEY_VALUE, KEY_ID = "k" * 40, "keyid"

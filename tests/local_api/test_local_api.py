@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from scripts.localapi.deployed import Limit, read_api
-from scripts.localapi.gateway import Gateway, HttpRequest, LimitOverride
+from payment_ops.localapi.deployed import Limit, read_api
+from payment_ops.localapi.gateway import Gateway, HttpRequest, LimitOverride
 
 from .conftest import ROOT, LocalApiProcess
 

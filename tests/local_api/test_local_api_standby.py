@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from scripts.localapi.child import LocalApiStartError
+from payment_ops.localapi.child import LocalApiStartError
 
 from .conftest import LocalApiProcess, start_local_api
 

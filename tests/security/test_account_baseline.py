@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from scripts.emulator.iam_policy import Request, evaluate
+from payment_ops.emulator.iam_policy import Request, evaluate
 from templates_src.build import ACCOUNT_BASELINE, PRIMARY, STANDBY, render_all
 from templates_src.config import Config
 from templates_src.iam import role_policy_documents

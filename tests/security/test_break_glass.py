@@ -1,7 +1,7 @@
 """The break-glass path: the purge role ``payment-data-purge`` is the one principal that may
 remove locked history or change an audit bucket's retention settings; it is assumable only
 with MFA, never by the deployer or a workload; its boundary lets it do exactly that and lets no
-other role delete data. Evaluated as IAM evaluates it (``scripts.emulator.iam_policy``): the
+other role delete data. Evaluated as IAM evaluates it (``payment_ops.emulator.iam_policy``): the
 role's trust policy, its policy under the permissions boundary, and the audit buckets' policies
 (an explicit deny in a bucket policy wins as in any other policy, "Policy evaluation logic")."""
 
@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from scripts.emulator.iam_policy import ALLOW, EXPLICIT_DENY, Request, evaluate
+from payment_ops.emulator.iam_policy import ALLOW, EXPLICIT_DENY, Request, evaluate
 from templates_src.build import render_all
 from templates_src.config import PROJECT, Config
 from templates_src.purge_role import PURGE_ROLE

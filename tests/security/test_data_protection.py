@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from scripts.emulator import iam_check
-from scripts.emulator.iam_policy import EXPLICIT_DENY, Request
+from payment_ops.emulator import iam_check
+from payment_ops.emulator.iam_policy import EXPLICIT_DENY, Request
 from templates_src.build import render_all
 from templates_src.config import Config
 

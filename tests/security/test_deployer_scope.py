@@ -1,5 +1,5 @@
 """The execution role reaches only this product's APIs, web ACLs and buckets, and never the
-break-glass purge role, evaluated as IAM evaluates it (``scripts.emulator.iam_policy``).
+break-glass purge role, evaluated as IAM evaluates it (``payment_ops.emulator.iam_policy``).
 
 Condition keys as the Service Authorization Reference lists them: API Gateway's
 ``aws:RequestTag``/``aws:ResourceTag`` (inherited by a REST API's children, "API Gateway
@@ -12,8 +12,8 @@ import json
 
 import pytest
 
-from scripts.emulator import iam_check
-from scripts.emulator.iam_policy import EXPLICIT_DENY, Request
+from payment_ops.emulator import iam_check
+from payment_ops.emulator.iam_policy import EXPLICIT_DENY, Request
 from templates_src.build import render_all
 from templates_src.config import PROJECT, Config
 

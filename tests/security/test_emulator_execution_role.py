@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from scripts.emulator import Emulator
+from payment_ops.emulator import Emulator
 from templates_src.build import render
 from templates_src.config import PROJECT, Config
 from templates_src.stackset_roles import build_stackset_roles

@@ -4,7 +4,7 @@ resources, evaluated as IAM evaluates it.
 For every resource of the primary, replica and standby templates (and the account baseline),
 each handler permission of its provider schema (cfn-lint's copy) and each call the guides add
 (service-linked roles, passed roles, dynamic references, custom-resource invocation) is
-evaluated with ``scripts.emulator.iam_policy`` against the execution role as rendered, on the
+evaluated with ``payment_ops.emulator.iam_policy`` against the execution role as rendered, on the
 ARN the template produces where it can be computed.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from scripts.emulator import iam_check
-from scripts.emulator.iam_policy import Request
+from payment_ops.emulator import iam_check
+from payment_ops.emulator.iam_policy import Request
 from templates_src.build import render_all
 from templates_src.config import Config
 from templates_src.stackset_roles import HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL

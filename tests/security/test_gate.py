@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from scripts import toolvenv
-from scripts.security import iam_lint, suppressions
-from scripts.security.checkov_gate import run_checkov
-from scripts.security_scan import scan
+from payment_ops import toolvenv
+from payment_ops.commands.security_scan import scan
+from payment_ops.security import iam_lint, suppressions
+from payment_ops.security.checkov_gate import run_checkov
 from templates_src.config import Config
 from tests.tool_environments import require
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from scripts.security import suppressions
+from payment_ops.security import suppressions
 from templates_src.build import render_all
 from templates_src.common import GUARD_REASONS
 from templates_src.config import Config

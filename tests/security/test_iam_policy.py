@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.emulator.iam_policy import (
+from payment_ops.emulator.iam_policy import (
     ALLOW,
     EXPLICIT_DENY,
     IMPLICIT_DENY,

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from moto.cloudformation.exceptions import ValidationError
 from moto.s3.models import s3_backends
 
-from scripts.emulator.models.s3 import S3Bucket
+from payment_ops.emulator.models.s3 import S3Bucket
 from templates_src.build import render
 from templates_src.config import COMPLIANCE, GOVERNANCE, Config, ConfigError, is_throwaway_suffix
 from templates_src.regions import build_primary, build_replica
@@ -207,7 +207,7 @@ def _locked(mode: str) -> object:
 
 
 def test_purge_removes_governance_locked_versions(aws):  # noqa: F811
-    from scripts.deployment.retained import empty_bucket
+    from payment_ops.deployment.retained import empty_bucket
 
     s3 = _locked(GOVERNANCE)
 
@@ -216,8 +216,8 @@ def test_purge_removes_governance_locked_versions(aws):  # noqa: F811
 
 
 def test_purge_says_what_a_compliance_lock_keeps(aws):  # noqa: F811
-    from scripts.deployment.errors import DeployError
-    from scripts.deployment.retained import empty_bucket
+    from payment_ops.deployment.errors import DeployError
+    from payment_ops.deployment.retained import empty_bucket
 
     s3 = _locked(COMPLIANCE)
 

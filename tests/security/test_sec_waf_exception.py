@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from scripts.security import exceptions
+from payment_ops.security import exceptions
 from templates_src.build import render
 from templates_src.config import Config, ConfigError
 from templates_src.regions import build_primary, build_standby

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from scripts.emulator.iam_policy import Request, evaluate
+from payment_ops.emulator.iam_policy import Request, evaluate
 from templates_src.config import Config
 from templates_src.stackset_roles import build_stackset_roles
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scripts import run_taskcat
+from payment_ops.commands import run_taskcat
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from scripts import toolvenv
+from payment_ops import toolvenv
 from tests.tool_environments import require
 
 ROOT = Path(__file__).resolve().parents[2]
-TASKCAT_SUPPORT = ROOT / "scripts" / "taskcat_support"
+TASKCAT_SUPPORT = ROOT / "payment_ops" / "taskcat_support"
 SCRIPT = ROOT / "scripts" / "run_taskcat.py"
 SUFFIX = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 PRIMARY, REPLICA = "us-east-1", "us-west-2"
@@ -496,7 +496,7 @@ def test_the_hook_reads_steps_and_passes_the_staged_template_and_code(
 ):
     """The primary template is over the TemplateBody limit: the hook names taskcat's staged copy
     in the step region's bucket, in the URL form deploy.py uses, with the staged code."""
-    from scripts.deployment.artifacts import object_url
+    from payment_ops.deployment.artifacts import object_url
 
     proc = subprocess.run(
         [str(taskcat_python), "-c", HOOK_PROBE, str(TASKCAT_SUPPORT)],

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from scripts.emulator.iam_policy import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, Request, evaluate
+from payment_ops.emulator.iam_policy import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, Request, evaluate
 from templates_src.build import render
 from templates_src.clients import build_client
 from templates_src.config import ConfigError, from_inputs

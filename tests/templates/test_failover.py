@@ -2,7 +2,7 @@
 record pair, the routing that exists only with a domain, and health alarms where the metric is.
 
 Conditions are evaluated from the template's own JSON with given parameter values and region,
-by the evaluator deploy's plan uses (scripts/deployment/plan.py).
+by the evaluator deploy's plan uses (payment_ops/deployment/plan/values.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from scripts.deployment import plan
+from payment_ops.deployment import plan
 from templates_src.build import render
 from templates_src.config import Config
 from templates_src.iam import role_policy_documents

@@ -115,8 +115,7 @@ def test_the_check_covers_every_physical_name_the_templates_declare():
 
 
 def test_the_parameter_values_checked_are_those_deploy_passes(tmp_path):
-    from scripts import deploy
-    from scripts.deployment import artifacts
+    from payment_ops.deployment import artifacts, specs
 
     config = Config(replica_regions=("us-west-2", "eu-west-1"), alarm_email="ops@example.com")
     files = {}
@@ -126,7 +125,7 @@ def test_the_parameter_values_checked_are_those_deploy_passes(tmp_path):
     manifest = {"handler_code_key": package.content_key(b"zip"), "files": files}
     build = artifacts.Build(tmp_path, manifest)
     account = "210987654321"
-    specs = deploy.planned_specs(config, build, (account,), account, deploy.Inputs({}, {}))
+    specs = specs.planned_specs(config, build, (account,), account, specs.Inputs({}, {}))
     checked = naming.parameter_values(config, account)
     for spec, file_name in zip(specs, ("replica", "primary", "standby"), strict=True):
         passed = spec.parameters

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
-from scripts.emulator import iam_check
-from scripts.emulator.iam_policy import Request, evaluate
+from payment_ops.emulator import iam_check
+from payment_ops.emulator.iam_policy import Request, evaluate
 from templates_src import cli, linting
 from templates_src.build import render_all
 from templates_src.config import Config

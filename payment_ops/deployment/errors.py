@@ -1,4 +1,5 @@
-"""The one error type of the deployment scripts, carrying its exit code (CONTRACT §3)."""
+"""The one error type of the tooling, carrying its exit code (CONTRACT §3); the commands turn
+it into one line and that code in ``payment_ops.commands.exits``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as a shell reports a command it 
 
 
 class DeployError(Exception):
+    # The word between the command and the message on stderr: "deploy: error: ...".
+    label = "error"
+
     def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
         super().__init__(message)
         self.exit_code = exit_code

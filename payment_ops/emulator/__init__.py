@@ -9,7 +9,7 @@ on update (``updates``), DeletionPolicy on rollback, delete and removal (``delet
 and test tooling only: nothing here reaches the generated templates.
 
 Importing this package changes nothing: the extensions are installed only in the emulator's own
-process (``scripts/local_aws.py``), which ``Emulator`` starts as a child and stops.
+process (``payment-local-aws``), which ``Emulator`` starts as a child and stops.
 """
 
 from __future__ import annotations

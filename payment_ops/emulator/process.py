@@ -1,4 +1,4 @@
-"""The emulator as a child process: ``scripts/local_aws.py`` started, awaited, stopped.
+"""The emulator as a child process: ``payment-local-aws`` started, awaited, stopped.
 
 moto's extensions (``server.install``) change moto's classes for the whole process and cannot
 be taken back, so they are installed only in the emulator's own process. The process that
@@ -18,8 +18,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-LOCAL_AWS = ROOT / "scripts" / "local_aws.py"
+LOCAL_AWS = "payment_ops.commands.local_aws"  # run with ``python -m``: works installed too
 READY = "ready: "
 START_TIMEOUT_S = 60.0
 
@@ -79,11 +78,11 @@ class Emulator:
             str(os.getpid()),
         ]
         if not self.setup:
-            return [sys.executable, str(LOCAL_AWS), *arguments]
+            return [sys.executable, "-m", LOCAL_AWS, *arguments]
         run = (
             "import runpy, sys\n"
-            f"sys.argv = [{str(LOCAL_AWS)!r}, *{arguments!r}]\n"
-            f"runpy.run_path({str(LOCAL_AWS)!r}, run_name='__main__')\n"
+            f"sys.argv = [{LOCAL_AWS!r}, *{arguments!r}]\n"
+            f"runpy.run_module({LOCAL_AWS!r}, run_name='__main__', alter_sys=True)\n"
         )
         return [sys.executable, "-c", f"{self.setup}\n{run}"]
 
@@ -96,7 +95,6 @@ class Emulator:
         with open(self.log, "w") as log:
             self._proc = subprocess.Popen(
                 self._command(),
-                cwd=ROOT,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+from payment_ops.deployment.errors import DeployError
+
 from .discovery import ROUTE53_REGION, is_inverted
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -34,8 +36,10 @@ class Interrupted(KeyboardInterrupt):
         return 128 + self.signum  # 130 for SIGINT, 143 for SIGTERM
 
 
-class RestoreFailed(RuntimeError):
+class RestoreFailed(DeployError):
     """The check could not be confirmed back to Inverted=False: a person must act."""
+
+    label = "RESTORE FAILED"
 
 
 def set_inverted(aws: Any, health_check_id: str, inverted: bool) -> None:

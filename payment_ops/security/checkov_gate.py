@@ -8,7 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from scripts import toolvenv
+from payment_ops import toolvenv
 
 from .result import ToolResult
 

@@ -15,7 +15,7 @@ report (which downloads its stylesheet from the internet) out of the verdict.
 - lets STS follow ``AWS_ENDPOINT_URL`` like every other client.
 
 (taskcat's staging bucket gets its "deny SigV2" policy as on AWS: the emulator leaves
-conditional statements out of its policy evaluation, see ``scripts/emulator/patches.py``.)
+conditional statements out of its policy evaluation, see ``payment_ops/emulator/patches.py``.)
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import json
 import logging
@@ -26,9 +25,12 @@ from typing import Any, TextIO
 import boto3
 from botocore.config import Config
 
-from scripts import deploy as deploy_script
-from scripts.deployment import names
-from scripts.emulator import Emulator
+from payment_ops import paths
+from payment_ops.commands import exits
+from payment_ops.deployment import deploy, names
+from payment_ops.emulator import Emulator
+from templates_src import config as config_module
+from templates_src import naming
 
 from .body import DEFAULT_TIMEOUT_S, MalformedRequest, RequestTooLarge, read_body
 from .deployed import DeployedApi, Limit, read_api, read_function, read_stream_mappings
@@ -43,8 +45,7 @@ from .gateway import (
 )
 from .stream import StreamPoller
 
-ROOT = Path(__file__).resolve().parents[2]
-STATE_DIR = ROOT / "build" / "local-api"
+STATE_DIR = paths.project_dir() / "build" / "local-api"
 # The emulator accepts any credentials; these keep real ones (a profile, a token) out of it.
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 DROPPED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
@@ -131,40 +132,42 @@ class LocalApi:
         self.endpoint_url = self.emulator.url
 
     def _deploy(self) -> None:
+        """Deploy's typed call, as ``deploy.py --bootstrap`` would with this configuration;
+        its progress is kept back, its summary line printed."""
         options = self.options
-        argv = [
-            "--environment-suffix",
-            options.environment_suffix,
-            "--endpoint-url",
-            self.endpoint_url,
-            "--bootstrap",
-            # A local environment: its alarms go to a topic nobody reads, on purpose.
-            "--no-alarm-subscriber",
-            "--poll",
-            "0.05",
-            "--build-dir",
-            str(options.build_dir),
-            "--outputs",
-            str(options.build_dir.parent / f"{options.environment_suffix}-flat-outputs.json"),
-        ]
-        if options.primary_region:
-            argv += ["--primary-region", options.primary_region]
-        if options.replica_regions:
-            argv += ["--replica-regions", options.replica_regions]
         log = io.StringIO()
         print(
             f"deploying payment-{options.environment_suffix} into {self.endpoint_url} ...",
             file=self.out,
             flush=True,
         )
-        with contextlib.redirect_stderr(log):
-            code = deploy_script.main(argv, out=log)
-        if code != 0:
-            raise StartError("deploy failed:\n" + log.getvalue().strip())
-        summary = [line for line in log.getvalue().splitlines() if line.startswith("deployed:")]
-        print("  " + (summary[-1] if summary else "deployed"), file=self.out, flush=True)
-        path = Path(argv[argv.index("--outputs") + 1])
-        self.outputs = json.loads(path.read_text())
+        try:
+            config = config_module.from_inputs(
+                environment_suffix=options.environment_suffix,
+                primary_region=options.primary_region,
+                replica_regions=options.replica_regions,
+                environ=os.environ,
+            )
+            naming.verify(config)
+            request = deploy.DeployRequest(
+                config=config,
+                build_dir=options.build_dir,
+                outputs_file=options.build_dir.parent
+                / f"{options.environment_suffix}-flat-outputs.json",
+                endpoint_url=self.endpoint_url,
+                bootstrap=True,
+                # A local environment: its alarms go to a topic nobody reads, on purpose.
+                no_alarm_subscriber=True,
+                poll_s=0.05,
+            )
+            deployed = deploy.run(request, log)
+        except Exception as error:
+            described = exits.describe("deploy", error)
+            if described is None:
+                raise
+            raise StartError(f"deploy failed:\n{log.getvalue()}{described[0]}".strip()) from None
+        print("  " + deployed.summary(), file=self.out, flush=True)
+        self.outputs = deployed.outputs
 
     def client(self, service: str, region: str, config: Config | None = None) -> Any:
         return boto3.client(

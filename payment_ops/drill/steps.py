@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from scripts.deployment import names, stacksets
+from payment_ops.deployment import names, stacksets
 from templates_src import config as config_module
 
 from . import discovery, inversion, probes, replication

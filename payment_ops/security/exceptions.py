@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from scripts.security.result import ToolResult
+from payment_ops.security.result import ToolResult
 from templates_src.common import ENABLE_WAF_PARAM, WAF_EXCEPTION_PARAM
 from templates_src.config import WAF_REASON_PATTERN
 

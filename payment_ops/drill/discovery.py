@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scripts.deployment import names, stacksets
-from scripts.deployment.aws import error_code
+from payment_ops.deployment import names, stacksets
+from payment_ops.deployment.aws import error_code
 from templates_src import routing
 from templates_src.config import Config
 

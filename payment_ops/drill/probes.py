@@ -2,7 +2,7 @@
 
 On AWS, ``wait_for_region`` asks the domain itself: ``GET https://<domain>/health`` answers with
 the region that served it. In the emulator there is no DNS to ask, so ``LocalPayments`` sends
-payments to the SECONDARY region's API through the local API Gateway (``scripts.localapi``: the
+payments to the SECONDARY region's API through the local API Gateway (``payment_ops.localapi``: the
 REST API as deployed, the deployed handlers in this process) and follows each accepted payment
 into that region's table and, through the table's stream and the audit writer, its audit bucket.
 """
@@ -24,11 +24,11 @@ from typing import Any, TextIO
 
 from botocore.config import Config
 
-from scripts.deployment.aws import error_code
-from scripts.localapi.deployed import read_api, read_function, read_stream_mappings
-from scripts.localapi.functions import LocalFunction
-from scripts.localapi.gateway import Gateway, HttpRequest
-from scripts.localapi.stream import StreamPoller
+from payment_ops.deployment.aws import error_code
+from payment_ops.localapi.deployed import read_api, read_function, read_stream_mappings
+from payment_ops.localapi.functions import LocalFunction
+from payment_ops.localapi.gateway import Gateway, HttpRequest
+from payment_ops.localapi.stream import StreamPoller
 from templates_src import secrets
 from templates_src.common import SUFFIX_PARAM
 
@@ -102,7 +102,7 @@ class PaymentCounts:
 
 
 class LocalPayments:
-    """The secondary region's API, served in this process as ``scripts.localapi`` serves it."""
+    """The secondary region's API, served in this process as ``payment_ops.localapi`` serves it."""
 
     def __init__(self, aws: Any, deployment: Deployment, function_logs: str | None) -> None:
         self.aws = aws

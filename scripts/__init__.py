@@ -1,1 +1,0 @@
-"""Deployment tooling: StackSet deploy and delete, and the local AWS emulator."""
