@@ -172,7 +172,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         _endpoint_only(os.environ["AWS_ENDPOINT_URL"])
         client_factory.REGIONAL_ENDPOINT_SERVICES[:] = []
     _stage_only(project_root, args.stage)
-    sys.path.insert(0, str(Path(__file__).resolve().parent))  # the prehook plugin
+    # The prehook plugin sits beside this file, whose folder Python puts first on sys.path when
+    # it runs a script ("The initialization of the sys.path module search path").
 
     output = Path(args.output_dir).resolve()
     output.mkdir(parents=True, exist_ok=True)

@@ -410,7 +410,6 @@ def test_the_offline_guard_refuses_and_records_any_other_host(
     guard = (
         "import sys, boto3, requests\n"
         "from botocore.config import Config\n"
-        "sys.path.insert(0, sys.argv[1])\n"
         "import runner\n"
         "runner._endpoint_only('http://127.0.0.1:9')\n"
         "sts = boto3.client('sts', region_name='us-east-1',\n"
@@ -424,9 +423,16 @@ def test_the_offline_guard_refuses_and_records_any_other_host(
         "        pass\n"
         "print(sorted(set(runner.BLOCKED)))\n"
     )
-    env = {**_environment(tmp_path), "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
+    env = {
+        **_environment(tmp_path),
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        # taskcat's interpreter has none of this project installed: the support modules are
+        # found on its path, as they are when run_taskcat starts runner.py from that folder.
+        "PYTHONPATH": str(TASKCAT_SUPPORT),
+    }
     proc = subprocess.run(
-        [str(taskcat_python), "-c", guard, str(TASKCAT_SUPPORT)],
+        [str(taskcat_python), "-c", guard],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -440,7 +446,6 @@ def test_the_offline_guard_refuses_and_records_any_other_host(
 HOOK_PROBE = """
 import json, sys
 from types import SimpleNamespace as NS
-sys.path.insert(0, sys.argv[1])
 import taskcat_plugin_payment_replica_prerequisites as hook
 from taskcat.exceptions import TaskCatException
 
@@ -499,9 +504,9 @@ def test_the_hook_reads_steps_and_passes_the_staged_template_and_code(
     from payment_ops.deployment.artifacts import object_url
 
     proc = subprocess.run(
-        [str(taskcat_python), "-c", HOOK_PROBE, str(TASKCAT_SUPPORT)],
+        [str(taskcat_python), "-c", HOOK_PROBE],
         cwd=work,  # the probe reads build/ there
-        env=_environment(tmp_path),
+        env={**_environment(tmp_path), "PYTHONPATH": str(TASKCAT_SUPPORT)},
         capture_output=True,
         text=True,
         timeout=60,
