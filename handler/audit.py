@@ -198,6 +198,11 @@ def _put(target: AuditObject, current: AuditRuntime, where: dict[str, Any]) -> s
             BucketKeyEnabled=True,
             # Create-only: the object of a redelivered record already exists.
             IfNoneMatch="*",
+            # The bucket is under Object Lock, where S3 refuses a put without Content-MD5 or an
+            # x-amz-checksum-* ("PutObject", Amazon S3 API Reference). Asked for explicitly, the
+            # SDK computes it whatever its default (boto3 before 1.36, or
+            # AWS_REQUEST_CHECKSUM_CALCULATION=when_required, sends none).
+            ChecksumAlgorithm="SHA256",
         )
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code")

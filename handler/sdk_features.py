@@ -39,7 +39,10 @@ class Feature(NamedTuple):
 DYNAMODB_FEATURES = (
     Feature("PutItem", "ReturnValuesOnConditionCheckFailure", "replay without a second read"),
 )
-S3_FEATURES = (Feature("PutObject", "IfNoneMatch", "write-once audit objects"),)
+S3_FEATURES = (
+    Feature("PutObject", "IfNoneMatch", "write-once audit objects"),
+    Feature("PutObject", "ChecksumAlgorithm", "puts into a bucket under Object Lock"),
+)
 
 
 class SdkFeatureMissing(Exception):

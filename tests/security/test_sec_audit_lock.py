@@ -157,21 +157,29 @@ def test_the_audit_writer_writes_a_locked_object(locked_bucket):
         s3.delete_object(Bucket=BUCKET, Key=key_of(item), VersionId=head["VersionId"])
 
 
-def test_an_sdk_that_sends_no_checksum_cannot_write_to_a_locked_bucket(locked_bucket, monkeypatch):
+def test_the_audit_writer_asks_for_a_checksum_so_a_locked_bucket_takes_its_writes(
+    locked_bucket, monkeypatch
+):
     """S3 requires Content-MD5 or an x-amz-checksum for puts under Object Lock; boto3 sends a
-    CRC32 by default since 1.36. An older runtime SDK (as `when_required` behaves) fails every
-    audit write: the handler must ship its SDK or ask for a checksum itself."""
+    CRC32 by default only since 1.36, and not at all with ``when_required`` (as an older runtime
+    SDK behaves). A put that does not ask is refused; the audit writer asks for SHA-256 itself,
+    so its write lands whatever the SDK's default."""
     from handler import audit
 
     monkeypatch.setenv("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
     audit.reset_runtime()
     s3, _ = locked_bucket
+    plain = boto3.client("s3", region_name=REGION)
+    with pytest.raises(ClientError, match="Content-MD5|checksum"):
+        plain.put_object(Bucket=BUCKET, Key="payments/unchecked.json", Body=b"{}")
     item = payment_item()
 
     result = deliver(stream_record(item, "100"))
 
-    assert result == {"batchItemFailures": [{"itemIdentifier": "100"}]}
-    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
+    assert result == {"batchItemFailures": []}
+    (listed,) = s3.list_objects_v2(Bucket=BUCKET)["Contents"]
+    head = s3.head_object(Bucket=BUCKET, Key=listed["Key"], ChecksumMode="ENABLED")
+    assert head.get("ChecksumSHA256")
 
 
 def test_the_emulator_refuses_access_logs_into_a_locked_bucket(aws):  # noqa: F811
