@@ -5,6 +5,9 @@ the region that served it. In the emulator there is no DNS to ask, so ``LocalPay
 payments to the SECONDARY region's API through the local API Gateway (``scripts.localapi``: the
 REST API as deployed, the deployed handlers in this process) and follows each accepted payment
 into that region's table and, through the table's stream and the audit writer, its audit bucket.
+The payments are signed (Signature Version 4, ``execute-api``) with a session of the client role
+``failover-drill``, assumed in the emulator: ``POST /process`` is an ``AWS_IAM`` method
+("Control access to a REST API with IAM permissions").
 """
 
 from __future__ import annotations
@@ -25,16 +28,18 @@ from typing import Any, TextIO
 from botocore.config import Config
 
 from scripts.deployment.aws import error_code
+from scripts.deployment.partition import partition
 from scripts.localapi.deployed import read_api, read_function, read_stream_mappings
 from scripts.localapi.functions import LocalFunction
 from scripts.localapi.gateway import Gateway, HttpRequest
+from scripts.localapi.iam_auth import Sessions
+from scripts.localapi.signing import ClientCredentials, assume_client_role, signed_headers
 from scripts.localapi.stream import StreamPoller
-from templates_src import secrets
-from templates_src.common import SUFFIX_PARAM
 
 from .discovery import Deployment
 
 CREATED_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # the handler's created_at
+DRILL_CLIENT_ID = "failover-drill"
 
 
 # -- on AWS: the domain's answers ---------------------------------------------------------------
@@ -119,13 +124,15 @@ class LocalPayments:
             service, region_name=region, endpoint_url=self.aws.endpoint_url, config=config
         )
 
-    def api_key(self) -> str:
-        """The key value from the secret's replica in the secondary region (never printed)."""
-        name = secrets.SECRET_NAME.replace(
-            f"${{{SUFFIX_PARAM}}}", self.deployment.environment_suffix
+    def client_session(self) -> ClientCredentials:
+        """A session of the drill's client role (CLIENT_AUTH.md: ``payment-<suffix>-client-
+        <id>``), assumed in the emulator's STS; its secret is never printed."""
+        region = self.deployment.primary.region
+        role_arn = (
+            f"arn:{partition(region)}:iam::{self.deployment.account}:role/"
+            f"payment-{self.deployment.environment_suffix}-client-{DRILL_CLIENT_ID}"
         )
-        secret = self._client("secretsmanager", self.side.region).get_secret_value(SecretId=name)
-        return json.loads(secret["SecretString"])[secrets.API_KEY_FIELD]
+        return assume_client_role(self._client("sts", region), role_arn, DRILL_CLIENT_ID)
 
     def run(self, count: int, wait_s: float = 30.0) -> PaymentCounts:
         counts = PaymentCounts()
@@ -154,13 +161,16 @@ class LocalPayments:
                 f"no enabled stream mapping on {self.side.table_stream_arn}: no audit writer"
             )
         with _function_logs(self.function_logs):
-            gateway = Gateway(api, functions)
-            key = self.api_key()
+            session = self.client_session()
+            sessions = Sessions(api.account, partition(api.region))
+            sessions.add(session)
+            gateway = Gateway(api, functions, sessions=sessions)
             run_id = uuid.uuid4().hex[:12]
             created: dict[str, datetime] = {}
             for index in range(count):
                 counts.sent += 1
-                response = gateway.handle(_payment_request(api.stage, key, run_id, index))
+                request = _payment_request(api.stage, api.region, session, run_id, index)
+                response = gateway.handle(request)
                 if response.status != 201:
                     counts.problems.append(
                         f"payment {index + 1}: {response.status} {response.body[:200]!r}"
@@ -214,7 +224,10 @@ def audit_key(payment_id: str, created: datetime) -> str:
     return f"payments/{created:%Y/%m/%d}/{payment_id}.json"
 
 
-def _payment_request(stage: str, api_key: str, run_id: str, index: int) -> HttpRequest:
+def _payment_request(
+    stage: str, region: str, session: ClientCredentials, run_id: str, index: int
+) -> HttpRequest:
+    """A payment signed for ``region``'s API, as a client sends it to the secondary."""
     body = {
         "amount": f"{index + 1}.00",
         "currency": "USD",
@@ -222,16 +235,22 @@ def _payment_request(stage: str, api_key: str, run_id: str, index: int) -> HttpR
         "payment_method": "card",
         "description": f"failover drill {run_id}",
     }
+    data = json.dumps(body).encode()
+    host = "localhost"  # the in-process gateway has no host of its own; the signature covers it
+    headers = signed_headers(
+        session,
+        region,
+        "POST",
+        f"http://{host}/{stage}/process",
+        data,
+        {"Content-Type": "application/json", "Idempotency-Key": f"drill-{run_id}-{index:04d}"},
+    )
     return HttpRequest(
         method="POST",
         path=f"/{stage}/process",
         query=[],
-        headers=[
-            ("Content-Type", "application/json"),
-            ("x-api-key", api_key),
-            ("Idempotency-Key", f"drill-{run_id}-{index:04d}"),
-        ],
-        body=json.dumps(body).encode(),
+        headers=[("Host", host), *headers.items()],
+        body=data,
     )
 
 

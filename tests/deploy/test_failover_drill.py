@@ -16,6 +16,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from moto.sts.models import sts_backends
 
 from scripts import failover_drill
 from scripts.deployment.aws import Aws as DrillAws
@@ -118,10 +119,17 @@ def test_drill_fails_over_to_the_secondary_and_restores(emulator, aws, deployed,
         assert f"payments/{day}/{item['payment_id']['S']}.json" in keys
     assert not inverted(aws, primary_check)
 
-    # The API key value never reaches the output or the report.
-    secret = aws("secretsmanager", REPLICA).get_secret_value(SecretId=f"payment-{SUFFIX}-api-key")
-    key_value = json.loads(secret["SecretString"])["api_key"]
-    assert key_value not in out + capsys.readouterr().err + report_path.read_text()
+    # Each payment was signed by the drill's client, and recorded as its payment.
+    assert {item["client_id"]["S"] for item in items} == {probes.DRILL_CLIENT_ID}
+    # The session's secret never reaches the output or the report.
+    secrets = [
+        r.secret_access_key
+        for r in sts_backends[ACCOUNT]["aws"].assumed_roles
+        if r.role_arn.endswith(f"-client-{probes.DRILL_CLIENT_ID}")
+    ]
+    assert secrets
+    shown = out + capsys.readouterr().err + report_path.read_text()
+    assert not [secret for secret in secrets if secret in shown]
 
 
 def test_the_report_gives_the_recovery_point_from_the_replication_latency_metric(
