@@ -29,16 +29,8 @@ STATEFUL_TYPES = frozenset(
         "AWS::DynamoDB::Table",
         "AWS::S3::Bucket",
         "AWS::KMS::Key",
-        # The API key and the secret that holds its value: a new one is a new value, and every
-        # client's key stops working (the standby regions read the replica of the same secret).
-        "AWS::SecretsManager::Secret",
-        "AWS::ApiGateway::ApiKey",
     }
 )
-SECRET_TYPE = "AWS::SecretsManager::Secret"
-# Secret properties whose change makes Secrets Manager hold a new value (a changed
-# GenerateSecretString generates one again; "AWS::SecretsManager::Secret", Template Reference).
-SECRET_VALUE_PROPERTIES = ("GenerateSecretString", "SecretString")
 RETAINING_POLICIES = frozenset({"Retain", "RetainExceptOnCreate"})
 # List items matched by these keys rather than by position: a replica or an index added in the
 # middle of a list is one addition, not a shift of every item after it.
@@ -53,7 +45,6 @@ RESET = "\033[0m"
 STATEFUL_MARK = "!! REPLACES STATEFUL"
 MAY_STATEFUL_MARK = "!! MAY REPLACE STATEFUL"  # conditionally create-only: refused all the same
 REMOVES_STATEFUL_MARK = "!! REMOVES STATEFUL"
-REGENERATES_MARK = "!! REGENERATES THE SECRET VALUE"
 
 
 class _Missing:
@@ -356,7 +347,6 @@ class ResourceChange:
     replacement: str = ""  # "", REPLACE or MAY_REPLACE
     notes: tuple[str, ...] = ()
     retained: bool = False  # for a removal: DeletionPolicy keeps the resource
-    regenerates: bool = False  # a secret whose value is generated again
 
     @property
     def stateful(self) -> bool:
@@ -368,7 +358,7 @@ class ResourceChange:
         if not self.stateful:
             return False
         removed = self.action == "remove" and not self.retained
-        return bool(self.replacement) or removed or self.regenerates
+        return bool(self.replacement) or removed
 
 
 def _properties(resource: dict) -> dict:
@@ -601,14 +591,6 @@ def diff_templates(
             resource_notes.append(f"no provider schema for {resource_type}: replacement unknown")
         if resource_type == "AWS::DynamoDB::GlobalTable":
             resource_notes += _global_table_notes(marked)
-        regenerates = resource_type == SECRET_TYPE and any(
-            c.path[:1] == ("Properties",) and c.path[1:2] in [(p,) for p in SECRET_VALUE_PROPERTIES]
-            for c in marked
-        )
-        if regenerates:
-            resource_notes.append(
-                "the secret's value is generated again: the API key changes for every client"
-            )
         if replacement:
             resource_notes += _replacement_notes(
                 resource_type,
@@ -624,7 +606,6 @@ def diff_templates(
                 tuple(marked),
                 replacement,
                 tuple(resource_notes),
-                regenerates=regenerates,
             )
         )
 
@@ -780,8 +761,6 @@ def _resource_line(resource: ResourceChange) -> tuple[str, bool]:
         line += f"  {MAY_STATEFUL_MARK}" if resource.stateful else "  MAY REPLACE"
     elif resource.action == "remove" and resource.stateful:
         line += f"  {REMOVES_STATEFUL_MARK}"
-    elif resource.regenerates:
-        line += f"  {REGENERATES_MARK}"
     return line, resource.unsafe or (resource.stateful and resource.action == "remove")
 
 
@@ -865,9 +844,7 @@ def render(plans: list[StackSetPlan], color: bool = False) -> str:
 
 
 def _unsafe_word(resource: ResourceChange) -> str:
-    if resource.replacement:
-        return "replaced"
-    return "value regenerated" if resource.regenerates else "deleted"
+    return "replaced" if resource.replacement else "deleted"
 
 
 def unsafe_summary(plans: list[StackSetPlan]) -> str:
