@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from handler.clients import client_id_for
 from handler.config import (
     API_GATEWAY_TIMEOUT_S,
     RESPONSE_MARGIN_S,
@@ -61,6 +62,7 @@ class Result(NamedTuple):
     # For metrics: accepted | replayed | rejected | failed; None when not about a payment.
     outcome: str | None = None
     error: PaymentError | None = None
+    client_id: str | None = None
 
 
 class Call(NamedTuple):
@@ -72,31 +74,52 @@ class Call(NamedTuple):
 
 
 def process(request: ApiRequest, current: Runtime, call: Call) -> Result:
-    # Validation first and without I/O: a rejected request touches nothing.
+    # Who first: API Gateway has already refused unsigned or unknown callers, so a request
+    # without a registered client's identity here means a misconfigured API (or the default
+    # endpoint in mTLS mode, which carries no certificate). It learns nothing about validation.
+    client_id = client_id_for(request.caller, current.settings.client_auth)
+    if client_id is None:
+        raise PaymentError(
+            ErrorCode.CLIENT_NOT_AUTHORIZED, "the request does not come from a registered client"
+        )
+    # Validation next and without I/O: a rejected request touches nothing.
     payment_request = parse_payment_request(request)
     payment = new_payment(
         payment_request,
-        api_key_id=request.api_key_id,
-        client_id=request.client_id,
+        client_id=client_id,
         request_id=call.request_id,
         now=datetime.now(UTC),
     )
     stored = current.store.insert(payment.item, call.deadline)
     if stored is None:
-        return Result(ApiResponse(201, payment.body), payment.payment_id, "accepted")
+        return Result(
+            ApiResponse(201, payment.body), payment.payment_id, "accepted", client_id=client_id
+        )
     if not same_request(payment, stored):
         error = PaymentError(
             ErrorCode.IDEMPOTENCY_KEY_REUSED,
             "this Idempotency-Key was already used with a different request",
         )
         # Built here rather than raised: the log line should name the payment it collided with.
-        return Result(error_response(error, call.request_id), payment.payment_id, "rejected", error)
+        return Result(
+            error_response(error, call.request_id),
+            payment.payment_id,
+            "rejected",
+            error,
+            client_id,
+        )
     if is_own_write(payment, stored):
-        return Result(ApiResponse(201, payment_body(stored)), payment.payment_id, "accepted")
+        return Result(
+            ApiResponse(201, payment_body(stored)),
+            payment.payment_id,
+            "accepted",
+            client_id=client_id,
+        )
     return Result(
         ApiResponse(200, payment_body(stored), {"Idempotent-Replayed": "true"}),
         payment.payment_id,
         "replayed",
+        client_id=client_id,
     )
 
 
@@ -221,6 +244,7 @@ def _log_request(
         "latency_ms": round((time.perf_counter() - started) * 1000, 2),
         "payment_id": result.payment_id,
         "outcome": result.outcome,
+        "client_id": result.client_id,
     }
     error = result.error
     if error is not None:

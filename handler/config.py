@@ -13,6 +13,8 @@ from typing import Any, Generic, NamedTuple, TypeVar
 import boto3
 from botocore.config import Config
 
+from handler.clients import MODES, ClientAuth
+
 T = TypeVar("T")
 
 
@@ -97,15 +99,25 @@ class ProcessorSettings(NamedTuple):
     # Granted and passed by the template but unused on the request path: the audit trail is
     # written from the table's stream, never synchronously.
     audit_bucket: str | None
+    client_auth: ClientAuth
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ProcessorSettings:
-        values = _require(environ, "TABLE_NAME", "ENVIRONMENT_SUFFIX")
+        values = _require(
+            environ, "TABLE_NAME", "ENVIRONMENT_SUFFIX", "CLIENT_AUTH", "CLIENT_ROLE_PREFIX"
+        )
+        # No default mode: a function that does not know how its clients authenticate must
+        # accept none of them rather than guess.
+        if values["CLIENT_AUTH"] not in MODES:
+            raise ConfigurationError(
+                f"CLIENT_AUTH must be one of {', '.join(MODES)}, not {values['CLIENT_AUTH']!r}"
+            )
         return cls(
             table_name=values["TABLE_NAME"],
             environment_suffix=values["ENVIRONMENT_SUFFIX"],
             region=_region(environ),
             audit_bucket=environ.get("AUDIT_BUCKET") or None,
+            client_auth=ClientAuth(values["CLIENT_AUTH"], values["CLIENT_ROLE_PREFIX"]),
         )
 
 

@@ -5,11 +5,11 @@ The only place where an :class:`~handler.errors.ErrorCode` becomes an HTTP statu
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from handler.clients import Caller, caller_from_identity
 from handler.errors import ErrorCode, PaymentError
 
 # Seconds a client should wait after a 503. DynamoDB throttling clears within seconds
@@ -19,6 +19,7 @@ RETRY_AFTER_SECONDS = 2
 _STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID_JSON: 400,
     ErrorCode.VALIDATION_ERROR: 400,
+    ErrorCode.CLIENT_NOT_AUTHORIZED: 403,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.IDEMPOTENCY_KEY_REUSED: 409,
@@ -35,12 +36,9 @@ class ApiRequest(NamedTuple):
     headers: Mapping[str, tuple[str, ...]]
     body: str | None
     body_is_base64: bool
-    # The API Gateway API key *id* when the method requires a key: it names the key in one
-    # region (each region's API has its own key resource with the same value).
-    api_key_id: str | None
-    # Who the client is in every region: a one-way fingerprint of the key value. The value
-    # itself is not kept.
-    client_id: str | None
+    # Who API Gateway authenticated (role session or client certificate); which registered
+    # client that is depends on the deployment's mode (handler.clients.client_id_for).
+    caller: Caller
     api_request_id: str | None
     # When API Gateway received the request (``requestContext.requestTimeEpoch``, ms since the
     # epoch): its 29 s integration timeout runs from then.
@@ -62,19 +60,10 @@ def parse_event(event: Mapping[str, Any]) -> ApiRequest:
         headers=_merge_headers(event.get("headers"), event.get("multiValueHeaders")),
         body=body if isinstance(body, str) else None,
         body_is_base64=event.get("isBase64Encoded") is True,
-        api_key_id=_text(identity.get("apiKeyId")) or None,
-        client_id=client_fingerprint(_text(identity.get("apiKey"))),
+        caller=caller_from_identity(identity),
         api_request_id=_text(context.get("requestId"))[:128] or None,
         received_at_ms=_epoch_ms(context.get("requestTimeEpoch")),
     )
-
-
-def client_fingerprint(api_key_value: str) -> str | None:
-    """The same for one API key value in every region; the value cannot be read back from it."""
-    if not api_key_value:
-        return None
-    material = f"payment-client/v1\x00{api_key_value}"
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
 
 
 class ApiResponse(NamedTuple):

@@ -29,17 +29,18 @@ class NewPayment(NamedTuple):
     body: dict[str, str]
 
 
-def payment_id_for(idempotency_key: str | None, client_id: str | None) -> str:
+def payment_id_for(idempotency_key: str | None, client_id: str) -> str:
     """Deterministic for a keyed request, random otherwise.
 
-    The key is scoped to the client (a fingerprint of its API key value) so that two clients
-    choosing the same Idempotency-Key get different payments, while one client gets the same
-    payment id in every region: a replay sent to the standby region after a failover finds the
-    replicated payment. NUL separators keep (scope, key) unambiguous.
+    The key is scoped to the client id (its IAM role or certificate name, the same in every
+    region) so that two clients choosing the same Idempotency-Key get different payments, while
+    one client gets the same payment id in every region: a replay sent to the standby region
+    after a failover finds the replicated payment. NUL separators keep (scope, key)
+    unambiguous; v3 because v2 scoped by an API key fingerprint, so no v3 id equals a v2 one.
     """
     if idempotency_key is None:
         return ID_PREFIX + os.urandom(16).hex()
-    material = f"payment-id/v2\x00{client_id or ''}\x00{idempotency_key}"
+    material = f"payment-id/v3\x00{client_id}\x00{idempotency_key}"
     return ID_PREFIX + hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
 
 
@@ -66,8 +67,7 @@ def timestamp(moment: datetime) -> str:
 def new_payment(
     request: PaymentRequest,
     *,
-    api_key_id: str | None,
-    client_id: str | None,
+    client_id: str,
     request_id: str,
     now: datetime,
 ) -> NewPayment:
@@ -84,13 +84,13 @@ def new_payment(
         # Which invocation wrote the item: tells our own retried write apart from a duplicate,
         # and links the audit record to the request's log line.
         "request_id": {"S": request_id},
+        # Who made it: the registered client, so the audit object records it too.
+        "client_id": {"S": client_id},
     }
     if request.description is not None:
         item["description"] = {"S": request.description}
     if request.idempotency_key is not None:
         item["idempotency_key"] = {"S": request.idempotency_key}
-    if api_key_id:
-        item["api_key_id"] = {"S": api_key_id}  # the key's id; the key value is never seen
     return NewPayment(payment_id, item, payment_body(item))
 
 

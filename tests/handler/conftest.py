@@ -31,9 +31,9 @@ from handler import app, audit, stream_lookup
 REGION = "us-east-1"
 TABLE = "payment-test-payments"
 BUCKET = "payment-test-audit-123456789012-us-east-1"
-API_KEY_ID = "a1b2c3d4e5"
-# What API Gateway puts next to the key id; the handler must never store or log it.
-API_KEY_VALUE = "SeCrEt-ApI-kEy-VaLuE-0123456789"
+ACCOUNT = "123456789012"
+CLIENT_ID = "acme"
+CLIENT_ROLE_PREFIX = "payment-test-client-"
 
 ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -44,7 +44,15 @@ ENVIRONMENT = {
     "TABLE_NAME": TABLE,
     "AUDIT_BUCKET": BUCKET,
     "ENVIRONMENT_SUFFIX": "test",
+    "CLIENT_AUTH": "iam",
+    "CLIENT_ROLE_PREFIX": CLIENT_ROLE_PREFIX,
 }
+
+
+def role_session_arn(client_id: str, session: str = "pytest-session") -> str:
+    """``$context.identity.userArn`` of a SigV4 request signed with a client role's session."""
+    return f"arn:aws:sts::{ACCOUNT}:assumed-role/{CLIENT_ROLE_PREFIX}{client_id}/{session}"
+
 
 VALID_BODY = {
     "amount": "12.50",
@@ -87,20 +95,31 @@ def api_event(
     headers: dict[str, str] | None = None,
     *,
     base64: bool = False,
-    api_key_id: str | None = API_KEY_ID,
-    api_key: str = API_KEY_VALUE,
+    client: str | None = CLIENT_ID,
+    identity: dict[str, Any] | None = None,
     multi_value_headers: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """A REST API proxy event as API Gateway sends it (body: dict -> JSON, str/bytes as is)."""
+    """A REST API proxy event as API Gateway sends it (body: dict -> JSON, str/bytes as is).
+
+    ``client``: the registered client whose role session signed the request (None: unsigned);
+    ``identity``: members added to ``requestContext.identity`` as API Gateway would (e.g. a
+    ``clientCert`` in mTLS mode).
+    """
     if isinstance(body, dict):
         body = json.dumps(body)
     if base64 and body is not None:
         raw = body.encode("utf-8") if isinstance(body, str) else body
         body = b64.b64encode(raw).decode("ascii")
     headers = dict(headers or {})
-    identity: dict[str, Any] = {"sourceIp": "203.0.113.9", "userAgent": "pytest"}
-    if api_key_id is not None:
-        identity.update(apiKeyId=api_key_id, apiKey=api_key)
+    caller: dict[str, Any] = {"sourceIp": "203.0.113.9", "userAgent": "pytest"}
+    if client is not None:
+        caller.update(
+            userArn=role_session_arn(client),
+            accountId=ACCOUNT,
+            caller=f"AROAEXAMPLE:{client}",
+            accessKey="ASIAEXAMPLE",
+        )
+    caller.update(identity or {})
     return {
         "resource": path,
         "path": path,
@@ -117,7 +136,7 @@ def api_event(
             "path": f"/prod{path}",
             "stage": "prod",
             "requestId": str(uuid.uuid4()),
-            "identity": identity,
+            "identity": caller,
         },
         "body": body,
         "isBase64Encoded": base64,

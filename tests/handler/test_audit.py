@@ -70,9 +70,7 @@ def payment_item(
     """An item exactly as the processor writes it."""
     request = validate_payment({**VALID_BODY, "amount": amount, **members}, (new_key(),))
     when = created or datetime(2026, 11, 24, 5, 21, 52, 123000, tzinfo=UTC)
-    return new_payment(
-        request, api_key_id="key-id", client_id="client", request_id=str(uuid.uuid4()), now=when
-    ).item
+    return new_payment(request, client_id="client", request_id=str(uuid.uuid4()), now=when).item
 
 
 def stream_record(
@@ -332,6 +330,7 @@ def test_an_accepted_payment_reaches_the_audit_bucket_through_the_stream(
     assert len(bucket.versions(object_key)) == 1
     stored = bucket.document(object_key)["payment"]
     assert {name: stored[name] for name in payment} == payment
+    assert stored["client_id"] == "acme"  # the client whose role session signed the request
     assert Decimal(stored["amount"]) == Decimal(VALID_BODY["amount"])
 
 

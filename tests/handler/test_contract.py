@@ -10,8 +10,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from .conftest import (
-    API_KEY_ID,
-    API_KEY_VALUE,
+    CLIENT_ID,
     REGION,
     VALID_BODY,
     FakeContext,
@@ -19,6 +18,7 @@ from .conftest import (
     invoke,
     new_key,
     post,
+    role_session_arn,
     scan_items,
 )
 
@@ -170,11 +170,11 @@ def test_idempotency_key_header_name_is_case_insensitive() -> None:
     assert len(scan_items()) == 1
 
 
-def test_a_replay_through_another_regions_api_key_finds_the_same_payment() -> None:
-    # Each region's API has its own API key resource (another id) holding the same value.
+def test_a_replay_with_another_session_of_the_same_client_finds_the_same_payment() -> None:
+    # After a failover the client signs with a new session of the same (global) IAM role.
     key = new_key()
-    first = post(VALID_BODY, key=key, api_key_id="key-id-in-us-east-1")
-    replay = post(VALID_BODY, key=key, api_key_id="key-id-in-us-west-2")
+    first = post(VALID_BODY, key=key, identity={"userArn": role_session_arn(CLIENT_ID, "one")})
+    replay = post(VALID_BODY, key=key, identity={"userArn": role_session_arn(CLIENT_ID, "two")})
 
     assert (first.status, replay.status) == (201, 200)
     assert replay.body == first.body
@@ -183,13 +183,8 @@ def test_a_replay_through_another_regions_api_key_finds_the_same_payment() -> No
 
 def test_two_clients_choosing_the_same_key_get_two_payments() -> None:
     key = new_key()
-    mine = post(VALID_BODY, key=key, api_key_id="client-a", api_key="value-of-key-a-0123456789")
-    theirs = post(
-        {**VALID_BODY, "amount": "1.00"},
-        key=key,
-        api_key_id="client-b",
-        api_key="value-of-key-b-0123456789",
-    )
+    mine = post(VALID_BODY, key=key, client="client-a")
+    theirs = post({**VALID_BODY, "amount": "1.00"}, key=key, client="client-b")
 
     assert (mine.status, theirs.status) == (201, 201)
     assert mine.body["payment_id"] != theirs.body["payment_id"]
@@ -205,12 +200,11 @@ def test_without_a_key_every_request_is_a_new_payment() -> None:
     assert len(scan_items()) == 2
 
 
-def test_the_api_key_value_is_never_stored() -> None:
-    post({**VALID_BODY, "description": "x"}, key=new_key())
+def test_the_item_records_which_client_made_the_payment() -> None:
+    post(VALID_BODY, key=new_key(), client="client-a")
+    post(VALID_BODY, client="client-b")
 
-    [item] = scan_items()
-    assert API_KEY_VALUE not in repr(item)
-    assert item["api_key_id"] == {"S": API_KEY_ID}
+    assert sorted(item["client_id"]["S"] for item in scan_items()) == ["client-a", "client-b"]
 
 
 # -- rejected requests -----------------------------------------------------------------------
@@ -557,8 +551,8 @@ def test_event_without_any_route_information_is_404() -> None:
 # -- health ----------------------------------------------------------------------------------
 
 
-def test_health_is_200_with_the_region_and_needs_no_api_key() -> None:
-    response = invoke(api_event("GET", "/health", api_key_id=None))
+def test_health_is_200_with_the_region_and_needs_no_client_identity() -> None:
+    response = invoke(api_event("GET", "/health", client=None))
 
     assert response.status == 200
     assert response.body == {"status": "ok", "region": REGION}

@@ -191,7 +191,7 @@ def test_health_is_503_when_the_table_is_gone(dynamodb: Any) -> None:
     dynamodb.delete_table(TableName=TABLE)
     context = FakeContext()
 
-    response = invoke(api_event("GET", "/health", api_key_id=None), context)
+    response = invoke(api_event("GET", "/health", client=None), context)
 
     assert_unavailable(response)
 
@@ -201,13 +201,13 @@ def test_health_is_503_when_the_table_is_throttled(
 ) -> None:
     context = FakeContext()
     with Fault(processor_client, "GetItem"):
-        response = invoke(api_event("GET", "/health", api_key_id=None), context)
+        response = invoke(api_event("GET", "/health", client=None), context)
 
     assert_unavailable(response)
 
 
 def test_health_checks_within_a_few_seconds_share_one_probe(processor_calls: AwsCalls) -> None:
-    responses = [invoke(api_event("GET", "/health", api_key_id=None)) for _ in range(5)]
+    responses = [invoke(api_event("GET", "/health", client=None)) for _ in range(5)]
 
     assert {r.status for r in responses} == {200}
     assert processor_calls.counts == {"GetItem": 1}

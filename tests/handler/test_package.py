@@ -111,6 +111,8 @@ def test_clients_are_built_while_the_module_loads() -> None:
         "AWS_REGION": "eu-west-1",
         "TABLE_NAME": "payment-dev-payments",
         "ENVIRONMENT_SUFFIX": "dev",
+        "CLIENT_AUTH": "iam",
+        "CLIENT_ROLE_PREFIX": "payment-dev-client-",
         "AUDIT_BUCKET": "payment-dev-audit",
         "AUDIT_KMS_KEY_ARN": "arn:aws:kms:eu-west-1:123456789012:key/abc",
     }
@@ -168,6 +170,8 @@ def _init_with(env: dict[str, str], module: str) -> subprocess.CompletedProcess[
         "AWS_REGION": "eu-west-1",
         "TABLE_NAME": "payment-dev-payments",
         "ENVIRONMENT_SUFFIX": "dev",
+        "CLIENT_AUTH": "iam",
+        "CLIENT_ROLE_PREFIX": "payment-dev-client-",
         "AUDIT_BUCKET": "payment-dev-audit",
         "AUDIT_KMS_KEY_ARN": "arn:aws:kms:eu-west-1:123456789012:key/abc",
     }
