@@ -175,12 +175,12 @@ def test_over_api_gateways_10_mib_is_413_payload_too_large(local_api, framing: s
 
 
 @pytest.mark.parametrize("method", ["PATCH", "PROPFIND", "BREW"])
-def test_a_method_the_api_does_not_have_is_the_apis_json_404(local_api, method: str) -> None:
+def test_a_method_the_api_does_not_have_is_the_apis_json_403(local_api, method: str) -> None:
     response = _raw(
         local_api, f"{method} {{stage}}/process HTTP/1.1\nHost: 127.0.0.1\nContent-Length: 0"
     )
-    assert response.status == 404 and not response.closed
-    _assert_one_id(response, "NOT_FOUND")
+    assert response.status == 403 and not response.closed
+    _assert_one_id(response, "MISSING_AUTHENTICATION_TOKEN")
 
 
 @pytest.mark.parametrize("opening", ['{"a":', "["], ids=["objects", "arrays"])

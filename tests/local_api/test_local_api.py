@@ -167,12 +167,13 @@ def test_a_session_the_emulator_never_issued_is_refused(local_api: LocalApiProce
     ("method", "path"),
     [("GET", "/nowhere"), ("GET", "/process"), ("DELETE", "/health"), ("POST", "/")],
 )
-def test_unknown_routes_are_404_in_the_contract_shape(
+def test_unknown_routes_are_403_missing_authentication_token_in_the_contract_shape(
     local_api: LocalApiProcess, method: str, path: str
 ) -> None:
     response = local_api.request(method, path, signed_as=local_api.printed_credentials)
-    assert response.status == 404
-    _assert_error_shape(response.body, "NOT_FOUND")
+    # API Gateway's answer to an unknown route, signed or not, as the API customises it.
+    assert response.status == 403
+    _assert_error_shape(response.body, "MISSING_AUTHENTICATION_TOKEN")
 
 
 def test_health_needs_no_signature(local_api: LocalApiProcess) -> None:
