@@ -1,7 +1,15 @@
 """The regional REST API in front of the processor.
 
-``POST /process`` needs the API key; ``GET /health`` does not, because Route 53 health checkers
-cannot send headers.
+``POST /process`` takes registered clients only ("Identity and access management for Amazon API
+Gateway"): in ``iam`` mode the method has ``AuthorizationType: AWS_IAM``, so API Gateway
+verifies each request's SigV4 signature ("Control access to a REST API with IAM permissions"),
+and the REST API's resource policy denies every principal but the client roles
+``payment-<suffix>-client-*`` of this account ("API Gateway resource policies"). In ``mtls``
+mode the custom domain verifies the client certificate ("Configuring mutual TLS authentication
+for a REST API", ``routing.py``) and the method is open to the network; the handler refuses a
+request without a client's certificate (the default endpoint carries none). ``GET /health``
+stays open: Route 53 health checkers sign nothing and present no certificate. No API key: a
+shared secret is not an identity, and stage throttling replaces the usage plan's.
 """
 
 from __future__ import annotations
@@ -13,8 +21,6 @@ from dataclasses import dataclass
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.apigateway import (
     AccessLogSetting,
-    ApiKey,
-    ApiStage,
     Deployment,
     EndpointConfiguration,
     GatewayResponse,
@@ -22,44 +28,46 @@ from troposphere.apigateway import (
     Method,
     MethodSetting,
     Model,
-    QuotaSettings,
     RequestValidator,
     Resource,
     RestApi,
     Stage,
-    ThrottleSettings,
-    UsagePlan,
-    UsagePlanKey,
 )
 from troposphere.awslambda import Permission
 from troposphere.logs import LogGroup
 
 from . import iam, logs
 from .common import STAGE_NAME, SUFFIX_PARAM, name, suppress, tags
-from .config import Config
+from .config import CLIENT_AUTH_IAM, Config
 
-ACCESS_LOG_FORMAT = json.dumps(
-    {
-        "requestId": "$context.requestId",
-        "extendedRequestId": "$context.extendedRequestId",
-        "requestTime": "$context.requestTimeEpoch",
-        "ip": "$context.identity.sourceIp",
-        "httpMethod": "$context.httpMethod",
-        "resourcePath": "$context.resourcePath",
-        "status": "$context.status",
-        "responseLength": "$context.responseLength",
-        "latency": "$context.responseLatency",
-        "integrationLatency": "$context.integrationLatency",
-        "apiKeyId": "$context.identity.apiKeyId",
-        "errorType": "$context.error.responseType",
-        "xrayTraceId": "$context.xrayTraceId",
-        # Evidence that every client spoke TLS 1.2 or later (PCI DSS 4.2.1).
-        "tlsVersion": "$context.tlsVersion",
-        "cipherSuite": "$context.cipherSuite",
-    },
-    sort_keys=True,
-    separators=(",", ":"),
-)
+# Who called, by mode ("$context Variables for data models, authorizers, mapping templates, and
+# CloudWatch access logging"): the signing principal's ARN, or the client certificate's subject.
+CALLER_LOG_FIELDS = {
+    "iam": {"userArn": "$context.identity.userArn"},
+    "mtls": {"clientCertSubjectDN": "$context.identity.clientCert.subjectDN"},
+}
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "extendedRequestId": "$context.extendedRequestId",
+    "requestTime": "$context.requestTimeEpoch",
+    "ip": "$context.identity.sourceIp",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "latency": "$context.responseLatency",
+    "integrationLatency": "$context.integrationLatency",
+    "errorType": "$context.error.responseType",
+    "xrayTraceId": "$context.xrayTraceId",
+    # Evidence that every client spoke TLS 1.2 or later (PCI DSS 4.2.1).
+    "tlsVersion": "$context.tlsVersion",
+    "cipherSuite": "$context.cipherSuite",
+}
+
+
+def access_log_format(client_auth: str) -> str:
+    fields = {**ACCESS_LOG_FIELDS, **CALLER_LOG_FIELDS[client_auth]}
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"))
 
 
 # The default execute-api endpoint of a REGIONAL API accepts TLS 1.0 unless told otherwise
@@ -87,23 +95,29 @@ PAYMENT_REQUEST_SCHEMA = {
 # handler; the contract calls a too-large body PAYLOAD_TOO_LARGE whoever refuses it.
 GATEWAY_ERRORS = {
     "BAD_REQUEST_BODY": ("400", "INVALID_JSON", "The request body must be a JSON object"),
-    "INVALID_API_KEY": ("403", "FORBIDDEN", "A valid API key is required"),
-    "MISSING_AUTHENTICATION_TOKEN": ("404", "NOT_FOUND", "No such route"),
+    # API Gateway answers an unknown route and an unsigned request to an AWS_IAM method with
+    # the same type: the message names both, the status stays API Gateway's 403.
+    "MISSING_AUTHENTICATION_TOKEN": (
+        "403",
+        "MISSING_AUTHENTICATION_TOKEN",
+        "No such route, or the request is not signed (SigV4)",
+    ),
+    "INVALID_SIGNATURE": ("403", "INVALID_SIGNATURE", "The request signature does not match"),
+    "EXPIRED_TOKEN": ("403", "EXPIRED_TOKEN", "The security token of the request has expired"),
+    # The resource policy refused the principal: a signer that is not a registered client.
+    "ACCESS_DENIED": ("403", "CLIENT_NOT_AUTHORIZED", "The caller is not a registered client"),
     "REQUEST_TOO_LARGE": ("413", "PAYLOAD_TOO_LARGE", "The request body exceeds 10 MiB"),
     "THROTTLED": ("429", "RATE_LIMITED", "Too many requests"),
-    "QUOTA_EXCEEDED": ("429", "QUOTA_EXCEEDED", "Daily request quota exceeded"),
     "DEFAULT_4XX": (None, "REQUEST_REJECTED", "The request was rejected"),
     "DEFAULT_5XX": (None, "INTERNAL_ERROR", "Internal error"),
 }
-RETRY_AFTER_S = {"THROTTLED": 1, "QUOTA_EXCEEDED": 3600}
+RETRY_AFTER_S = {"THROTTLED": 1}
 
 
 @dataclass(frozen=True)
 class Api:
     rest_api: RestApi
     stage: Stage
-    api_key: ApiKey
-    usage_plan: UsagePlan
     access_log_group: LogGroup
 
 
@@ -140,16 +154,78 @@ def _gateway_responses(rest_api: RestApi) -> list[GatewayResponse]:
     return responses
 
 
+def resource_policy(config: Config) -> dict:
+    """The REST API's resource policy ("API Gateway resource policies"; ``execute-api:/stage/
+    VERB/path`` names this API's own methods without its id, which the policy cannot reference).
+
+    ``iam``: only this account's client roles may invoke ``POST /process`` (an explicit deny
+    for every other principal, whatever their own policies allow); ``mtls``: the method is
+    open and the certificate decides. ``GET /health`` is open in both.
+    """
+    health = f"execute-api:/{STAGE_NAME}/GET/health"
+    process = f"execute-api:/{STAGE_NAME}/POST/process"
+    statements: list[dict] = [
+        {
+            "Sid": "HealthCheckersMayProbe",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "execute-api:Invoke",
+            "Resource": health,
+        }
+    ]
+    if config.client_auth == CLIENT_AUTH_IAM:
+        statements += [
+            {
+                "Sid": "AccountPrincipalsMayProcess",
+                "Effect": "Allow",
+                "Principal": {"AWS": Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
+                "Action": "execute-api:Invoke",
+                "Resource": process,
+            },
+            {
+                "Sid": "OnlyClientRolesMayProcess",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "execute-api:Invoke",
+                "Resource": process,
+                "Condition": {
+                    "ArnNotLike": {
+                        "aws:PrincipalArn": Sub(
+                            "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"
+                            f"payment-${{{SUFFIX_PARAM}}}-client-*"
+                        )
+                    }
+                },
+            },
+        ]
+    else:
+        statements.append(
+            {
+                "Sid": "CertificateHoldersMayProcess",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "execute-api:Invoke",
+                "Resource": process,
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def _lambda_method(
-    title: str, rest_api: RestApi, resource: Resource, verb: str, function: object, key: bool
+    title: str,
+    rest_api: RestApi,
+    resource: Resource,
+    verb: str,
+    function: object,
+    authorization: str,
 ) -> Method:
     return Method(
         title,
         RestApiId=Ref(rest_api),
         ResourceId=Ref(resource),
         HttpMethod=verb,
-        AuthorizationType="NONE",
-        ApiKeyRequired=key,
+        AuthorizationType=authorization,
+        ApiKeyRequired=False,
         Integration=Integration(
             Type="AWS_PROXY",
             IntegrationHttpMethod="POST",
@@ -188,7 +264,6 @@ def add_api(
     config: Config,
     *,
     processor: object,
-    api_key_value: object,
     app_key_arn: object,
 ) -> Api:
     rest_api = template.add_resource(
@@ -197,7 +272,7 @@ def add_api(
             Name=api_name(),
             Description="Payment processing API",
             EndpointConfiguration=EndpointConfiguration(Types=["REGIONAL"]),
-            ApiKeySourceType="HEADER",
+            Policy=resource_policy(config),
             SecurityPolicy=SECURITY_POLICY,
             EndpointAccessMode=ENDPOINT_ACCESS_MODE,
             Tags=tags(),
@@ -230,15 +305,27 @@ def add_api(
         ValidateRequestBody=True,
         ValidateRequestParameters=False,
     )
-    post_process = _lambda_method("ProcessPostMethod", rest_api, process, "POST", processor, True)
+    authorization = "AWS_IAM" if config.client_auth == CLIENT_AUTH_IAM else "NONE"
+    post_process = _lambda_method(
+        "ProcessPostMethod", rest_api, process, "POST", processor, authorization
+    )
+    if authorization == "NONE":
+        post_process = suppress(
+            post_process,
+            checkov={
+                "CKV_AWS_59": "mTLS mode: the custom domain verifies the client certificate "
+                "and the handler refuses a request without one (403 CLIENT_NOT_AUTHORIZED), "
+                "including any through the default endpoint."
+            },
+        )
     post_process.RequestValidatorId = Ref(validator)
     post_process.RequestModels = {"application/json": Ref(model)}
     get_health = suppress(
-        _lambda_method("HealthGetMethod", rest_api, health, "GET", processor, False),
+        _lambda_method("HealthGetMethod", rest_api, health, "GET", processor, "NONE"),
         checkov={
-            "CKV_AWS_59": "GET /health is deliberately keyless: Route 53 health checkers cannot "
-            "send an API key header. It returns only status and region, and the stage's "
-            "throttling and WAF rate limit still apply."
+            "CKV_AWS_59": "GET /health is deliberately open: Route 53 health checkers cannot "
+            "sign a request or present a certificate. It returns only status and region, and "
+            "the stage's throttling and WAF rate limit still apply."
         },
     )
     gateway_responses = _gateway_responses(rest_api)
@@ -278,6 +365,8 @@ def add_api(
     )
     # Stages log through the region's account setting (AWS::ApiGateway::Account), which the
     # account baseline template owns: one per account and region, shared by every API.
+    # Stage throttling applies to every caller together ("Throttle requests to your REST APIs
+    # for better throughput in API Gateway"): the limits the usage plan used to give.
     limits = config.api_limits
     stage_settings = dict(
         MetricsEnabled=True,
@@ -297,7 +386,8 @@ def add_api(
                 TracingEnabled=True,
                 CacheClusterEnabled=False,
                 AccessLogSetting=AccessLogSetting(
-                    DestinationArn=iam.log_group_arn(access_log_group), Format=ACCESS_LOG_FORMAT
+                    DestinationArn=iam.log_group_arn(access_log_group),
+                    Format=access_log_format(config.client_auth),
                 ),
                 MethodSettings=[
                     MethodSetting(ResourcePath="/*", HttpMethod="*", **stage_settings),
@@ -322,39 +412,10 @@ def add_api(
             },
         )
     )
-    api_key = template.add_resource(
-        ApiKey(
-            "PaymentApiKey",
-            Name=name("api-key"),
-            Description="Client key for POST /process; the value lives in Secrets Manager",
-            Enabled=True,
-            Value=api_key_value,
-            Tags=tags(),
-        )
-    )
-    usage_plan = template.add_resource(
-        UsagePlan(
-            "ApiUsagePlan",
-            UsagePlanName=name("usage-plan"),
-            Description="Throttle and daily quota for payment API clients",
-            ApiStages=[ApiStage(ApiId=Ref(rest_api), Stage=Ref(stage))],
-            Throttle=ThrottleSettings(RateLimit=limits.rate_limit, BurstLimit=limits.burst_limit),
-            Quota=QuotaSettings(Limit=limits.quota_per_day, Period="DAY"),
-            Tags=tags(),
-        )
-    )
-    template.add_resource(
-        UsagePlanKey(
-            "ApiUsagePlanKey",
-            KeyId=Ref(api_key),
-            KeyType="API_KEY",
-            UsagePlanId=Ref(usage_plan),
-        )
-    )
     template.add_resource(
         _invoke_permission("ProcessInvokePermission", rest_api, processor, "POST", "/process")
     )
     template.add_resource(
         _invoke_permission("HealthInvokePermission", rest_api, processor, "GET", "/health")
     )
-    return Api(rest_api, stage, api_key, usage_plan, access_log_group)
+    return Api(rest_api, stage, access_log_group)

@@ -14,6 +14,7 @@ from troposphere import Template
 
 from . import linting, package, review
 from .baseline import build_account_baseline
+from .clients import build_client
 from .config import Config
 from .regions import build_primary, build_replica, build_standby
 from .stackset_roles import build_stackset_roles
@@ -23,6 +24,7 @@ REPLICA = "replica.template.json"
 STANDBY = "standby.template.json"
 STACKSET_ROLES = "stackset-roles.template.json"
 ACCOUNT_BASELINE = "account-baseline.template.json"
+CLIENT = "client.template.json"
 HANDLER_ZIP = "payment_processor.zip"
 MANIFEST = "manifest.json"
 REVIEW = "REVIEW.md"
@@ -70,6 +72,8 @@ def render_all(config: Config) -> list[RenderedTemplate]:
         (STACKSET_ROLES, build_stackset_roles(config), config.regions),
         # Once per account and region: every target region of every target account.
         (ACCOUNT_BASELINE, build_account_baseline(config), config.regions),
+        # One stack per API client, in the primary region (scripts/clients.py).
+        (CLIENT, build_client(config), (config.primary_region,)),
     ]
     return [RenderedTemplate(name, render(t), regions, t) for name, t, regions in pairs]
 

@@ -59,6 +59,12 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, replica_help: str =
         "organization trail)",
     )
     parser.add_argument(
+        "--client-auth",
+        choices=list(config_module.CLIENT_AUTH_MODES),
+        help="how POST /process authenticates each client: iam (SigV4 with the client's role; "
+        "the default) or mtls (client certificates on the custom domain; needs --domain-name)",
+    )
+    parser.add_argument(
         "--waf-off-reason",
         metavar="REASON",
         help="deploy without the web ACL; the reason is recorded in the templates "
@@ -114,6 +120,9 @@ def config_from(args: argparse.Namespace) -> config_module.Config:
         object_lock_mode=getattr(args, "object_lock_mode", None),
         enable_cloudtrail=getattr(args, "enable_cloudtrail", False),
         waf_off_reason=getattr(args, "waf_off_reason", None),
+        client_auth=getattr(args, "client_auth", None),
+        # deploy's --domain-name; build's names the domain the templates are meant for.
+        domain_name=getattr(args, "domain_name", None),
     )
     naming.verify(config)
     return config
@@ -128,6 +137,11 @@ def _parser() -> argparse.ArgumentParser:
     b = commands.add_parser("build", help="write the templates, handler zip and manifest")
     add_config_arguments(b)
     b.add_argument("--alarm-email", help="default of the AlarmEmail parameter (optional)")
+    b.add_argument(
+        "--domain-name",
+        help="the custom domain the stacks will be deployed with (given to deploy); required "
+        "with --client-auth mtls",
+    )
     add_concurrency_arguments(b)
     b.add_argument("--out", type=Path, default=Path("build"), help="output folder (default build/)")
     return parser

@@ -213,7 +213,13 @@ def add_functions(
         role=processor_role,
         log_group=processor_logs,
         app_key_arn=app_key_arn,
-        environment={"TABLE_NAME": table.name, "AUDIT_BUCKET": bucket.name},
+        environment={
+            "TABLE_NAME": table.name,
+            "AUDIT_BUCKET": bucket.name,
+            # How the handler names the client API Gateway authenticated (handler/clients.py).
+            "CLIENT_AUTH": config.client_auth,
+            "CLIENT_ROLE_PREFIX": name("client-"),
+        },
         reserved_concurrency=If(PROCESSOR_RESERVED, Ref(params.processor_concurrency), NoValue),
         dead_letter_queue=dead_letter_queue,
     )

@@ -55,6 +55,12 @@ LOG_RETENTION_DAYS = (
     3288,
     3653,
 )
+# How POST /process authenticates its clients (README "Security", "Clients"). IAM is the default
+# even with a custom domain: SigV4 signs every request with its body, the credentials are
+# short-lived role sessions and deleting the role revokes at once; API Gateway's mutual TLS
+# checks no revocation list and rests on long-lived client keys.
+CLIENT_AUTH_IAM, CLIENT_AUTH_MTLS = "iam", "mtls"
+CLIENT_AUTH_MODES = (CLIENT_AUTH_IAM, CLIENT_AUTH_MTLS)
 WAF_REASON_PATTERN = r"[ -~]{20,500}"
 WAF_REASON_RULE = "20 to 500 printable characters"
 
@@ -86,11 +92,10 @@ class AlarmThresholds:
 
 @dataclass(frozen=True)
 class ApiLimits:
-    """Usage-plan limits for API clients."""
+    """Stage throttling of the API: every caller together, per region."""
 
     rate_limit: float = 50.0  # steady requests per second
     burst_limit: int = 100
-    quota_per_day: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,10 @@ class Config:
     enable_cloudtrail: bool = False  # for accounts without an organization trail
     enable_waf: bool = True
     waf_exception_reason: str = ""  # required when enable_waf is False
+    client_auth: str = CLIENT_AUTH_IAM
+    # The custom domain the stacks are deployed with ("" none). The name itself is a stack
+    # parameter; here it only proves that mTLS has the domain it needs.
+    domain_name: str = ""
 
     def __post_init__(self) -> None:
         validate_suffix(self.environment_suffix)
@@ -155,6 +164,7 @@ class Config:
         if self.alarm_email and not re.fullmatch(EMAIL_PATTERN, self.alarm_email):
             raise ConfigError(f"alarm e-mail {self.alarm_email!r} is not an e-mail address")
         validate_security(self)
+        validate_client_auth(self)
 
     @property
     def object_lock_mode(self) -> str:
@@ -193,6 +203,7 @@ class Config:
             "purge_role_name": self.purge_role_name,
             "enable_cloudtrail": self.enable_cloudtrail,
             "waf_exception_reason": "" if self.enable_waf else self.waf_exception_reason,
+            "client_auth": self.client_auth,
         }
 
     def reserved_concurrency(self) -> int:
@@ -230,6 +241,20 @@ def validate_security(config: Config) -> None:
         raise ConfigError(
             "the WAF is off without a reason: give the exception's reason "
             f"({WAF_REASON_RULE}) or keep the WAF on"
+        )
+
+
+def validate_client_auth(config: Config) -> None:
+    """A known mode; mTLS only with a custom domain, the only place API Gateway verifies a
+    client certificate ("Configuring mutual TLS authentication for a REST API")."""
+    if config.client_auth not in CLIENT_AUTH_MODES:
+        raise ConfigError(
+            f"client authentication {config.client_auth!r}: one of {', '.join(CLIENT_AUTH_MODES)}"
+        )
+    if config.client_auth == CLIENT_AUTH_MTLS and not config.domain_name:
+        raise ConfigError(
+            "--client-auth mtls needs a custom domain (--domain-name): API Gateway verifies "
+            "client certificates only on a custom domain"
         )
 
 
@@ -276,6 +301,8 @@ def from_inputs(
     object_lock_mode: str | None = None,
     enable_cloudtrail: bool = False,
     waf_off_reason: str | None = None,
+    client_auth: str | None = None,
+    domain_name: str | None = None,
 ) -> Config:
     """Build the configuration from CLI values, falling back to the environment, then defaults."""
     environ = environ or {}
@@ -297,4 +324,6 @@ def from_inputs(
         enable_cloudtrail=enable_cloudtrail,
         enable_waf=waf_off_reason is None,
         waf_exception_reason=waf_off_reason or "",
+        client_auth=client_auth or CLIENT_AUTH_IAM,
+        domain_name=(domain_name or "").strip(),
     )

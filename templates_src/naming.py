@@ -186,8 +186,6 @@ NAME_RULES: dict[tuple[str, str], Rule] = {
     ("AWS::CloudWatch::Alarm", "AlarmName"): ALARM,
     ("AWS::WAFv2::WebACL", "Name"): WAF_NAME,
     ("AWS::ApiGateway::RestApi", "Name"): API_GATEWAY_NAME,
-    ("AWS::ApiGateway::ApiKey", "Name"): API_GATEWAY_NAME,
-    ("AWS::ApiGateway::UsagePlan", "UsagePlanName"): API_GATEWAY_NAME,
     ("AWS::DynamoDB::GlobalTable", "TableName"): DYNAMODB_TABLE,
     # The custom resource looks the table up by the table's own name.
     ("Custom::TableStream", "TableName"): DYNAMODB_TABLE,

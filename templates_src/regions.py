@@ -18,7 +18,7 @@ from troposphere import (
     Template,
 )
 
-from . import compute, data, kms, monitoring, params, routing, secrets, storage, trail
+from . import compute, data, kms, monitoring, params, routing, storage, trail
 from .common import SUFFIX_PARAM, add_parameter_group, add_parameters
 from .config import Config
 from .service import add_service
@@ -61,7 +61,6 @@ def build_primary(config: Config) -> Template:
     table = data.add_payments_table(template, config, keys)
     access_logs = storage.add_access_log_bucket(template, config)
     bucket = storage.add_audit_bucket(template, config, key_arns.audit, access_logs)
-    secret = secrets.add_api_key_secret(template, config, key_arns.app)
     topic = monitoring.add_alarm_topic(template, p, key_arns.app)
     service = add_service(
         template,
@@ -70,7 +69,6 @@ def build_primary(config: Config) -> Template:
         keys=key_arns,
         table=data.table_ref(table),
         bucket=storage.bucket_ref(bucket),
-        api_key_value=secrets.api_key_reference(secret),
         topic_arn=Ref(topic),
         dead_letter_queue=compute.add_dead_letter_queue(template, key_arns.app),
     )
@@ -91,14 +89,9 @@ def build_primary(config: Config) -> Template:
             "table-name": ("Name of the payments global table", Ref(table)),
             "bucket-name": ("Audit bucket of this region", Ref(bucket)),
             "api-url": ("Invoke URL of the payment API stage", service.url),
-            "api-key-secret-arn": (
-                "ARN of the Secrets Manager secret that holds the API key value",
-                Ref(secret),
-            ),
         },
     )
 
-    _output(template, "ApiKeySecretArn", "Secret holding the API key value", Ref(secret))
     _output(template, "TableName", "Payments global table", Ref(table))
     _output(template, "TableArn", "Payments table ARN in this region", GetAtt(table, "Arn"))
     _output(template, "TableStreamArn", "Payments table stream ARN", GetAtt(table, "StreamArn"))
@@ -202,8 +195,8 @@ def build_replica(config: Config) -> Template:
 def build_standby(config: Config) -> Template:
     """A replica region's standby payment service on the local table replica.
 
-    Deployed after the primary: it needs the table replica (whose stream it reads) and the
-    replica of the API key secret, both of which the primary creates.
+    Deployed after the primary: it needs the table replica (whose stream it reads), which the
+    primary creates.
     """
     template = _template(
         "Payment processing, standby in a replica region: payment API, Lambda functions on the "
@@ -235,7 +228,6 @@ def build_standby(config: Config) -> Template:
         keys=key_arns,
         table=data.local_replica(GetAtt(stream, "StreamArn")),
         bucket=storage.local_audit_bucket(),
-        api_key_value=secrets.replica_api_key_reference(),
         topic_arn=topic_arn,
         dead_letter_queue=dead_letter_queue,
     )

@@ -155,8 +155,15 @@ def _stage(p: dict) -> Iterator[str]:
         )
 
 
+def _rest_api(p: dict) -> Iterator[str]:
+    for s in p.get("Policy", {}).get("Statement", []):
+        yield f"{s['Effect']} {s['Resource']} to {show(s['Principal'])}" + (
+            " unless a client role" if "Condition" in s else ""
+        )
+
+
 def _method(p: dict) -> Iterator[str]:
-    yield f"{p['HttpMethod']}, API key {'required' if p.get('ApiKeyRequired') else 'not required'}"
+    yield f"{p['HttpMethod']}, authorization {p.get('AuthorizationType', 'NONE')}"
     if "RequestValidatorId" in p:
         yield f"body validated by {show(p['RequestValidatorId'])}"
 
@@ -169,21 +176,8 @@ def _health_check(p: dict) -> Iterator[str]:
     )
 
 
-def _secret(p: dict) -> Iterator[str]:
-    yield f"key {show(p.get('KmsKeyId', 'AWS managed'))}; value generated"
-    regions = [show(r["Region"]) for r in p.get("ReplicaRegions", [])]
-    if regions:
-        yield f"replicated to {', '.join(regions)}"
-
-
 def _web_acl(p: dict) -> Iterator[str]:
     yield "rules: " + ", ".join(r["Name"] for r in p.get("Rules", []))
-
-
-def _usage_plan(p: dict) -> Iterator[str]:
-    t, q = p.get("Throttle", {}), p.get("Quota", {})
-    yield f"throttle {t.get('RateLimit')}/s burst {t.get('BurstLimit')}"
-    yield f"quota {q.get('Limit')} per {q.get('Period')}"
 
 
 def _record(p: dict) -> Iterator[str]:
@@ -204,6 +198,9 @@ def _domain_name(p: dict) -> Iterator[str]:
     yield f"{show(p.get('DomainName'))}, {types}, {p.get('SecurityPolicy', '')}".rstrip(", ")
     if "RegionalCertificateArn" in p:
         yield f"certificate {show(p['RegionalCertificateArn'])}"
+    mtls = p.get("MutualTlsAuthentication")
+    if mtls:
+        yield f"mutual TLS, truststore {show(mtls.get('TruststoreUri'))}"
 
 
 def _custom_resource(p: dict) -> Iterator[str]:
@@ -232,11 +229,10 @@ SETTINGS: dict[str, Callable[[dict], Iterator[str]]] = {
     "AWS::Logs::LogGroup": _log_group,
     "AWS::SQS::Queue": _queue,
     "AWS::ApiGateway::Stage": _stage,
+    "AWS::ApiGateway::RestApi": _rest_api,
     "AWS::ApiGateway::Method": _method,
     "AWS::Route53::HealthCheck": _health_check,
-    "AWS::SecretsManager::Secret": _secret,
     "AWS::WAFv2::WebACL": _web_acl,
-    "AWS::ApiGateway::UsagePlan": _usage_plan,
     "AWS::Lambda::EventSourceMapping": _stream_mapping,
     "AWS::Route53::RecordSet": _record,
     "AWS::CertificateManager::Certificate": _certificate,

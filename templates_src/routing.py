@@ -7,6 +7,12 @@ gets an ACM certificate (validated through the hosted zone by CloudFormation), a
 Gateway custom domain with a base-path mapping to the stage, and its half of a Route 53 failover
 record pair: PRIMARY from the primary template, SECONDARY from the standby template in the first
 replica region only. Further replica regions stay reachable on their own invoke URLs.
+
+In ``mtls`` client-auth mode the custom domain also verifies client certificates against the
+truststore ``s3://<primary artifact bucket>/truststore/clients.pem`` at the version
+``TruststoreVersion`` ("Configuring mutual TLS authentication for a REST API"; the bucket is
+versioned, and a new version takes effect only when the domain names it): revoking a client is
+a new truststore version and a stack update that changes only the domain.
 """
 
 from __future__ import annotations
@@ -14,16 +20,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from troposphere import And, Condition, Equals, GetAtt, Not, Or, Parameter, Ref, Sub, Template
-from troposphere.apigateway import BasePathMapping, DomainName, EndpointConfiguration
+from troposphere.apigateway import (
+    BasePathMapping,
+    DomainName,
+    EndpointConfiguration,
+    MutualTlsAuthentication,
+)
 from troposphere.certificatemanager import Certificate, DomainValidationOption
 from troposphere.route53 import AliasTarget, RecordSetType
 
 from .api import ENDPOINT_ACCESS_MODE, SECURITY_POLICY
-from .common import SUFFIX_PARAM, add_parameter_group, tags
+from .common import (
+    ARTIFACT_BUCKET_PARAM,
+    ARTIFACT_PREFIX_PARAM,
+    SUFFIX_PARAM,
+    Params,
+    add_parameter_group,
+    tags,
+)
+from .config import CLIENT_AUTH_MTLS, Config
 
 HOSTED_ZONE_PARAM = "HostedZoneId"
 DOMAIN_PARAM = "DomainName"
 SECONDARY_REGION_PARAM = "SecondaryRegion"
+TRUSTSTORE_VERSION_PARAM = "TruststoreVersion"
+TRUSTSTORE_KEY = "truststore/clients.pem"
 HAS_DOMAIN = "HasDomain"
 SECONDARY_HERE = "SecondaryRecordHere"
 PRIMARY = "PRIMARY"
@@ -110,7 +131,55 @@ def add_secondary_region_parameter(template: Template, default: str) -> None:
     add_parameter_group(template, "Failover region", {region: "Secondary region"})
 
 
-def add_custom_domain(template: Template, *, rest_api: object, stage: object) -> CustomDomain:
+def truststore_uri(config: Config, params: Params) -> Sub:
+    """The truststore in the primary region's artifact bucket: one list of client CAs for every
+    region (a standby template knows only the artifact bucket prefix)."""
+    if params.artifact_bucket_per_region:
+        bucket = f"${{{ARTIFACT_PREFIX_PARAM}}}-{config.primary_region}"
+    else:
+        bucket = f"${{{ARTIFACT_BUCKET_PARAM}}}"
+    return Sub(f"s3://{bucket}/{TRUSTSTORE_KEY}")
+
+
+def add_mutual_tls(template: Template, config: Config, params: Params) -> dict:
+    """``TruststoreVersion`` and the rule that mTLS has its domain and truststore; the domain's
+    ``MutualTlsAuthentication`` (empty outside mTLS mode)."""
+    if config.client_auth != CLIENT_AUTH_MTLS:
+        return {}
+    version = template.add_parameter(
+        Parameter(
+            TRUSTSTORE_VERSION_PARAM,
+            Type="String",
+            AllowedPattern=r"^[A-Za-z0-9._-]{1,1024}$",
+            ConstraintDescription="the S3 version id of truststore/clients.pem",
+            Description=f"S3 version id of {TRUSTSTORE_KEY} in the primary artifact bucket: "
+            "the client CA certificates the custom domain trusts. A new version (a client "
+            "added or revoked) takes effect when this changes.",
+        )
+    )
+    template.add_rule(
+        "MutualTlsNeedsTheDomain",
+        {
+            "Assertions": [
+                {
+                    "Assert": Not(Equals(Ref(DOMAIN_PARAM), "")),
+                    "AssertDescription": "client-auth mtls: API Gateway verifies client "
+                    "certificates only on a custom domain; give DomainName and HostedZoneId",
+                }
+            ]
+        },
+    )
+    add_parameter_group(template, "Mutual TLS", {version: "Truststore version"})
+    return {
+        "MutualTlsAuthentication": MutualTlsAuthentication(
+            TruststoreUri=truststore_uri(config, params), TruststoreVersion=Ref(version)
+        )
+    }
+
+
+def add_custom_domain(
+    template: Template, config: Config, params: Params, *, rest_api: object, stage: object
+) -> CustomDomain:
     """The certificate, the REGIONAL custom domain and its mapping to the stage (root path)."""
     certificate = template.add_resource(
         Certificate(
@@ -137,6 +206,7 @@ def add_custom_domain(template: Template, *, rest_api: object, stage: object) ->
             SecurityPolicy=SECURITY_POLICY,
             EndpointAccessMode=ENDPOINT_ACCESS_MODE,
             Tags=tags(),
+            **add_mutual_tls(template, config, params),
         )
     )
     mapping = template.add_resource(

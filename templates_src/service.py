@@ -2,8 +2,8 @@
 domain.
 
 The primary template and the standby template compose the same service; they differ only in
-where the table, the keys and the API key value come from (their own resources in the primary,
-the local table replica, the replica stack's keys and the replicated secret in a standby region).
+where the table and the keys come from (their own resources in the primary, the local table
+replica and the replica stack's keys in a standby region).
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ def add_service(
     keys: kms.KeyArns,
     table: TableRef,
     bucket: BucketRef,
-    api_key_value: object,
     topic_arn: object,
     dead_letter_queue: object,
 ) -> Service:
@@ -54,7 +53,6 @@ def add_service(
         template,
         config,
         processor=functions.processor,
-        api_key_value=api_key_value,
         app_key_arn=keys.app,
     )
     acl = waf.add_waf(
@@ -88,7 +86,9 @@ def add_service(
         condition=monitoring.add_health_metrics_condition(template),
     )
     routing.add_domain_parameters(template)
-    domain = routing.add_custom_domain(template, rest_api=rest.rest_api, stage=rest.stage)
+    domain = routing.add_custom_domain(
+        template, config, params, rest_api=rest.rest_api, stage=rest.stage
+    )
     service = Service(functions, rest, health_check, domain, api.invoke_url(rest.rest_api))
     _outputs(template, service)
     return service
@@ -102,7 +102,6 @@ def _outputs(template: Template, service: Service) -> None:
     functions, rest = service.functions, service.api
     output("ApiUrl", "Invoke URL of the payment API stage in this region", service.url)
     output("ApiId", "REST API id", Ref(rest.rest_api))
-    output("ApiKeyId", "Id of the API key (its value is in the secret)", Ref(rest.api_key))
     output("ProcessorFunctionName", "Payment processor", Ref(functions.processor))
     output("AuditWriterFunctionName", "Audit writer", Ref(functions.audit_writer))
     output(

@@ -154,9 +154,11 @@ def add_waf(template: Template, config: Config, *, rest_api: object, stage: obje
                     f"log-group:${{{log_group.title}}}"
                 )
             ],
-            # The API key travels in this header: it must never reach a log.
+            # The client's role session token travels in this header: never in a log.
             RedactedFields=[
-                LoggingConfigurationFieldToMatch(SingleHeader=SingleHeader(Name="x-api-key"))
+                LoggingConfigurationFieldToMatch(
+                    SingleHeader=SingleHeader(Name="x-amz-security-token")
+                )
             ],
         )
     )

@@ -27,6 +27,7 @@ OUTPUTS = {
     "standby.template.json",
     "stackset-roles.template.json",
     "account-baseline.template.json",
+    "client.template.json",
     "payment_processor.zip",
     "manifest.json",
     "REVIEW.md",
@@ -146,6 +147,8 @@ def test_suffix_comes_from_the_environment_when_not_given(tmp_path, capsys, monk
         ([], "staging\n", "invalid environment suffix 'staging\\n'"),
         (["--alarm-email", "ops@example.com\n"], None, "is not an e-mail address"),
         (["--no-such-flag"], None, "unrecognized arguments: --no-such-flag"),
+        (["--client-auth", "mtls"], None, "--client-auth mtls needs a custom domain"),
+        (["--client-auth", "apikey"], None, "argument --client-auth: invalid choice"),
     ],
 )
 def test_bad_configuration_is_exit_2_with_one_line_and_nothing_written(

@@ -56,7 +56,6 @@ def test_standby_runs_the_same_service_as_the_primary(primary, standby):
         "AWS::Lambda::EventSourceMapping",
         "AWS::ApiGateway::RestApi",
         "AWS::ApiGateway::Stage",
-        "AWS::ApiGateway::UsagePlan",
         "AWS::WAFv2::WebACL",
         "AWS::Route53::HealthCheck",
         "AWS::SQS::Queue",
@@ -65,18 +64,22 @@ def test_standby_runs_the_same_service_as_the_primary(primary, standby):
         assert set(of_type(standby, resource_type)) >= set(of_type(primary, resource_type)), (
             resource_type
         )
-    # Same routes, same key requirement, same client limits.
+    # Same routes, same client authentication, same client limits: a client's signed replay
+    # after a failover is let in by the standby as by the primary.
     for method in ("ProcessPostMethod", "HealthGetMethod"):
         assert (
-            standby["Resources"][method]["Properties"]["ApiKeyRequired"]
-            == primary["Resources"][method]["Properties"]["ApiKeyRequired"]
+            standby["Resources"][method]["Properties"]["AuthorizationType"]
+            == primary["Resources"][method]["Properties"]["AuthorizationType"]
         )
-    assert standby["Resources"]["ProcessPostMethod"]["Properties"]["ApiKeyRequired"] is True
-    for prop in ("Throttle", "Quota"):
-        assert (
-            standby["Resources"]["ApiUsagePlan"]["Properties"][prop]
-            == primary["Resources"]["ApiUsagePlan"]["Properties"][prop]
-        )
+    assert standby["Resources"]["ProcessPostMethod"]["Properties"]["AuthorizationType"] == "AWS_IAM"
+    assert (
+        standby["Resources"]["PaymentApi"]["Properties"]["Policy"]
+        == primary["Resources"]["PaymentApi"]["Properties"]["Policy"]
+    )
+    assert (
+        standby["Resources"]["ApiStage"]["Properties"]["MethodSettings"]
+        == primary["Resources"]["ApiStage"]["Properties"]["MethodSettings"]
+    )
     primary_alarms = {
         a["Properties"]["AlarmName"]["Fn::Sub"]
         for a in of_type(primary, "AWS::CloudWatch::Alarm").values()
@@ -147,14 +150,6 @@ def test_standby_imports_exactly_what_the_replica_stack_exports(replica, standby
     assert imported and imported <= exported
     assert standby["Resources"]["ProcessorFunction"]["Properties"]["KmsKeyArn"] == {
         "Fn::ImportValue": {"Fn::Sub": "payment-${EnvironmentSuffix}-app-key-arn"}
-    }
-
-
-def test_standby_api_key_is_the_replicated_secret_by_name(standby):
-    value = standby["Resources"]["PaymentApiKey"]["Properties"]["Value"]
-    assert value == {
-        "Fn::Sub": "{{resolve:secretsmanager:payment-${EnvironmentSuffix}-api-key:"
-        "SecretString:api_key}}"
     }
 
 

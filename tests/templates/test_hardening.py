@@ -72,10 +72,11 @@ def test_gateway_errors_use_the_contract_error_shape(primary):
     }
     assert {
         "BAD_REQUEST_BODY",
-        "INVALID_API_KEY",
         "MISSING_AUTHENTICATION_TOKEN",
+        "INVALID_SIGNATURE",
+        "EXPIRED_TOKEN",
+        "ACCESS_DENIED",
         "THROTTLED",
-        "QUOTA_EXCEEDED",
         "DEFAULT_4XX",
         "DEFAULT_5XX",
     } <= set(responses)
@@ -86,7 +87,11 @@ def test_gateway_errors_use_the_contract_error_shape(primary):
         assert body["error"]["request_id"] == "req-1"
     assert _gateway_body(responses["BAD_REQUEST_BODY"])["error"]["code"] == "INVALID_JSON"
     assert responses["BAD_REQUEST_BODY"]["Properties"]["StatusCode"] == "400"
-    assert responses["INVALID_API_KEY"]["Properties"]["StatusCode"] == "403"
+    # Refused callers keep API Gateway's 403; a signer that is no client gets the handler's code.
+    for refused in ("MISSING_AUTHENTICATION_TOKEN", "INVALID_SIGNATURE", "ACCESS_DENIED"):
+        assert responses[refused]["Properties"]["StatusCode"] == "403"
+    assert _gateway_body(responses["ACCESS_DENIED"])["error"]["code"] == "CLIENT_NOT_AUTHORIZED"
+    assert "INVALID_API_KEY" not in responses and "QUOTA_EXCEEDED" not in responses
     assert responses["THROTTLED"]["Properties"]["StatusCode"] == "429"
     assert (
         "gatewayresponse.header.Retry-After"
@@ -133,7 +138,7 @@ def test_stage_logs_errors_traces_throttles_and_never_caches_payments(primary):
     assert "CKV_AWS_120" in reasons and "cache" in reasons["CKV_AWS_120"]
 
 
-def test_waf_protects_the_stage_by_default_and_redacts_the_api_key(primary):
+def test_waf_protects_the_stage_by_default_and_redacts_the_session_token(primary):
     assert primary["Parameters"]["EnableWaf"]["Default"] == "true"
     assert primary["Conditions"]["WafEnabled"] == {"Fn::Equals": [{"Ref": "EnableWaf"}, "true"]}
     acl = primary["Resources"]["ApiWebAcl"]
@@ -150,7 +155,7 @@ def test_waf_protects_the_stage_by_default_and_redacts_the_api_key(primary):
     assert association["Condition"] == "WafEnabled"
     assert "${PaymentApi}/stages/${ApiStage}" in association["Properties"]["ResourceArn"]["Fn::Sub"]
     logging = primary["Resources"]["ApiWebAclLogging"]["Properties"]
-    assert logging["RedactedFields"] == [{"SingleHeader": {"Name": "x-api-key"}}]
+    assert logging["RedactedFields"] == [{"SingleHeader": {"Name": "x-amz-security-token"}}]
 
 
 def test_waf_blocks_oversized_bodies_in_the_contract_error_shape(primary):

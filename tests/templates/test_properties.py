@@ -84,11 +84,6 @@ def test_two_replica_regions_give_three_table_replicas():
         "us-west-2",
         "eu-west-1",
     ]
-    (secret,) = of_type(template, "AWS::SecretsManager::Secret").values()
-    assert [r["Region"] for r in secret["Properties"]["ReplicaRegions"]] == [
-        "us-west-2",
-        "eu-west-1",
-    ]
     latency_alarms = [
         a
         for a in of_type(template, "AWS::CloudWatch::Alarm").values()
@@ -183,10 +178,10 @@ def test_everything_that_can_be_encrypted_uses_a_customer_managed_key(primary):
         assert uses_cmk(secret["Properties"]["KmsKeyId"])
 
 
-# --- API and secrets ------------------------------------------------------------------------
+# --- API ----------------------------------------------------------------------------------
 
 
-def test_health_is_keyless_and_process_needs_the_key(primary):
+def test_health_is_open_and_process_needs_a_signature(primary):
     resources = primary["Resources"]
     methods = {
         resources[m["Properties"]["ResourceId"]["Ref"]]["Properties"]["PathPart"]
@@ -195,8 +190,9 @@ def test_health_is_keyless_and_process_needs_the_key(primary):
         for m in of_type(primary, "AWS::ApiGateway::Method").values()
     }
     assert set(methods) == {"process POST", "health GET"}
-    assert methods["process POST"]["ApiKeyRequired"] is True
-    assert methods["health GET"]["ApiKeyRequired"] is False
+    assert methods["process POST"]["AuthorizationType"] == "AWS_IAM"
+    assert methods["health GET"]["AuthorizationType"] == "NONE"
+    assert all(m["ApiKeyRequired"] is False for m in methods.values())
     for method in methods.values():
         assert method["Integration"]["Type"] == "AWS_PROXY"
     (check,) = of_type(primary, "AWS::Route53::HealthCheck").values()
@@ -207,15 +203,6 @@ def test_health_is_keyless_and_process_needs_the_key(primary):
         443,
     )
     assert (config["FailureThreshold"], config["RequestInterval"]) == (3, 30)
-
-
-def test_api_key_value_is_a_dynamic_reference_never_a_literal(primary):
-    (key,) = of_type(primary, "AWS::ApiGateway::ApiKey").values()
-    value = key["Properties"]["Value"]
-    assert value == {"Fn::Sub": "{{resolve:secretsmanager:${ApiKeySecret}:SecretString:api_key}}"}
-    (secret,) = of_type(primary, "AWS::SecretsManager::Secret").values()
-    assert "SecretString" not in secret["Properties"]
-    assert secret["Properties"]["GenerateSecretString"]["GenerateStringKey"] == "api_key"
 
 
 @pytest.mark.parametrize("which", ["primary", "replica", "standby"])
@@ -232,8 +219,6 @@ def test_no_secret_in_outputs_parameters_or_ssm(which, request):
     assert "SecretString" not in everything_public
     for param in of_type(template, "AWS::SSM::Parameter").values():
         assert param["Properties"]["Type"] == "String"
-    for output in template.get("Outputs", {}).values():
-        assert output["Value"] != {"Fn::GetAtt": ["PaymentApiKey", "Value"]}
 
 
 def test_deployment_logical_id_follows_the_api_definition():
@@ -243,14 +228,6 @@ def test_deployment_logical_id_follows_the_api_definition():
     assert len(deployments) == 1 and re.fullmatch(r"ApiDeployment[0-9A-F]{10}", deployments[0])
     # Replica regions do not change the API, so the deployment is the same resource.
     assert deployments[0] in other["Resources"]
-
-
-def test_usage_plan_key_is_attached_after_the_stage_exists(primary):
-    (plan,) = of_type(primary, "AWS::ApiGateway::UsagePlan").values()
-    (stage_ref,) = plan["Properties"]["ApiStages"]
-    # Ref to the Stage resource (not the literal "prod") orders the plan after the stage.
-    assert stage_ref["Stage"] == {"Ref": "ApiStage"}
-    assert plan["Properties"]["Throttle"] and plan["Properties"]["Quota"]["Period"] == "DAY"
 
 
 def test_invoke_permissions_are_scoped_to_their_route(primary):
