@@ -3,10 +3,11 @@
 ``LocalApi.start()`` brings everything up and returns once requests are answered;
 ``LocalApi.stop()`` takes it down in the reverse order. ``local_api.py`` is the command line.
 
-``POST /process`` is an ``AWS_IAM`` method: the start-up assumes the role of the client
-``local`` in the emulator (``sts:AssumeRole``, as a client does on AWS) and prints that
-session's credentials, with which a client signs (Signature Version 4, service
-``execute-api``; "Control access to a REST API with IAM permissions").
+``POST /process`` is an ``AWS_IAM`` method: the start-up registers the client ``local`` with
+the clients library (its role stack ``payment-<suffix>-client-local``), assumes its role in the
+emulator (``sts:AssumeRole``, as a client does on AWS) and prints that session's credentials,
+with which a client signs (Signature Version 4, service ``execute-api``; "Control access to a
+REST API with IAM permissions").
 """
 
 from __future__ import annotations
@@ -33,9 +34,12 @@ from botocore.config import Config
 
 from scripts import deploy as deploy_script
 from scripts.deployment import names
+from scripts.deployment.aws import Aws
+from scripts.deployment.clients import Clients, client_spec
 from scripts.deployment.partition import partition
 from scripts.emulator import Emulator
 from scripts.emulator import install as install_emulator
+from templates_src import config as config_module
 
 from .body import DEFAULT_TIMEOUT_S, MalformedRequest, RequestTooLarge, read_body
 from .deployed import DeployedApi, Limit, read_api, read_function, read_stream_mappings
@@ -58,6 +62,7 @@ STATE_DIR = ROOT / "build" / "local-api"
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 DROPPED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 LOCAL_CLIENT_ID = "local"
+LOCAL_EXTERNAL_ID = "local-api"  # the role's trust asks for it, as a client's own role does
 EXAMPLE_BODY = {
     "amount": "12.50",
     "currency": "USD",
@@ -201,17 +206,24 @@ class LocalApi:
         return self.outputs[key]
 
     def _client_session(self) -> ClientCredentials:
-        """A session of the local client's role, assumed in the emulator as a client would."""
-        suffix = self.options.environment_suffix
-        primary = self.outputs["TableArn"].split(":")[3]
-        sts = self.client("sts", primary)
-        account = sts.get_caller_identity()["Account"]
-        # CLIENT_AUTH.md: a registered client is the IAM role payment-<suffix>-client-<id>.
-        role_arn = (
-            f"arn:{partition(primary)}:iam::{account}:role/"
-            f"payment-{suffix}-client-{LOCAL_CLIENT_ID}"
+        """The client ``local``, registered with the clients library (its role, trusting this
+        account) unless it is already, and a session of its role, assumed as a client would."""
+        options = self.options
+        config = config_module.from_inputs(
+            environment_suffix=options.environment_suffix,
+            primary_region=options.primary_region,
+            replica_regions=options.replica_regions,
         )
-        return assume_client_role(sts, role_arn, f"{LOCAL_CLIENT_ID}-{os.getpid()}")
+        sts = self.client("sts", config.primary_region)
+        account = sts.get_caller_identity()["Account"]
+        clients = Clients(Aws(self.endpoint_url), config, poll_seconds=0.05)
+        client = next((c for c in clients.list() if c.client_id == LOCAL_CLIENT_ID), None)
+        if client is None:
+            trusted = f"arn:{partition(config.primary_region)}:iam::{account}:root"
+            client = clients.add(client_spec(LOCAL_CLIENT_ID, [trusted], LOCAL_EXTERNAL_ID))
+        return assume_client_role(
+            sts, client.role_arn, f"{LOCAL_CLIENT_ID}-{os.getpid()}", LOCAL_EXTERNAL_ID
+        )
 
     def _wire(self) -> None:
         region = self.region

@@ -19,8 +19,11 @@ from typing import Any
 import boto3
 import pytest
 
+from scripts.deployment.aws import Aws
+from scripts.deployment.clients import Clients, client_spec
 from scripts.localapi.child import LocalApiChild, LocalApiStartError
 from scripts.localapi.signing import ClientCredentials, assume_client_role, signed_headers
+from templates_src import config as config_module
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 90
@@ -61,9 +64,17 @@ class LocalApiProcess(LocalApiChild):
         return ClientCredentials.from_dict({**self.info["credentials"], **printed})
 
     def client_session(self, client_id: str) -> ClientCredentials:
-        """A session of another client's role, assumed in this local API's emulator."""
-        role = f"arn:aws:iam::{self.account}:role/payment-local-client-{client_id}"
-        return assume_client_role(self.aws("sts"), role, f"{client_id}-tests")
+        """Another client, registered in this local API's emulator with the clients library
+        (unless it is already), and a session of its role."""
+        config = config_module.from_inputs(
+            environment_suffix="local", primary_region=None, replica_regions=None
+        )
+        clients = Clients(Aws(self.info["endpoint_url"]), config, poll_seconds=0.05)
+        client = next((c for c in clients.list() if c.client_id == client_id), None)
+        if client is None:
+            trusted = f"arn:aws:iam::{self.account}:root"
+            client = clients.add(client_spec(client_id, [trusted], "tests"))
+        return assume_client_role(self.aws("sts"), client.role_arn, f"{client_id}-tests", "tests")
 
     @property
     def account(self) -> str:
