@@ -5,9 +5,10 @@ the region that served it. In the emulator there is no DNS to ask, so ``LocalPay
 payments to the SECONDARY region's API through the local API Gateway (``scripts.localapi``: the
 REST API as deployed, the deployed handlers in this process) and follows each accepted payment
 into that region's table and, through the table's stream and the audit writer, its audit bucket.
-The payments are signed (Signature Version 4, ``execute-api``) with a session of the client role
-``failover-drill``, assumed in the emulator: ``POST /process`` is an ``AWS_IAM`` method
-("Control access to a REST API with IAM permissions").
+The payments are signed (Signature Version 4, ``execute-api``) with a session of the client
+``failover-drill`` (registered with the clients library in the emulator if it is not yet):
+``POST /process`` is an ``AWS_IAM`` method ("Control access to a REST API with IAM
+permissions").
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any, TextIO
 from botocore.config import Config
 
 from scripts.deployment.aws import error_code
+from scripts.deployment.clients import Clients, client_spec
 from scripts.deployment.partition import partition
 from scripts.localapi.deployed import read_api, read_function, read_stream_mappings
 from scripts.localapi.functions import LocalFunction
@@ -35,11 +37,13 @@ from scripts.localapi.gateway import Gateway, HttpRequest
 from scripts.localapi.iam_auth import Sessions
 from scripts.localapi.signing import ClientCredentials, assume_client_role, signed_headers
 from scripts.localapi.stream import StreamPoller
+from templates_src import config as config_module
 
 from .discovery import Deployment
 
 CREATED_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # the handler's created_at
 DRILL_CLIENT_ID = "failover-drill"
+DRILL_EXTERNAL_ID = "failover-drill"  # the role's trust asks for it, as a client's role does
 
 
 # -- on AWS: the domain's answers ---------------------------------------------------------------
@@ -109,8 +113,15 @@ class PaymentCounts:
 class LocalPayments:
     """The secondary region's API, served in this process as ``scripts.localapi`` serves it."""
 
-    def __init__(self, aws: Any, deployment: Deployment, function_logs: str | None) -> None:
+    def __init__(
+        self,
+        aws: Any,
+        config: config_module.Config,
+        deployment: Deployment,
+        function_logs: str | None,
+    ) -> None:
         self.aws = aws
+        self.config = config
         self.deployment = deployment
         self.side = deployment.secondary
         self.function_logs = function_logs
@@ -125,14 +136,21 @@ class LocalPayments:
         )
 
     def client_session(self) -> ClientCredentials:
-        """A session of the drill's client role (CLIENT_AUTH.md: ``payment-<suffix>-client-
-        <id>``), assumed in the emulator's STS; its secret is never printed."""
-        region = self.deployment.primary.region
-        role_arn = (
-            f"arn:{partition(region)}:iam::{self.deployment.account}:role/"
-            f"payment-{self.deployment.environment_suffix}-client-{DRILL_CLIENT_ID}"
+        """The drill's client, registered with the clients library unless it is already (its
+        role trusts this account), and a session of its role assumed in the emulator's STS;
+        the session's secret is never printed."""
+        clients = Clients(self.aws, self.config, poll_seconds=0.05)
+        client = next((c for c in clients.list() if c.client_id == DRILL_CLIENT_ID), None)
+        if client is None:
+            region = self.config.primary_region
+            trusted = f"arn:{partition(region)}:iam::{self.deployment.account}:root"
+            client = clients.add(client_spec(DRILL_CLIENT_ID, [trusted], DRILL_EXTERNAL_ID))
+        return assume_client_role(
+            self._client("sts", self.config.primary_region),
+            client.role_arn,
+            DRILL_CLIENT_ID,
+            DRILL_EXTERNAL_ID,
         )
-        return assume_client_role(self._client("sts", region), role_arn, DRILL_CLIENT_ID)
 
     def run(self, count: int, wait_s: float = 30.0) -> PaymentCounts:
         counts = PaymentCounts()
