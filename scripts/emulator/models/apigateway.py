@@ -1,4 +1,4 @@
-"""API Gateway: account settings, stage, API key, usage plan and its key, model, request
+"""API Gateway: account settings, stage, usage plan and its key, model, request
 validator, gateway response, custom domain name and base-path mapping."""
 
 from __future__ import annotations
