@@ -35,6 +35,7 @@ from scripts.localapi.deployed import read_api, read_function, read_stream_mappi
 from scripts.localapi.functions import LocalFunction
 from scripts.localapi.gateway import Gateway, HttpRequest
 from scripts.localapi.iam_auth import Sessions
+from scripts.localapi.iam_invoke import InvokeAuthorizer
 from scripts.localapi.signing import ClientCredentials, assume_client_role, signed_headers
 from scripts.localapi.stream import StreamPoller
 from templates_src import config as config_module
@@ -182,7 +183,10 @@ class LocalPayments:
             session = self.client_session()
             sessions = Sessions(api.account, partition(api.region))
             sessions.add(session)
-            gateway = Gateway(api, functions, sessions=sessions)
+            iam = self._client("iam", api.region)
+            gateway = Gateway(
+                api, functions, sessions=sessions, authorizer=InvokeAuthorizer(lambda: iam)
+            )
             run_id = uuid.uuid4().hex[:12]
             created: dict[str, datetime] = {}
             for index in range(count):

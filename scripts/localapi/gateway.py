@@ -25,6 +25,7 @@ from scripts.deployment.partition import partition
 from .deployed import DeployedApi, Limit, Method, Resource
 from .functions import LocalFunction
 from .iam_auth import Caller, Refusal, Sessions, authenticate
+from .iam_invoke import InvokeAuthorizer, method_arn
 from .throttle import TokenBucket
 
 # API Gateway's own defaults, for a response type the API does not customise.
@@ -105,12 +106,15 @@ class Gateway:
         functions: dict[str, LocalFunction],
         override: LimitOverride | None = None,
         sessions: Sessions | None = None,
+        authorizer: InvokeAuthorizer | None = None,
     ) -> None:
         self.api = api
         self.functions = functions
         self.override = override
         # The role sessions whose signatures can be verified; by default the emulator's.
         self.sessions = sessions or Sessions(api.account, partition(api.region))
+        # execute-api:Invoke against the signer's IAM policies; None: authentication only.
+        self.authorizer = authorizer
         self._stage_buckets: dict[str, TokenBucket] = {}
         # The buckets are created up front: lazily creating them would need a lock per request.
         for resource in api.resources:
@@ -175,6 +179,15 @@ class Gateway:
                     error_type=checked.error_type,
                 )
             caller = checked
+            denied = self._denied(caller, request, resource)
+            if denied is not None:
+                return self.gateway_response(
+                    "ACCESS_DENIED",
+                    request_id,
+                    denied,
+                    error_message=denied,
+                    error_type="AccessDeniedException",
+                )
         elif method.authorization_type != "NONE":
             # CUSTOM and COGNITO_USER_POOLS authorizers are not emulated: refuse, never let
             # a request through that AWS would have authorized differently.
@@ -204,6 +217,16 @@ class Gateway:
             return self.gateway_response(
                 "DEFAULT_5XX", request_id, f"{type(error).__name__} in the function", status=502
             )
+
+    def _denied(self, caller: Caller, request: HttpRequest, resource: Resource) -> str | None:
+        if self.authorizer is None:
+            return None
+        api = self.api
+        arn = method_arn(
+            partition(api.region), api.region, api.account, api.api_id, api.stage,
+            request.method, resource.path,
+        )  # fmt: skip
+        return self.authorizer.refusal(caller.user_arn, arn)
 
     def _match(self, request: HttpRequest) -> tuple[Resource, Method, dict[str, str]] | None:
         # The stage is the first path segment, as in https://<api>.execute-api.../<stage>/...

@@ -53,6 +53,7 @@ from .gateway import (
     new_request_id,
 )
 from .iam_auth import Sessions
+from .iam_invoke import InvokeAuthorizer
 from .signing import SERVICE, ClientCredentials, assume_client_role
 from .stream import StreamPoller
 
@@ -247,7 +248,9 @@ class LocalApi:
         assert self.credentials is not None
         sessions = Sessions(self.api.account, partition(region))
         sessions.add(self.credentials)
-        self.gateway = Gateway(self.api, functions, override, sessions)
+        iam = self.client("iam", region)
+        authorizer = InvokeAuthorizer(lambda: iam)
+        self.gateway = Gateway(self.api, functions, override, sessions, authorizer)
 
         for mapping in read_stream_mappings(aws, region, self.output("TableStreamArn")):
             if not mapping.enabled:

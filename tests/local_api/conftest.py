@@ -66,15 +66,19 @@ class LocalApiProcess(LocalApiChild):
     def client_session(self, client_id: str) -> ClientCredentials:
         """Another client, registered in this local API's emulator with the clients library
         (unless it is already), and a session of its role."""
-        config = config_module.from_inputs(
-            environment_suffix="local", primary_region=None, replica_regions=None
-        )
-        clients = Clients(Aws(self.info["endpoint_url"]), config, poll_seconds=0.05)
+        clients = self.clients()
         client = next((c for c in clients.list() if c.client_id == client_id), None)
         if client is None:
             trusted = f"arn:aws:iam::{self.account}:root"
             client = clients.add(client_spec(client_id, [trusted], "tests"))
         return assume_client_role(self.aws("sts"), client.role_arn, f"{client_id}-tests", "tests")
+
+    def clients(self) -> Clients:
+        """The clients library on this local API's emulator."""
+        config = config_module.from_inputs(
+            environment_suffix="local", primary_region=None, replica_regions=None
+        )
+        return Clients(Aws(self.info["endpoint_url"]), config, poll_seconds=0.05)
 
     @property
     def account(self) -> str:

@@ -133,6 +133,21 @@ def test_another_client_with_the_same_key_gets_its_own_payment(
     assert item is not None and item["client_id"] == {"S": "other"}
 
 
+def test_a_revoked_clients_session_is_refused_at_its_next_request(
+    local_api: LocalApiProcess,
+) -> None:
+    """CLIENT_AUTH.md: revoke deletes the role; IAM evaluates the session's permissions on every
+    request, so the session, still within its hour, stops working."""
+    session = local_api.client_session("leaving")
+    assert _post(local_api, BODY, _key(), signed_as=session).status == 201
+    local_api.clients().revoke("leaving")
+    count = _item_count(local_api)
+    response = _post(local_api, BODY, _key(), signed_as=session)
+    assert response.status == 403
+    assert response.headers["x-amzn-errortype"] == "AccessDeniedException"
+    assert _item_count(local_api) == count
+
+
 def test_an_unsigned_payment_is_refused_and_writes_nothing(local_api: LocalApiProcess) -> None:
     count = _item_count(local_api)
     response = local_api.request(

@@ -1,8 +1,9 @@
-"""A client's session from STS, its signature, and the gateway knowing the session as STS does:
-against moto's STS in this process, no network."""
+"""A client's session from STS, its signature, the gateway knowing the session as STS does, and
+execute-api:Invoke decided by the role's policies: against moto's STS and IAM in this process."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,11 +12,13 @@ import pytest
 from moto import mock_aws
 
 from scripts.localapi.iam_auth import Caller, Refusal, Sessions, authenticate
+from scripts.localapi.iam_invoke import InvokeAuthorizer
 from scripts.localapi.signing import assume_client_role, signed_headers
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/payment-t-client-shop"
 URL = "http://127.0.0.1:8080/prod/process"
+API = f"arn:aws:execute-api:us-east-1:{ACCOUNT}:abc123"
 
 
 @pytest.fixture
@@ -56,3 +59,50 @@ def test_a_session_sts_never_issued_is_unknown(sts: Any) -> None:
     headers = signed_headers(forged, "us-east-1", "POST", URL, b"{}")
     refusal = _check(headers, b"{}", Sessions(ACCOUNT))
     assert isinstance(refusal, Refusal) and refusal.response_type == "ACCESS_DENIED"
+
+
+def _role(iam: Any, name: str, statements: list[dict], boundary: str | None = None) -> None:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    extra = {"PermissionsBoundary": boundary} if boundary else {}
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), **extra)
+    policy = {"Version": "2012-10-17", "Statement": statements}
+    iam.put_role_policy(RoleName=name, PolicyName="invoke", PolicyDocument=json.dumps(policy))
+
+
+def test_invoke_is_decided_by_the_roles_policy_within_its_boundary(sts: Any) -> None:
+    iam = boto3.client("iam", region_name="us-east-1")
+    allow = [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": f"{API}/*"}]
+    narrow = iam.create_policy(
+        PolicyName="boundary",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*",
+                                                     "Resource": "*"}]}
+        ),
+    )["Policy"]["Arn"]  # fmt: skip
+    _role(iam, "payment-t-client-shop", allow)
+    _role(iam, "payment-t-client-capped", allow, boundary=narrow)
+    _role(iam, "payment-t-client-none", [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}])
+    authorizer = InvokeAuthorizer(lambda: iam)
+
+    def refusal(role: str) -> str | None:
+        session = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/s"
+        return authorizer.refusal(session, f"{API}/prod/POST/process")
+
+    assert refusal("payment-t-client-shop") is None
+    assert refusal("payment-t-client-capped") == (
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/payment-t-client-capped/s is not authorized "
+        f"to perform: execute-api:Invoke on resource: {API}/prod/POST/process"
+    )
+    assert refusal("payment-t-client-none") is not None
+    iam.delete_role_policy(RoleName="payment-t-client-shop", PolicyName="invoke")
+    iam.delete_role(RoleName="payment-t-client-shop")  # revoked
+    assert refusal("payment-t-client-shop") is not None
