@@ -85,7 +85,7 @@ class AlarmThresholds:
     payments_failed: int = 0  # any payment answered 5XX (the client was told to retry)
     audit_failed: int = 0  # any record the audit writer could not write
     async_dead_letters: int = 0  # any asynchronous invocation that failed for good
-    api_4xx: int = 100  # 4XX responses in 5 minutes: probing, a broken client, a lost key
+    api_4xx: int = 100  # 4XX responses in 5 minutes: probing, a broken client, a revoked one
     api_403: int = 20  # refused credentials in 5 minutes
     waf_blocked: int = 100  # requests the web ACL blocked in 5 minutes
 

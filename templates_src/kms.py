@@ -33,7 +33,7 @@ APP = "app"
 USES = {
     TABLE: "DynamoDB payments table and its stream",
     AUDIT: "S3 audit bucket",
-    APP: "Lambda environment, log groups, SNS alarm topic, SQS on-failure queue, API key secret",
+    APP: "Lambda environment, log groups, SNS alarm topic, SQS on-failure queue",
 }
 
 # The log groups that the app key may encrypt (CloudWatch Logs binds the key to the group name

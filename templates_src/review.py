@@ -157,7 +157,9 @@ def _stage(p: dict) -> Iterator[str]:
 
 def _rest_api(p: dict) -> Iterator[str]:
     for s in p.get("Policy", {}).get("Statement", []):
-        yield f"{s['Effect']} {s['Resource']} to {show(s['Principal'])}" + (
+        principal = s["Principal"]
+        who = show(principal["AWS"]) if isinstance(principal, dict) else show(principal)
+        yield f"{s['Effect']} {s['Resource']} to {who}" + (
             " unless a client role" if "Condition" in s else ""
         )
 

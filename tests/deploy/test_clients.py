@@ -8,6 +8,7 @@ AWS resources to a third party" (IAM User Guide) and "Control access for invokin
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import urllib.parse
@@ -27,8 +28,6 @@ ROLE = "payment-clients-client-acme"
 
 def run(emulator: Any, *argv: str, stdin: Any = None) -> Result:
     out, err = io.StringIO(), io.StringIO()
-    import contextlib
-
     with contextlib.redirect_stderr(err):
         code = clients_script.main(
             ["--environment-suffix", SUFFIX, "--endpoint-url", emulator.url, *argv],

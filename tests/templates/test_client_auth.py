@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from typing import Any
 
 import pytest
 
+from scripts.emulator.iam_policy import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, Request, evaluate
+from templates_src.boundary import permissions_boundary_document
 from templates_src.build import render
 from templates_src.clients import build_client
 from templates_src.config import ConfigError, from_inputs
@@ -178,3 +181,89 @@ def test_the_client_template_makes_roles_that_the_resource_policy_admits(primary
     ]
     assert role["MaxSessionDuration"] == 3600
     assert "PermissionsBoundary" in role
+
+
+# -- the policies as IAM evaluates them ("Policy evaluation logic", IAM User Guide) ----------
+
+ACCOUNT = "123456789012"
+API_ARN = f"arn:aws:execute-api:us-east-1:{ACCOUNT}:a1b2c3d4e5"
+
+
+def _resolved(value: Any) -> Any:
+    """Sub of the pseudo parameters and the suffix (``dev``) in a policy document."""
+    if isinstance(value, list):
+        return [_resolved(v) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {"Fn::Sub"}:
+            text = value["Fn::Sub"]
+            for name, replacement in (
+                ("${AWS::Partition}", "aws"),
+                ("${AWS::AccountId}", ACCOUNT),
+                ("${EnvironmentSuffix}", "dev"),
+            ):
+                text = text.replace(name, replacement)
+            return text
+        return {k: _resolved(v) for k, v in value.items()}
+    if isinstance(value, str) and value.startswith("execute-api:/"):
+        # "API Gateway resource policies": execute-api:/ stands for the API's own ARN.
+        return value.replace("execute-api:", API_ARN, 1)
+    return value
+
+
+def _api_decision(principal_arn: str, route: str = "POST/process") -> str:
+    policy = _resolved(build_primary_policy())
+    account = principal_arn.split(":")[4]
+    request = Request(
+        action="execute-api:Invoke",
+        resource=f"{API_ARN}/prod/{route}",
+        context={"aws:PrincipalArn": principal_arn},
+        principal={"AWS": f"arn:aws:iam::{account}:root"},
+    )
+    return evaluate(request, [policy]).result
+
+
+def build_primary_policy() -> dict:
+    template = json.loads(render(build_primary(from_inputs())))
+    return template["Resources"]["PaymentApi"]["Properties"]["Policy"]
+
+
+@pytest.mark.parametrize(
+    ("principal", "route", "expected"),
+    [
+        (f"arn:aws:iam::{ACCOUNT}:role/payment-dev-client-acme", "POST/process", ALLOW),
+        (
+            f"arn:aws:iam::{ACCOUNT}:role/payment-dev-processor-us-east-1",
+            "POST/process",
+            EXPLICIT_DENY,
+        ),
+        (f"arn:aws:iam::{ACCOUNT}:role/payment-prod-client-acme", "POST/process", EXPLICIT_DENY),
+        (f"arn:aws:iam::{ACCOUNT}:user/payment-dev-client-acme", "POST/process", EXPLICIT_DENY),
+        ("arn:aws:iam::210987654321:role/payment-dev-client-acme", "POST/process", EXPLICIT_DENY),
+        ("arn:aws:iam::210987654321:role/route53-checker", "GET/health", ALLOW),
+        (f"arn:aws:iam::{ACCOUNT}:role/payment-dev-client-acme", "GET/payments", IMPLICIT_DENY),
+    ],
+)
+def test_the_resource_policy_admits_only_this_environments_client_roles(principal, route, expected):
+    assert _api_decision(principal, route) == expected
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="templates_src/boundary.py (deployer branch) must add execute-api:Invoke to "
+    "WORKLOAD_ACTIONS: a client role's effective permissions are its policy AND the boundary",
+)
+def test_a_client_role_may_invoke_process_in_every_region_and_nothing_else():
+    client = json.loads(render(build_client(from_inputs())))
+    role = client["Resources"]["ClientRole"]["Properties"]
+    policy = _resolved(role["Policies"][0]["PolicyDocument"])
+    boundary = json.loads(permissions_boundary_document().to_json())
+
+    def decision(action: str, resource: str) -> str:
+        return evaluate(Request(action=action, resource=resource), [policy], boundary).result
+
+    for region in ("us-east-1", "us-west-2"):
+        arn = f"arn:aws:execute-api:{region}:{ACCOUNT}:a1b2c3d4e5/prod/POST/process"
+        assert decision("execute-api:Invoke", arn) == ALLOW
+    assert decision("execute-api:Invoke", f"{API_ARN}/prod/GET/health") == IMPLICIT_DENY
+    assert decision("dynamodb:PutItem", "*") == IMPLICIT_DENY
