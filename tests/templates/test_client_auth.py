@@ -247,12 +247,6 @@ def test_the_resource_policy_admits_only_this_environments_client_roles(principa
     assert _api_decision(principal, route) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="templates_src/boundary.py (deployer branch) must add execute-api:Invoke to "
-    "WORKLOAD_ACTIONS: a client role's effective permissions are its policy AND the boundary",
-)
 def test_a_client_role_may_invoke_process_in_every_region_and_nothing_else():
     client = json.loads(render(build_client(from_inputs())))
     role = client["Resources"]["ClientRole"]["Properties"]
