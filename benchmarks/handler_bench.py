@@ -50,7 +50,11 @@ ENVIRONMENT = {
     "TABLE_NAME": TABLE,
     "AUDIT_BUCKET": "payment-bench-audit",
     "ENVIRONMENT_SUFFIX": "bench",
+    "CLIENT_AUTH": "iam",
+    "CLIENT_ROLE_PREFIX": "payment-bench-client-",
 }
+# What API Gateway puts in identity.userArn for a signed request of the client "shop".
+CLIENT_SESSION_ARN = "arn:aws:sts::123456789012:assumed-role/payment-bench-client-shop/s"
 BODY = json.dumps(
     {"amount": "12.50", "currency": "USD", "customer_id": "cust_123", "payment_method": "card"}
 )
@@ -93,7 +97,10 @@ def request_path(samples: int, warmup: int = 100) -> dict[str, Any]:
                     "Idempotency-Key": uuid.uuid4().hex,
                     "Content-Type": "application/json",
                 },
-                "requestContext": {"requestId": str(uuid.uuid4()), "identity": {"apiKeyId": "k"}},
+                "requestContext": {
+                    "requestId": str(uuid.uuid4()),
+                    "identity": {"userArn": CLIENT_SESSION_ARN},
+                },
                 "body": BODY,
                 "isBase64Encoded": False,
             }
@@ -102,7 +109,6 @@ def request_path(samples: int, warmup: int = 100) -> dict[str, Any]:
             request = validate_payment(json.loads(BODY), (uuid.uuid4().hex,))
             return new_payment(
                 request,
-                api_key_id="k",
                 client_id="c",
                 request_id=str(uuid.uuid4()),
                 now=datetime.now(UTC),

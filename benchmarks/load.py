@@ -8,7 +8,9 @@ Bounded in requests and time, and only ever sent to 127.0.0.1.
 
 Afterwards, through boto3 against the emulator: accepted responses == items in the table ==
 audit objects (one version each); every replay returned the first response; no 5xx. 429s (the
-deployed usage plan and stage throttling) are counted and write nothing, which the counts prove.
+deployed stage throttling) are counted and write nothing, which the counts prove. Every request
+is signed (Signature Version 4, ``execute-api``) with the local client's session from the info
+file, as ``POST /process`` requires ("Control access to a REST API with IAM permissions").
 
     .venv/bin/python benchmarks/load.py                  # starts its own local API
     .venv/bin/python benchmarks/load.py --info-file F    # one started with --info-file F
@@ -40,6 +42,7 @@ from typing import Any
 import boto3
 
 from payment_ops.localapi.child import LocalApiChild, LocalApiStartError
+from payment_ops.localapi.signing import ClientCredentials, signed_headers
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 MAX_REQUESTS = 100_000
@@ -79,7 +82,7 @@ class Sample:
 @dataclass
 class Target:
     url: str
-    api_key: str
+    credentials: ClientCredentials
     endpoint_url: str
     region: str
     table: str
@@ -172,11 +175,14 @@ class LoadRun:
             while (work := self._take()) is not None:
                 _, kind, key, body, original = work
                 data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-                headers = {
-                    "x-api-key": self.target.api_key,
-                    "Content-Type": "application/json",
-                    "Idempotency-Key": key,
-                }
+                headers = signed_headers(
+                    self.target.credentials,
+                    self.target.region,
+                    "POST",
+                    f"{self.target.url}/process",
+                    data,
+                    {"Content-Type": "application/json", "Idempotency-Key": key},
+                )
                 started = time.perf_counter()
                 try:
                     connection.request("POST", f"{self.base}/process", data, headers)
@@ -368,7 +374,7 @@ def _target(info: dict[str, Any]) -> Target:
         )
     return Target(
         url=info["url"],
-        api_key=info["api_key"],
+        credentials=ClientCredentials.from_dict(info["credentials"]),
         endpoint_url=info["endpoint_url"],
         region=info["region"],
         table=info["table"],

@@ -33,7 +33,8 @@ WORKLOAD_ACTIONS = (
     "dynamodb:GetShardIterator",
     "dynamodb:ListStreams",
     "dynamodb:PutItem",
-    # API clients' roles (templates_src/clients.py): POST /process, their policy names the ARNs.
+    # The API clients' roles (templates_src/clients.py): the resource policy grants POST
+    # /process to the account, so the role's own policy decides, within this boundary.
     "execute-api:Invoke",
     "kms:Decrypt",
     "kms:DescribeKey",

@@ -1,12 +1,13 @@
 """``python scripts/local_api.py``: the payment API on 127.0.0.1, from the real templates.
 
 Starts the local AWS emulator (or uses ``--endpoint-url``), deploys the stack sets into it with
-the real deploy code, then serves the REST API *as deployed* there: its routes, API key, usage
-plan throttling and gateway responses; each request becomes an API Gateway proxy event for the
-deployed function's handler, run in this process with the function's environment. The table's
-stream drives the audit writer. Prints the base URL, the (throw-away) API key and a ``curl`` to
-try; Ctrl-C stops everything. Exit 0 after Ctrl-C, 2 on bad arguments or a busy port, 1 when
-the deploy fails.
+the real deploy code, then serves the REST API *as deployed* there: its routes, their
+authorization (``POST /process`` verifies the caller's Signature Version 4 signature), the
+stage's throttling and the gateway responses; each request becomes an API Gateway proxy event
+for the deployed function's handler, run in this process with the function's environment. The
+table's stream drives the audit writer. Prints the base URL, the (throw-away) credentials of a
+session of the client ``local`` and a signed ``curl`` to try; Ctrl-C stops everything.
+Exit 0 after Ctrl-C, 2 on bad arguments or a busy port, 1 when the deploy fails.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def parser(prog: str = "payment-local-api") -> argparse.ArgumentParser:
         f"reaches the function (default {DEFAULT_TIMEOUT_S:g})",
     )
     p.add_argument("--quiet", action="store_true", help="no access log line per request")
-    p.add_argument("--info-file", type=Path, help="write URL, key and names here as JSON")
+    p.add_argument("--info-file", type=Path, help="write URL, credentials and names here as JSON")
     return p
 
 

@@ -31,7 +31,6 @@ from . import (
     preflight,
     refusals,
     regions_enabled,
-    replication,
     roles,
     specs,
     stacksets,
@@ -353,14 +352,9 @@ def _deploy_planned(
     _remove_unconfigured(cfn, waiter, standby, current, unconfigured, out)
     for region in unconfigured[replica.name]:
         allow_replica_removal(aws, config.environment_suffix, region, out)
+    # The standby needs the table replica the primary just made: the primary's stack set
+    # operation has succeeded when sync_in_steps returns.
     stacksets.sync_in_steps(aws, cfn, waiter, primary, current[primary.name], out)
-    # The standby needs the table replica and the secret replica the primary just made.
-    # (Read with the administrator's credentials: its account's secret only.)
-    standby_plans = [p for p in prepared.plans if p.name == standby.name]
-    if administrator in accounts and any(p.changes for p in standby_plans):
-        replication.wait_for_api_key_replicas(
-            aws, config.environment_suffix, config.primary_region, config.replica_regions, waiter
-        )
     standby_changed = stacksets.sync(cfn, waiter, standby, current[standby.name], out)
     # Unchanged standby instances keep the health checks _prepare already read.
     health_checks = inputs.health_checks

@@ -9,7 +9,7 @@ ROLES_STACK = "payment-stackset-roles"
 
 
 # The replica regions' keys and buckets come before the primary's global table; the standby
-# service in the replica regions needs the table replica and the secret replica the primary made.
+# service in the replica regions needs the table replica the primary made.
 DEPLOY_ORDER = ("replica", "primary", "standby")
 DELETE_ORDER = tuple(reversed(DEPLOY_ORDER))
 
@@ -36,11 +36,6 @@ def audit_bucket(suffix: str, account: str, region: str) -> str:
 
 def table(suffix: str) -> str:
     return f"payment-{suffix}-payments"
-
-
-def api_key_secret(suffix: str) -> str:
-    """The API key's secret (templates_src/secrets.py), in the primary region, replicated."""
-    return f"payment-{suffix}-api-key"
 
 
 # The account baseline's stack set: one per account, shared by every environment, so outside

@@ -5,6 +5,10 @@ the region that served it. In the emulator there is no DNS to ask, so ``LocalPay
 payments to the SECONDARY region's API through the local API Gateway (``payment_ops.localapi``: the
 REST API as deployed, the deployed handlers in this process) and follows each accepted payment
 into that region's table and, through the table's stream and the audit writer, its audit bucket.
+The payments are signed (Signature Version 4, ``execute-api``) with a session of the client
+``failover-drill`` (registered with the clients library in the emulator if it is not yet):
+``POST /process`` is an ``AWS_IAM`` method ("Control access to a REST API with IAM
+permissions").
 """
 
 from __future__ import annotations
@@ -25,16 +29,22 @@ from typing import Any, TextIO
 from botocore.config import Config
 
 from payment_ops.deployment.aws import error_code
+from payment_ops.deployment.clients import Clients, client_spec
+from payment_ops.deployment.partition import partition
 from payment_ops.localapi.deployed import read_api, read_function, read_stream_mappings
 from payment_ops.localapi.functions import LocalFunction
 from payment_ops.localapi.gateway import Gateway, HttpRequest
+from payment_ops.localapi.iam_auth import Sessions
+from payment_ops.localapi.iam_invoke import InvokeAuthorizer
+from payment_ops.localapi.signing import ClientCredentials, assume_client_role, signed_headers
 from payment_ops.localapi.stream import StreamPoller
-from templates_src import secrets
-from templates_src.common import SUFFIX_PARAM
+from templates_src import config as config_module
 
 from .discovery import Deployment
 
 CREATED_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # the handler's created_at
+DRILL_CLIENT_ID = "failover-drill"
+DRILL_EXTERNAL_ID = "failover-drill"  # the role's trust asks for it, as a client's role does
 
 
 # -- on AWS: the domain's answers ---------------------------------------------------------------
@@ -104,8 +114,15 @@ class PaymentCounts:
 class LocalPayments:
     """The secondary region's API, served in this process as ``payment_ops.localapi`` serves it."""
 
-    def __init__(self, aws: Any, deployment: Deployment, function_logs: str | None) -> None:
+    def __init__(
+        self,
+        aws: Any,
+        config: config_module.Config,
+        deployment: Deployment,
+        function_logs: str | None,
+    ) -> None:
         self.aws = aws
+        self.config = config
         self.deployment = deployment
         self.side = deployment.secondary
         self.function_logs = function_logs
@@ -119,13 +136,22 @@ class LocalPayments:
             service, region_name=region, endpoint_url=self.aws.endpoint_url, config=config
         )
 
-    def api_key(self) -> str:
-        """The key value from the secret's replica in the secondary region (never printed)."""
-        name = secrets.SECRET_NAME.replace(
-            f"${{{SUFFIX_PARAM}}}", self.deployment.environment_suffix
+    def client_session(self) -> ClientCredentials:
+        """The drill's client, registered with the clients library unless it is already (its
+        role trusts this account), and a session of its role assumed in the emulator's STS;
+        the session's secret is never printed."""
+        clients = Clients(self.aws, self.config, poll_seconds=0.05)
+        client = next((c for c in clients.list() if c.client_id == DRILL_CLIENT_ID), None)
+        if client is None:
+            region = self.config.primary_region
+            trusted = f"arn:{partition(region)}:iam::{self.deployment.account}:root"
+            client = clients.add(client_spec(DRILL_CLIENT_ID, [trusted], DRILL_EXTERNAL_ID))
+        return assume_client_role(
+            self._client("sts", self.config.primary_region),
+            client.role_arn,
+            DRILL_CLIENT_ID,
+            DRILL_EXTERNAL_ID,
         )
-        secret = self._client("secretsmanager", self.side.region).get_secret_value(SecretId=name)
-        return json.loads(secret["SecretString"])[secrets.API_KEY_FIELD]
 
     def run(self, count: int, wait_s: float = 30.0) -> PaymentCounts:
         counts = PaymentCounts()
@@ -154,13 +180,19 @@ class LocalPayments:
                 f"no enabled stream mapping on {self.side.table_stream_arn}: no audit writer"
             )
         with _function_logs(self.function_logs):
-            gateway = Gateway(api, functions)
-            key = self.api_key()
+            session = self.client_session()
+            sessions = Sessions(api.account, partition(api.region), self.aws.endpoint_url or "")
+            sessions.add(session)
+            iam = self._client("iam", api.region)
+            gateway = Gateway(
+                api, functions, sessions=sessions, authorizer=InvokeAuthorizer(lambda: iam)
+            )
             run_id = uuid.uuid4().hex[:12]
             created: dict[str, datetime] = {}
             for index in range(count):
                 counts.sent += 1
-                response = gateway.handle(_payment_request(api.stage, key, run_id, index))
+                request = _payment_request(api.stage, api.region, session, run_id, index)
+                response = gateway.handle(request)
                 if response.status != 201:
                     counts.problems.append(
                         f"payment {index + 1}: {response.status} {response.body[:200]!r}"
@@ -214,7 +246,10 @@ def audit_key(payment_id: str, created: datetime) -> str:
     return f"payments/{created:%Y/%m/%d}/{payment_id}.json"
 
 
-def _payment_request(stage: str, api_key: str, run_id: str, index: int) -> HttpRequest:
+def _payment_request(
+    stage: str, region: str, session: ClientCredentials, run_id: str, index: int
+) -> HttpRequest:
+    """A payment signed for ``region``'s API, as a client sends it to the secondary."""
     body = {
         "amount": f"{index + 1}.00",
         "currency": "USD",
@@ -222,16 +257,22 @@ def _payment_request(stage: str, api_key: str, run_id: str, index: int) -> HttpR
         "payment_method": "card",
         "description": f"failover drill {run_id}",
     }
+    data = json.dumps(body).encode()
+    host = "localhost"  # the in-process gateway has no host of its own; the signature covers it
+    headers = signed_headers(
+        session,
+        region,
+        "POST",
+        f"http://{host}/{stage}/process",
+        data,
+        {"Content-Type": "application/json", "Idempotency-Key": f"drill-{run_id}-{index:04d}"},
+    )
     return HttpRequest(
         method="POST",
         path=f"/{stage}/process",
         query=[],
-        headers=[
-            ("Content-Type", "application/json"),
-            ("x-api-key", api_key),
-            ("Idempotency-Key", f"drill-{run_id}-{index:04d}"),
-        ],
-        body=json.dumps(body).encode(),
+        headers=[("Host", host), *headers.items()],
+        body=data,
     )
 
 

@@ -1,5 +1,5 @@
 """The drill's result: a short table for people, a JSON file for programs. Ids, names and counts
-only: never the API key value or any other secret."""
+only: never a client session's secret key or any other secret."""
 
 from __future__ import annotations
 

@@ -131,7 +131,7 @@ def _steps(
                 f"{secondary.region} answered" if report.seconds_to_failover else "timed out",
             )
         else:
-            _emulator_probe(aws, deployment, args, report)
+            _emulator_probe(aws, config, deployment, args, report)
     report.check(
         "primary health check restored",
         not discovery.is_inverted(aws, primary.health_check_id),
@@ -148,7 +148,11 @@ def _steps(
 
 
 def _emulator_probe(
-    aws: Any, deployment: discovery.Deployment, args: argparse.Namespace, report: Report
+    aws: Any,
+    config: config_module.Config,
+    deployment: discovery.Deployment,
+    args: argparse.Namespace,
+    report: Report,
 ) -> None:
     primary, secondary = deployment.primary, deployment.secondary
     report.check(
@@ -158,7 +162,7 @@ def _emulator_probe(
     )
     problems = discovery.pair_problems(aws, deployment)
     report.check("failover pair unchanged while inverted", not problems, "; ".join(problems))
-    counts = probes.LocalPayments(aws, deployment, args.function_logs).run(args.payments)
+    counts = probes.LocalPayments(aws, config, deployment, args.function_logs).run(args.payments)
     report.payments = counts
     detail = "; ".join(counts.problems[:3])
     report.check(

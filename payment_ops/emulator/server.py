@@ -23,6 +23,7 @@ from . import (
     parameters,
     patches,
     role_updates,
+    sessions,
     stackset_operations,
     stacksets,
     updates,
@@ -46,6 +47,7 @@ def install() -> None:
     stacksets.install()
     stackset_operations.install()
     lambda_concurrency.install()
+    sessions.install()
     # moto caches its type -> model map on first use; rebuild it with the classes above.
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()

@@ -1,9 +1,9 @@
 """The REST API, functions and stream mapping as deployed: read back from the emulator, not assumed.
 
-Everything the local gateway does comes from here: which paths and methods exist, which need an
-API key, which Lambda function each one invokes, the usage plans' and the stage's throttling, the
-gateway responses and the request validators. A change to the templates changes the local API
-after the next deploy, with no edit in this package.
+Everything the local gateway does comes from here: which paths and methods exist, how each one
+authorizes its caller (``authorizationType``), which Lambda function each one invokes, the
+stage's throttling, the gateway responses and the request validators. A change to the templates
+changes the local API after the next deploy, with no edit in this package.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class Limit:
 @dataclass(frozen=True)
 class Method:
     http_method: str
-    api_key_required: bool
+    authorization_type: str  # NONE | AWS_IAM | CUSTOM | COGNITO_USER_POOLS
     integration_type: str
     function_arn: str | None  # the function an AWS_PROXY integration invokes
     validate_body: bool
@@ -54,23 +54,6 @@ class GatewayResponse:
 
 
 @dataclass(frozen=True)
-class Quota:
-    limit: int
-    period: str  # DAY | WEEK | MONTH
-
-
-@dataclass(frozen=True)
-class UsagePlan:
-    plan_id: str
-    name: str
-    throttle: Limit | None
-    quota: Quota | None
-    key_ids: frozenset[str]
-    # "<resource path>/<METHOD>" -> per-method throttle of this plan on this stage
-    method_throttles: dict[str, Limit]
-
-
-@dataclass(frozen=True)
 class DeployedApi:
     region: str
     account: str
@@ -78,21 +61,11 @@ class DeployedApi:
     name: str
     stage: str
     stage_variables: dict[str, str]
-    api_key_source: str
     binary_media_types: tuple[str, ...]
     resources: tuple[Resource, ...]
-    # key value -> key id, for enabled keys only
-    api_keys: dict[str, str]
-    usage_plans: tuple[UsagePlan, ...]
     # "<resource path>/<METHOD>" ("*/*" for every method) -> the stage's throttle
     stage_throttles: dict[str, Limit]
     gateway_responses: dict[str, GatewayResponse]
-
-    def plan_for(self, key_id: str) -> UsagePlan | None:
-        for plan in self.usage_plans:
-            if key_id in plan.key_ids:
-                return plan
-        return None
 
 
 @dataclass(frozen=True)
@@ -152,38 +125,6 @@ def read_api(aws: Any, region: str, api_id: str, stage: str) -> DeployedApi:
         if limit is not None:
             stage_throttles[key] = limit
 
-    plans = []
-    for plan in _items(apigateway.get_usage_plans):
-        stages = [s for s in plan.get("apiStages") or [] if s.get("apiId") == api_id]
-        if not any(s.get("stage") == stage for s in stages):
-            continue
-        method_throttles = {}
-        for entry in stages:
-            for key, value in (entry.get("throttle") or {}).items():
-                limit = _limit(value.get("rateLimit"), value.get("burstLimit"))
-                if limit is not None:
-                    method_throttles[key] = limit
-        throttle = plan.get("throttle") or {}
-        quota = plan.get("quota") or {}
-        keys = _items(apigateway.get_usage_plan_keys, usagePlanId=plan["id"])
-        plans.append(
-            UsagePlan(
-                plan_id=plan["id"],
-                name=plan.get("name", plan["id"]),
-                throttle=_limit(throttle.get("rateLimit"), throttle.get("burstLimit")),
-                quota=Quota(int(quota["limit"]), quota.get("period", "DAY"))
-                if quota.get("limit")
-                else None,
-                key_ids=frozenset(k["id"] for k in keys if k.get("type", "API_KEY") == "API_KEY"),
-                method_throttles=method_throttles,
-            )
-        )
-
-    keys = {
-        k["value"]: k["id"]
-        for k in _items(apigateway.get_api_keys, includeValues=True)
-        if k.get("enabled") and k.get("value")
-    }
     responses = {}
     for item in _items(apigateway.get_gateway_responses, restApiId=api_id):
         parameters = item.get("responseParameters") or {}
@@ -208,11 +149,8 @@ def read_api(aws: Any, region: str, api_id: str, stage: str) -> DeployedApi:
         name=api.get("name", api_id),
         stage=stage,
         stage_variables=dict(stage_info.get("variables") or {}),
-        api_key_source=api.get("apiKeySource") or "HEADER",
         binary_media_types=tuple(api.get("binaryMediaTypes") or ()),
         resources=tuple(resources),
-        api_keys=keys,
-        usage_plans=tuple(plans),
         stage_throttles=stage_throttles,
         gateway_responses=responses,
     )
@@ -230,7 +168,7 @@ def _method(method: dict, validators: dict[str, dict], models: dict[str, dict]) 
                 schemas[content_type.lower()] = json.loads(model["schema"])
     return Method(
         http_method=method["httpMethod"],
-        api_key_required=bool(method.get("apiKeyRequired")),
+        authorization_type=method.get("authorizationType") or "NONE",
         integration_type=integration.get("type", ""),
         function_arn=match.group(1) if match else None,
         validate_body=bool(validator.get("validateRequestBody")),

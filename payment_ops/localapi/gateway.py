@@ -1,9 +1,11 @@
 """What API Gateway does with a request before and after the Lambda proxy integration.
 
-In API Gateway's order: find the resource and method (else MISSING_AUTHENTICATION_TOKEN), check
-the API key (INVALID_API_KEY), the usage plan's quota and throttle and the stage's throttle
-(QUOTA_EXCEEDED, THROTTLED), validate the body against the method's model (BAD_REQUEST_BODY),
-then build the REST proxy event, invoke the function and turn its answer into HTTP. Every
+In API Gateway's order: find the resource and method (else MISSING_AUTHENTICATION_TOKEN),
+authenticate the caller of an ``AWS_IAM`` method by its Signature Version 4 signature
+(``iam_auth``: MISSING_AUTHENTICATION_TOKEN, ACCESS_DENIED, EXPIRED_TOKEN, INVALID_SIGNATURE),
+apply the stage's throttle (THROTTLED), validate the body against the method's model
+(BAD_REQUEST_BODY), then build the REST proxy event, with the signer's assumed-role ARN as
+``requestContext.identity.userArn``, invoke the function and turn its answer into HTTP. Every
 refusal is the API's own gateway response, as deployed: status, headers and body template.
 """
 
@@ -18,34 +20,35 @@ from typing import Any
 
 import jsonschema
 
+from payment_ops.deployment.partition import partition
+
 from .deployed import DeployedApi, Limit, Method, Resource
 from .functions import LocalFunction
-from .throttle import QuotaCounter, TokenBucket
+from .iam_auth import Caller, Refusal, Sessions, authenticate
+from .iam_invoke import InvokeAuthorizer, method_arn
+from .throttle import TokenBucket
 
 # API Gateway's own defaults, for a response type the API does not customise.
 DEFAULT_STATUS = {
     "MISSING_AUTHENTICATION_TOKEN": 403,
-    "INVALID_API_KEY": 403,
+    "ACCESS_DENIED": 403,
+    "EXPIRED_TOKEN": 403,
+    "INVALID_SIGNATURE": 403,
     "THROTTLED": 429,
-    "QUOTA_EXCEEDED": 429,
     "BAD_REQUEST_BODY": 400,
     "REQUEST_TOO_LARGE": 413,
     "DEFAULT_5XX": 502,
 }
 DEFAULT_MESSAGE = {
     "MISSING_AUTHENTICATION_TOKEN": "Missing Authentication Token",
-    "INVALID_API_KEY": "Forbidden",
     "THROTTLED": "Too Many Requests",
-    "QUOTA_EXCEEDED": "Limit Exceeded",
     "BAD_REQUEST_BODY": "Invalid request body",
     "REQUEST_TOO_LARGE": "Request Too Long",
     "DEFAULT_5XX": "Internal server error",
 }
 ERROR_TYPE = {
     "MISSING_AUTHENTICATION_TOKEN": "MissingAuthenticationTokenException",
-    "INVALID_API_KEY": "ForbiddenException",
     "THROTTLED": "TooManyRequestsException",
-    "QUOTA_EXCEEDED": "LimitExceededException",
     "BAD_REQUEST_BODY": "BadRequestException",
     "REQUEST_TOO_LARGE": "RequestTooLargeException",
     "DEFAULT_5XX": "InternalServerErrorException",
@@ -91,7 +94,7 @@ class HttpResponse:
 
 @dataclass(frozen=True)
 class LimitOverride:
-    """Replaces every deployed throttle (stage and usage plan): for capacity measurements only."""
+    """Replaces every deployed throttle of the stage: for capacity measurements only."""
 
     limit: Limit
 
@@ -102,30 +105,23 @@ class Gateway:
         api: DeployedApi,
         functions: dict[str, LocalFunction],
         override: LimitOverride | None = None,
+        sessions: Sessions | None = None,
+        authorizer: InvokeAuthorizer | None = None,
     ) -> None:
         self.api = api
         self.functions = functions
         self.override = override
+        # The role sessions whose signatures can be verified; by default the emulator's.
+        self.sessions = sessions or Sessions(api.account, partition(api.region))
+        # execute-api:Invoke against the signer's IAM policies; None: authentication only.
+        self.authorizer = authorizer
         self._stage_buckets: dict[str, TokenBucket] = {}
-        self._key_buckets: dict[tuple[str, str], TokenBucket] = {}
-        self._quotas: dict[str, QuotaCounter] = {}
-        for plan in api.usage_plans:
-            for key_id in plan.key_ids:
-                if plan.quota is not None:
-                    self._quotas[key_id] = QuotaCounter(plan.quota)
         # The buckets are created up front: lazily creating them would need a lock per request.
         for resource in api.resources:
             for http_method in resource.methods:
-                route = f"{resource.path}/{http_method}"
                 limit = self._stage_limit(resource.path, http_method)
                 if limit is not None:
-                    self._stage_buckets[route] = TokenBucket(limit)
-                for plan in api.usage_plans:
-                    plan_limit = self._plan_limit(plan, resource.path, http_method)
-                    if plan_limit is None:
-                        continue
-                    for key_id in plan.key_ids:
-                        self._key_buckets[(key_id, route)] = TokenBucket(plan_limit)
+                    self._stage_buckets[f"{resource.path}/{http_method}"] = TokenBucket(limit)
 
     # -- limits as deployed ---------------------------------------------------------------
 
@@ -136,11 +132,6 @@ class Gateway:
         key = f"{path.lstrip('/').replace('/', '~1')}/{http_method}"
         return self.api.stage_throttles.get(key) or self.api.stage_throttles.get("*/*")
 
-    def _plan_limit(self, plan: Any, path: str, http_method: str) -> Limit | None:
-        if self.override is not None:
-            return self.override.limit
-        return plan.method_throttles.get(f"{path}/{http_method}") or plan.throttle
-
     def describe_limits(self) -> list[str]:
         """One line per limit in force, for the start-up banner."""
         lines = []
@@ -149,11 +140,6 @@ class Gateway:
                 f"stage {key} {limit.rate:g}/s burst {limit.burst}"
                 for key, limit in sorted(self.api.stage_throttles.items())
             ]
-            for plan in self.api.usage_plans:
-                if plan.throttle:
-                    deployed.append(
-                        f"plan {plan.name} {plan.throttle.rate:g}/s burst {plan.throttle.burst}"
-                    )
             lines.append(
                 f"OVERRIDDEN for this run: every throttle {self.override.limit.rate:g}/s burst "
                 f"{self.override.limit.burst} (deployed: {'; '.join(deployed) or 'none'})"
@@ -161,17 +147,6 @@ class Gateway:
         else:
             for key, limit in sorted(self.api.stage_throttles.items()):
                 lines.append(f"stage {self.api.stage} {key}: {limit.rate:g}/s, burst {limit.burst}")
-            for plan in self.api.usage_plans:
-                if plan.throttle:
-                    lines.append(
-                        f"usage plan {plan.name}: {plan.throttle.rate:g}/s, burst "
-                        f"{plan.throttle.burst} per key"
-                    )
-        for plan in self.api.usage_plans:
-            if plan.quota:
-                lines.append(
-                    f"usage plan {plan.name}: quota {plan.quota.limit} per {plan.quota.period}"
-                )
         return lines
 
     # -- the request path -----------------------------------------------------------------
@@ -184,18 +159,41 @@ class Gateway:
         resource, method, path_parameters = matched
         route = f"{resource.path}/{method.http_method}"
 
-        key_id = None
-        if method.api_key_required:
-            value = request.header("x-api-key") if self.api.api_key_source == "HEADER" else None
-            key_id = self.api.api_keys.get(value or "")
-            if key_id is None or self.api.plan_for(key_id) is None:
-                return self.gateway_response("INVALID_API_KEY", request_id)
-            quota = self._quotas.get(key_id)
-            if quota is not None and not quota.take():
-                return self.gateway_response("QUOTA_EXCEEDED", request_id)
-            bucket = self._key_buckets.get((key_id, route))
-            if bucket is not None and not bucket.take():
-                return self.gateway_response("THROTTLED", request_id)
+        caller = None
+        if method.authorization_type == "AWS_IAM":
+            checked = authenticate(
+                method=request.method,
+                path=request.path,
+                query=request.query,
+                headers=request.headers,
+                body=request.body,
+                region=self.api.region,
+                sessions=self.sessions,
+            )
+            if isinstance(checked, Refusal):
+                return self.gateway_response(
+                    checked.response_type,
+                    request_id,
+                    checked.message,
+                    error_message=checked.message,
+                    error_type=checked.error_type,
+                )
+            caller = checked
+            denied = self._denied(caller, request, resource)
+            if denied is not None:
+                return self.gateway_response(
+                    "ACCESS_DENIED",
+                    request_id,
+                    denied,
+                    error_message=denied,
+                    error_type="AccessDeniedException",
+                )
+        elif method.authorization_type != "NONE":
+            # CUSTOM and COGNITO_USER_POOLS authorizers are not emulated: refuse, never let
+            # a request through that AWS would have authorized differently.
+            return self.gateway_response(
+                "DEFAULT_5XX", request_id, f"{method.authorization_type} is not emulated"
+            )
         stage_bucket = self._stage_buckets.get(route)
         if stage_bucket is not None and not stage_bucket.take():
             return self.gateway_response("THROTTLED", request_id)
@@ -211,7 +209,7 @@ class Gateway:
             return self.gateway_response(
                 "DEFAULT_5XX", request_id, f"no local integration for {route}"
             )
-        event = self._event(request, resource, method, path_parameters, key_id, request_id)
+        event = self._event(request, resource, path_parameters, caller, request_id)
         try:
             result = function.invoke(event)
             return self._proxy_response(result, request_id)
@@ -219,6 +217,16 @@ class Gateway:
             return self.gateway_response(
                 "DEFAULT_5XX", request_id, f"{type(error).__name__} in the function", status=502
             )
+
+    def _denied(self, caller: Caller, request: HttpRequest, resource: Resource) -> str | None:
+        if self.authorizer is None:
+            return None
+        api = self.api
+        arn = method_arn(
+            partition(api.region), api.region, api.account, api.api_id, api.stage,
+            request.method, resource.path,
+        )  # fmt: skip
+        return self.authorizer.refusal(caller.user_arn, arn)
 
     def _match(self, request: HttpRequest) -> tuple[Resource, Method, dict[str, str]] | None:
         # The stage is the first path segment, as in https://<api>.execute-api.../<stage>/...
@@ -277,9 +285,8 @@ class Gateway:
         self,
         request: HttpRequest,
         resource: Resource,
-        method: Method,
         path_parameters: dict[str, str],
-        key_id: str | None,
+        caller: Caller | None,
         request_id: str,
     ) -> dict[str, Any]:
         """The REST API proxy event, as API Gateway builds it for a Lambda proxy integration."""
@@ -304,7 +311,6 @@ class Gateway:
         else:
             body, is_base64 = request.body.decode("utf-8", errors="replace"), False
         now = datetime.now(UTC)
-        api_key = request.header("x-api-key") if key_id else None
         resource_path = resource.path
         return {
             "resource": resource_path,
@@ -334,12 +340,16 @@ class Gateway:
                 "identity": {
                     "sourceIp": request.source_ip,
                     "userAgent": request.header("user-agent"),
-                    "apiKey": api_key,
-                    "apiKeyId": key_id,
-                    "accountId": None,
+                    # No method of this API requires an API key.
+                    "apiKey": None,
+                    "apiKeyId": None,
+                    # The signer, for an AWS_IAM method: "Control access to a REST API with
+                    # IAM permissions"; the handler derives the client id from userArn.
+                    "accessKey": caller.access_key_id if caller else None,
+                    "accountId": caller.account_id if caller else None,
                     "caller": None,
                     "user": None,
-                    "userArn": None,
+                    "userArn": caller.user_arn if caller else None,
                 },
             },
             "body": body,
@@ -370,8 +380,13 @@ class Gateway:
         request_id: str,
         message: str | None = None,
         status: int | None = None,
+        error_message: str | None = None,
+        error_type: str | None = None,
     ) -> HttpResponse:
-        """The API's gateway response of ``response_type`` (or its DEFAULT_4XX/5XX), rendered."""
+        """The API's gateway response of ``response_type`` (or its DEFAULT_4XX/5XX), rendered.
+
+        ``error_message`` is ``$context.error.message`` when it is not the type's default (an
+        authentication refusal says why); ``error_type`` likewise for ``x-amzn-ErrorType``."""
         default_status = DEFAULT_STATUS.get(response_type, 500)
         fallback = "DEFAULT_5XX" if default_status >= 500 else "DEFAULT_4XX"
         configured = self.api.gateway_responses.get(response_type)
@@ -385,7 +400,7 @@ class Gateway:
         templates = (configured.templates if configured else {}) or (
             general.templates if general else {}
         )
-        default_message = DEFAULT_MESSAGE.get(response_type, "Error")
+        default_message = error_message or DEFAULT_MESSAGE.get(response_type, "Error")
         template = templates.get("application/json")
         if template is None:
             body = json.dumps({"message": default_message})
@@ -407,7 +422,7 @@ class Gateway:
             ("Content-Type", "application/json"),
             *headers.items(),
             ("x-amzn-RequestId", request_id),
-            ("x-amzn-ErrorType", ERROR_TYPE.get(response_type, "Exception")),
+            ("x-amzn-ErrorType", error_type or ERROR_TYPE.get(response_type, "Exception")),
         ]
         return HttpResponse(
             code, response_headers, body.encode(), error_type=response_type, detail=message

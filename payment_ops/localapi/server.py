@@ -2,6 +2,12 @@
 
 ``LocalApi.start()`` brings everything up and returns once requests are answered;
 ``LocalApi.stop()`` takes it down in the reverse order. ``local_api.py`` is the command line.
+
+``POST /process`` is an ``AWS_IAM`` method: the start-up registers the client ``local`` with
+the clients library (its role stack ``payment-<suffix>-client-local``), assumes its role in the
+emulator (``sts:AssumeRole``, as a client does on AWS) and prints that session's credentials,
+with which a client signs (Signature Version 4, service ``execute-api``; "Control access to a
+REST API with IAM permissions").
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ from botocore.config import Config
 from payment_ops import paths
 from payment_ops.commands import exits
 from payment_ops.deployment import deploy, names
+from payment_ops.deployment.aws import Aws
+from payment_ops.deployment.clients import Clients, client_spec
+from payment_ops.deployment.partition import partition
 from payment_ops.emulator import Emulator
 from templates_src import config as config_module
 from templates_src import naming
@@ -43,12 +52,17 @@ from .gateway import (
     LimitOverride,
     new_request_id,
 )
+from .iam_auth import Sessions
+from .iam_invoke import InvokeAuthorizer
+from .signing import SERVICE, ClientCredentials, assume_client_role
 from .stream import StreamPoller
 
 STATE_DIR = paths.project_dir() / "build" / "local-api"
 # The emulator accepts any credentials; these keep real ones (a profile, a token) out of it.
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 DROPPED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+LOCAL_CLIENT_ID = "local"
+LOCAL_EXTERNAL_ID = "local-api"  # the role's trust asks for it, as a client's own role does
 EXAMPLE_BODY = {
     "amount": "12.50",
     "currency": "USD",
@@ -90,6 +104,7 @@ class LocalApi:
         self.outputs: dict[str, str] = {}
         self.api: DeployedApi | None = None
         self.gateway: Gateway | None = None
+        self.credentials: ClientCredentials | None = None
         self.pollers: list[StreamPoller] = []
         self.httpd: ThreadingHTTPServer | None = None
         self._serving: threading.Thread | None = None
@@ -106,6 +121,7 @@ class LocalApi:
         try:
             self._start_emulator()
             self._deploy()
+            self.credentials = self._client_session()
             self._wire()
         except BaseException:
             httpd.server_close()
@@ -192,6 +208,26 @@ class LocalApi:
             raise StartError(f"no {key} in the deploy outputs: is {self.region} deployed?")
         return self.outputs[key]
 
+    def _client_session(self) -> ClientCredentials:
+        """The client ``local``, registered with the clients library (its role, trusting this
+        account) unless it is already, and a session of its role, assumed as a client would."""
+        options = self.options
+        config = config_module.from_inputs(
+            environment_suffix=options.environment_suffix,
+            primary_region=options.primary_region,
+            replica_regions=options.replica_regions,
+        )
+        sts = self.client("sts", config.primary_region)
+        account = sts.get_caller_identity()["Account"]
+        clients = Clients(Aws(self.endpoint_url), config, poll_seconds=0.05)
+        client = next((c for c in clients.list() if c.client_id == LOCAL_CLIENT_ID), None)
+        if client is None:
+            trusted = f"arn:{partition(config.primary_region)}:iam::{account}:root"
+            client = clients.add(client_spec(LOCAL_CLIENT_ID, [trusted], LOCAL_EXTERNAL_ID))
+        return assume_client_role(
+            sts, client.role_arn, f"{LOCAL_CLIENT_ID}-{os.getpid()}", LOCAL_EXTERNAL_ID
+        )
+
     def _wire(self) -> None:
         region = self.region
         stage = self.output("ApiUrl").rstrip("/").rsplit("/", 1)[-1]
@@ -211,7 +247,12 @@ class LocalApi:
             rate = self.options.rate_limit if self.options.rate_limit is not None else 1e9
             burst = self.options.burst_limit if self.options.burst_limit is not None else 10**9
             override = LimitOverride(Limit(rate, burst))
-        self.gateway = Gateway(self.api, functions, override)
+        assert self.credentials is not None
+        sessions = Sessions(self.api.account, partition(region), self.endpoint_url)
+        sessions.add(self.credentials)
+        iam = self.client("iam", region)
+        authorizer = InvokeAuthorizer(lambda: iam)
+        self.gateway = Gateway(self.api, functions, override, sessions, authorizer)
 
         for mapping in read_stream_mappings(aws, region, self.output("TableStreamArn")):
             if not mapping.enabled:
@@ -247,21 +288,13 @@ class LocalApi:
         host, port = self.httpd.server_address[:2]
         return f"http://{host}:{port}/{self.api.stage}"
 
-    @property
-    def api_key(self) -> str:
-        assert self.api is not None
-        key_id = self.output("ApiKeyId")
-        for value, identifier in self.api.api_keys.items():
-            if identifier == key_id:
-                return value
-        return next(iter(self.api.api_keys), "")
-
     def info(self) -> dict[str, Any]:
         assert self.api is not None and self.gateway is not None
         suffix = self.options.environment_suffix
         return {
             "url": self.url,
-            "api_key": self.api_key,
+            "client_id": LOCAL_CLIENT_ID,
+            "credentials": self.credentials.as_dict() if self.credentials else None,
             "endpoint_url": self.endpoint_url,
             "region": self.api.region,
             "environment_suffix": suffix,
@@ -273,19 +306,27 @@ class LocalApi:
         }
 
     def banner(self) -> str:
-        assert self.api is not None and self.gateway is not None
+        assert self.api is not None and self.gateway is not None and self.credentials is not None
         routes = []
         for resource in self.api.resources:
             for name, method in sorted(resource.methods.items()):
-                routes.append(
-                    f"{name} {resource.path}" + (" (API key)" if method.api_key_required else "")
-                )
+                signed = " (AWS_IAM: signed)" if method.authorization_type == "AWS_IAM" else ""
+                routes.append(f"{name} {resource.path}{signed}")
         audit = ", ".join(
             f"{p.function.function.name} <- stream ({p.mapping.batch_size}/batch)"
             for p in self.pollers
         )
+        credentials = self.credentials
+        exports = (
+            f"export AWS_ACCESS_KEY_ID={credentials.access_key_id} "
+            f"AWS_SECRET_ACCESS_KEY={credentials.secret_access_key} "
+            f"AWS_SESSION_TOKEN={credentials.session_token}"
+        )
         curl = (
-            f"curl -sS -X POST '{self.url}/process' -H 'x-api-key: {self.api_key}' "
+            f"curl -sS -X POST '{self.url}/process' "
+            f'--aws-sigv4 "aws:amz:{self.api.region}:{SERVICE}" '
+            '--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" '
+            '-H "x-amz-security-token: $AWS_SESSION_TOKEN" '
             "-H 'Content-Type: application/json' -H 'Idempotency-Key: try-it-0001' "
             f"-d '{json.dumps(EXAMPLE_BODY, separators=(',', ':'))}'"
         )
@@ -294,11 +335,13 @@ class LocalApi:
             "in the emulator)",
             f"emulator:  {self.endpoint_url}  (aws --endpoint-url / AWS_ENDPOINT_URL)",
             f"routes:    {', '.join(routes)}",
-            f"API key:   {self.api_key}  (local and throw-away)",
+            f"client:    {LOCAL_CLIENT_ID} = {credentials.assumed_role_arn}  (a session until "
+            f"{credentials.expiration}; local and throw-away)",
             *(f"limits:    {line}" for line in self.gateway.describe_limits()),
             f"audit:     {audit or 'no stream mapping deployed'}  -> s3://"
             f"{self.output('AuditBucketName')}",
             "try it:",
+            f"  {exports}",
             f"  {curl}",
             f"ready: {self.url}",
             "Ctrl-C stops the API and the stream reader"

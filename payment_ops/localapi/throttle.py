@@ -1,13 +1,12 @@
-"""API Gateway's throttling: token buckets (rate per second, burst) and per-period quotas."""
+"""API Gateway's throttling: token buckets (rate per second, burst), as a stage throttles."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 
-from .deployed import Limit, Quota
+from .deployed import Limit
 
 
 class TokenBucket:
@@ -34,32 +33,3 @@ class TokenBucket:
                 self._tokens -= 1.0
                 return True
             return False
-
-
-class QuotaCounter:
-    """Requests per key per calendar period (UTC), as a usage plan's quota counts them."""
-
-    def __init__(self, quota: Quota, now: Callable[[], datetime] = lambda: datetime.now(UTC)):
-        self.quota = quota
-        self._now = now
-        self._period: datetime | None = None
-        self._used = 0
-        self._lock = threading.Lock()
-
-    def _period_start(self, moment: datetime) -> datetime:
-        day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-        if self.quota.period == "WEEK":
-            return day - timedelta(days=day.weekday())
-        if self.quota.period == "MONTH":
-            return day.replace(day=1)
-        return day
-
-    def take(self) -> bool:
-        with self._lock:
-            period = self._period_start(self._now())
-            if period != self._period:
-                self._period, self._used = period, 0
-            if self._used >= self.quota.limit:
-                return False
-            self._used += 1
-            return True

@@ -140,7 +140,7 @@ def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
                 TemplateURL=f"https://{ARTIFACTS}.s3.{PRIMARY}.amazonaws.com/primary.json",
             ),
         ),
-        # After the primary: it needs the table replica and the secret replica.
+        # After the primary: it needs the table replica.
         build_module.STANDBY: (
             REPLICA,
             create(
@@ -202,7 +202,7 @@ def test_global_table_has_a_replica_in_every_region(aws, stacks):
     assert [m["EventSourceArn"] for m in mappings["EventSourceMappings"]] == [stream]
 
 
-def test_api_stage_key_and_usage_plan(aws, stacks):
+def test_api_stage_throttle_and_a_signed_process_method(aws, stacks):
     apigw = aws("apigateway")
     api = next(a for a in apigw.get_rest_apis()["items"] if a["name"] == f"payment-{SUFFIX}-api")
     stage = apigw.get_stage(restApiId=api["id"], stageName="prod")
@@ -211,33 +211,19 @@ def test_api_stage_key_and_usage_plan(aws, stacks):
         f"/aws/apigateway/payment-{SUFFIX}-api-access"
     )
     assert stage["methodSettings"]["*/*"]["dataTraceEnabled"] is False
-    # The key value is the secret's, resolved from the dynamic reference.
-    secret = json.loads(
-        aws("secretsmanager").get_secret_value(SecretId=f"payment-{SUFFIX}-api-key")["SecretString"]
+    # The usage plan's throttling moved to the stage (CLIENT_AUTH.md); no key, no plan.
+    assert stage["methodSettings"]["*/*"]["throttlingBurstLimit"] == 100
+    assert apigw.get_api_keys()["items"] == [] and apigw.get_usage_plans()["items"] == []
+    resources = {r["path"]: r["id"] for r in apigw.get_resources(restApiId=api["id"])["items"]}
+    process = apigw.get_method(
+        restApiId=api["id"], resourceId=resources["/process"], httpMethod="POST"
     )
-    key = next(
-        k
-        for k in apigw.get_api_keys(includeValues=True)["items"]
-        if k["name"] == f"payment-{SUFFIX}-api-key"
+    assert (process["authorizationType"], process["apiKeyRequired"]) == ("AWS_IAM", False)
+    health = apigw.get_method(
+        restApiId=api["id"], resourceId=resources["/health"], httpMethod="GET"
     )
-    assert key["value"] == secret["api_key"] and len(key["value"]) == 40
-    plan = next(
-        p for p in apigw.get_usage_plans()["items"] if p["name"] == f"payment-{SUFFIX}-usage-plan"
-    )
-    assert plan["apiStages"] == [{"apiId": api["id"], "stage": "prod"}]
-    assert plan["throttle"]["burstLimit"] == 100 and plan["quota"]["period"] == "DAY"
-    assert [k["id"] for k in apigw.get_usage_plan_keys(usagePlanId=plan["id"])["items"]] == [
-        key["id"]
-    ]
+    assert health["authorizationType"] == "NONE"
     assert apigw.get_account()["cloudwatchRoleArn"].startswith(f"arn:aws:iam::{ACCOUNT}:role/")
-
-
-def test_secret_is_generated_and_replicated(aws, stacks):
-    described = aws("secretsmanager").describe_secret(SecretId=f"payment-{SUFFIX}-api-key")
-    assert [r["Region"] for r in described["ReplicationStatus"]] == [REPLICA]
-    assert described["KmsKeyId"].startswith(f"arn:aws:kms:{PRIMARY}:")
-    replica = aws("secretsmanager", REPLICA).get_secret_value(SecretId=f"payment-{SUFFIX}-api-key")
-    assert set(json.loads(replica["SecretString"])) == {"api_key"}
 
 
 def test_alarms_topic_policy_and_subscription(aws, stacks):
@@ -317,8 +303,6 @@ def test_deleting_the_primary_stack_removes_what_it_owns_and_keeps_retained_data
     aws("cloudformation", region).delete_stack(StackName=stack_id)
 
     assert aws("apigateway").get_rest_apis()["items"] == []
-    assert aws("apigateway").get_api_keys()["items"] == []
-    assert aws("apigateway").get_usage_plans()["items"] == []
     assert (
         aws("cloudwatch").describe_alarms(AlarmNamePrefix=f"payment-{SUFFIX}-")["MetricAlarms"]
         == []
@@ -328,8 +312,6 @@ def test_deleting_the_primary_stack_removes_what_it_owns_and_keeps_retained_data
     assert [h for h in hosts if f".{PRIMARY}." in h] == []  # the standby's stays with its stack
     assert len(hosts) == 1
     assert aws("lambda").list_functions()["Functions"] == []
-    with pytest.raises(ClientError):
-        aws("secretsmanager", REPLICA).describe_secret(SecretId=f"payment-{SUFFIX}-api-key")
     # Retained: the table in every region, the bucket with its policy, the keys.
     for table_region in (PRIMARY, REPLICA):
         aws("dynamodb", table_region).describe_table(TableName=f"payment-{SUFFIX}-payments")

@@ -13,13 +13,17 @@ import json
 import os
 import shutil
 import signal
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from payment_ops.commands import failover_drill
+from payment_ops.deployment import clients
 from payment_ops.deployment.aws import Aws as DrillAws
 from payment_ops.drill import inversion, probes
+from payment_ops.localapi.iam_auth import SESSION_PATH
 from templates_src import config as config_module
 
 from .conftest import ACCOUNT, PRIMARY, REPLICA, deploy_args, run_cli, run_deploy
@@ -118,10 +122,18 @@ def test_drill_fails_over_to_the_secondary_and_restores(emulator, aws, deployed,
         assert f"payments/{day}/{item['payment_id']['S']}.json" in keys
     assert not inverted(aws, primary_check)
 
-    # The API key value never reaches the output or the report.
-    secret = aws("secretsmanager", REPLICA).get_secret_value(SecretId=f"payment-{SUFFIX}-api-key")
-    key_value = json.loads(secret["SecretString"])["api_key"]
-    assert key_value not in out + capsys.readouterr().err + report_path.read_text()
+    # Each payment was signed by the drill's client, and recorded as its payment.
+    assert {item["client_id"]["S"] for item in items} == {probes.DRILL_CLIENT_ID}
+    # The session's secret never reaches the output or the report.
+    # (The emulator's own account of the sessions it issued: payment_ops.emulator.sessions.)
+    role = clients.stack_name(SUFFIX, probes.DRILL_CLIENT_ID)  # the stack is named as its role
+    role_arn = aws("iam").get_role(RoleName=role)["Role"]["Arn"]
+    query = urllib.parse.urlencode({"account": ACCOUNT, "role_arn": role_arn})
+    with urllib.request.urlopen(f"{emulator.url}{SESSION_PATH}?{query}", timeout=10) as answer:
+        secrets = [s["secret_access_key"] for s in json.load(answer)["sessions"]]
+    assert secrets
+    shown = out + capsys.readouterr().err + report_path.read_text()
+    assert not [secret for secret in secrets if secret in shown]
 
 
 def test_the_report_gives_the_recovery_point_from_the_replication_latency_metric(

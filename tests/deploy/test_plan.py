@@ -197,34 +197,8 @@ def test_two_removed_replicas_are_one_update_each():
     assert [s.description for s in steps] == [f"Table: remove replica {EXTRA}, nothing else"]
 
 
-def _secret(**properties) -> dict:
-    props = {"Name": "payment-dev-api-key", "GenerateSecretString": {"PasswordLength": 40}}
-    return {"Type": "AWS::SecretsManager::Secret", "Properties": {**props, **properties}}
-
-
-def _api_key(value: str) -> dict:
-    return {"Type": "AWS::ApiGateway::ApiKey", "Properties": {"Name": "k", "Value": value}}
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "word"),
-    [
-        (_secret(), _secret(Name="payment-dev-api-key-2"), "replaced"),
-        (_secret(), _secret(GenerateSecretString={"PasswordLength": 64}), "value regenerated"),
-        (_api_key("{{resolve:a}}"), _api_key("{{resolve:b}}"), "replaced"),
-    ],
-)
-def test_a_change_that_would_replace_the_secret_or_the_api_key_is_refused(old, new, word):
-    plans = [
-        plan.StackSetPlan(
-            "payment-dev-primary",
-            (PRIMARY,),
-            exists=True,
-            update=True,
-            diff=_diff(_template(Thing=old), _template(Thing=new)),
-        )
-    ]
-    assert plan.unsafe_summary(plans) == f"payment-dev-primary Thing ({new['Type']}, {word})"
+def test_a_replaced_stateful_resource_is_refused_unless_the_flag_says_go_ahead():
+    plans = [_stateful_plan()]
     assert "!!" in plan.render(plans)
     with pytest.raises(DeployError) as refused:
         refusals.refuse_unsafe(plans, allow=False)
@@ -232,9 +206,12 @@ def test_a_change_that_would_replace_the_secret_or_the_api_key_is_refused(old, n
     refusals.refuse_unsafe(plans, allow=True)  # the flag goes ahead
 
 
-def test_a_secret_description_change_is_safe():
-    diff = _diff(_template(Thing=_secret()), _template(Thing=_secret(Description="d")))
-    assert not _one(diff, "Thing").unsafe
+def test_no_secret_or_api_key_is_stateful_any_more():
+    """CLIENT_AUTH.md: nothing shared and secret remains; a leftover secret or key being
+    removed with the change that drops them is not data loss."""
+    for resource_type in ("AWS::SecretsManager::Secret", "AWS::ApiGateway::ApiKey"):
+        removed = _diff(_template(Thing={"Type": resource_type, "Properties": {}}), _template())
+        assert not _one(removed, "Thing").unsafe
 
 
 def test_a_renamed_logical_id_is_a_removal_plus_an_addition():

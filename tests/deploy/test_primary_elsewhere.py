@@ -29,8 +29,8 @@ def test_the_first_deploy_with_the_primary_in_us_west_2_completes(aws, emulator,
     assert result.code == 0, result.err
     assert "Traceback" not in result.err
     assert "handing the standby health checks to the primary's alarms" in result.out
-    # The standby started only once the API key's secret had its replica in its region.
-    assert result.out.index(f"secret payment-{SUFFIX}-api-key: replicas in sync in {REPLICA}") < (
+    # The standby started only once the primary (and with it the table replica) was deployed.
+    assert result.out.index(f"payment-{SUFFIX}-primary: creating stack set") < (
         result.out.index(f"payment-{SUFFIX}-standby: creating stack set")
     )
     cfn = aws("cloudformation", PRIMARY)

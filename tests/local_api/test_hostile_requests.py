@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from payment_ops.localapi.signing import signed_headers
+
 from .conftest import ROOT, LocalApiProcess, start_local_api
 
 pytestmark = pytest.mark.integration
@@ -75,15 +77,24 @@ def _raw(local_api: LocalApiProcess, head: str, body: bytes = b"", half_close=Fa
     return RawResponse(int(lines[0].split()[1]), headers, json.loads(rest), closed)
 
 
-def _post_head(local_api: LocalApiProcess, *headers: str) -> str:
+def _post_head(local_api: LocalApiProcess, *framing: str, body: bytes = BODY) -> str:
+    """POST /process signed for ``body`` with the printed credentials; ``framing`` (the
+    headers under test) is added after signing, unsigned, as a broken client's proxy might."""
+    stage = urllib.parse.urlsplit(local_api.url).path
+    signed = signed_headers(
+        local_api.printed_credentials,
+        local_api.info["region"],
+        "POST",
+        f"http://127.0.0.1{stage}/process",
+        body,
+        {"Content-Type": "application/json", "Idempotency-Key": f"hostile-{uuid.uuid4().hex}"},
+    )
     return "\n".join(
         [
             "POST {stage}/process HTTP/1.1",
             "Host: 127.0.0.1",
-            "Content-Type: application/json",
-            f"x-api-key: {local_api.printed_key}",
-            f"Idempotency-Key: hostile-{uuid.uuid4().hex}",
-            *headers,
+            *(f"{name}: {value}" for name, value in signed.items()),
+            *framing,
         ]
     )
 
@@ -164,12 +175,12 @@ def test_over_api_gateways_10_mib_is_413_payload_too_large(local_api, framing: s
 
 
 @pytest.mark.parametrize("method", ["PATCH", "PROPFIND", "BREW"])
-def test_a_method_the_api_does_not_have_is_the_apis_json_404(local_api, method: str) -> None:
+def test_a_method_the_api_does_not_have_is_the_apis_json_403(local_api, method: str) -> None:
     response = _raw(
         local_api, f"{method} {{stage}}/process HTTP/1.1\nHost: 127.0.0.1\nContent-Length: 0"
     )
-    assert response.status == 404 and not response.closed
-    _assert_one_id(response, "NOT_FOUND")
+    assert response.status == 403 and not response.closed
+    _assert_one_id(response, "MISSING_AUTHENTICATION_TOKEN")
 
 
 @pytest.mark.parametrize("opening", ['{"a":', "["], ids=["objects", "arrays"])
@@ -179,7 +190,9 @@ def test_json_nested_a_thousand_deep_is_400_invalid_json_with_the_reason(
     closing = "}" if opening.startswith("{") else "]"
     deep = (opening * 1000 + "1" + closing * 1000).encode()
     before = _items(local_api)
-    response = _raw(local_api, _post_head(local_api, f"Content-Length: {len(deep)}"), deep)
+    response = _raw(
+        local_api, _post_head(local_api, f"Content-Length: {len(deep)}", body=deep), deep
+    )
     assert response.status == 400 and not response.closed
     assert response.body["error"]["code"] == "INVALID_JSON"
     assert "nest" in response.body["error"]["message"]
@@ -199,7 +212,9 @@ def test_the_proxy_event_request_id_is_the_response_header(local_api) -> None:
 
 def test_a_handler_error_carries_the_id_of_the_response_header(local_api) -> None:
     body = b'{"amount": "-1"}'
-    response = _raw(local_api, _post_head(local_api, f"Content-Length: {len(body)}"), body)
+    response = _raw(
+        local_api, _post_head(local_api, f"Content-Length: {len(body)}", body=body), body
+    )
     assert response.status == 400
     _assert_one_id(response, "VALIDATION_ERROR")
 

@@ -14,6 +14,7 @@ import pytest
 
 from payment_ops.localapi.deployed import Limit, read_api
 from payment_ops.localapi.gateway import Gateway, HttpRequest, LimitOverride
+from payment_ops.localapi.signing import ClientCredentials
 
 from .conftest import ROOT, LocalApiProcess
 
@@ -26,11 +27,44 @@ def _key() -> str:
     return "test-" + uuid.uuid4().hex
 
 
-def _post(local_api: LocalApiProcess, body: Any, key: str | None = None, **headers: str):
+def _post(
+    local_api: LocalApiProcess,
+    body: Any,
+    key: str | None = None,
+    signed_as: ClientCredentials | None = None,
+    tamper: bytes | None = None,
+    **headers: str,
+):
+    """POST /process signed with the printed credentials, unless ``signed_as`` says whose."""
     headers = {"Content-Type": "application/json", **headers}
     if key:
         headers["Idempotency-Key"] = key
-    return local_api.request("POST", "/process", body, headers)
+    return local_api.request(
+        "POST",
+        "/process",
+        body,
+        headers,
+        signed_as=signed_as or local_api.printed_credentials,
+        tamper=tamper,
+    )
+
+
+def _item(local_api: LocalApiProcess, payment_id: str) -> dict | None:
+    return (
+        local_api.aws("dynamodb")
+        .get_item(
+            TableName=local_api.info["table"],
+            Key={"payment_id": {"S": payment_id}},
+            ConsistentRead=True,
+        )
+        .get("Item")
+    )
+
+
+def _item_count(local_api: LocalApiProcess) -> int:
+    return local_api.aws("dynamodb").scan(TableName=local_api.info["table"], Select="COUNT")[
+        "Count"
+    ]
 
 
 def _assert_error_shape(body: dict, code: str) -> None:
@@ -40,70 +74,124 @@ def _assert_error_shape(body: dict, code: str) -> None:
     assert body["error"]["request_id"]
 
 
-def test_start_up_prints_the_url_the_key_and_a_curl_that_works(
+def test_start_up_prints_the_url_the_credentials_and_a_curl_that_works(
     local_api: LocalApiProcess,
 ) -> None:
     output = local_api.output
     assert f"ready: {local_api.url}" in output
     assert local_api.url.startswith("http://127.0.0.1:") and local_api.url.endswith("/prod")
-    curl = next(line.strip() for line in output.splitlines() if line.strip().startswith("curl "))
-    assert f"'{local_api.url}/process'" in curl and local_api.printed_key in curl
-    # The curl as printed, run as printed: the first payment of a new user.
-    done = subprocess.run(curl, shell=True, capture_output=True, text=True, timeout=30)
+    lines = [line.strip() for line in output.splitlines()]
+    exports = next(line for line in lines if line.startswith("export AWS_ACCESS_KEY_ID="))
+    curl = next(line for line in lines if line.startswith("curl "))
+    assert f"'{local_api.url}/process'" in curl
+    assert '--aws-sigv4 "aws:amz:us-east-1:execute-api"' in curl
+    # The two lines as printed, run as printed: the first payment of a new user.
+    done = subprocess.run(
+        f"{exports}; {curl}", shell=True, capture_output=True, text=True, timeout=30
+    )
     assert done.returncode == 0, done.stderr
-    assert '"status":"ACCEPTED"' in done.stdout
+    assert '"status":"ACCEPTED"' in done.stdout, done.stdout
+    # The info file carries the same session, for scripts; no API key any more.
+    assert local_api.info["credentials"]["access_key_id"] in exports
+    assert "api_key" not in local_api.info
 
 
-def test_a_payment_with_the_printed_key_is_accepted_and_stored(
+def test_a_signed_payment_is_accepted_and_stored_with_its_client(
     local_api: LocalApiProcess,
 ) -> None:
-    response = _post(local_api, BODY, _key(), **{"x-api-key": local_api.printed_key})
+    response = _post(local_api, BODY, _key())
     assert response.status == 201
     assert response.headers["content-type"] == "application/json"
-    payment_id = response.body["payment_id"]
-    item = local_api.aws("dynamodb").get_item(
-        TableName=local_api.info["table"],
-        Key={"payment_id": {"S": payment_id}},
-        ConsistentRead=True,
-    )["Item"]
+    item = _item(local_api, response.body["payment_id"])
+    assert item is not None
     assert item["amount"] == {"N": "12.50"}
     assert item["customer_id"] == {"S": "cust_123"}
+    assert item["client_id"] == {"S": "local"}
 
 
 def test_a_replay_returns_the_same_payment_and_writes_nothing(local_api: LocalApiProcess) -> None:
-    key, headers = _key(), {"x-api-key": local_api.printed_key}
-    first = _post(local_api, BODY, key, **headers)
-    again = _post(local_api, BODY, key, **headers)
-    other = _post(local_api, {**BODY, "amount": "13.00"}, key, **headers)
+    key = _key()
+    first = _post(local_api, BODY, key)
+    count = _item_count(local_api)
+    again = _post(local_api, BODY, key)
+    other = _post(local_api, {**BODY, "amount": "13.00"}, key)
     assert (first.status, again.status, other.status) == (201, 200, 409)
     assert again.body == first.body
     _assert_error_shape(other.body, "IDEMPOTENCY_KEY_REUSED")
+    assert _item_count(local_api) == count
 
 
-@pytest.mark.parametrize("key", [None, "not-the-key"], ids=["missing", "invalid"])
-def test_post_without_a_valid_key_is_refused_in_the_contract_shape(
-    local_api: LocalApiProcess, key: str | None
+def test_another_client_with_the_same_key_gets_its_own_payment(
+    local_api: LocalApiProcess,
 ) -> None:
-    headers = {"x-api-key": key} if key else {}
-    response = _post(local_api, BODY, _key(), **headers)
+    key = _key()
+    mine = _post(local_api, BODY, key)
+    theirs = _post(local_api, BODY, key, signed_as=local_api.client_session("other"))
+    assert (mine.status, theirs.status) == (201, 201)
+    assert theirs.body["payment_id"] != mine.body["payment_id"]
+    item = _item(local_api, theirs.body["payment_id"])
+    assert item is not None and item["client_id"] == {"S": "other"}
+
+
+def test_a_revoked_clients_session_is_refused_at_its_next_request(
+    local_api: LocalApiProcess,
+) -> None:
+    """CLIENT_AUTH.md: revoke deletes the role; IAM evaluates the session's permissions on every
+    request, so the session, still within its hour, stops working."""
+    session = local_api.client_session("leaving")
+    assert _post(local_api, BODY, _key(), signed_as=session).status == 201
+    local_api.clients().revoke("leaving")
+    count = _item_count(local_api)
+    response = _post(local_api, BODY, _key(), signed_as=session)
     assert response.status == 403
-    _assert_error_shape(response.body, "FORBIDDEN")
-    assert response.headers["x-amzn-errortype"] == "ForbiddenException"
+    assert response.headers["x-amzn-errortype"] == "AccessDeniedException"
+    assert _item_count(local_api) == count
+
+
+def test_an_unsigned_payment_is_refused_and_writes_nothing(local_api: LocalApiProcess) -> None:
+    count = _item_count(local_api)
+    response = local_api.request(
+        "POST", "/process", BODY, {"Content-Type": "application/json", "Idempotency-Key": _key()}
+    )
+    assert response.status == 403
+    assert response.headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+    assert _item_count(local_api) == count
+
+
+def test_a_body_changed_after_signing_is_refused_and_writes_nothing(
+    local_api: LocalApiProcess,
+) -> None:
+    count = _item_count(local_api)
+    tampered = json.dumps({**BODY, "amount": "9999.00"}).encode()
+    response = _post(local_api, BODY, _key(), tamper=tampered)
+    assert response.status == 403
+    assert response.headers["x-amzn-errortype"] == "InvalidSignatureException"
+    assert _item_count(local_api) == count
+
+
+def test_a_session_the_emulator_never_issued_is_refused(local_api: LocalApiProcess) -> None:
+    forged = ClientCredentials.from_dict(
+        {**local_api.printed_credentials.as_dict(), "access_key_id": "ASIAFORGED0000000000"}
+    )
+    response = _post(local_api, BODY, _key(), signed_as=forged)
+    assert response.status == 403
+    assert response.headers["x-amzn-errortype"] == "AccessDeniedException"
 
 
 @pytest.mark.parametrize(
     ("method", "path"),
     [("GET", "/nowhere"), ("GET", "/process"), ("DELETE", "/health"), ("POST", "/")],
 )
-def test_unknown_routes_are_404_in_the_contract_shape(
+def test_unknown_routes_are_403_missing_authentication_token_in_the_contract_shape(
     local_api: LocalApiProcess, method: str, path: str
 ) -> None:
-    response = local_api.request(method, path, headers={"x-api-key": local_api.printed_key})
-    assert response.status == 404
-    _assert_error_shape(response.body, "NOT_FOUND")
+    response = local_api.request(method, path, signed_as=local_api.printed_credentials)
+    # API Gateway's answer to an unknown route, signed or not, as the API customises it.
+    assert response.status == 403
+    _assert_error_shape(response.body, "MISSING_AUTHENTICATION_TOKEN")
 
 
-def test_health_needs_no_key(local_api: LocalApiProcess) -> None:
+def test_health_needs_no_signature(local_api: LocalApiProcess) -> None:
     response = local_api.request("GET", "/health")
     assert response.status == 200
     assert response.body == {"status": "ok", "region": local_api.info["region"]}
@@ -113,7 +201,7 @@ def test_health_needs_no_key(local_api: LocalApiProcess) -> None:
 def test_a_body_that_is_not_a_json_object_is_400_invalid_json(
     local_api: LocalApiProcess, body: str
 ) -> None:
-    response = _post(local_api, body, _key(), **{"x-api-key": local_api.printed_key})
+    response = _post(local_api, body, _key())
     assert response.status == 400
     _assert_error_shape(response.body, "INVALID_JSON")
 
@@ -121,7 +209,7 @@ def test_a_body_that_is_not_a_json_object_is_400_invalid_json(
 def test_an_accepted_payment_reaches_the_audit_bucket_through_the_stream(
     local_api: LocalApiProcess,
 ) -> None:
-    response = _post(local_api, BODY, _key(), **{"x-api-key": local_api.printed_key})
+    response = _post(local_api, BODY, _key())
     assert response.status == 201
     payment = response.body
     created = payment["created_at"]
@@ -153,21 +241,23 @@ def test_the_stages_execution_log_group_exists_encrypted_and_kept_a_year(
 
 
 def test_throttling_answers_the_deployed_429(local_api: LocalApiProcess) -> None:
-    """The deployed usage plan as read back, and a tiny bucket to hit it without a flood."""
+    """The deployed stage throttle as read back, and a tiny bucket to hit it without a flood."""
 
     def aws(service: str, region: str) -> Any:
         return local_api.aws(service)
 
     api = read_api(aws, local_api.info["region"], _api_id(local_api), "prod")
     template = json.loads((local_api.build / "primary.template.json").read_text())
-    declared = next(
-        r["Properties"]["Throttle"]
+    [declared] = [
+        setting
         for r in template["Resources"].values()
-        if r["Type"] == "AWS::ApiGateway::UsagePlan"
+        if r["Type"] == "AWS::ApiGateway::Stage"
+        for setting in r["Properties"]["MethodSettings"]
+        if setting["ResourcePath"] == "/*"
+    ]
+    assert api.stage_throttles["*/*"] == Limit(
+        float(declared["ThrottlingRateLimit"]), int(declared["ThrottlingBurstLimit"])
     )
-    [plan] = api.usage_plans
-    assert plan.throttle == Limit(float(declared["RateLimit"]), int(declared["BurstLimit"]))
-    assert "*/*" in api.stage_throttles
 
     class Answer:
         def invoke(self, event: dict) -> dict:

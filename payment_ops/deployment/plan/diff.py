@@ -106,7 +106,6 @@ class ResourceChange:
     replacement: str = ""  # "", REPLACE or MAY_REPLACE
     notes: tuple[str, ...] = ()
     retained: bool = False  # for a removal: DeletionPolicy keeps the resource
-    regenerates: bool = False  # a secret whose value is generated again
 
     @property
     def stateful(self) -> bool:
@@ -118,7 +117,7 @@ class ResourceChange:
         if not self.stateful:
             return False
         removed = self.action == "remove" and not self.retained
-        return bool(self.replacement) or removed or self.regenerates
+        return bool(self.replacement) or removed
 
 
 def _references(
@@ -353,15 +352,6 @@ def _modification(
         resource_notes.append(f"no provider schema for {resource_type}: replacement unknown")
     if resource_type == "AWS::DynamoDB::GlobalTable":
         resource_notes += _global_table_notes(marked)
-    regenerates = resource_type == rules.SECRET_TYPE and any(
-        c.path[:1] == ("Properties",)
-        and c.path[1:2] in [(p,) for p in rules.SECRET_VALUE_PROPERTIES]
-        for c in marked
-    )
-    if regenerates:
-        resource_notes.append(
-            "the secret's value is generated again: the API key changes for every client"
-        )
     if replacement:
         resource_notes += rules.replacement_notes(
             resource_type,
@@ -376,7 +366,6 @@ def _modification(
         tuple(marked),
         replacement,
         tuple(resource_notes),
-        regenerates=regenerates,
     )
 
 

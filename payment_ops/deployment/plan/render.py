@@ -20,7 +20,6 @@ RESET = "\033[0m"
 STATEFUL_MARK = "!! REPLACES STATEFUL"
 MAY_STATEFUL_MARK = "!! MAY REPLACE STATEFUL"  # conditionally create-only: refused all the same
 REMOVES_STATEFUL_MARK = "!! REMOVES STATEFUL"
-REGENERATES_MARK = "!! REGENERATES THE SECRET VALUE"
 
 
 def short(value: Any) -> str:
@@ -56,8 +55,6 @@ def _resource_line(resource: ResourceChange) -> tuple[str, bool]:
         line += f"  {MAY_STATEFUL_MARK}" if resource.stateful else "  MAY REPLACE"
     elif resource.action == "remove" and resource.stateful:
         line += f"  {REMOVES_STATEFUL_MARK}"
-    elif resource.regenerates:
-        line += f"  {REGENERATES_MARK}"
     return line, resource.unsafe or (resource.stateful and resource.action == "remove")
 
 
@@ -158,9 +155,7 @@ def _summary(plans: list[StackSetPlan], alarm: Callable[[str], str]) -> str:
 
 
 def _unsafe_word(resource: ResourceChange) -> str:
-    if resource.replacement:
-        return "replaced"
-    return "value regenerated" if resource.regenerates else "deleted"
+    return "replaced" if resource.replacement else "deleted"
 
 
 def unsafe_summary(plans: list[StackSetPlan]) -> str:

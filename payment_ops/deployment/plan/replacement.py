@@ -17,16 +17,8 @@ STATEFUL_TYPES = frozenset(
         "AWS::DynamoDB::Table",
         "AWS::S3::Bucket",
         "AWS::KMS::Key",
-        # The API key and the secret that holds its value: a new one is a new value, and every
-        # client's key stops working (the standby regions read the replica of the same secret).
-        "AWS::SecretsManager::Secret",
-        "AWS::ApiGateway::ApiKey",
     }
 )
-SECRET_TYPE = "AWS::SecretsManager::Secret"
-# Secret properties whose change makes Secrets Manager hold a new value (a changed
-# GenerateSecretString generates one again; "AWS::SecretsManager::Secret", Template Reference).
-SECRET_VALUE_PROPERTIES = ("GenerateSecretString", "SecretString")
 RETAINING_POLICIES = frozenset({"Retain", "RetainExceptOnCreate"})
 
 REPLACE = "replace"

@@ -21,7 +21,6 @@ from __future__ import annotations
 from .acm import AcmCertificate
 from .apigateway import (
     ApiGatewayAccount,
-    ApiGatewayApiKey,
     ApiGatewayBasePathMapping,
     ApiGatewayDomainName,
     ApiGatewayGatewayResponse,
@@ -37,7 +36,6 @@ from .dynamodb import GlobalTable, TableStream
 from .kms import KmsAlias, KmsKey
 from .logs import LogsMetricFilter
 from .s3 import S3Bucket, S3BucketPolicy
-from .secretsmanager import SecretsManagerSecret
 from .sns import SnsSubscription, SnsTopicPolicy
 from .sqs import SqsQueuePolicy
 from .ssm import SsmParameter
@@ -46,7 +44,6 @@ from .wafv2 import Wafv2LoggingConfiguration, Wafv2WebAcl, Wafv2WebAclAssociatio
 __all__ = [
     "AcmCertificate",
     "ApiGatewayAccount",
-    "ApiGatewayApiKey",
     "ApiGatewayBasePathMapping",
     "ApiGatewayDomainName",
     "ApiGatewayGatewayResponse",
@@ -63,7 +60,6 @@ __all__ = [
     "LogsMetricFilter",
     "S3Bucket",
     "S3BucketPolicy",
-    "SecretsManagerSecret",
     "SnsSubscription",
     "SsmParameter",
     "TableStream",

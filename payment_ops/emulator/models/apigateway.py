@@ -1,4 +1,4 @@
-"""API Gateway: account settings, stage, API key, usage plan and its key, model, request
+"""API Gateway: account settings, stage, usage plan and its key, model, request
 validator, gateway response, custom domain name and base-path mapping."""
 
 from __future__ import annotations
@@ -97,34 +97,6 @@ class ApiGatewayStage(ProjectModel, CloudFormationModel):
             apigateway_backends[account_id][region_name].delete_stage(
                 self.rest_api_id, self.physical_id
             )
-
-
-class ApiGatewayApiKey(ProjectModel, CloudFormationModel):
-    """The key value arrives resolved from Secrets Manager (see ``patches``)."""
-
-    TYPE = "AWS::ApiGateway::ApiKey"
-    NAME_PROPERTY = "Name"
-    ATTRIBUTES = ("APIKeyId",)
-
-    @classmethod
-    def create(
-        cls, resource_name: str, props: dict, account_id: str, region_name: str
-    ) -> ApiGatewayApiKey:
-        payload = {
-            "name": props.get("Name", resource_name),
-            "description": props.get("Description"),
-            "enabled": props.get("Enabled", False),
-            "value": props.get("Value"),
-            "tags": tag_dict(props.get("Tags")),
-        }
-        if payload["value"] and "{{resolve:" in payload["value"]:
-            raise ValidationError(message=f"unresolved dynamic reference in ApiKey {resource_name}")
-        key = apigateway_backends[account_id][region_name].create_api_key(payload)
-        return cls(key.id, account_id, region_name, APIKeyId=key.id)
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        with already_gone():
-            apigateway_backends[account_id][region_name].delete_api_key(self.physical_id)
 
 
 class ApiGatewayUsagePlan(ProjectModel, CloudFormationModel):
