@@ -29,6 +29,7 @@ from payment_ops.commands import exits
 from payment_ops.deployment import arguments, names
 from payment_ops.deployment.deploy import DeployRequest, plan, run
 from payment_ops.deployment.errors import EXIT_OK, EXIT_USAGE, DeployError
+from templates_src import config as config_module
 from templates_src import routing
 from templates_src.cli import (
     OneLineParser,
@@ -58,6 +59,11 @@ def parser(prog: str = "payment-deploy", *, plan_only: bool = False) -> argparse
         "primary to the first replica region (needs --hosted-zone-id)",
     )
     p.add_argument("--hosted-zone-id", help="public Route 53 hosted zone that holds --domain-name")
+    p.add_argument(
+        "--truststore-version",
+        help="with --client-auth mtls: the S3 version id of truststore/clients.pem in the "
+        "primary artifact bucket (the client CA certificates the custom domain trusts)",
+    )
     p.add_argument(
         "--accounts", help="comma-separated target account ids (default: the caller's, from STS)"
     )
@@ -127,7 +133,23 @@ def domain_parameters(args: argparse.Namespace) -> dict[str, str]:
         raise DeployError(f"--domain-name {domain!r} is not a DNS name", EXIT_USAGE)
     if not re.match(routing.HOSTED_ZONE_PATTERN, zone):
         raise DeployError(f"--hosted-zone-id {zone!r} is not a hosted zone id", EXIT_USAGE)
-    return {routing.HOSTED_ZONE_PARAM: zone, routing.DOMAIN_PARAM: domain}
+    parameters = {routing.HOSTED_ZONE_PARAM: zone, routing.DOMAIN_PARAM: domain}
+    version = (getattr(args, "truststore_version", None) or "").strip()
+    mtls = getattr(args, "client_auth", None) == config_module.CLIENT_AUTH_MTLS
+    if mtls and not (domain and version):
+        raise DeployError(
+            "--client-auth mtls needs --domain-name, --hosted-zone-id and --truststore-version",
+            EXIT_USAGE,
+        )
+    if version and not mtls:
+        raise DeployError("--truststore-version goes with --client-auth mtls only", EXIT_USAGE)
+    if version:
+        if not re.fullmatch(r"[A-Za-z0-9._-]{1,1024}", version):
+            raise DeployError(
+                f"--truststore-version {version!r} is not an S3 version id", EXIT_USAGE
+            )
+        parameters[routing.TRUSTSTORE_VERSION_PARAM] = version
+    return parameters
 
 
 def accounts(value: str | None) -> tuple[str, ...]:

@@ -210,6 +210,7 @@ def _prepare(
     )
     refusals.refuse_other_layout(aws, config, current)
     refusals.refuse_retained_data(aws, config, administrator, current)
+    refusals.refuse_missing_truststore(aws, config, administrator, dict(request.domain))
     standby_set = names.stack_set(config.environment_suffix, "standby")
     inputs = specs.Inputs(
         dict(request.domain),

@@ -4,10 +4,11 @@ the suffix with another layout, retained data in the way, a plan that replaces s
 from __future__ import annotations
 
 from templates_src import config as config_module
+from templates_src import routing
 
 from . import discovery, names, retained, stacksets
 from . import plan as plan_module
-from .aws import Aws
+from .aws import Aws, error_code
 from .errors import EXIT_USAGE, DeployError
 
 
@@ -101,3 +102,29 @@ def refuse_unsafe(plans: list[plan_module.StackSetPlan], allow: bool) -> None:
             "Review the plan above; pass --allow-replacement to go ahead",
             EXIT_USAGE,
         )
+
+
+def refuse_missing_truststore(
+    aws: Aws, config: config_module.Config, administrator: str, domain: dict[str, str]
+) -> None:
+    """In mTLS mode the custom domain reads ``truststore/clients.pem`` at the version given; API
+    Gateway fails the domain when that object version cannot be read ("Configuring mutual TLS
+    authentication for a REST API", API Gateway Developer Guide). Refused before any change."""
+    version = domain.get(routing.TRUSTSTORE_VERSION_PARAM)
+    if config.client_auth != config_module.CLIENT_AUTH_MTLS or not version:
+        return
+    region = config.primary_region
+    bucket = names.artifact_bucket(config.environment_suffix, administrator, region)
+    try:
+        aws.client("s3", region).head_object(
+            Bucket=bucket, Key=routing.TRUSTSTORE_KEY, VersionId=version
+        )
+    except Exception as error:
+        if not error_code(error):
+            raise
+        raise DeployError(
+            f"--truststore-version {version}: s3://{bucket}/{routing.TRUSTSTORE_KEY} has no "
+            f"such version ({error_code(error)}); upload the client CA bundle there first "
+            "(README, Clients: mutual TLS)",
+            EXIT_USAGE,
+        ) from None

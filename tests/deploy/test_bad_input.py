@@ -264,3 +264,38 @@ def test_the_plan_names_the_alarm_address(aws, no_subscriber):
     )
     assert result.code == 0, result.err
     assert "alarms: e-mailed to oncall@example.com" in result.out
+
+
+# -- mutual TLS needs its truststore ("Configuring mutual TLS authentication for a REST API") ---
+
+DOMAIN = ["--domain-name", "pay.example.com", "--hosted-zone-id", "Z0123456789ABCDEFGHIJ"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "reason"),
+    [
+        (
+            ["--client-auth", "mtls", *DOMAIN],
+            "needs --domain-name, --hosted-zone-id and --truststore-version",
+        ),
+        (["--client-auth", "mtls", "--truststore-version", "v1"], "needs a custom domain"),
+        (["--truststore-version", "v1", *DOMAIN], "goes with --client-auth mtls only"),
+        (["--client-auth", "mtls", *DOMAIN, "--truststore-version", "v 1"], "not an S3 version id"),
+    ],
+    ids=["no-version", "no-domain", "version-without-mtls", "bad-version"],
+)
+def test_mutual_tls_without_what_it_needs_is_refused(aws, common, tmp_path, flags, reason):
+    before = _held(aws)
+    result = _run(deploy_script.main, [*common, *flags])
+    _assert_refused(result, 2, reason)
+    assert _held(aws) == before
+
+
+def test_a_truststore_version_that_is_not_in_the_artifact_bucket_is_refused(aws, common):
+    """API Gateway would fail the custom domain on a version it cannot read; deploy refuses
+    before any change, naming the object it looked for."""
+    before = _held(aws)
+    flags = ["--client-auth", "mtls", *DOMAIN, "--truststore-version", "no-such-version"]
+    result = _run(deploy_script.main, [*common, *flags, "--bootstrap"])
+    _assert_refused(result, 2, "truststore/clients.pem has no such version")
+    assert _held(aws) == before

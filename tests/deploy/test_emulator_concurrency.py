@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from payment_ops.emulator import lambda_concurrency
+from payment_ops.emulator import Emulator, lambda_concurrency
 
-from .conftest import PRIMARY, deploy_args, run_deploy
+from .conftest import EMULATOR_ENV, PRIMARY, UNSET, deploy_args, run_deploy
 
 pytestmark = pytest.mark.integration
 
@@ -20,11 +20,28 @@ LAMBDA_TRUST = (
 )
 
 
+SMALL_QUOTA = 150  # a new account's: at most 50 concurrent executions can be reserved
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    """This module's emulator is a new account: its quota is read in the emulator's own
+    process, so it is set in that process's environment before it starts."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {
+            **EMULATOR_ENV,
+            lambda_concurrency.QUOTA_VARIABLE: str(SMALL_QUOTA),
+        }.items():
+            patch.setenv(name, value)
+        for name in UNSET:
+            patch.delenv(name, raising=False)
+        with Emulator() as small:
+            yield small
+
+
 @pytest.fixture
-def small_account(monkeypatch: pytest.MonkeyPatch) -> int:
-    """A new account's quota: 150 concurrent executions, so at most 50 can be reserved."""
-    monkeypatch.setenv(lambda_concurrency.QUOTA_VARIABLE, "150")
-    return 150
+def small_account() -> int:
+    return SMALL_QUOTA
 
 
 def _function(aws, name: str, **extra) -> dict:
