@@ -291,13 +291,3 @@ class Conditions:
             return None if None in results else not decisive
         return None
 
-
-def parameter_refs(values: Mapping[str, str]) -> Callable[[Any], Any]:
-    """An ``operand`` for ``Conditions`` that knows ``Ref`` of the given names only."""
-
-    def operand(value: Any) -> Any:
-        if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in values:
-            return values[value["Ref"]]
-        return value
-
-    return operand
