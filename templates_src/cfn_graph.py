@@ -290,4 +290,3 @@ class Conditions:
                 return decisive
             return None if None in results else not decisive
         return None
-
