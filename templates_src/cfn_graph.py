@@ -95,10 +95,7 @@ def intrinsic_targets(function: str, args: Any) -> list[tuple[str, str | None]]:
             if variable in variables:
                 continue
             name, dot, attribute = variable.partition(".")
-            # ${AWS::Region} is a pseudo parameter even though it has no dot to split on
-            found.append(
-                (name, attribute) if dot and not name.startswith("AWS::") else (variable, None)
-            )
+            found.append((name, attribute) if dot else (variable, None))
         return found
     return []
 
