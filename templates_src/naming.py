@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from . import common, package
+from .cfn_graph import SUB_VARIABLE, sub_parts
 from .config import Config, ConfigError
 
 # Every AWS account id has 12 digits, so the lengths proved with this one hold for all.
@@ -337,9 +338,6 @@ def _template_names(
             yield Name(where, value, EXPORT_NAME, declared_at=declared_at)
 
 
-_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
-
-
 def resolve(value: object, context: Mapping[str, str]) -> str | None:
     """A name expression as CloudFormation would evaluate it; None when it depends on
     something only a deployed stack knows (another resource, an import)."""
@@ -350,14 +348,14 @@ def resolve(value: object, context: Mapping[str, str]) -> str | None:
         if function == "Ref" and argument in context:
             return context[argument]
         if function == "Fn::Sub":
-            text, variables = (argument, {}) if isinstance(argument, str) else argument
+            text, variables = sub_parts(argument)
             scope = dict(context)
             for key, expression in variables.items():
                 scope[key] = resolve(expression, context)
-            missing = [v for v in _SUB_VARIABLE.findall(text) if scope.get(v) is None]
+            missing = [v for v in SUB_VARIABLE.findall(text) if scope.get(v) is None]
             if missing:
                 return None
-            return _SUB_VARIABLE.sub(lambda m: scope[m.group(1)], text)
+            return SUB_VARIABLE.sub(lambda m: scope[m.group(1)], text)
     return None
 
 

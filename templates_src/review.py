@@ -9,11 +9,11 @@ from the rendered JSON, deterministic like the templates.
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .cfn_graph import ReferenceGraph
 from .common import RETAINED_POLICIES
 from .iam import role_policy_documents
 
@@ -256,40 +256,9 @@ def _settings(resource: dict) -> list[str]:
 # --- references and the diagram -----------------------------------------------------------
 
 
-def references(node: Any, names: set[str]) -> set[str]:
-    """Logical ids of the template's resources that ``node`` refers to."""
-    found: set[str] = set()
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "Ref" and isinstance(value, str) and value in names:
-                found.add(value)
-            elif key == "Fn::GetAtt":
-                target = value[0] if isinstance(value, list) else str(value).split(".")[0]
-                if target in names:
-                    found.add(target)
-            elif key == "Fn::Sub":
-                text = value if isinstance(value, str) else value[0]
-                for match in re.findall(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z]+)?\}", text):
-                    if match in names:
-                        found.add(match)
-                if not isinstance(value, str):
-                    found |= references(value[1], names)
-            else:
-                found |= references(value, names)
-    elif isinstance(node, list):
-        for item in node:
-            found |= references(item, names)
-    return found
-
-
 def reference_edges(template: dict) -> list[tuple[str, str]]:
-    resources = template.get("Resources", {})
-    names = set(resources)
-    edges = set()
-    for name, resource in resources.items():
-        for target in references(resource.get("Properties", {}), names) - {name}:
-            edges.add((name, target))
-    return sorted(edges)
+    """(resource, resource its properties refer to) for the diagram."""
+    return ReferenceGraph(template).resource_edges()
 
 
 def _service(resource_type: str) -> str:

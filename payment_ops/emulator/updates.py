@@ -26,31 +26,7 @@ from typing import Any
 
 from moto.cloudformation import parsing
 
-from .ordering import references
-
-
-def _condition_inputs(
-    template: dict[str, Any], name: str, seen: frozenset[str] = frozenset()
-) -> set:
-    """The parameters (and pseudo parameters) a condition depends on, through other conditions."""
-    definition = (template.get("Conditions") or {}).get(name)
-    if definition is None or name in seen:
-        return set()
-    found = references(definition)
-    for nested in _nested_conditions(definition):
-        found |= _condition_inputs(template, nested, seen | {name})
-    return found
-
-
-def _nested_conditions(node: Any) -> set[str]:
-    if isinstance(node, dict):
-        found = {node["Condition"]} if isinstance(node.get("Condition"), str) else set()
-        for value in node.values():
-            found |= _nested_conditions(value)
-        return found
-    if isinstance(node, list):
-        return {name for item in node for name in _nested_conditions(item)}
-    return set()
+from templates_src.cfn_graph import ReferenceGraph
 
 
 def _parse_and_update_resource(
@@ -84,13 +60,14 @@ def _build_resource_diff(
     changed = {p for p in parameters if self.input_parameters.get(p) != parameters[p]}
     changed |= {p for p in self.input_parameters if p not in parameters}
     old = self._resource_json_map
+    graph = ReferenceGraph(other_template)
     for name, resource in (other_template.get("Resources") or {}).items():
         condition = resource.get("Condition")
         if (
             condition
             and name in old
             and name not in actions["Modify"]
-            and changed & _condition_inputs(other_template, condition)
+            and changed & graph.condition_inputs(condition)
         ):
             actions["Modify"].append(name)
     return actions

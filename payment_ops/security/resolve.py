@@ -11,6 +11,8 @@ import hashlib
 import re
 from typing import Any
 
+from templates_src.cfn_graph import SUB_VARIABLE, get_att_parts, sub_parts
+
 SAMPLE_ACCOUNT = "111122223333"
 PARTITION = "aws"
 URL_SUFFIX = "amazonaws.com"
@@ -120,7 +122,7 @@ class Resolver:
                 return self._get_att(logical_id, attribute)
             return self._ref(key)
 
-        return re.sub(r"\$\{([^}!]+)\}", replace, text)
+        return SUB_VARIABLE.sub(replace, text)
 
     def resolve(self, node: Any) -> Any:
         if isinstance(node, list):
@@ -132,11 +134,10 @@ class Resolver:
             if key == "Ref":
                 return self._ref(value)
             if key == "Fn::GetAtt":
-                logical_id, attribute = value if isinstance(value, list) else value.split(".", 1)
+                logical_id, attribute = get_att_parts(value)
                 return self._get_att(logical_id, attribute)
             if key == "Fn::Sub":
-                text, variables = (value, {}) if isinstance(value, str) else value
-                return self._sub(text, variables)
+                return self._sub(*sub_parts(value))
             if key == "Fn::Join":
                 delimiter, items = value
                 return delimiter.join(str(self.resolve(item)) for item in items)

@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from templates_src.cfn_graph import intrinsic_targets
+
 from . import replacement as rules
 from .replacement import MAY_REPLACE, REPLACE
-from .values import MISSING, SUB_NAME, Segment, Unknown, is_intrinsic, resolved_resources
+from .values import MISSING, Segment, Unknown, is_intrinsic, resolved_resources
 
 # List items matched by these keys rather than by position: a replica or an index added in the
 # middle of a list is one addition, not a shift of every item after it.
@@ -124,22 +126,19 @@ def _references(
     value: Any, targets: set[str], path: tuple[Segment, ...], named_kept: set[str]
 ) -> Iterator[tuple]:
     """(path, logical id) for every Ref/GetAtt/Sub of a resource in ``targets``; a Ref to one
-    that keeps its custom name is its name, which does not change."""
+    that keeps its custom name is its name, which does not change.
+
+    Walked here, not read from ``cfn_graph.ReferenceGraph``: the value is the resolved resource
+    (conditions decided, ``AWS::NoValue`` dropped, so list positions differ from the template's),
+    and a function that names a replaced resource is one unknown value as a whole."""
     if isinstance(value, dict):
         if len(value) == 1:
             ((function, args),) = value.items()
-            named: set[str] = set()
-            if function == "Ref" and isinstance(args, str) and args not in named_kept:
-                named = {args}
-            elif function == "Fn::GetAtt":
-                named = {args[0] if isinstance(args, list) else str(args).split(".")[0]}
-            elif function == "Fn::Sub":
-                text = args if isinstance(args, str) else args[0]
-                named = {
-                    m.split(".")[0]
-                    for m in SUB_NAME.findall(text)
-                    if "." in m or m not in named_kept
-                }
+            named = {
+                name
+                for name, attribute in intrinsic_targets(function, args)
+                if attribute is not None or name not in named_kept
+            }
             hits = sorted(named & targets)
             if hits:
                 for hit in hits:

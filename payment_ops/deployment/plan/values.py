@@ -1,12 +1,14 @@
 """Template values as CloudFormation would see them for given parameter values: parameters
 substituted (``Ref``, ``Fn::Sub``), conditions evaluated (``Fn::If``, ``Fn::Equals``, ``Fn::And``,
 ``Fn::Or``, ``Fn::Not``; "Condition functions", Template Reference), ``AWS::NoValue`` dropped.
-What cannot be decided from the parameters alone stays as written."""
+What cannot be decided from the parameters alone stays as written. The conditions are
+``templates_src.cfn_graph.Conditions``, given this module's values for their operands."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from templates_src.cfn_graph import SUB_VARIABLE, Conditions
 
 
 class _Missing:
@@ -36,53 +38,17 @@ def parameter_values(template: dict, given: dict[str, str]) -> dict[str, str]:
     return values
 
 
-SUB_NAME = re.compile(r"\$\{([^!}][^}]*)\}")
-
-
 def _sub(text: str, params: dict[str, str], local: set[str]) -> str:
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        return params[name] if name in params and name not in local else match.group(0)
-
-    return SUB_NAME.sub(replace, text)
+    return SUB_VARIABLE.sub(
+        lambda m: params[m[1]] if m[1] in params and m[1] not in local else m[0], text
+    )
 
 
 class _Resolver:
     def __init__(self, template: dict, params: dict[str, str], region: str | None = None) -> None:
         # The stack's region, when known, is one more value a Ref can take (AWS::Region).
         self.params = {**params, "AWS::Region": region} if region else params
-        self.definitions = template.get("Conditions") or {}
-        self.conditions: dict[str, bool | None] = {}
-
-    def condition(self, name: str, seen: frozenset[str] = frozenset()) -> bool | None:
-        """True/False when decidable from parameters alone, None when not."""
-        if name not in self.conditions:
-            if name in seen or name not in self.definitions:
-                return None
-            self.conditions[name] = self._evaluate(self.definitions[name], seen | {name})
-        return self.conditions[name]
-
-    def _evaluate(self, expr: Any, seen: frozenset[str]) -> bool | None:
-        if not (isinstance(expr, dict) and len(expr) == 1):
-            return None
-        ((function, args),) = expr.items()
-        if function == "Condition":
-            return self.condition(args, seen)
-        if function == "Fn::Equals":
-            left, right = (self.value(a) for a in args)
-            if isinstance(left, dict | list) or isinstance(right, dict | list):
-                return None
-            return str(left) == str(right)
-        if function == "Fn::Not":
-            inner = self._evaluate(args[0], seen)
-            return None if inner is None else not inner
-        if function in ("Fn::And", "Fn::Or"):
-            results = [self._evaluate(a, seen) for a in args]
-            decisive = function == "Fn::Or"  # True decides an Or, False decides an And
-            if decisive in results:
-                return decisive
-            return None if None in results else not decisive
-        return None
+        self.conditions = Conditions(template, self.value)
 
     def value(self, value: Any) -> Any:
         if isinstance(value, dict):
@@ -96,7 +62,7 @@ class _Resolver:
                 elif function == "Fn::Sub":
                     return self._fn_sub(args)
                 elif function == "Fn::If" and isinstance(args, list) and len(args) == 3:
-                    chosen = self.condition(args[0])
+                    chosen = self.conditions.value(args[0])
                     if chosen is not None:
                         return self.value(args[1] if chosen else args[2])
             resolved = {k: self.value(v) for k, v in value.items()}
@@ -121,7 +87,7 @@ def evaluate(
     """A condition expression (or a rule assertion) for these parameter values; None when it
     cannot be decided from them."""
     resolver = _Resolver(template, parameter_values(template, params), region)
-    return resolver._evaluate(expression, frozenset())
+    return resolver.conditions.evaluate(expression)
 
 
 def resolved_resources(
@@ -133,7 +99,7 @@ def resolved_resources(
     resources = {}
     for logical_id, resource in (template.get("Resources") or {}).items():
         condition = resource.get("Condition")
-        if condition is not None and resolver.condition(condition) is False:
+        if condition is not None and resolver.conditions.value(condition) is False:
             continue
         resources[logical_id] = resolver.value(resource)
     return resources
