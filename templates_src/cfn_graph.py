@@ -30,6 +30,7 @@ operand that depends on the region, another resource or an import).
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -105,7 +106,9 @@ class ReferenceGraph:
 
     def __init__(self, template: Mapping[str, Any]) -> None:
         self.template = template
-        linted = cfnlint.template.Template(None, dict(template))
+        # A deep copy: cfn-lint normalises what it is given in place (it sorts the operands of
+        # Fn::Equals in Conditions), and the caller's template must stay as written.
+        linted = cfnlint.template.Template(None, copy.deepcopy(dict(template)))
         if linted.graph is None:
             raise ValueError("cfn-lint could not build the template's reference graph")
         self._declared = {

@@ -4,10 +4,12 @@ take (User Guide, "Intrinsic function reference"), and the built primary templat
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from templates_src import cfn_graph
 from templates_src.cfn_graph import (
     CONDITIONS,
     OUTPUTS,
@@ -217,3 +219,16 @@ def test_the_primary_standby_alarm_condition_reads_the_region_and_the_health_che
     assert alarm.value("AlarmOnHealthCheckIdUsWest2") is True
     alarm = Conditions(primary, refs_to({"AWS::Region": "us-west-2", "HealthCheckIdUsWest2": "h"}))
     assert alarm.value("AlarmOnHealthCheckIdUsWest2") is False
+
+
+def test_building_the_graph_leaves_the_template_as_written():
+    """cfn-lint normalises a template in place (it sorts Fn::Equals operands): the graph must
+    work on a copy, or every later reader of the same template sees other conditions."""
+    template = {
+        "Parameters": {"EnableWaf": {"Type": "String"}},
+        "Conditions": {"WafOn": {"Fn::Equals": [{"Ref": "EnableWaf"}, "true"]}},
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Condition": "WafOn"}},
+    }
+    written = json.loads(json.dumps(template))
+    cfn_graph.ReferenceGraph(template)
+    assert template == written
