@@ -24,6 +24,7 @@ from awacs.helpers.trust import make_simple_assume_policy
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.iam import ManagedPolicy, Role
 
+from . import names
 from .boundary import permissions_boundary_arn
 from .common import tags
 
@@ -97,7 +98,7 @@ def role_policy(
 
 def _role(template: Template, title: str, role_name: str, statements: list[Statement]) -> Role:
     # IAM is global: the region keeps the roles of the primary and standby regions apart.
-    own_name = f"payment-${{EnvironmentSuffix}}-{role_name}-${{AWS::Region}}"
+    own_name = names.regional_role(names.SUB_SUFFIX, role_name, names.SUB_REGION)
     policy = role_policy(
         template,
         f"{title}Policy",

@@ -23,6 +23,7 @@ from awacs.aws import (
 from troposphere import GetAtt, Sub, Template
 from troposphere.kms import Alias, Key
 
+from . import names
 from .common import STAGE_NAME, SUFFIX_PARAM, arn, retain, suppress, tags
 from .config import Config
 
@@ -39,9 +40,7 @@ USES = {
 # The log groups that the app key may encrypt (CloudWatch Logs binds the key to the group name
 # through the encryption context, so other groups in the account cannot use it).
 LOG_GROUP_PATTERNS = (
-    "/aws/lambda/payment-${EnvironmentSuffix}-*",
-    "/aws/apigateway/payment-${EnvironmentSuffix}-*",
-    "aws-waf-logs-payment-${EnvironmentSuffix}-*",
+    *(f"{prefix}*" for prefix in names.log_group_prefixes(names.SUB_SUFFIX)),
     "/aws/cloudtrail/payment-${EnvironmentSuffix}-*",  # the optional trail's (trail.py)
     # The stages' execution logs: API Gateway fixes this name, with the API's id and no suffix
     # in it, and the id of the standby's API is not known in the replica stack that holds the
@@ -58,12 +57,12 @@ class Keys:
 
 
 def alias_name(use: str) -> Sub:
-    return Sub(f"alias/payment-${{{SUFFIX_PARAM}}}-{use}")
+    return Sub(names.key_alias(names.SUB_SUFFIX, use))
 
 
 def alias_arn(use: str, region: str | None = None) -> Sub:
     """The alias ARN of a key of this deployment, in this region or another one."""
-    return arn("kms", f"alias/payment-${{{SUFFIX_PARAM}}}-{use}", region=region)
+    return arn("kms", names.key_alias(names.SUB_SUFFIX, use), region=region)
 
 
 def _root_statement() -> Statement:
