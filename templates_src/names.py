@@ -43,6 +43,7 @@ TABLE = "payments"
 PROCESSOR_FUNCTION = "processor"
 AUDIT_WRITER_FUNCTION = "audit-writer"
 API = "api"
+# The API key's secret of earlier deployments (deploy still waits for its replicas).
 API_KEY_SECRET = "api-key"
 AUDIT_BUCKET = "audit"
 # "logs", not "access-logs": with a 20-character suffix, a 12-digit account and a 15-character
@@ -74,6 +75,7 @@ CUSTOM_DOMAIN_URL_OUTPUT = "CustomDomainUrl"
 # The replica regions' keys and buckets come before the primary's global table; the standby
 # service in the replica regions needs the table replica the primary made.
 DEPLOY_ORDER = ("replica", "primary", "standby")
+DELETE_ORDER = tuple(reversed(DEPLOY_ORDER))
 ROLES_STACK = "payment-stackset-roles"
 # The account baseline's stack set: one per account, shared by every environment, so outside
 # the payment-<suffix>-* names an environment's discovery and delete act on.
@@ -85,7 +87,12 @@ STACK_INSTANCE_PREFIX = "StackSet-"
 
 def resource(suffix: str, thing: str) -> str:
     """``payment-<suffix>-<thing>``, the name of every resource that takes one."""
-    return f"{PREFIX}-{suffix}-{thing}"
+    return f"{deployment(suffix)}-{thing}"
+
+
+def deployment(suffix: str) -> str:
+    """``payment-<suffix>``: how descriptions and messages name one deployment."""
+    return f"{PREFIX}-{suffix}"
 
 
 def prefix(suffix: str) -> str:
@@ -102,6 +109,21 @@ def regional_bucket(suffix: str, thing: str, account: str, region: str) -> str:
 def regional_role(suffix: str, thing: str, region: str) -> str:
     """IAM is global: the region keeps the roles of the primary and standby regions apart."""
     return resource(suffix, f"{thing}-{region}")
+
+
+def table(suffix: str) -> str:
+    """The payments global table (the same name in every region it has a replica in)."""
+    return resource(suffix, TABLE)
+
+
+def audit_bucket(suffix: str, account: str, region: str) -> str:
+    """A region's audit bucket, made by the replica stack (or the primary's)."""
+    return regional_bucket(suffix, AUDIT_BUCKET, account, region)
+
+
+def access_log_bucket(suffix: str, account: str, region: str) -> str:
+    """The access logs of a region's audit bucket."""
+    return regional_bucket(suffix, ACCESS_LOG_BUCKET, account, region)
 
 
 def key_alias(suffix: str, use: str) -> str:

@@ -166,8 +166,9 @@ def _delete_locked(
     elsewhere = found.without(admin_region)
     if elsewhere.stack_sets and not any(s.region == admin_region for s in found.stack_sets):
         raise DeployError(
-            f"payment-{suffix} is deployed from {', '.join(elsewhere.admin_regions())}, not "
-            f"from {admin_region} (--primary-region): {elsewhere.describe()}; nothing changed. "
+            f"{names.deployment(suffix)} is deployed from "
+            f"{', '.join(elsewhere.admin_regions())}, not from {admin_region} "
+            f"(--primary-region): {elsewhere.describe()}; nothing changed. "
             f"Re-run with {discovery.layout_flags(elsewhere)}",
             EXIT_USAGE,
         )

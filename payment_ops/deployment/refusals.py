@@ -49,8 +49,8 @@ def refuse_other_layout(
         return
     suffix = config.environment_suffix
     raise DeployError(
-        f"payment-{suffix} is already deployed with another layout: {found.describe()}; this "
-        f"run names primary {config.primary_region}, replicas "
+        f"{names.deployment(suffix)} is already deployed with another layout: "
+        f"{found.describe()}; this run names primary {config.primary_region}, replicas "
         f"{','.join(config.replica_regions)}; nothing changed. Deploy it with "
         f"{discovery.layout_flags(found)}; to move its primary region, delete it "
         f"(scripts/delete.py --environment-suffix {suffix} {discovery.layout_flags(found)}) and "

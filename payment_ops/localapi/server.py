@@ -194,7 +194,7 @@ class LocalApi:
 
     def _wire(self) -> None:
         region = self.region
-        stage = self.output("ApiUrl").rstrip("/").rsplit("/", 1)[-1]
+        stage = self.output(names.API_URL_OUTPUT).rstrip("/").rsplit("/", 1)[-1]
 
         def aws(service: str, service_region: str) -> Any:
             return self.client(service, service_region)
@@ -266,8 +266,8 @@ class LocalApi:
             "region": self.api.region,
             "environment_suffix": suffix,
             "stage": self.api.stage,
-            "table": self.outputs.get("TableName", names.table(suffix)),
-            "audit_bucket": self.output("AuditBucketName"),
+            "table": self.outputs.get(names.TABLE_OUTPUT, names.table(suffix)),
+            "audit_bucket": self.output(names.AUDIT_BUCKET_OUTPUT),
             "limits": self.gateway.describe_limits(),
             "pid": os.getpid(),
         }
