@@ -137,7 +137,7 @@ def build_client(config: Config) -> Template:
         template,
         "ClientPolicy",
         role_name(),
-        Sub(f"payment-${{{SUFFIX_PARAM}}}: client ${{{CLIENT_ID_PARAM}}} may call POST /process"),
+        Sub(f"{names.SUB_DEPLOYMENT}: client ${{{CLIENT_ID_PARAM}}} may call POST /process"),
         [
             Statement(
                 Sid="ProcessPayments",
@@ -159,7 +159,7 @@ def build_client(config: Config) -> Template:
             ROLE_TITLE,
             RoleName=role_name(),
             Description=Sub(
-                f"payment-${{{SUFFIX_PARAM}}}: API client ${{{CLIENT_ID_PARAM}}}, POST /process"
+                f"{names.SUB_DEPLOYMENT}: API client ${{{CLIENT_ID_PARAM}}}, POST /process"
             ),
             AssumeRolePolicyDocument=trust,
             MaxSessionDuration=MAX_SESSION_SECONDS,

@@ -24,7 +24,7 @@ from troposphere import GetAtt, Sub, Template
 from troposphere.kms import Alias, Key
 
 from . import names
-from .common import STAGE_NAME, SUFFIX_PARAM, arn, retain, suppress, tags
+from .common import STAGE_NAME, arn, retain, suppress, tags
 from .config import Config
 
 TABLE = "table"
@@ -41,7 +41,7 @@ USES = {
 # through the encryption context, so other groups in the account cannot use it).
 LOG_GROUP_PATTERNS = (
     *(f"{prefix}*" for prefix in names.log_group_prefixes(names.SUB_SUFFIX)),
-    "/aws/cloudtrail/payment-${EnvironmentSuffix}-*",  # the optional trail's (trail.py)
+    f"{names.TRAIL_LOG_PREFIX}{names.prefix(names.SUB_SUFFIX)}*",  # the optional trail's
     # The stages' execution logs: API Gateway fixes this name, with the API's id and no suffix
     # in it, and the id of the standby's API is not known in the replica stack that holds the
     # key. The stage name narrows it to this project's stages.
@@ -125,7 +125,7 @@ def _audit_service_statements() -> list[Statement]:
     KMS key policies for CloudTrail", CloudTrail user guide): only for this deployment's trail."""
     trail_arn = Sub(
         "arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:"
-        f"trail/payment-${{{SUFFIX_PARAM}}}-trail"
+        f"trail/{names.resource(names.SUB_SUFFIX, names.TRAIL)}"
     )
     return [
         Statement(
@@ -176,7 +176,7 @@ def _key(template: Template, config: Config, use: str) -> Key:
             retain(
                 Key(
                     f"{use.capitalize()}Key",
-                    Description=Sub(f"payment-${{{SUFFIX_PARAM}}}: {USES[use]}"),
+                    Description=Sub(f"{names.SUB_DEPLOYMENT}: {USES[use]}"),
                     EnableKeyRotation=True,
                     PendingWindowInDays=config.kms_deletion_window_days,
                     KeyPolicy=Policy(Version="2012-10-17", Statement=statements),

@@ -50,6 +50,9 @@ AUDIT_BUCKET = "audit"
 # region, "access-logs" made 70 of S3's 63 characters (Bucket naming rules).
 ACCESS_LOG_BUCKET = "logs"
 TRAIL_BUCKET = "trail"
+# The optional CloudTrail trail, and its log group under CloudTrail's usual prefix.
+TRAIL = "trail"
+TRAIL_LOG_PREFIX = "/aws/cloudtrail/"
 # "code", not "artifacts": a 20-character suffix leaves 4 characters for the word within the
 # artifact prefix's limit (common.ARTIFACT_PREFIX_MAX).
 CODE_BUCKET = "code"
@@ -170,3 +173,7 @@ def artifact_bucket(suffix: str, account: str, region: str) -> str:
     """The bucket in ``region`` that holds the handler package (Lambda reads code only from a
     bucket in the function's own region)."""
     return regional_bucket(suffix, CODE_BUCKET, account, region)
+
+
+# How a template's descriptions name its deployment: payment-${EnvironmentSuffix}.
+SUB_DEPLOYMENT = deployment(SUB_SUFFIX)

@@ -199,7 +199,7 @@ class LocalApi:
         def aws(service: str, service_region: str) -> Any:
             return self.client(service, service_region)
 
-        self.api = read_api(aws, region, self.output("ApiId"), stage)
+        self.api = read_api(aws, region, self.output(names.API_ID_OUTPUT), stage)
         functions: dict[str, LocalFunction] = {}
         for resource in self.api.resources:
             for method in resource.methods.values():
@@ -297,7 +297,7 @@ class LocalApi:
             f"API key:   {self.api_key}  (local and throw-away)",
             *(f"limits:    {line}" for line in self.gateway.describe_limits()),
             f"audit:     {audit or 'no stream mapping deployed'}  -> s3://"
-            f"{self.output('AuditBucketName')}",
+            f"{self.output(names.AUDIT_BUCKET_OUTPUT)}",
             "try it:",
             f"  {curl}",
             f"ready: {self.url}",
