@@ -84,7 +84,8 @@ def refuse_retained_data(
             blocking.append(f"{region}: {', '.join(things)}")
     if blocking:
         raise DeployError(
-            f"retained data of an earlier payment-{suffix} is in the way: {'; '.join(blocking)}; "
+            f"retained data of an earlier {names.deployment(suffix)} is in the way: "
+            f"{'; '.join(blocking)}; "
             "nothing changed. Remove it with scripts/delete.py --environment-suffix "
             f"{suffix} --purge-data (it is deleted for good), or keep it and deploy with another "
             "--environment-suffix",

@@ -137,7 +137,8 @@ class LocalApi:
         options = self.options
         log = io.StringIO()
         print(
-            f"deploying payment-{options.environment_suffix} into {self.endpoint_url} ...",
+            f"deploying {names.deployment(options.environment_suffix)} into "
+            f"{self.endpoint_url} ...",
             file=self.out,
             flush=True,
         )
