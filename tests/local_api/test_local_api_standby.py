@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from handler.audit_key import AUDIT_KEY_PREFIX
 from payment_ops.localapi.child import LocalApiStartError
 
 from .conftest import LocalApiProcess, start_local_api
@@ -62,7 +63,7 @@ def test_the_standby_answers_from_its_region_and_keeps_the_contract(standby_api)
     deadline = time.monotonic() + 30
     keys: list[str] = []
     while time.monotonic() < deadline:
-        listed = s3.list_objects_v2(Bucket=bucket, Prefix="payments/").get("Contents", [])
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=AUDIT_KEY_PREFIX).get("Contents", [])
         keys = [o["Key"] for o in listed]
         if any(k.endswith(f"/{payment_id}.json") for k in keys):
             break
