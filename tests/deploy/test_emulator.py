@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from templates_src import build as build_module
 from templates_src import config as config_module
 from templates_src import names
+from templates_src import regions as regions_module
 
 from .conftest import ACCOUNT, PRIMARY, REPLICA, ROOT, operation_outcome
 
@@ -87,7 +88,7 @@ def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
             **source,
         )["StackId"]
 
-    common = {"EnvironmentSuffix": SUFFIX, "AlarmEmail": EMAIL}
+    common = {names.SUFFIX_PARAM: SUFFIX, names.ALARM_EMAIL_PARAM: EMAIL}
     return {
         build_module.STACKSET_ROLES: (
             PRIMARY,
@@ -133,10 +134,12 @@ def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
                     **common,
                     **_switched_on(built / build_module.PRIMARY),
                     **domain,
-                    "ArtifactBucketName": ARTIFACTS,
-                    "HandlerCodeKey": manifest["handler_code_key"],
+                    names.ARTIFACT_BUCKET_PARAM: ARTIFACTS,
+                    names.CODE_KEY_PARAM: manifest["handler_code_key"],
                     # Any id: the alarm on the standby's check exists once deploy passes one.
-                    "HealthCheckIdUsWest2": "00000000-0000-4000-8000-000000000000",
+                    regions_module.standby_health_check_parameter(
+                        REPLICA
+                    ): "00000000-0000-4000-8000-000000000000",
                 },
                 TemplateURL=f"https://{ARTIFACTS}.s3.{PRIMARY}.amazonaws.com/primary.json",
             ),
@@ -148,11 +151,11 @@ def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
                 "standby",
                 REPLICA,
                 {
-                    "EnvironmentSuffix": SUFFIX,
+                    names.SUFFIX_PARAM: SUFFIX,
                     **_switched_on(built / build_module.STANDBY),
                     **domain,
-                    "ArtifactBucketPrefix": ARTIFACT_PREFIX,
-                    "HandlerCodeKey": manifest["handler_code_key"],
+                    names.ARTIFACT_PREFIX_PARAM: ARTIFACT_PREFIX,
+                    names.CODE_KEY_PARAM: manifest["handler_code_key"],
                 },
                 TemplateURL=f"https://{ARTIFACTS}.s3.{PRIMARY}.amazonaws.com/standby.json",
             ),
