@@ -41,6 +41,7 @@ from typing import Any
 
 import boto3
 
+from handler.audit_key import AUDIT_KEY_PREFIX
 from payment_ops.localapi.child import LocalApiChild, LocalApiStartError
 from payment_ops.localapi.signing import ClientCredentials, signed_headers
 
@@ -266,10 +267,10 @@ class LoadRun:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def audit_versions(self) -> Counter[str]:
-        """payment_id -> number of object versions under payments/."""
+        """payment_id -> number of object versions under the audit key prefix."""
         s3 = self.client("s3")
         versions: Counter[str] = Counter()
-        kwargs = {"Bucket": self.target.audit_bucket, "Prefix": "payments/"}
+        kwargs = {"Bucket": self.target.audit_bucket, "Prefix": AUDIT_KEY_PREFIX}
         while True:
             page = s3.list_object_versions(**kwargs)
             for version in page.get("Versions", []):

@@ -26,6 +26,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
+from handler.audit_key import audit_key
 from handler.config import AuditSettings, InitOnce, s3_client
 from handler.money import format_amount
 from handler.observability import get_logger, metric_fields
@@ -86,8 +87,6 @@ def audit_object(record: Mapping[str, Any]) -> AuditObject:
         raise InvalidRecord("NewImage has no usable payment_id")
     created_at = payment.get("created_at")
     try:
-        # The date in the key comes from the payment, never from the clock: a record
-        # redelivered after midnight must find the object written before it.
         created = datetime.strptime(created_at, _CREATED_AT_FORMAT)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise InvalidRecord("NewImage has no usable created_at") from None
@@ -106,8 +105,7 @@ def audit_object(record: Mapping[str, Any]) -> AuditObject:
         },
     }
     body = json.dumps(document, default=_jsonable, sort_keys=True, separators=(",", ":"))
-    key = f"payments/{created:%Y/%m/%d}/{payment_id}.json"
-    return AuditObject(key, body.encode("ascii"), payment_id)
+    return AuditObject(audit_key(payment_id, created), body.encode("ascii"), payment_id)
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:

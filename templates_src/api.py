@@ -36,8 +36,8 @@ from troposphere.apigateway import (
 from troposphere.awslambda import Permission
 from troposphere.logs import LogGroup
 
-from . import iam, logs
-from .common import STAGE_NAME, SUFFIX_PARAM, name, suppress, tags
+from . import iam, logs, names
+from .common import STAGE_NAME, name, suppress, tags
 from .config import CLIENT_AUTH_IAM, Config
 
 # Who called, by mode ("$context Variables for data models, authorizers, mapping templates, and
@@ -192,7 +192,7 @@ def resource_policy(config: Config) -> dict:
                     "ArnNotLike": {
                         "aws:PrincipalArn": Sub(
                             "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"
-                            f"payment-${{{SUFFIX_PARAM}}}-client-*"
+                            f"{names.client_role(names.SUB_SUFFIX, '*')}"
                         )
                     }
                 },
@@ -348,7 +348,7 @@ def add_api(
         template,
         config,
         "ApiAccessLogGroup",
-        Sub(f"/aws/apigateway/payment-${{{SUFFIX_PARAM}}}-api-access"),
+        Sub(f"{names.API_LOG_PREFIX}{names.resource(names.SUB_SUFFIX, 'api-access')}"),
         app_key_arn,
     )
     # "Set up CloudWatch logging for REST APIs in API Gateway": with execution logging on, API

@@ -27,6 +27,7 @@ from awacs.aws import Allow, Condition, Policy, Principal, Statement, StringEqua
 from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template
 from troposphere.iam import Role
 
+from . import names
 from .boundary import permissions_boundary_arn
 from .common import STAGE_NAME, SUFFIX_PARAM, add_parameter_group, suppress, tags
 from .config import SUFFIX_PATTERN, SUFFIX_RULE, Config
@@ -40,13 +41,13 @@ CLIENT_ID_PATTERN = r"^[a-z][a-z0-9-]{0,27}$"
 CLIENT_ID_RULE = "1-28 characters of a-z, 0-9 and '-', starting with a letter"
 # STS AssumeRole ExternalId: 2-1224 characters of [\w+=,.@:/-] ("AssumeRole", STS API Reference).
 EXTERNAL_ID_PATTERN = r"^[\w+=,.@:/-]{2,1224}$"
-ROLE_THING = "client-"
+ROLE_THING = names.CLIENT_ROLE
 MAX_SESSION_SECONDS = 3600
 ROLE_TITLE = "ClientRole"
 
 
 def role_name() -> Sub:
-    return Sub(f"payment-${{{SUFFIX_PARAM}}}-{ROLE_THING}${{{CLIENT_ID_PARAM}}}")
+    return Sub(names.client_role(names.SUB_SUFFIX, f"${{{CLIENT_ID_PARAM}}}"))
 
 
 def _parameters(template: Template, config: Config) -> dict[Parameter, str]:
@@ -136,7 +137,7 @@ def build_client(config: Config) -> Template:
         template,
         "ClientPolicy",
         role_name(),
-        Sub(f"payment-${{{SUFFIX_PARAM}}}: client ${{{CLIENT_ID_PARAM}}} may call POST /process"),
+        Sub(f"{names.SUB_DEPLOYMENT}: client ${{{CLIENT_ID_PARAM}}} may call POST /process"),
         [
             Statement(
                 Sid="ProcessPayments",
@@ -158,7 +159,7 @@ def build_client(config: Config) -> Template:
             ROLE_TITLE,
             RoleName=role_name(),
             Description=Sub(
-                f"payment-${{{SUFFIX_PARAM}}}: API client ${{{CLIENT_ID_PARAM}}}, POST /process"
+                f"{names.SUB_DEPLOYMENT}: API client ${{{CLIENT_ID_PARAM}}}, POST /process"
             ),
             AssumeRolePolicyDocument=trust,
             MaxSessionDuration=MAX_SESSION_SECONDS,

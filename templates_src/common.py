@@ -8,6 +8,7 @@ from awacs.aws import Action as AwacsAction
 from awacs.aws import Bool, Condition, Deny, Principal, Statement
 from troposphere import AWSObject, Equals, Not, Parameter, Ref, Sub, Tags, Template
 
+from . import names
 from .config import (
     AUDIT_CONCURRENCY_MAX,
     EMAIL_PATTERN,
@@ -21,21 +22,24 @@ from .config import (
     Config,
 )
 
-SUFFIX_PARAM = "EnvironmentSuffix"
-ARTIFACT_BUCKET_PARAM = "ArtifactBucketName"
-CODE_KEY_PARAM = "HandlerCodeKey"
-ALARM_EMAIL_PARAM = "AlarmEmail"
-PROCESSOR_CONCURRENCY_PARAM = "ProcessorReservedConcurrency"
-AUDIT_CONCURRENCY_PARAM = "AuditWriterReservedConcurrency"
-ENABLE_WAF_PARAM = "EnableWaf"
-WAF_EXCEPTION_PARAM = "WafExceptionReason"
+# The parameter names are the names module's: the tools pass values under the same names.
+from .names import (
+    ALARM_EMAIL_PARAM,
+    ARTIFACT_BUCKET_PARAM,
+    ARTIFACT_PREFIX_PARAM,
+    AUDIT_CONCURRENCY_PARAM,
+    CODE_KEY_PARAM,
+    ENABLE_WAF_PARAM,
+    PROCESSOR_CONCURRENCY_PARAM,
+    SUFFIX_PARAM,
+    WAF_EXCEPTION_PARAM,
+)
+
 WAF_ENABLED = "WafEnabled"
-ARTIFACT_PREFIX_PARAM = "ArtifactBucketPrefix"
 PROCESSOR_RESERVED = "ProcessorConcurrencyReserved"
 AUDIT_WRITER_RESERVED = "AuditWriterConcurrencyReserved"
 
 STAGE_NAME = "prod"
-AUDIT_PREFIX = "payments/"
 
 # S3's longest bucket name ("General purpose bucket naming rules",
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
@@ -46,33 +50,6 @@ BUCKET_NAME_MAX = 63
 LONGEST_REGION_NAME = 15
 # What "-<region>" leaves of a bucket name for the artifact bucket prefix.
 ARTIFACT_PREFIX_MAX = BUCKET_NAME_MAX - 1 - LONGEST_REGION_NAME
-
-
-PROCESSOR_FUNCTION = "processor"
-AUDIT_WRITER_FUNCTION = "audit-writer"
-
-
-def function_name(suffix: str, thing: str) -> str:
-    """The concrete name of a function the templates name ``name(thing)``."""
-    return f"payment-{suffix}-{thing}"
-
-
-def stack_set_name(suffix: str, kind: str) -> str:
-    """The stack set of one template kind (replica, primary, standby)."""
-    return f"payment-{suffix}-{kind}"
-
-
-def artifact_prefix(suffix: str, account: str) -> str:
-    """The deploy script's artifact buckets are ``<prefix>-<region>`` (the standby stack set
-    gives all its regions one ``ArtifactBucketPrefix``). "code", not "artifacts": a 20-character
-    suffix leaves 4 characters for the word within ``ARTIFACT_PREFIX_MAX``."""
-    return f"payment-{suffix}-code-{account}"
-
-
-def artifact_bucket(suffix: str, account: str, region: str) -> str:
-    """The bucket in ``region`` that holds the handler package (Lambda reads code only from a
-    bucket in the function's own region)."""
-    return f"{artifact_prefix(suffix, account)}-{region}"
 
 
 @dataclass(frozen=True)
@@ -322,27 +299,21 @@ def add_parameter_group(template: Template, label: str, parameters: dict[Paramet
 
 def name(thing: str) -> Sub:
     """``payment-<suffix>-<thing>``, the name of every resource that takes one."""
-    return Sub(f"payment-${{{SUFFIX_PARAM}}}-{thing}")
+    return Sub(names.resource(names.SUB_SUFFIX, thing))
 
 
 def tags(**extra: str) -> Tags:
     """The tags of CONTRACT §1, following the suffix parameter so a stack is tagged as deployed."""
-    return Tags(
-        Environment=Ref(SUFFIX_PARAM),
-        EnvironmentSuffix=Ref(SUFFIX_PARAM),
-        ManagedBy=MANAGED_BY,
-        Project=PROJECT,
-        **extra,
-    )
+    return Tags(**tag_dict(), **extra)
 
 
 def tag_dict() -> dict[str, object]:
     """The same tags for the resource types that take a plain map (SSM parameters)."""
     return {
-        "Environment": Ref(SUFFIX_PARAM),
-        "EnvironmentSuffix": Ref(SUFFIX_PARAM),
-        "ManagedBy": MANAGED_BY,
-        "Project": PROJECT,
+        names.ENVIRONMENT_TAG: Ref(SUFFIX_PARAM),
+        names.SUFFIX_TAG: Ref(SUFFIX_PARAM),
+        names.MANAGED_BY_TAG: MANAGED_BY,
+        names.PROJECT_TAG: PROJECT,
     }
 
 

@@ -20,12 +20,11 @@ from troposphere.cloudformation import CustomResource
 from troposphere.logs import LogGroup
 from troposphere.sqs import Queue, QueuePolicy
 
-from . import data, iam, kms, logs
+from handler.audit_key import AUDIT_KEY_PREFIX
+
+from . import data, iam, kms, logs, names
 from .common import (
-    AUDIT_PREFIX,
-    AUDIT_WRITER_FUNCTION,
     AUDIT_WRITER_RESERVED,
-    PROCESSOR_FUNCTION,
     PROCESSOR_RESERVED,
     SUFFIX_PARAM,
     Params,
@@ -115,7 +114,7 @@ def _log_group(template: Template, config: Config, title: str, thing: str, app_k
         template,
         config,
         title,
-        Sub(f"/aws/lambda/payment-${{{SUFFIX_PARAM}}}-{thing}"),
+        Sub(names.function_log_group(names.SUB_SUFFIX, thing)),
         app_key_arn,
     )
 
@@ -222,7 +221,7 @@ def add_functions(
         queue=failure_queue,
         dead_letter_queue=dead_letter_queue,
         log_group=audit_logs,
-        object_prefix=AUDIT_PREFIX,
+        object_prefix=AUDIT_KEY_PREFIX,
         extra=attach,
     )
 
@@ -231,7 +230,7 @@ def add_functions(
         config,
         params,
         title="ProcessorFunction",
-        thing=PROCESSOR_FUNCTION,
+        thing=names.PROCESSOR_FUNCTION,
         handler=PROCESSOR_HANDLER,
         description="Payment API: POST /process and GET /health",
         role=processor_role,
@@ -253,7 +252,7 @@ def add_functions(
         config,
         params,
         title="AuditWriterFunction",
-        thing=AUDIT_WRITER_FUNCTION,
+        thing=names.AUDIT_WRITER_FUNCTION,
         handler=AUDIT_WRITER_HANDLER,
         description="Writes every accepted payment from the table stream to the audit bucket",
         role=audit_role,

@@ -10,6 +10,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from . import names
+
 PROJECT = "payment-infrastructure"
 MANAGED_BY = "troposphere"
 DEFAULT_SUFFIX = "dev"
@@ -184,10 +186,10 @@ class Config:
     def tags(self) -> dict[str, str]:
         """The tags every taggable resource carries (CONTRACT §1)."""
         return {
-            "Environment": self.environment_suffix,
-            "EnvironmentSuffix": self.environment_suffix,
-            "ManagedBy": MANAGED_BY,
-            "Project": PROJECT,
+            names.ENVIRONMENT_TAG: self.environment_suffix,
+            names.SUFFIX_TAG: self.environment_suffix,
+            names.MANAGED_BY_TAG: MANAGED_BY,
+            names.PROJECT_TAG: PROJECT,
         }
 
     def describe(self) -> dict[str, object]:

@@ -22,8 +22,8 @@ from troposphere.dynamodb import (
     StreamSpecification,
 )
 
-from . import kms
-from .common import SUFFIX_PARAM, arn, name, retain, tags
+from . import kms, names
+from .common import arn, name, retain, tags
 from .config import Config
 
 TABLE = "PaymentsTable"
@@ -33,7 +33,7 @@ CUSTOMER_INDEX = "customer-index"
 
 
 def table_name() -> object:
-    return name("payments")
+    return name(names.TABLE)
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def table_ref(table: GlobalTable) -> TableRef:
 
 
 def local_table_arn() -> object:
-    return arn("dynamodb", f"table/payment-${{{SUFFIX_PARAM}}}-payments")
+    return arn("dynamodb", f"table/{names.table(names.SUB_SUFFIX)}")
 
 
 def local_replica(stream_arn: object) -> TableRef:

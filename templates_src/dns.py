@@ -9,6 +9,7 @@ from __future__ import annotations
 from troposphere import Sub, Template
 from troposphere.route53 import HealthCheck, HealthCheckConfig
 
+from . import names
 from .common import STAGE_NAME, tags
 
 FAILURE_THRESHOLD = 3
@@ -32,7 +33,7 @@ def add_health_check(template: Template, rest_api: object) -> HealthCheck:
                 MeasureLatency=True,
             ),
             HealthCheckTags=tags(
-                Name=Sub("payment-${EnvironmentSuffix}-api-health-${AWS::Region}")
+                Name=Sub(names.resource(names.SUB_SUFFIX, f"api-health-{names.SUB_REGION}"))
             ),
         )
     )

@@ -24,6 +24,7 @@ from awacs.helpers.trust import make_simple_assume_policy
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.iam import ManagedPolicy, Role
 
+from . import names
 from .boundary import permissions_boundary_arn
 from .common import tags
 
@@ -97,19 +98,19 @@ def role_policy(
 
 def _role(template: Template, title: str, role_name: str, statements: list[Statement]) -> Role:
     # IAM is global: the region keeps the roles of the primary and standby regions apart.
-    own_name = f"payment-${{EnvironmentSuffix}}-{role_name}-${{AWS::Region}}"
+    own_name = names.regional_role(names.SUB_SUFFIX, role_name, names.SUB_REGION)
     policy = role_policy(
         template,
         f"{title}Policy",
         Sub(own_name),
-        Sub(f"payment-${{EnvironmentSuffix}}: what the {role_name} role may do"),
+        Sub(f"{names.SUB_DEPLOYMENT}: what the {role_name} role may do"),
         statements,
     )
     return template.add_resource(
         Role(
             title,
             RoleName=Sub(own_name),
-            Description=Sub(f"payment-${{EnvironmentSuffix}}: {role_name} execution role"),
+            Description=Sub(f"{names.SUB_DEPLOYMENT}: {role_name} execution role"),
             AssumeRolePolicyDocument=make_simple_assume_policy("lambda.amazonaws.com"),
             PermissionsBoundary=permissions_boundary_arn(),
             ManagedPolicyArns=[Ref(policy)],
@@ -267,12 +268,12 @@ def trail_logs_role(template: Template, *, log_group: object, condition: str) ->
     streams (named ``<account>_CloudTrail_<region>``) and put events in them ("Role policy
     document for CloudTrail to use CloudWatch Logs for monitoring", CloudTrail user guide).
     The trust is that guide's: the CloudTrail service principal."""
-    own_name = "payment-${EnvironmentSuffix}-trail-logs-${AWS::Region}"
+    own_name = names.regional_role(names.SUB_SUFFIX, "trail-logs", names.SUB_REGION)
     policy = role_policy(
         template,
         "TrailLogsRolePolicy",
         Sub(own_name),
-        Sub("payment-${EnvironmentSuffix}: what CloudTrail may do with the trail's log group"),
+        Sub(f"{names.SUB_DEPLOYMENT}: what CloudTrail may do with the trail's log group"),
         [
             Statement(
                 Sid="DeliverTrailEventsToOwnLogGroup",
@@ -288,7 +289,7 @@ def trail_logs_role(template: Template, *, log_group: object, condition: str) ->
             "TrailLogsRole",
             Condition=condition,
             RoleName=Sub(own_name),
-            Description=Sub("payment-${EnvironmentSuffix}: CloudTrail delivers to CloudWatch Logs"),
+            Description=Sub(f"{names.SUB_DEPLOYMENT}: CloudTrail delivers to CloudWatch Logs"),
             AssumeRolePolicyDocument=make_simple_assume_policy("cloudtrail.amazonaws.com"),
             PermissionsBoundary=permissions_boundary_arn(),
             ManagedPolicyArns=[Ref(policy)],

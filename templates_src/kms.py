@@ -23,7 +23,8 @@ from awacs.aws import (
 from troposphere import GetAtt, Sub, Template
 from troposphere.kms import Alias, Key
 
-from .common import STAGE_NAME, SUFFIX_PARAM, arn, retain, suppress, tags
+from . import names
+from .common import STAGE_NAME, arn, retain, suppress, tags
 from .config import Config
 
 TABLE = "table"
@@ -39,10 +40,8 @@ USES = {
 # The log groups that the app key may encrypt (CloudWatch Logs binds the key to the group name
 # through the encryption context, so other groups in the account cannot use it).
 LOG_GROUP_PATTERNS = (
-    "/aws/lambda/payment-${EnvironmentSuffix}-*",
-    "/aws/apigateway/payment-${EnvironmentSuffix}-*",
-    "aws-waf-logs-payment-${EnvironmentSuffix}-*",
-    "/aws/cloudtrail/payment-${EnvironmentSuffix}-*",  # the optional trail's (trail.py)
+    *(f"{prefix}*" for prefix in names.log_group_prefixes(names.SUB_SUFFIX)),
+    f"{names.TRAIL_LOG_PREFIX}{names.prefix(names.SUB_SUFFIX)}*",  # the optional trail's
     # The stages' execution logs: API Gateway fixes this name, with the API's id and no suffix
     # in it, and the id of the standby's API is not known in the replica stack that holds the
     # key. The stage name narrows it to this project's stages.
@@ -58,12 +57,12 @@ class Keys:
 
 
 def alias_name(use: str) -> Sub:
-    return Sub(f"alias/payment-${{{SUFFIX_PARAM}}}-{use}")
+    return Sub(names.key_alias(names.SUB_SUFFIX, use))
 
 
 def alias_arn(use: str, region: str | None = None) -> Sub:
     """The alias ARN of a key of this deployment, in this region or another one."""
-    return arn("kms", f"alias/payment-${{{SUFFIX_PARAM}}}-{use}", region=region)
+    return arn("kms", names.key_alias(names.SUB_SUFFIX, use), region=region)
 
 
 def _root_statement() -> Statement:
@@ -126,7 +125,7 @@ def _audit_service_statements() -> list[Statement]:
     KMS key policies for CloudTrail", CloudTrail user guide): only for this deployment's trail."""
     trail_arn = Sub(
         "arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:"
-        f"trail/payment-${{{SUFFIX_PARAM}}}-trail"
+        f"trail/{names.resource(names.SUB_SUFFIX, names.TRAIL)}"
     )
     return [
         Statement(
@@ -177,7 +176,7 @@ def _key(template: Template, config: Config, use: str) -> Key:
             retain(
                 Key(
                     f"{use.capitalize()}Key",
-                    Description=Sub(f"payment-${{{SUFFIX_PARAM}}}: {USES[use]}"),
+                    Description=Sub(f"{names.SUB_DEPLOYMENT}: {USES[use]}"),
                     EnableKeyRotation=True,
                     PendingWindowInDays=config.kms_deletion_window_days,
                     KeyPolicy=Policy(Version="2012-10-17", Statement=statements),

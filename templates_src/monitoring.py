@@ -18,6 +18,7 @@ from troposphere.events import Rule, Target
 from troposphere.logs import MetricFilter, MetricTransformation
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
+from . import names
 from .common import (
     STAGE_NAME,
     SUFFIX_PARAM,
@@ -39,7 +40,7 @@ GLOBAL_EVENTS_REGION = "us-east-1"
 IN_GLOBAL_EVENTS_REGION = "InGlobalServiceEventsRegion"
 RULE_ARNS = (
     f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/"
-    f"payment-${{{SUFFIX_PARAM}}}-*"
+    f"{names.resource(names.SUB_SUFFIX, '*')}"
 )
 
 HAS_ALARM_EMAIL = "HasAlarmEmail"

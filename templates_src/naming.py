@@ -4,7 +4,7 @@ configuration time, before anything is built or created.
 The names are not written here a second time: the templates are rendered for the configuration
 and each physical name they declare is resolved (suffix, a 12-digit account, each target region)
 and checked against its rule; the names the deploy script makes itself (stack sets, their
-stacks, the artifact buckets) come from the helpers in ``common`` that deploy calls. Parameter
+stacks, the artifact buckets) come from ``names``, which deploy calls too. Parameter
 values are the ones deploy passes, checked against the template's own ``AllowedPattern``,
 lengths and ranges, which CloudFormation enforces when the stack set reaches each region -
 that is, after the regions before it are already deployed.
@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from . import common, package
+from . import common, names, package
 from .cfn_graph import SUB_VARIABLE, sub_parts
 from .config import Config, ConfigError
 
@@ -203,7 +203,7 @@ NAME_RULES: dict[tuple[str, str], Rule] = {
 }
 # StackSets names each instance's stack StackSet-<stack set name>-<36-character id>, as the
 # stacks it creates show (the form is not a documented contract; checking it is conservative).
-STACK_INSTANCE_NAME = "StackSet-{name}-00000000-0000-0000-0000-000000000000"
+STACK_INSTANCE_ID = "00000000-0000-0000-0000-000000000000"
 
 
 @dataclass(frozen=True)
@@ -239,21 +239,21 @@ def parameter_values(config: Config, account: str = EXAMPLE_ACCOUNT) -> dict[str
 
     suffix = config.environment_suffix
     code_key = package.content_key(b"")  # the length and shape of every content key
-    replica = {common.SUFFIX_PARAM: suffix, common.ALARM_EMAIL_PARAM: config.alarm_email}
-    code_bucket = common.artifact_bucket(suffix, account, config.primary_region)
+    replica = {names.SUFFIX_PARAM: suffix, names.ALARM_EMAIL_PARAM: config.alarm_email}
+    code_bucket = names.artifact_bucket(suffix, account, config.primary_region)
     primary = {
         **replica,
-        common.ARTIFACT_BUCKET_PARAM: code_bucket,
-        common.CODE_KEY_PARAM: code_key,
+        names.ARTIFACT_BUCKET_PARAM: code_bucket,
+        names.CODE_KEY_PARAM: code_key,
         **{
             regions.standby_health_check_parameter(region): EXAMPLE_HEALTH_CHECK_ID
             for region in config.replica_regions
         },
     }
     standby = {
-        common.SUFFIX_PARAM: suffix,
-        common.ARTIFACT_PREFIX_PARAM: common.artifact_prefix(suffix, account),
-        common.CODE_KEY_PARAM: code_key,
+        names.SUFFIX_PARAM: suffix,
+        names.ARTIFACT_PREFIX_PARAM: names.artifact_prefix(suffix, account),
+        names.CODE_KEY_PARAM: code_key,
         routing.SECONDARY_REGION_PARAM: config.replica_regions[0],
     }
     return {REPLICA: replica, PRIMARY: primary, STANDBY: standby}
@@ -266,7 +266,7 @@ def concrete_names(
     from .build import render_all
 
     values = parameter_values(config, account)
-    names: list[Name] = []
+    found: list[Name] = []
     for rendered in rendered_templates or render_all(config):
         template = json.loads(rendered.body)
         given = values.get(rendered.file_name, {})
@@ -278,22 +278,22 @@ def concrete_names(
         ids = _sample_ids(template)
         for region in rendered.regions:
             context = {**ids, **parameters, "AWS::AccountId": account, "AWS::Region": region}
-            names.extend(_template_names(template, kind, region, context))
+            found.extend(_template_names(template, kind, region, context))
     suffix = config.environment_suffix
-    for kind in ("replica", "primary", "standby"):
-        stack_set = common.stack_set_name(suffix, kind)
-        names.append(Name(f"stack set {stack_set}", stack_set, STACK_SET_NAME))
-        names.append(
+    for kind in names.DEPLOY_ORDER:
+        stack_set = names.stack_set(suffix, kind)
+        found.append(Name(f"stack set {stack_set}", stack_set, STACK_SET_NAME))
+        found.append(
             Name(
                 f"the stacks of stack set {stack_set}",
-                STACK_INSTANCE_NAME.format(name=stack_set),
+                names.stack_instance_prefix(stack_set) + STACK_INSTANCE_ID,
                 STACK_NAME,
             )
         )
     for region in config.regions:
-        bucket = common.artifact_bucket(suffix, account, region)
-        names.append(Name(f"artifact bucket in {region}", bucket, S3_BUCKET))
-    return names
+        bucket = names.artifact_bucket(suffix, account, region)
+        found.append(Name(f"artifact bucket in {region}", bucket, S3_BUCKET))
+    return found
 
 
 # Resources whose generated id has a fixed shape, so a name built from their ``Ref`` can be

@@ -50,7 +50,9 @@ from troposphere.ec2 import (
     VPCEndpoint,
 )
 
-from .common import AUDIT_PREFIX, tags
+from handler.audit_key import AUDIT_KEY_PREFIX
+
+from .common import tags
 from .config import PROJECT, Config
 from .data import TableRef
 from .storage import BucketRef
@@ -163,7 +165,7 @@ def add_network(
             Effect=Allow,
             Principal=Principal("*"),
             Action=list(S3_CALLS),
-            Resource=[Sub(f"${{Bucket}}/{AUDIT_PREFIX}*", Bucket=bucket.arn)],
+            Resource=[Sub(f"${{Bucket}}/{AUDIT_KEY_PREFIX}*", Bucket=bucket.arn)],
             Condition=this_account,
         ),
     )

@@ -18,8 +18,8 @@ from troposphere import (
     Template,
 )
 
-from . import compute, data, kms, monitoring, params, routing, storage, trail
-from .common import SUFFIX_PARAM, add_parameter_group, add_parameters
+from . import compute, data, kms, monitoring, names, params, routing, storage, trail
+from .common import add_parameter_group, add_parameters
 from .config import Config
 from .service import add_service
 
@@ -98,10 +98,10 @@ def build_primary(config: Config) -> Template:
         },
     )
 
-    _output(template, "TableName", "Payments global table", Ref(table))
+    _output(template, names.TABLE_OUTPUT, "Payments global table", Ref(table))
     _output(template, "TableArn", "Payments table ARN in this region", GetAtt(table, "Arn"))
     _output(template, "TableStreamArn", "Payments table stream ARN", GetAtt(table, "StreamArn"))
-    _output(template, "AuditBucketName", "Audit bucket of this region", Ref(bucket))
+    _output(template, names.AUDIT_BUCKET_OUTPUT, "Audit bucket of this region", Ref(bucket))
     _output(template, "AccessLogBucketName", "Access logs of the audit bucket", Ref(access_logs))
     _output(template, "AlarmTopicArn", "SNS topic of the alarms", Ref(topic))
     _key_outputs(template, keys)
@@ -153,7 +153,7 @@ def _standby_health_alarms(template: Template, config: Config, topic_arn: object
 
 
 def export_name(thing: str) -> Sub:
-    return Sub(f"payment-${{{SUFFIX_PARAM}}}-{thing}")
+    return Sub(names.resource(names.SUB_SUFFIX, thing))
 
 
 def build_replica(config: Config) -> Template:
@@ -184,7 +184,7 @@ def build_replica(config: Config) -> Template:
             "bucket-name": ("Audit bucket of this region", Ref(bucket)),
         },
     )
-    _output(template, "AuditBucketName", "Audit bucket of this region", Ref(bucket))
+    _output(template, names.AUDIT_BUCKET_OUTPUT, "Audit bucket of this region", Ref(bucket))
     _output(template, "AccessLogBucketName", "Access logs of the audit bucket", Ref(access_logs))
     template.add_output(
         Output(

@@ -29,11 +29,11 @@ from troposphere.apigateway import (
 from troposphere.certificatemanager import Certificate, DomainValidationOption
 from troposphere.route53 import AliasTarget, RecordSetType
 
+from . import names
 from .api import ENDPOINT_ACCESS_MODE, SECURITY_POLICY
 from .common import (
     ARTIFACT_BUCKET_PARAM,
     ARTIFACT_PREFIX_PARAM,
-    SUFFIX_PARAM,
     Params,
     add_parameter_group,
     tags,
@@ -234,7 +234,9 @@ def add_failover_record(
             HostedZoneId=Ref(HOSTED_ZONE_PARAM),
             Name=Ref(DOMAIN_PARAM),
             Type="A",
-            SetIdentifier=Sub(f"payment-${{{SUFFIX_PARAM}}}-{role.lower()}-${{AWS::Region}}"),
+            SetIdentifier=Sub(
+                names.resource(names.SUB_SUFFIX, f"{role.lower()}-{names.SUB_REGION}")
+            ),
             Failover=role,
             HealthCheckId=Ref(health_check),
             AliasTarget=AliasTarget(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from troposphere import GetAtt, Output, Ref, Template
 from troposphere.route53 import HealthCheck
 
-from . import api, compute, dns, kms, monitoring, network, routing, waf
+from . import api, compute, dns, kms, monitoring, names, network, routing, waf
 from .common import Params
 from .config import Config
 from .data import TableRef
@@ -102,8 +102,8 @@ def _outputs(template: Template, service: Service) -> None:
         template.add_output(Output(title, Description=description, Value=value, **extra))
 
     functions, rest = service.functions, service.api
-    output("ApiUrl", "Invoke URL of the payment API stage in this region", service.url)
-    output("ApiId", "REST API id", Ref(rest.rest_api))
+    output(names.API_URL_OUTPUT, "Invoke URL of the payment API stage in this region", service.url)
+    output(names.API_ID_OUTPUT, "REST API id", Ref(rest.rest_api))
     output("ProcessorFunctionName", "Payment processor", Ref(functions.processor))
     output("AuditWriterFunctionName", "Audit writer", Ref(functions.audit_writer))
     output(
@@ -111,15 +111,17 @@ def _outputs(template: Template, service: Service) -> None:
         "Stream records that could not be audited",
         Ref(functions.failure_queue),
     )
-    output("HealthCheckId", "Route 53 health check of GET /health", Ref(service.health_check))
     output(
-        "CustomDomainUrl",
+        names.HEALTH_CHECK_OUTPUT, "Route 53 health check of GET /health", Ref(service.health_check)
+    )
+    output(
+        names.CUSTOM_DOMAIN_URL_OUTPUT,
         "URL of the custom domain (failover between the regions)",
         routing.domain_url(),
         routing.HAS_DOMAIN,
     )
     output(
-        "RegionalDomainName",
+        names.REGIONAL_DOMAIN_OUTPUT,
         "Regional endpoint of the custom domain in this region",
         GetAtt(service.domain.domain_name, "RegionalDomainName"),
         routing.HAS_DOMAIN,

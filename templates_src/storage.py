@@ -51,7 +51,10 @@ from troposphere.s3 import (
     VersioningConfiguration,
 )
 
-from .common import AUDIT_PREFIX, SUFFIX_PARAM, deny_insecure_transport, retain, suppress, tags
+from handler.audit_key import AUDIT_KEY_PREFIX
+
+from . import names
+from .common import deny_insecure_transport, retain, suppress, tags
 from .config import Config
 from .purge_role import purge_role_arn
 
@@ -79,9 +82,13 @@ _PRIVATE = PublicAccessBlockConfiguration(
 
 
 # Bucket names are global: account and region make them unique per deployment and region.
-_AUDIT_NAME = f"payment-${{{SUFFIX_PARAM}}}-audit-${{AWS::AccountId}}-${{AWS::Region}}"
+_AUDIT_NAME = names.regional_bucket(
+    names.SUB_SUFFIX, names.AUDIT_BUCKET, names.SUB_ACCOUNT, names.SUB_REGION
+)
 # The optional CloudTrail trail's bucket (trail.py), whose access logs go here too.
-TRAIL_NAME = f"payment-${{{SUFFIX_PARAM}}}-trail-${{AWS::AccountId}}-${{AWS::Region}}"
+TRAIL_NAME = names.regional_bucket(
+    names.SUB_SUFFIX, names.TRAIL_BUCKET, names.SUB_ACCOUNT, names.SUB_REGION
+)
 TRAIL_LOG_PREFIX = "trail-bucket/"
 
 
@@ -106,14 +113,14 @@ def local_audit_bucket() -> BucketRef:
     return BucketRef(audit_bucket_name(), Sub(f"arn:${{AWS::Partition}}:s3:::{_AUDIT_NAME}"))
 
 
-# "logs", not "access-logs": with a 20-character suffix, a 12-digit account and a 15-character
-# region, "access-logs" made 70 of S3's 63 characters (Bucket naming rules).
-ACCESS_LOG_BUCKET_THING = "logs"
+ACCESS_LOG_BUCKET_THING = names.ACCESS_LOG_BUCKET
 
 
 def access_log_bucket_name() -> Sub:
     return Sub(
-        f"payment-${{{SUFFIX_PARAM}}}-{ACCESS_LOG_BUCKET_THING}-${{AWS::AccountId}}-${{AWS::Region}}"
+        names.regional_bucket(
+            names.SUB_SUFFIX, ACCESS_LOG_BUCKET_THING, names.SUB_ACCOUNT, names.SUB_REGION
+        )
     )
 
 
@@ -341,7 +348,7 @@ def add_audit_bucket(
                 audit_key_arn,
                 access_log_bucket,
                 ACCESS_LOG_PREFIX,
-                records_prefix=AUDIT_PREFIX,
+                records_prefix=AUDIT_KEY_PREFIX,
             ),
             guard={"S3_BUCKET_REPLICATION_ENABLED": REPLICATION_REASON},
         )

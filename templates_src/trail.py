@@ -19,18 +19,18 @@ from troposphere import Equals, GetAtt, Parameter, Ref, Sub, Template
 from troposphere.cloudtrail import AdvancedEventSelector, AdvancedFieldSelector, Trail
 from troposphere.s3 import BucketPolicy
 
-from . import iam, logs, storage
-from .common import SUFFIX_PARAM, add_parameter_group, arn, name, retain, suppress, tags
+from . import iam, logs, names, storage
+from .common import add_parameter_group, arn, name, retain, suppress, tags
 from .config import Config
 
 ENABLE_TRAIL_PARAM = "EnableCloudTrail"
 TRAIL_ENABLED = "CloudTrailEnabled"
 TRAIL_BUCKET = "TrailBucket"
 TRAIL_LOG_GROUP = "AuditTrailLogGroup"
-TRAIL_LOG_GROUP_NAME = f"/aws/cloudtrail/payment-${{{SUFFIX_PARAM}}}-trail"
+TRAIL_LOG_GROUP_NAME = f"{names.TRAIL_LOG_PREFIX}{names.resource(names.SUB_SUFFIX, names.TRAIL)}"
 TRAIL_ARN = (
     "arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:"
-    f"trail/payment-${{{SUFFIX_PARAM}}}-trail"
+    f"trail/{names.resource(names.SUB_SUFFIX, names.TRAIL)}"
 )
 
 
@@ -144,14 +144,15 @@ def add_trail(
         )
     )
     table_arns = [
-        arn("dynamodb", f"table/payment-${{{SUFFIX_PARAM}}}-payments", region=region)
+        arn("dynamodb", f"table/{names.table(names.SUB_SUFFIX)}", region=region)
         for region in config.regions
     ]
     bucket_prefixes = [
         Sub(
-            f"arn:${{AWS::Partition}}:s3:::payment-${{{SUFFIX_PARAM}}}-{thing}-${{AWS::AccountId}}-"
+            "arn:${AWS::Partition}:s3:::"
+            + names.resource(names.SUB_SUFFIX, f"{thing}-{names.SUB_ACCOUNT}-")
         )
-        for thing in ("audit", storage.ACCESS_LOG_BUCKET_THING)
+        for thing in (names.AUDIT_BUCKET, names.ACCESS_LOG_BUCKET)
     ]
     log_group = logs.add_log_group(
         template,

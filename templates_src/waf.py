@@ -33,8 +33,8 @@ from troposphere.wafv2 import (
     WebACLRule,
 )
 
-from . import logs
-from .common import SUFFIX_PARAM, WAF_ENABLED, name, tags
+from . import logs, names
+from .common import WAF_ENABLED, name, tags
 from .config import Config
 
 RATE_LIMIT_PER_5_MIN = 2_000  # requests per client IP in any 5 minutes
@@ -139,7 +139,7 @@ def add_waf(template: Template, config: Config, *, rest_api: object, stage: obje
         template,
         config,
         "WafLogGroup",
-        Sub(f"aws-waf-logs-payment-${{{SUFFIX_PARAM}}}-api"),
+        Sub(f"{names.WAF_LOG_PREFIX}{names.resource(names.SUB_SUFFIX, names.API)}"),
         app_key_arn,
         condition=WAF_ENABLED,
     )

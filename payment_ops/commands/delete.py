@@ -80,7 +80,7 @@ def confirm_purge(suffix: str, yes: bool, stdin: TextIO, out: TextIO) -> None:
         )
     print(
         f"--purge-data permanently deletes the payments table, audit and artifact buckets and "
-        f"schedules the KMS keys of payment-{suffix} for deletion, in every region.",
+        f"schedules the KMS keys of {names.deployment(suffix)} for deletion, in every region.",
         file=out,
     )
     print(f"Type the environment suffix ({suffix}) to confirm: ", end="", file=out, flush=True)
@@ -166,8 +166,9 @@ def _delete_locked(
     elsewhere = found.without(admin_region)
     if elsewhere.stack_sets and not any(s.region == admin_region for s in found.stack_sets):
         raise DeployError(
-            f"payment-{suffix} is deployed from {', '.join(elsewhere.admin_regions())}, not "
-            f"from {admin_region} (--primary-region): {elsewhere.describe()}; nothing changed. "
+            f"{names.deployment(suffix)} is deployed from "
+            f"{', '.join(elsewhere.admin_regions())}, not from {admin_region} "
+            f"(--primary-region): {elsewhere.describe()}; nothing changed. "
             f"Re-run with {discovery.layout_flags(elsewhere)}",
             EXIT_USAGE,
         )
@@ -196,7 +197,9 @@ def _delete_locked(
     found_data = [data for data in found_data if not data.empty()]
     if not found_data:
         print(
-            "no retained data" if any(existed) else f"nothing to delete for payment-{suffix}",
+            "no retained data"
+            if any(existed)
+            else f"nothing to delete for {names.deployment(suffix)}",
             file=out,
         )
         return
@@ -213,7 +216,7 @@ def _delete_locked(
     retained.purge(
         aws, suffix, found_data, config.primary_region, config.kms_deletion_window_days, out
     )
-    print(f"purged payment-{suffix}: nothing retained", file=out)
+    print(f"purged {names.deployment(suffix)}: nothing retained", file=out)
 
 
 def _refuse_purge(suffix: str, live: discovery.Found, what_changed: str) -> DeployError:
@@ -225,7 +228,7 @@ def _refuse_purge(suffix: str, live: discovery.Found, what_changed: str) -> Depl
     else:
         first = "delete those stacks first, then purge"
     return DeployError(
-        f"refusing to purge payment-{suffix}: still deployed: {live.describe()}; "
+        f"refusing to purge {names.deployment(suffix)}: still deployed: {live.describe()}; "
         f"{what_changed}. {first[0].upper()}{first[1:]}",
         EXIT_USAGE,
     )

@@ -31,7 +31,7 @@ from typing import TextIO
 
 from payment_ops import paths
 from payment_ops.commands import exits
-from payment_ops.deployment import arguments, deploy
+from payment_ops.deployment import arguments, deploy, names
 from payment_ops.deployment.aws import Aws
 from payment_ops.deployment.errors import DeployError
 from payment_ops.drill import discovery
@@ -164,7 +164,9 @@ def own_emulator(config: config_module.Config, args: argparse.Namespace, out: Te
             Name=zone_name, CallerReference=f"failover-drill-{uuid.uuid4()}"
         )["HostedZone"]["Id"]
         zone_id = zone.rsplit("/", 1)[-1]
-        print(f"deploying payment-{config.environment_suffix} with {domain} ...", file=out)
+        print(
+            f"deploying {names.deployment(config.environment_suffix)} with {domain} ...", file=out
+        )
         request = deploy.DeployRequest(
             config=config,
             domain={routing.HOSTED_ZONE_PARAM: zone_id, routing.DOMAIN_PARAM: domain},

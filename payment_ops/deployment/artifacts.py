@@ -141,10 +141,10 @@ def ensure_bucket(aws: Aws, suffix: str, account: str, region: str, readers: lis
         Bucket=bucket,
         Tagging={
             "TagSet": [
-                {"Key": "Project", "Value": names.PROJECT_TAG[1]},
-                {"Key": "EnvironmentSuffix", "Value": suffix},
-                {"Key": "Environment", "Value": suffix},
-                {"Key": "ManagedBy", "Value": "scripts/deploy.py"},
+                {"Key": names.PROJECT_TAG[0], "Value": names.PROJECT_TAG[1]},
+                {"Key": names.SUFFIX_TAG, "Value": suffix},
+                {"Key": names.ENVIRONMENT_TAG, "Value": suffix},
+                {"Key": names.MANAGED_BY_TAG, "Value": "scripts/deploy.py"},
             ]
         },
     )

@@ -28,6 +28,7 @@ from templates_src import clients as client_template
 from templates_src.build import render
 from templates_src.config import Config
 
+from . import names
 from .aws import Aws, error_code
 from .errors import EXIT_FAILED, EXIT_USAGE, DeployError
 
@@ -90,7 +91,7 @@ def client_spec(client_id: str, principals: Sequence[str], external_id: str) -> 
 
 def stack_name(suffix: str, client_id: str) -> str:
     """The stack is named as its role: ``payment-<suffix>-client-<client_id>``."""
-    return f"payment-{suffix}-{client_template.ROLE_THING}{client_id}"
+    return names.client_role(suffix, client_id)
 
 
 class Clients:
@@ -188,7 +189,7 @@ class Clients:
 
     def _parameters(self, spec: ClientSpec) -> list[dict[str, str]]:
         values = {
-            "EnvironmentSuffix": self.config.environment_suffix,
+            names.SUFFIX_PARAM: self.config.environment_suffix,
             client_template.CLIENT_ID_PARAM: spec.client_id,
             client_template.TRUSTED_PRINCIPALS_PARAM: ",".join(spec.trusted_principals),
             client_template.EXTERNAL_ID_PARAM: spec.external_id,

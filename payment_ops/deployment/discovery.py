@@ -118,7 +118,9 @@ def stacks_in(aws: Aws, suffix: str, region: str) -> list[StackFound]:
     """Stacks of the suffix's stack sets in ``region`` (by name), and any other stack tagged
     with the suffix and the project (a stack set's tags are its stacks' tags)."""
     pattern = re.compile(
-        rf"^StackSet-payment-{re.escape(suffix)}-({'|'.join(names.DEPLOY_ORDER)})-"
+        "^"
+        + re.escape(names.stack_instance_prefix(names.stack_set(suffix, "")))
+        + f"({'|'.join(names.DEPLOY_ORDER)})-"
     )
     found = []
     cfn = aws.client("cloudformation", region)
@@ -127,7 +129,7 @@ def stacks_in(aws: Aws, suffix: str, region: str) -> list[StackFound]:
             if stack["StackStatus"] == "DELETE_COMPLETE":
                 continue
             tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
-            ours = tags.get("EnvironmentSuffix") == suffix and (
+            ours = tags.get(names.SUFFIX_TAG) == suffix and (
                 tags.get(names.PROJECT_TAG[0]) == names.PROJECT_TAG[1]
             )
             if ours or pattern.match(stack["StackName"]):

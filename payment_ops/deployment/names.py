@@ -1,43 +1,83 @@
-"""Names of everything the scripts create or look for: ``payment-<suffix>-<thing>``."""
+"""Names of everything the tools create or look for, as the tools' facade of the one owner,
+``templates_src/names.py``: nothing here spells a name or a formula, so the generator's
+configuration check (templates_src/naming.py) proves the very names deploy uses."""
 
 from __future__ import annotations
 
-from templates_src import common
+from templates_src.config import PROJECT
+from templates_src.names import (
+    ACCOUNT_BASELINE_STACK_SET,
+    ALARM_EMAIL_PARAM,
+    API_ID_OUTPUT,
+    API_URL_OUTPUT,
+    ARTIFACT_BUCKET_PARAM,
+    ARTIFACT_PREFIX_PARAM,
+    AUDIT_BUCKET_OUTPUT,
+    AUDIT_WRITER_FUNCTION,
+    CODE_KEY_PARAM,
+    CUSTOM_DOMAIN_URL_OUTPUT,
+    DELETE_ORDER,
+    DEPLOY_ORDER,
+    ENVIRONMENT_TAG,
+    HEALTH_CHECK_OUTPUT,
+    MANAGED_BY_TAG,
+    PROCESSOR_FUNCTION,
+    REGIONAL_DOMAIN_OUTPUT,
+    ROLES_STACK,
+    SUFFIX_PARAM,
+    SUFFIX_TAG,
+    TABLE_OUTPUT,
+    artifact_bucket,
+    artifact_prefix,
+    audit_bucket,
+    client_role,
+    deployment,
+    key_alias,
+    log_group_prefixes,
+    prefix,
+    resource,
+    stack_instance_prefix,
+    stack_set,
+    table,
+)
+from templates_src.names import PROJECT_TAG as PROJECT_TAG_KEY
 
-PROJECT_TAG = ("Project", "payment-infrastructure")
-ROLES_STACK = "payment-stackset-roles"
+__all__ = [
+    "ACCOUNT_BASELINE_STACK_SET",
+    "ALARM_EMAIL_PARAM",
+    "API_ID_OUTPUT",
+    "API_URL_OUTPUT",
+    "ARTIFACT_BUCKET_PARAM",
+    "ARTIFACT_PREFIX_PARAM",
+    "AUDIT_BUCKET_OUTPUT",
+    "AUDIT_WRITER_FUNCTION",
+    "CODE_KEY_PARAM",
+    "CUSTOM_DOMAIN_URL_OUTPUT",
+    "DELETE_ORDER",
+    "DEPLOY_ORDER",
+    "ENVIRONMENT_TAG",
+    "HEALTH_CHECK_OUTPUT",
+    "MANAGED_BY_TAG",
+    "PROCESSOR_FUNCTION",
+    "PROJECT_TAG",
+    "REGIONAL_DOMAIN_OUTPUT",
+    "ROLES_STACK",
+    "SUFFIX_PARAM",
+    "SUFFIX_TAG",
+    "TABLE_OUTPUT",
+    "artifact_bucket",
+    "artifact_prefix",
+    "audit_bucket",
+    "client_role",
+    "deployment",
+    "key_alias",
+    "log_group_prefixes",
+    "prefix",
+    "resource",
+    "stack_instance_prefix",
+    "stack_set",
+    "table",
+]
 
-
-# The replica regions' keys and buckets come before the primary's global table; the standby
-# service in the replica regions needs the table replica the primary made.
-DEPLOY_ORDER = ("replica", "primary", "standby")
-DELETE_ORDER = tuple(reversed(DEPLOY_ORDER))
-
-
-def stack_set(suffix: str, kind: str) -> str:
-    """``kind`` is one of ``DEPLOY_ORDER``."""
-    return common.stack_set_name(suffix, kind)
-
-
-def artifact_prefix(suffix: str, account: str) -> str:
-    # The StackSet execution role may touch payment-* buckets only. The generator owns the
-    # formula, so its configuration check proves the very names deploy uses.
-    return common.artifact_prefix(suffix, account)
-
-
-def artifact_bucket(suffix: str, account: str, region: str) -> str:
-    """``<prefix>-<region>``: the standby template finds its region's bucket by the prefix."""
-    return common.artifact_bucket(suffix, account, region)
-
-
-def audit_bucket(suffix: str, account: str, region: str) -> str:
-    return f"payment-{suffix}-audit-{account}-{region}"
-
-
-def table(suffix: str) -> str:
-    return f"payment-{suffix}-payments"
-
-
-# The account baseline's stack set: one per account, shared by every environment, so outside
-# the payment-<suffix>-* names an environment's discovery and delete act on.
-ACCOUNT_BASELINE_STACK_SET = "PaymentAccountBaseline"
+# The tag every resource of the project carries (CONTRACT §1), as a (key, value) pair.
+PROJECT_TAG = (PROJECT_TAG_KEY, PROJECT)

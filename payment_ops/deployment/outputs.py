@@ -33,7 +33,7 @@ def standby_health_checks(
     found = {}
     for region in sorted(held.regions() & set(config.replica_regions)):
         for output in readable_outputs(aws, cfn, name, accounts[0], region, out):
-            if output["OutputKey"] == "HealthCheckId":
+            if output["OutputKey"] == names.HEALTH_CHECK_OUTPUT:
                 found[region] = output.get("OutputValue", "")
     return found
 

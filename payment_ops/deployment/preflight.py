@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from templates_src import common
 from templates_src.config import Config
 
+from . import names
 from .aws import error_code
 from .errors import EXIT_USAGE, DeployError
 
@@ -28,10 +28,8 @@ def wanted_reservations(config: Config) -> dict[str, int]:
     """Function name -> the reservation the configuration asks for (in every region)."""
     suffix = config.environment_suffix
     wanted = {
-        common.function_name(suffix, common.PROCESSOR_FUNCTION): (
-            config.processor_reserved_concurrency
-        ),
-        common.function_name(suffix, common.AUDIT_WRITER_FUNCTION): (
+        names.resource(suffix, names.PROCESSOR_FUNCTION): (config.processor_reserved_concurrency),
+        names.resource(suffix, names.AUDIT_WRITER_FUNCTION): (
             config.audit_writer_reserved_concurrency
         ),
     }

@@ -50,8 +50,8 @@ def refuse_other_layout(
         return
     suffix = config.environment_suffix
     raise DeployError(
-        f"payment-{suffix} is already deployed with another layout: {found.describe()}; this "
-        f"run names primary {config.primary_region}, replicas "
+        f"{names.deployment(suffix)} is already deployed with another layout: "
+        f"{found.describe()}; this run names primary {config.primary_region}, replicas "
         f"{','.join(config.replica_regions)}; nothing changed. Deploy it with "
         f"{discovery.layout_flags(found)}; to move its primary region, delete it "
         f"(scripts/delete.py --environment-suffix {suffix} {discovery.layout_flags(found)}) and "
@@ -85,7 +85,8 @@ def refuse_retained_data(
             blocking.append(f"{region}: {', '.join(things)}")
     if blocking:
         raise DeployError(
-            f"retained data of an earlier payment-{suffix} is in the way: {'; '.join(blocking)}; "
+            f"retained data of an earlier {names.deployment(suffix)} is in the way: "
+            f"{'; '.join(blocking)}; "
             "nothing changed. Remove it with scripts/delete.py --environment-suffix "
             f"{suffix} --purge-data (it is deleted for good), or keep it and deploy with another "
             "--environment-suffix",

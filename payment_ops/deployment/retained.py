@@ -66,7 +66,7 @@ def find(aws: Aws, suffix: str, account: str, region: str, *, keys: bool = True)
     data.buckets = _buckets(aws, suffix, account, region)
     data.log_groups = _log_groups(aws, suffix, region)
     kms = aws.client("kms", region)
-    prefix = f"alias/payment-{suffix}-"
+    prefix = names.key_alias(suffix, "")
     for page in kms.get_paginator("list_aliases").paginate():
         data.aliases += [
             a["AliasName"] for a in page["Aliases"] if a["AliasName"].startswith(prefix)
@@ -84,7 +84,7 @@ def find(aws: Aws, suffix: str, account: str, region: str, *, keys: bool = True)
                 for t in kms.list_resource_tags(KeyId=key["KeyId"]).get("Tags", [])
             }
             if (
-                tags.get("EnvironmentSuffix") == suffix
+                tags.get(names.SUFFIX_TAG) == suffix
                 and tags.get(names.PROJECT_TAG[0]) == names.PROJECT_TAG[1]
             ):
                 data.keys.append(key["KeyId"])
@@ -99,7 +99,7 @@ def regions(aws: Aws, suffix: str, account: str, region: str) -> list[str]:
     marker = f"-{account}-"
     for bucket in aws.client("s3", region).list_buckets().get("Buckets", []):
         name = bucket["Name"]
-        if name.startswith(f"payment-{suffix}-") and marker in name:
+        if name.startswith(names.prefix(suffix)) and marker in name:
             found.add(name.rsplit(marker, 1)[1])
     return sorted(found)
 
@@ -119,11 +119,7 @@ def in_the_way(data: RegionData, suffix: str, account: str) -> list[str]:
 def log_group_prefixes(suffix: str) -> tuple[str, ...]:
     """The names of every log group the templates create (templates_src/kms.py grants the app
     key to exactly these), retained on stack delete like the other records."""
-    return (
-        f"/aws/lambda/payment-{suffix}-",
-        f"/aws/apigateway/payment-{suffix}-",
-        f"aws-waf-logs-payment-{suffix}-",
-    )
+    return names.log_group_prefixes(suffix)
 
 
 def _log_groups(aws: Aws, suffix: str, region: str) -> list[str]:
@@ -144,7 +140,7 @@ def _buckets(aws: Aws, suffix: str, account: str, region: str) -> list[str]:
     found = []
     for bucket in s3.list_buckets().get("Buckets", []):
         name = bucket["Name"]
-        if not (name.startswith(f"payment-{suffix}-") and name.endswith(f"-{account}-{region}")):
+        if not (name.startswith(names.prefix(suffix)) and name.endswith(f"-{account}-{region}")):
             continue
         if name != artifacts:
             try:
@@ -153,7 +149,7 @@ def _buckets(aws: Aws, suffix: str, account: str, region: str) -> list[str]:
                 if error_code(error) in ("NoSuchTagSet", "NoSuchBucket"):
                     continue
                 raise
-            if {"Key": "EnvironmentSuffix", "Value": suffix} not in tags:
+            if {"Key": names.SUFFIX_TAG, "Value": suffix} not in tags:
                 continue
         found.append(name)
     return sorted(found)

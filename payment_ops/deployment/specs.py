@@ -90,12 +90,12 @@ def _specs(
 ) -> Specs:
     suffix = config.environment_suffix
     code_key = build.manifest["handler_code_key"]
-    replica = {"EnvironmentSuffix": suffix, "AlarmEmail": config.alarm_email}
+    replica = {names.SUFFIX_PARAM: suffix, names.ALARM_EMAIL_PARAM: config.alarm_email}
     primary = {
         **replica,
         **inputs.domain,
-        "ArtifactBucketName": buckets[config.primary_region],
-        "HandlerCodeKey": code_key,
+        names.ARTIFACT_BUCKET_PARAM: buckets[config.primary_region],
+        names.CODE_KEY_PARAM: code_key,
         **{
             regions_module.standby_health_check_parameter(region): inputs.health_checks.get(
                 region, ""
@@ -104,11 +104,11 @@ def _specs(
         },
     }
     standby = {
-        "EnvironmentSuffix": suffix,
+        names.SUFFIX_PARAM: suffix,
         **inputs.domain,
         # Each region reads its code from <prefix>-<region>, the bucket upload_artifacts filled.
-        "ArtifactBucketPrefix": names.artifact_prefix(suffix, administrator),
-        "HandlerCodeKey": code_key,
+        names.ARTIFACT_PREFIX_PARAM: names.artifact_prefix(suffix, administrator),
+        names.CODE_KEY_PARAM: code_key,
         routing.SECONDARY_REGION_PARAM: config.replica_regions[0],
     }
     specs = []
@@ -120,7 +120,7 @@ def _specs(
         specs.append(
             stacksets.StackSetSpec(
                 name=names.stack_set(suffix, kind),
-                description=f"payment-{suffix}: {kind} region(s) of the payment system",
+                description=f"{names.deployment(suffix)}: {kind} region(s) of the payment system",
                 template_body=build.text(file_name),
                 template_url=urls.get(file_name),
                 parameters=dict(parameters),

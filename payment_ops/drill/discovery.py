@@ -103,7 +103,12 @@ def discover(aws: Any, config: Config) -> tuple[Deployment | None, list[str]]:
                 aws, admin, names.stack_set(suffix, "replica"), account, region, problems
             )
             outputs = {**(replica or {}), **outputs}
-        wanted = ("HealthCheckId", "RegionalDomainName", "ApiId", "ApiUrl")
+        wanted = (
+            names.HEALTH_CHECK_OUTPUT,
+            names.REGIONAL_DOMAIN_OUTPUT,
+            names.API_ID_OUTPUT,
+            names.API_URL_OUTPUT,
+        )
         missing = [key for key in wanted if not outputs.get(key)]
         if missing:
             problems.append(
@@ -113,12 +118,12 @@ def discover(aws: Any, config: Config) -> tuple[Deployment | None, list[str]]:
         sides[role] = Side(
             role=role,
             region=region,
-            health_check_id=outputs["HealthCheckId"],
-            regional_domain_name=outputs["RegionalDomainName"].lower().rstrip("."),
-            api_id=outputs["ApiId"],
-            stage=outputs["ApiUrl"].rstrip("/").rsplit("/", 1)[-1],
+            health_check_id=outputs[names.HEALTH_CHECK_OUTPUT],
+            regional_domain_name=outputs[names.REGIONAL_DOMAIN_OUTPUT].lower().rstrip("."),
+            api_id=outputs[names.API_ID_OUTPUT],
+            stage=outputs[names.API_URL_OUTPUT].rstrip("/").rsplit("/", 1)[-1],
             table_stream_arn=outputs.get("TableStreamArn", ""),
-            audit_bucket=outputs.get("AuditBucketName")
+            audit_bucket=outputs.get(names.AUDIT_BUCKET_OUTPUT)
             or names.audit_bucket(suffix, account, region),
         )
     if problems:

@@ -28,6 +28,7 @@ from typing import Any, TextIO
 
 from botocore.config import Config
 
+from handler.audit_key import audit_key
 from payment_ops.deployment.aws import error_code
 from payment_ops.deployment.clients import Clients, client_spec
 from payment_ops.deployment.partition import partition
@@ -239,11 +240,6 @@ class LocalPayments:
             if error_code(error) in ("404", "NoSuchKey", "NotFound"):
                 return False
             raise
-
-
-def audit_key(payment_id: str, created: datetime) -> str:
-    """CONTRACT §2: ``payments/YYYY/MM/DD/<payment_id>.json``, dated by the payment."""
-    return f"payments/{created:%Y/%m/%d}/{payment_id}.json"
 
 
 def _payment_request(

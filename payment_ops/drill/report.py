@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from payment_ops.deployment import names
+
 from .discovery import Deployment
 from .probes import PaymentCounts
 from .replication import Latency
@@ -76,7 +78,7 @@ class Report:
         d = self.deployment
         print("", file=out)
         print(
-            f"failover drill ({self.mode}): payment-{self.environment_suffix}, "
+            f"failover drill ({self.mode}): {names.deployment(self.environment_suffix)}, "
             f"{d.domain_name if d else 'domain unknown'}",
             file=out,
         )

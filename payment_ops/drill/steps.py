@@ -33,7 +33,7 @@ def restore(aws: Any, config: config_module.Config, out: TextIO) -> int:
     admin = aws.client("cloudformation", config.primary_region)
     account = aws.client("sts", config.primary_region).get_caller_identity()["Account"]
     outputs = stacksets.instance_outputs(aws, admin, name, account, config.primary_region)
-    found = [o["OutputValue"] for o in outputs if o["OutputKey"] == "HealthCheckId"]
+    found = [o["OutputValue"] for o in outputs if o["OutputKey"] == names.HEALTH_CHECK_OUTPUT]
     if not found:
         print(
             f"failover-drill: {name} in {config.primary_region} has no HealthCheckId output",

@@ -28,6 +28,8 @@ from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.moto_api._internal import mock_random
 
+from templates_src import names
+
 from . import deletion, iam_check
 
 
@@ -72,7 +74,7 @@ def _instance_deploy(self: cfn.StackInstance, template: str, stackset_parameters
     try:
         if self.stack is None:
             # CloudFormation names instance stacks StackSet-<stack set name>-<uuid>.
-            stack_name = f"StackSet-{self.name}-{mock_random.uuid4()}"
+            stack_name = f"{names.stack_instance_prefix(self.name)}{mock_random.uuid4()}"
             try:
                 with _as_execution_role(self, stack_name, "create"):
                     self.stack = backend.create_stack(

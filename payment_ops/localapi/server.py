@@ -153,7 +153,8 @@ class LocalApi:
         options = self.options
         log = io.StringIO()
         print(
-            f"deploying payment-{options.environment_suffix} into {self.endpoint_url} ...",
+            f"deploying {names.deployment(options.environment_suffix)} into "
+            f"{self.endpoint_url} ...",
             file=self.out,
             flush=True,
         )
@@ -230,12 +231,12 @@ class LocalApi:
 
     def _wire(self) -> None:
         region = self.region
-        stage = self.output("ApiUrl").rstrip("/").rsplit("/", 1)[-1]
+        stage = self.output(names.API_URL_OUTPUT).rstrip("/").rsplit("/", 1)[-1]
 
         def aws(service: str, service_region: str) -> Any:
             return self.client(service, service_region)
 
-        self.api = read_api(aws, region, self.output("ApiId"), stage)
+        self.api = read_api(aws, region, self.output(names.API_ID_OUTPUT), stage)
         functions: dict[str, LocalFunction] = {}
         for resource in self.api.resources:
             for method in resource.methods.values():
@@ -299,8 +300,8 @@ class LocalApi:
             "region": self.api.region,
             "environment_suffix": suffix,
             "stage": self.api.stage,
-            "table": self.outputs.get("TableName", names.table(suffix)),
-            "audit_bucket": self.output("AuditBucketName"),
+            "table": self.outputs.get(names.TABLE_OUTPUT, names.table(suffix)),
+            "audit_bucket": self.output(names.AUDIT_BUCKET_OUTPUT),
             "limits": self.gateway.describe_limits(),
             "pid": os.getpid(),
         }
@@ -339,7 +340,7 @@ class LocalApi:
             f"{credentials.expiration}; local and throw-away)",
             *(f"limits:    {line}" for line in self.gateway.describe_limits()),
             f"audit:     {audit or 'no stream mapping deployed'}  -> s3://"
-            f"{self.output('AuditBucketName')}",
+            f"{self.output(names.AUDIT_BUCKET_OUTPUT)}",
             "try it:",
             f"  {exports}",
             f"  {curl}",

@@ -18,14 +18,15 @@ import pytest
 from payment_ops.commands import delete as delete_script
 from payment_ops.commands import deploy as deploy_script
 from payment_ops.commands import failover_drill, run_taskcat
+from templates_src import names
 
 from .conftest import ACCOUNT, PRIMARY, Result
 
 pytestmark = pytest.mark.integration
 
 SUFFIX = "badin"
-TABLE = f"payment-{SUFFIX}-payments"
-AUDIT = f"payment-{SUFFIX}-audit-{ACCOUNT}-{PRIMARY}"
+TABLE = names.table(SUFFIX)
+AUDIT = names.audit_bucket(SUFFIX, ACCOUNT, PRIMARY)
 
 
 def _run(main: Callable[..., int], argv: list[str], **kwargs: Any) -> Result:

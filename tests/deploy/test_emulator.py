@@ -19,6 +19,8 @@ from botocore.exceptions import ClientError
 
 from templates_src import build as build_module
 from templates_src import config as config_module
+from templates_src import names
+from templates_src import regions as regions_module
 
 from .conftest import ACCOUNT, PRIMARY, REPLICA, ROOT, operation_outcome
 
@@ -26,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 SUFFIX = "emu"
 EMAIL = "alarms@example.com"  # so the conditional e-mail subscription exists too
-ARTIFACT_PREFIX = f"payment-{SUFFIX}-code-{ACCOUNT}"
+ARTIFACT_PREFIX = names.artifact_prefix(SUFFIX, ACCOUNT)
 ARTIFACTS = f"{ARTIFACT_PREFIX}-{PRIMARY}"
 DOMAIN = "pay.example.com"  # so the conditional custom domain and failover records exist too
 # Declared but not created, by design: Route 53 health-check metrics exist only in us-east-1,
@@ -86,7 +88,7 @@ def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
             **source,
         )["StackId"]
 
-    common = {"EnvironmentSuffix": SUFFIX, "AlarmEmail": EMAIL}
+    common = {names.SUFFIX_PARAM: SUFFIX, names.ALARM_EMAIL_PARAM: EMAIL}
     return {
         build_module.STACKSET_ROLES: (
             PRIMARY,
@@ -132,10 +134,12 @@ def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
                     **common,
                     **_switched_on(built / build_module.PRIMARY),
                     **domain,
-                    "ArtifactBucketName": ARTIFACTS,
-                    "HandlerCodeKey": manifest["handler_code_key"],
+                    names.ARTIFACT_BUCKET_PARAM: ARTIFACTS,
+                    names.CODE_KEY_PARAM: manifest["handler_code_key"],
                     # Any id: the alarm on the standby's check exists once deploy passes one.
-                    "HealthCheckIdUsWest2": "00000000-0000-4000-8000-000000000000",
+                    regions_module.standby_health_check_parameter(
+                        REPLICA
+                    ): "00000000-0000-4000-8000-000000000000",
                 },
                 TemplateURL=f"https://{ARTIFACTS}.s3.{PRIMARY}.amazonaws.com/primary.json",
             ),
@@ -147,11 +151,11 @@ def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
                 "standby",
                 REPLICA,
                 {
-                    "EnvironmentSuffix": SUFFIX,
+                    names.SUFFIX_PARAM: SUFFIX,
                     **_switched_on(built / build_module.STANDBY),
                     **domain,
-                    "ArtifactBucketPrefix": ARTIFACT_PREFIX,
-                    "HandlerCodeKey": manifest["handler_code_key"],
+                    names.ARTIFACT_PREFIX_PARAM: ARTIFACT_PREFIX,
+                    names.CODE_KEY_PARAM: manifest["handler_code_key"],
                 },
                 TemplateURL=f"https://{ARTIFACTS}.s3.{PRIMARY}.amazonaws.com/standby.json",
             ),
@@ -185,7 +189,7 @@ def test_every_resource_type_in_the_built_templates_is_created(aws, built, stack
 
 
 def test_global_table_has_a_replica_in_every_region(aws, stacks):
-    table = f"payment-{SUFFIX}-payments"
+    table = names.table(SUFFIX)
     for region in (PRIMARY, REPLICA):
         ddb = aws("dynamodb", region)
         description = ddb.describe_table(TableName=table)["Table"]
@@ -196,7 +200,7 @@ def test_global_table_has_a_replica_in_every_region(aws, stacks):
         assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
     # The stream consumer is wired to the real stream (GetAtt StreamArn).
     mappings = aws("lambda").list_event_source_mappings(
-        FunctionName=f"payment-{SUFFIX}-audit-writer"
+        FunctionName=names.resource(SUFFIX, names.AUDIT_WRITER_FUNCTION)
     )
     stream = aws("dynamodb").describe_table(TableName=table)["Table"]["LatestStreamArn"]
     assert [m["EventSourceArn"] for m in mappings["EventSourceMappings"]] == [stream]
@@ -204,7 +208,9 @@ def test_global_table_has_a_replica_in_every_region(aws, stacks):
 
 def test_api_stage_throttle_and_a_signed_process_method(aws, stacks):
     apigw = aws("apigateway")
-    api = next(a for a in apigw.get_rest_apis()["items"] if a["name"] == f"payment-{SUFFIX}-api")
+    api = next(
+        a for a in apigw.get_rest_apis()["items"] if a["name"] == names.resource(SUFFIX, names.API)
+    )
     stage = apigw.get_stage(restApiId=api["id"], stageName="prod")
     assert stage["tracingEnabled"] is True
     assert stage["accessLogSettings"]["destinationArn"].endswith(
@@ -228,10 +234,12 @@ def test_api_stage_throttle_and_a_signed_process_method(aws, stacks):
 
 def test_alarms_topic_policy_and_subscription(aws, stacks):
     for region in (PRIMARY, REPLICA):
-        alarms = aws("cloudwatch", region).describe_alarms(AlarmNamePrefix=f"payment-{SUFFIX}-")[
+        alarms = aws("cloudwatch", region).describe_alarms(AlarmNamePrefix=names.prefix(SUFFIX))[
             "MetricAlarms"
         ]
-        throttles = next(a for a in alarms if a["AlarmName"] == f"payment-{SUFFIX}-table-throttles")
+        throttles = next(
+            a for a in alarms if a["AlarmName"] == names.resource(SUFFIX, "table-throttles")
+        )
         assert {m["Id"] for m in throttles["Metrics"]} == {"reads", "writes", "throttled"}
         topic = next(a for a in throttles["AlarmActions"])
         sns = aws("sns", region)
@@ -243,16 +251,19 @@ def test_alarms_topic_policy_and_subscription(aws, stacks):
         ]
         subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
         assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", EMAIL)]
-    primary_alarms = aws("cloudwatch").describe_alarms(AlarmNamePrefix=f"payment-{SUFFIX}-")[
+    primary_alarms = aws("cloudwatch").describe_alarms(AlarmNamePrefix=names.prefix(SUFFIX))[
         "MetricAlarms"
     ]
     assert len(primary_alarms) == 18
     # Health-check status alarms live where Route 53 publishes the metric (us-east-1): the
     # primary's own check and the standby's in us-west-2.
     health = {a["AlarmName"]: a for a in primary_alarms if a.get("Namespace") == "AWS/Route53"}
-    assert set(health) == {f"payment-{SUFFIX}-api-health", f"payment-{SUFFIX}-api-health-{REPLICA}"}
+    assert set(health) == {
+        names.resource(SUFFIX, "api-health"),
+        names.resource(SUFFIX, f"api-health-{REPLICA}"),
+    }
     standby_alarms = aws("cloudwatch", REPLICA).describe_alarms(
-        AlarmNamePrefix=f"payment-{SUFFIX}-api-health"
+        AlarmNamePrefix=names.resource(SUFFIX, "api-health")
     )["MetricAlarms"]
     assert standby_alarms == []
 
@@ -260,7 +271,7 @@ def test_alarms_topic_policy_and_subscription(aws, stacks):
 def test_audit_bucket_settings_and_policy(aws, stacks):
     for region in (PRIMARY, REPLICA):
         s3 = aws("s3", region)
-        bucket = f"payment-{SUFFIX}-audit-{ACCOUNT}-{region}"
+        bucket = names.audit_bucket(SUFFIX, ACCOUNT, region)
         assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
         assert all(
             s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values()
@@ -282,7 +293,7 @@ def test_tags_reach_keys_and_parameters(aws, stacks):
     alias = next(
         a
         for a in kms.list_aliases()["Aliases"]
-        if a["AliasName"] == f"alias/payment-{SUFFIX}-table"
+        if a["AliasName"] == names.key_alias(SUFFIX, "table")
     )
     tags = {
         t["TagKey"]: t["TagValue"]
@@ -291,7 +302,7 @@ def test_tags_reach_keys_and_parameters(aws, stacks):
     assert tags["EnvironmentSuffix"] == SUFFIX and tags["Project"] == "payment-infrastructure"
     ssm = aws("ssm", REPLICA)
     parameter = ssm.get_parameter(Name=f"/payment/{SUFFIX}/table-name")["Parameter"]
-    assert parameter["Value"] == f"payment-{SUFFIX}-payments"
+    assert parameter["Value"] == names.table(SUFFIX)
     tag_list = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=parameter["Name"])[
         "TagList"
     ]
@@ -304,7 +315,7 @@ def test_deleting_the_primary_stack_removes_what_it_owns_and_keeps_retained_data
 
     assert aws("apigateway").get_rest_apis()["items"] == []
     assert (
-        aws("cloudwatch").describe_alarms(AlarmNamePrefix=f"payment-{SUFFIX}-")["MetricAlarms"]
+        aws("cloudwatch").describe_alarms(AlarmNamePrefix=names.prefix(SUFFIX))["MetricAlarms"]
         == []
     )
     checks = aws("route53").list_health_checks()["HealthChecks"]
@@ -314,8 +325,8 @@ def test_deleting_the_primary_stack_removes_what_it_owns_and_keeps_retained_data
     assert aws("lambda").list_functions()["Functions"] == []
     # Retained: the table in every region, the bucket with its policy, the keys.
     for table_region in (PRIMARY, REPLICA):
-        aws("dynamodb", table_region).describe_table(TableName=f"payment-{SUFFIX}-payments")
-    bucket = f"payment-{SUFFIX}-audit-{ACCOUNT}-{PRIMARY}"
+        aws("dynamodb", table_region).describe_table(TableName=names.table(SUFFIX))
+    bucket = names.audit_bucket(SUFFIX, ACCOUNT, PRIMARY)
     assert aws("s3").get_bucket_policy(Bucket=bucket)["Policy"]
     keys = [k for k in aws("kms").list_keys()["Keys"]]
     assert len(keys) == 3

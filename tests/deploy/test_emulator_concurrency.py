@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from payment_ops.emulator import Emulator, lambda_concurrency
+from templates_src import names
 
 from .conftest import EMULATOR_ENV, PRIMARY, UNSET, deploy_args, run_deploy
 
@@ -92,8 +93,8 @@ def test_deploy_that_would_leave_under_100_unreserved_stops_before_any_change(
     (line,) = result.err.strip().splitlines()
     assert "100" in line and PRIMARY in line and "Traceback" not in result.err
     held = aws("cloudformation").list_stack_sets(Status="ACTIVE")["Summaries"]
-    assert not [s for s in held if s["StackSetName"].startswith(f"payment-{suffix}-")]
+    assert not [s for s in held if s["StackSetName"].startswith(names.prefix(suffix))]
     assert not [
         f for f in aws("lambda").list_functions()["Functions"]
-        if f["FunctionName"].startswith(f"payment-{suffix}-")
+        if f["FunctionName"].startswith(names.prefix(suffix))
     ]  # fmt: skip

@@ -8,6 +8,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
+from templates_src import names
+
 from .conftest import ACCOUNT, REPLICA, deploy_args, run_deploy
 
 pytestmark = pytest.mark.integration
@@ -119,8 +121,8 @@ def test_a_failed_first_deploy_re_runs_clean(aws, emulator, tmp_path):
     assert REPLICA in first.err and "AlreadyExists" in first.err
     # Nothing the failed creation made is left to collide with the retry.
     for bucket in (
-        f"payment-{SUFFIX}-audit-{ACCOUNT}-{REPLICA}",
-        f"payment-{SUFFIX}-logs-{ACCOUNT}-{REPLICA}",
+        names.audit_bucket(SUFFIX, ACCOUNT, REPLICA),
+        names.access_log_bucket(SUFFIX, ACCOUNT, REPLICA),
     ):
         with pytest.raises(ClientError):
             aws("s3", REPLICA).head_bucket(Bucket=bucket)
@@ -130,7 +132,7 @@ def test_a_failed_first_deploy_re_runs_clean(aws, emulator, tmp_path):
 
     assert second.code == 0, second.err
     assert "already exists" not in (second.out + second.err).lower()
-    aws("dynamodb", REPLICA).describe_table(TableName=f"payment-{SUFFIX}-payments")
+    aws("dynamodb", REPLICA).describe_table(TableName=names.table(SUFFIX))
     # The keys of the rolled-back creation are scheduled for deletion, not left enabled.
     enabled_ours = []
     for key in kms.list_keys()["Keys"]:

@@ -15,16 +15,19 @@ import shutil
 import signal
 import urllib.parse
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from handler.audit_key import AUDIT_KEY_PREFIX, audit_key
 from payment_ops.commands import failover_drill
 from payment_ops.deployment import clients
 from payment_ops.deployment.aws import Aws as DrillAws
 from payment_ops.drill import inversion, probes
 from payment_ops.localapi.iam_auth import SESSION_PATH
 from templates_src import config as config_module
+from templates_src import names
 
 from .conftest import ACCOUNT, PRIMARY, REPLICA, deploy_args, run_cli, run_deploy
 
@@ -33,8 +36,8 @@ pytestmark = pytest.mark.integration
 SUFFIX = "drill"
 ZONE = "example.com"
 DOMAIN = f"pay.{ZONE}"
-TABLE = f"payment-{SUFFIX}-payments"
-AUDIT_BUCKET = f"payment-{SUFFIX}-audit-{ACCOUNT}-{REPLICA}"
+TABLE = names.table(SUFFIX)
+AUDIT_BUCKET = names.audit_bucket(SUFFIX, ACCOUNT, REPLICA)
 PAYMENTS = 3
 
 
@@ -112,14 +115,13 @@ def test_drill_fails_over_to_the_secondary_and_restores(emulator, aws, deployed,
     # ... and each one audited in the secondary region's bucket, dated by the payment.
     keys = {
         o["Key"]
-        for o in aws("s3", REPLICA).list_objects_v2(Bucket=AUDIT_BUCKET, Prefix="payments/")[
+        for o in aws("s3", REPLICA).list_objects_v2(Bucket=AUDIT_BUCKET, Prefix=AUDIT_KEY_PREFIX)[
             "Contents"
         ]
     }
     for item in items:
-        created = item["created_at"]["S"]
-        day = created[:10].replace("-", "/")
-        assert f"payments/{day}/{item['payment_id']['S']}.json" in keys
+        created = datetime.strptime(item["created_at"]["S"][:10], "%Y-%m-%d")
+        assert audit_key(item["payment_id"]["S"], created) in keys
     assert not inverted(aws, primary_check)
 
     # Each payment was signed by the drill's client, and recorded as its payment.

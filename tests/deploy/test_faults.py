@@ -8,15 +8,17 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
+from templates_src import names
+
 from .conftest import ACCOUNT, PRIMARY, REPLICA, deploy_args, run_cli, run_delete, run_deploy
 
 pytestmark = pytest.mark.integration
 
 SUFFIX = "test-fault"  # a throw-away suffix: GOVERNANCE lock, so the purge can empty it
 EXTRA = "eu-west-1"
-REPLICA_SET = f"payment-{SUFFIX}-replica"
-PRIMARY_SET = f"payment-{SUFFIX}-primary"
-STANDBY_SET = f"payment-{SUFFIX}-standby"
+REPLICA_SET = names.stack_set(SUFFIX, "replica")
+PRIMARY_SET = names.stack_set(SUFFIX, "primary")
+STANDBY_SET = names.stack_set(SUFFIX, "standby")
 # Not retained data (deploy would refuse that up front): a parameter someone else created.
 CONFLICT = f"/payment/{SUFFIX}/table-name"
 
@@ -81,7 +83,7 @@ def test_a_failing_stack_instance_exits_1_naming_the_region(aws, args):
         cfn.describe_stack_set(StackSetName=PRIMARY_SET)
     # The failed creation rolled back: no half-made bucket is left behind.
     with pytest.raises(ClientError):
-        aws("s3", REPLICA).head_bucket(Bucket=f"payment-{SUFFIX}-audit-{ACCOUNT}-{REPLICA}")
+        aws("s3", REPLICA).head_bucket(Bucket=names.audit_bucket(SUFFIX, ACCOUNT, REPLICA))
 
 
 def test_a_re_run_after_the_cause_is_removed_converges(aws, args):
@@ -96,7 +98,7 @@ def test_a_re_run_after_the_cause_is_removed_converges(aws, args):
         assert {i["Status"] for i in cfn.list_stack_instances(StackSetName=name)["Summaries"]} == {
             "CURRENT"
         }
-    aws("dynamodb", REPLICA).describe_table(TableName=f"payment-{SUFFIX}-payments")
+    aws("dynamodb", REPLICA).describe_table(TableName=names.table(SUFFIX))
 
 
 def test_a_newly_configured_region_gets_its_instance_and_table_replica(aws, args):
@@ -108,16 +110,18 @@ def test_a_newly_configured_region_gets_its_instance_and_table_replica(aws, args
     for name in (REPLICA_SET, STANDBY_SET):
         instances = cfn.list_stack_instances(StackSetName=name)["Summaries"]
         assert {i["Region"] for i in instances} == {REPLICA, EXTRA}, name
-    table = aws("dynamodb", EXTRA).describe_table(TableName=f"payment-{SUFFIX}-payments")["Table"]
+    table = aws("dynamodb", EXTRA).describe_table(TableName=names.table(SUFFIX))["Table"]
     assert table["SSEDescription"]["KMSMasterKeyArn"].startswith(f"arn:aws:kms:{EXTRA}:")
     # The new region's standby reads its own replica's stream, and us-east-1 alarms on its check.
     mappings = aws("lambda", EXTRA).list_event_source_mappings(
-        FunctionName=f"payment-{SUFFIX}-audit-writer"
+        FunctionName=names.resource(SUFFIX, names.AUDIT_WRITER_FUNCTION)
     )["EventSourceMappings"]
     assert [m["EventSourceArn"] for m in mappings] == [table["LatestStreamArn"]]
-    alarms = aws("cloudwatch").describe_alarms(AlarmNames=[f"payment-{SUFFIX}-api-health-{EXTRA}"])
+    alarms = aws("cloudwatch").describe_alarms(
+        AlarmNames=[names.resource(SUFFIX, f"api-health-{EXTRA}")]
+    )
     assert len(alarms["MetricAlarms"]) == 1
-    aws("s3", EXTRA).head_bucket(Bucket=f"payment-{SUFFIX}-code-{ACCOUNT}-{EXTRA}")
+    aws("s3", EXTRA).head_bucket(Bucket=names.artifact_bucket(SUFFIX, ACCOUNT, EXTRA))
 
 
 def test_dropping_a_region_without_the_flag_changes_nothing(aws, args):
@@ -133,7 +137,7 @@ def test_dropping_a_region_without_the_flag_changes_nothing(aws, args):
     assert len(cfn.list_stack_set_operations(StackSetName=PRIMARY_SET)["Summaries"]) == before
     regions = {i["Region"] for i in cfn.list_stack_instances(StackSetName=REPLICA_SET)["Summaries"]}
     assert regions == {REPLICA, EXTRA}
-    table = aws("dynamodb", EXTRA).describe_table(TableName=f"payment-{SUFFIX}-payments")["Table"]
+    table = aws("dynamodb", EXTRA).describe_table(TableName=names.table(SUFFIX))["Table"]
     assert table["DeletionProtectionEnabled"] is True
 
 
@@ -151,10 +155,10 @@ def test_dropping_a_region_with_the_flag_removes_its_instance_and_table_replica(
     )
     assert aws("lambda", EXTRA).list_functions()["Functions"] == []
     with pytest.raises(ClientError, match="ResourceNotFound"):
-        aws("dynamodb", EXTRA).describe_table(TableName=f"payment-{SUFFIX}-payments")
-    aws("dynamodb", REPLICA).describe_table(TableName=f"payment-{SUFFIX}-payments")
+        aws("dynamodb", EXTRA).describe_table(TableName=names.table(SUFFIX))
+    aws("dynamodb", REPLICA).describe_table(TableName=names.table(SUFFIX))
     # The removed region's retained data (keys, audit bucket) is still there for a purge.
-    aws("s3", EXTRA).head_bucket(Bucket=f"payment-{SUFFIX}-audit-{ACCOUNT}-{EXTRA}")
+    aws("s3", EXTRA).head_bucket(Bucket=names.audit_bucket(SUFFIX, ACCOUNT, EXTRA))
 
 
 def test_purge_finds_every_configured_region(aws, emulator):
@@ -173,7 +177,7 @@ def test_purge_finds_every_configured_region(aws, emulator):
     assert result.code == 0, result.err
     for region in (PRIMARY, REPLICA, EXTRA):
         with pytest.raises(ClientError, match="ResourceNotFound"):
-            aws("dynamodb", region).describe_table(TableName=f"payment-{SUFFIX}-payments")
+            aws("dynamodb", region).describe_table(TableName=names.table(SUFFIX))
     assert aws("s3").list_buckets()["Buckets"] == []
     for region in (PRIMARY, REPLICA, EXTRA):
         kms = aws("kms", region)

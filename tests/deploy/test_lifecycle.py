@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from payment_ops.deployment.names import ACCOUNT_BASELINE_STACK_SET as BASELINE
 from templates_src import build as build_module
 from templates_src import config as config_module
-from templates_src import package
+from templates_src import names, package
 
 from .conftest import (
     ACCOUNT,
@@ -39,10 +39,10 @@ pytestmark = pytest.mark.integration
 
 SUFFIX = "test-life"  # a throw-away suffix: GOVERNANCE lock, so the purge can empty it
 EMAIL = "payments-oncall@example.com"
-REPLICA_SET = f"payment-{SUFFIX}-replica"
-PRIMARY_SET = f"payment-{SUFFIX}-primary"
-STANDBY_SET = f"payment-{SUFFIX}-standby"
-TABLE = f"payment-{SUFFIX}-payments"
+REPLICA_SET = names.stack_set(SUFFIX, "replica")
+PRIMARY_SET = names.stack_set(SUFFIX, "primary")
+STANDBY_SET = names.stack_set(SUFFIX, "standby")
+TABLE = names.table(SUFFIX)
 REGIONS = (PRIMARY, REPLICA)
 
 
@@ -120,8 +120,8 @@ def test_first_deploy_creates_both_regions(aws, args, work):
 
         s3 = aws("s3", region)
         for bucket, algorithm in (
-            (f"payment-{SUFFIX}-audit-{ACCOUNT}-{region}", "aws:kms"),
-            (f"payment-{SUFFIX}-code-{ACCOUNT}-{region}", "AES256"),
+            (names.audit_bucket(SUFFIX, ACCOUNT, region), "aws:kms"),
+            (names.artifact_bucket(SUFFIX, ACCOUNT, region), "AES256"),
         ):
             assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
             rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"][
@@ -138,21 +138,23 @@ def test_first_deploy_creates_both_regions(aws, args, work):
                 for s in policy["Statement"]
             )
         aliases = {a["AliasName"] for a in aws("kms", region).list_aliases()["Aliases"]}
-        assert {f"alias/payment-{SUFFIX}-{use}" for use in ("table", "audit", "app")} <= aliases
+        assert {names.key_alias(SUFFIX, use) for use in ("table", "audit", "app")} <= aliases
 
     manifest = json.loads((work / "build" / build_module.MANIFEST).read_text())
     zip_bytes = (work / "build" / build_module.HANDLER_ZIP).read_bytes()
     artifact = (
         aws("s3", PRIMARY)
         .get_object(
-            Bucket=f"payment-{SUFFIX}-code-{ACCOUNT}-{PRIMARY}",
+            Bucket=names.artifact_bucket(SUFFIX, ACCOUNT, PRIMARY),
             Key=manifest["handler_code_key"],
         )["Body"]
         .read()
     )
     assert artifact == zip_bytes
     for region in REGIONS:  # the primary's processor and the standby's
-        function = aws("lambda", region).get_function(FunctionName=f"payment-{SUFFIX}-processor")
+        function = aws("lambda", region).get_function(
+            FunctionName=names.resource(SUFFIX, names.PROCESSOR_FUNCTION)
+        )
         assert function["Configuration"]["CodeSha256"] == _code_sha256(zip_bytes)
         assert function["Configuration"]["Environment"]["Variables"]["TABLE_NAME"] == TABLE
     # The standby's audit writer reads the stream of the table replica in its own region.
@@ -160,7 +162,7 @@ def test_first_deploy_creates_both_regions(aws, args, work):
         "LatestStreamArn"
     ]
     mappings = aws("lambda", REPLICA).list_event_source_mappings(
-        FunctionName=f"payment-{SUFFIX}-audit-writer"
+        FunctionName=names.resource(SUFFIX, names.AUDIT_WRITER_FUNCTION)
     )["EventSourceMappings"]
     assert [m["EventSourceArn"] for m in mappings] == [replica_stream]
 
@@ -169,7 +171,9 @@ def test_first_deploy_creates_both_regions(aws, args, work):
         assert aws("secretsmanager", region).list_secrets()["SecretList"] == []
         assert aws("apigateway", region).get_api_keys()["items"] == []
 
-    alarm = aws("cloudwatch").describe_alarms(AlarmNames=[f"payment-{SUFFIX}-processor-errors"])
+    alarm = aws("cloudwatch").describe_alarms(
+        AlarmNames=[names.resource(SUFFIX, "processor-errors")]
+    )
     assert alarm["MetricAlarms"][0]["Threshold"] == 5.0
 
     text = (work / "flat-outputs.json").read_text()
@@ -179,7 +183,7 @@ def test_first_deploy_creates_both_regions(aws, args, work):
     assert all(not k.startswith(f"{REPLICA}.") for k in keys_in_order[:first_replica])
     assert all(k.startswith(f"{REPLICA}.") for k in keys_in_order[first_replica:])
     assert outputs["TableName"] == TABLE
-    assert outputs[f"{REPLICA}.AuditBucketName"] == f"payment-{SUFFIX}-audit-{ACCOUNT}-{REPLICA}"
+    assert outputs[f"{REPLICA}.AuditBucketName"] == names.audit_bucket(SUFFIX, ACCOUNT, REPLICA)
     assert outputs["ApiUrl"].startswith(f"https://{outputs['ApiId']}.execute-api.{PRIMARY}.")
     assert outputs["ApiUrl"] in result.out  # the summary names the API
     assert outputs[f"{REPLICA}.ApiUrl"].startswith(
@@ -187,15 +191,18 @@ def test_first_deploy_creates_both_regions(aws, args, work):
     )
     # us-east-1 alarms on both regions' health checks (Route 53 metrics exist only there).
     alarms = aws("cloudwatch", PRIMARY).describe_alarms(
-        AlarmNames=[f"payment-{SUFFIX}-api-health", f"payment-{SUFFIX}-api-health-{REPLICA}"]
+        AlarmNames=[
+            names.resource(SUFFIX, "api-health"),
+            names.resource(SUFFIX, f"api-health-{REPLICA}"),
+        ]
     )["MetricAlarms"]
     checked = {
         a["AlarmName"]: {d["Value"] for d in a["Dimensions"] if d["Name"] == "HealthCheckId"}
         for a in alarms
     }
     assert checked == {
-        f"payment-{SUFFIX}-api-health": {outputs["HealthCheckId"]},
-        f"payment-{SUFFIX}-api-health-{REPLICA}": {outputs[f"{REPLICA}.HealthCheckId"]},
+        names.resource(SUFFIX, "api-health"): {outputs["HealthCheckId"]},
+        names.resource(SUFFIX, f"api-health-{REPLICA}"): {outputs[f"{REPLICA}.HealthCheckId"]},
     }
 
 
@@ -244,10 +251,15 @@ def test_code_and_alarm_threshold_change_updates_the_primary_instance(aws, args,
     cfn = aws("cloudformation")
     latest = cfn.list_stack_set_operations(StackSetName=PRIMARY_SET)["Summaries"][-1]
     assert (latest["Action"], latest["Status"]) == ("UPDATE", "SUCCEEDED")
-    alarm = aws("cloudwatch").describe_alarms(AlarmNames=[f"payment-{SUFFIX}-processor-errors"])
+    alarm = aws("cloudwatch").describe_alarms(
+        AlarmNames=[names.resource(SUFFIX, "processor-errors")]
+    )
     assert alarm["MetricAlarms"][0]["Threshold"] == 7.0
     for region in REGIONS:
-        for name in (f"payment-{SUFFIX}-processor", f"payment-{SUFFIX}-audit-writer"):
+        for name in (
+            names.resource(SUFFIX, names.PROCESSOR_FUNCTION),
+            names.resource(SUFFIX, names.AUDIT_WRITER_FUNCTION),
+        ):
             function = aws("lambda", region).get_function(FunctionName=name)
             assert function["Configuration"]["CodeSha256"] == _code_sha256(new_zip)
     instance = cfn.list_stack_instances(StackSetName=PRIMARY_SET)["Summaries"][0]
@@ -256,7 +268,7 @@ def test_code_and_alarm_threshold_change_updates_the_primary_instance(aws, args,
 
 def test_delete_removes_stack_sets_and_retains_data(aws, delete_args, work):
     audit = aws("s3", REPLICA)
-    bucket = f"payment-{SUFFIX}-audit-{ACCOUNT}-{REPLICA}"
+    bucket = names.audit_bucket(SUFFIX, ACCOUNT, REPLICA)
     for body in (b"v1", b"v2"):
         audit.put_object(Bucket=bucket, Key="payments/2026/01/01/p1.json", Body=body)
     audit.delete_object(Bucket=bucket, Key="payments/2026/01/01/p1.json")
@@ -278,7 +290,7 @@ def test_delete_removes_stack_sets_and_retains_data(aws, delete_args, work):
             aws("dynamodb", region).describe_table(TableName=TABLE)["Table"]["TableStatus"]
             == "ACTIVE"
         )
-        aws("s3", region).head_bucket(Bucket=f"payment-{SUFFIX}-audit-{ACCOUNT}-{region}")
+        aws("s3", region).head_bucket(Bucket=names.audit_bucket(SUFFIX, ACCOUNT, region))
     for key in ("TableKeyArn", "AuditKeyArn", f"{REPLICA}.TableKeyArn"):
         region = REPLICA if key.startswith(REPLICA) else PRIMARY
         state = aws("kms", region).describe_key(KeyId=outputs[key])["KeyMetadata"]["KeyState"]
@@ -322,12 +334,12 @@ def test_purge_after_plain_delete_leaves_nothing(aws, delete_args, work):
             aws("dynamodb", region).describe_table, "ResourceNotFoundException", TableName=TABLE
         )
         buckets = [b["Name"] for b in aws("s3", region).list_buckets()["Buckets"]]
-        assert [b for b in buckets if b.startswith(f"payment-{SUFFIX}-")] == []
+        assert [b for b in buckets if b.startswith(names.prefix(SUFFIX))] == []
         kms = aws("kms", region)
         assert [
             a
             for a in kms.list_aliases()["Aliases"]
-            if a["AliasName"].startswith(f"alias/payment-{SUFFIX}-")
+            if a["AliasName"].startswith(names.key_alias(SUFFIX, ""))
         ] == []
         prefix = "" if region == PRIMARY else f"{region}."
         for use in ("Table", "Audit", "App"):
@@ -336,7 +348,7 @@ def test_purge_after_plain_delete_leaves_nothing(aws, delete_args, work):
         assert aws("secretsmanager", region).list_secrets()["SecretList"] == []
         groups = aws("logs", region).describe_log_groups()["logGroups"]
         assert [
-            g["logGroupName"] for g in groups if f"payment-{SUFFIX}-" in g["logGroupName"]
+            g["logGroupName"] for g in groups if names.prefix(SUFFIX) in g["logGroupName"]
         ] == []
         assert (
             aws("ssm", region).get_parameters_by_path(Path=f"/payment/{SUFFIX}", Recursive=True)[

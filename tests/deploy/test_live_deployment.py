@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from payment_ops.deployment.names import ACCOUNT_BASELINE_STACK_SET as BASELINE
+from templates_src import names
 
 from .conftest import ACCOUNT, PRIMARY, REPLICA, deploy_args, run_delete, run_deploy
 
@@ -23,8 +24,8 @@ pytestmark = pytest.mark.integration
 
 SUFFIX = "live"
 OTHER = "eu-west-1"
-TABLE = f"payment-{SUFFIX}-payments"
-STACK_SETS = [f"payment-{SUFFIX}-{kind}" for kind in ("replica", "primary", "standby")]
+TABLE = names.table(SUFFIX)
+STACK_SETS = [names.stack_set(SUFFIX, kind) for kind in names.DEPLOY_ORDER]
 SWAPPED = ["--primary-region", REPLICA, "--replica-regions", PRIMARY]
 STRAY = "payment-live-by-hand"
 

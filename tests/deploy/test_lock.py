@@ -15,14 +15,15 @@ from payment_ops.deployment import deploy
 from payment_ops.deployment import lock as lock_module
 from payment_ops.deployment.aws import Aws as DeployAws
 from payment_ops.deployment.errors import DeployError
+from templates_src import names
 
 from .conftest import ACCOUNT, PRIMARY, deploy_args, operation_count, run_delete, run_deploy
 
 pytestmark = pytest.mark.integration
 
 SUFFIX = "locked"
-BUCKET = f"payment-{SUFFIX}-code-{ACCOUNT}-{PRIMARY}"  # the artifact bucket
-STACK_SETS = [f"payment-{SUFFIX}-{kind}" for kind in ("replica", "primary", "standby")]
+BUCKET = names.artifact_bucket(SUFFIX, ACCOUNT, PRIMARY)  # the artifact bucket
+STACK_SETS = [names.stack_set(SUFFIX, kind) for kind in names.DEPLOY_ORDER]
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from templates_src import names
+
 from .conftest import ACCOUNT, deploy_args, run_deploy
 
 pytestmark = pytest.mark.integration
@@ -31,8 +33,10 @@ def test_a_20_character_suffix_deploys_to_a_long_named_region(aws, emulator, tmp
     assert result.code == 0, result.err
     cfn = aws("cloudformation", PRIMARY)
     for kind, region in (("replica", REPLICA), ("primary", PRIMARY), ("standby", REPLICA)):
-        (instance,) = cfn.list_stack_instances(StackSetName=f"payment-{SUFFIX}-{kind}")["Summaries"]
+        (instance,) = cfn.list_stack_instances(StackSetName=names.stack_set(SUFFIX, kind))[
+            "Summaries"
+        ]
         assert (instance["Region"], instance["Status"]) == (region, "CURRENT")
-    audit = f"payment-{SUFFIX}-audit-{ACCOUNT}-{REPLICA}"
+    audit = names.audit_bucket(SUFFIX, ACCOUNT, REPLICA)
     assert len(audit) <= 63
     aws("s3", REPLICA).head_bucket(Bucket=audit)

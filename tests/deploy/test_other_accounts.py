@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 from payment_ops.deployment import outputs as deploy_outputs
 from payment_ops.deployment.aws import Aws
 from templates_src import config as config_module
+from templates_src import names
 
 ADMIN = "111111111111"
 TARGET = "222222222222"
@@ -70,7 +71,7 @@ def _stub_admin(aws: Aws, assume: dict | None) -> tuple[Stubber, Stubber]:
                 }
             },
             {
-                "StackSetName": f"payment-dev-{kind}",
+                "StackSetName": names.stack_set("dev", kind),
                 "StackInstanceAccount": TARGET,
                 "StackInstanceRegion": region,
             },

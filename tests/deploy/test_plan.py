@@ -22,16 +22,16 @@ from payment_ops.deployment.aws import Aws
 from payment_ops.deployment.errors import DeployError
 from templates_src import build as build_module
 from templates_src import config as config_module
-from templates_src import data
+from templates_src import data, names
 
 from .conftest import PRIMARY, REPLICA, deploy_args, operation_count, run_cli, run_deploy
 
 SUFFIX = "plan"
 EXTRA = "eu-west-1"
-REPLICA_SET = f"payment-{SUFFIX}-replica"
-PRIMARY_SET = f"payment-{SUFFIX}-primary"
-STANDBY_SET = f"payment-{SUFFIX}-standby"
-TABLE = f"payment-{SUFFIX}-payments"
+REPLICA_SET = names.stack_set(SUFFIX, "replica")
+PRIMARY_SET = names.stack_set(SUFFIX, "primary")
+STANDBY_SET = names.stack_set(SUFFIX, "standby")
+TABLE = names.table(SUFFIX)
 READ_VERBS = ("Describe", "List", "Get", "Head")
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from templates_src import names
+
 from .conftest import ACCOUNT, deploy_args, run_deploy
 
 pytestmark = pytest.mark.integration
@@ -35,17 +37,19 @@ def test_the_first_deploy_with_the_primary_in_us_west_2_completes(aws, emulator,
     )
     cfn = aws("cloudformation", PRIMARY)
     for kind, region in (("replica", REPLICA), ("primary", PRIMARY), ("standby", REPLICA)):
-        (instance,) = cfn.list_stack_instances(StackSetName=f"payment-{SUFFIX}-{kind}")["Summaries"]
+        (instance,) = cfn.list_stack_instances(StackSetName=names.stack_set(SUFFIX, kind))[
+            "Summaries"
+        ]
         assert (instance["Region"], instance["Account"], instance["Status"]) == (
             region,
             ACCOUNT,
             "CURRENT",
         )
-    table = aws("dynamodb", PRIMARY).describe_table(TableName=f"payment-{SUFFIX}-payments")
+    table = aws("dynamodb", PRIMARY).describe_table(TableName=names.table(SUFFIX))
     assert {r["RegionName"] for r in table["Table"].get("Replicas", [])} <= {PRIMARY, REPLICA}
     # Nothing alarms on the standby's check from us-west-2, where Route 53 publishes no metric.
     alarms = aws("cloudwatch", PRIMARY).describe_alarms(
-        AlarmNames=[f"payment-{SUFFIX}-api-health-{REPLICA}"]
+        AlarmNames=[names.resource(SUFFIX, f"api-health-{REPLICA}")]
     )
     assert alarms["MetricAlarms"] == []
 

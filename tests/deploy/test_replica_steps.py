@@ -9,14 +9,15 @@ import io
 import pytest
 
 from payment_ops.commands import deploy as deploy_script
+from templates_src import names
 
 from .conftest import PRIMARY, REPLICA, deploy_args, operation_count, run_deploy
 
 pytestmark = pytest.mark.integration
 
 SUFFIX = "steps"
-PRIMARY_SET = f"payment-{SUFFIX}-primary"
-TABLE = f"payment-{SUFFIX}-payments"
+PRIMARY_SET = names.stack_set(SUFFIX, "primary")
+TABLE = names.table(SUFFIX)
 ADDED = ("eu-central-1", "eu-west-1")
 
 

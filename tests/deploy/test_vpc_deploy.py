@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from templates_src import names
+
 from .conftest import PRIMARY, REPLICA, deploy_args, run_deploy
 
 pytestmark = pytest.mark.integration
@@ -30,7 +32,7 @@ def test_the_payment_functions_run_in_a_vpc_with_no_way_out(deployed, aws, regio
     ec2, functions = aws("ec2", region), aws("lambda", region)
     vpcs = set()
     for thing in FUNCTIONS:
-        config = functions.get_function_configuration(FunctionName=f"payment-{SUFFIX}-{thing}")
+        config = functions.get_function_configuration(FunctionName=names.resource(SUFFIX, thing))
         vpc = config["VpcConfig"]
         subnets = ec2.describe_subnets(SubnetIds=vpc["SubnetIds"])["Subnets"]
         assert len({s["AvailabilityZone"] for s in subnets}) == 2

@@ -8,10 +8,12 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime
 from typing import Any
 
 import pytest
 
+from handler.audit_key import audit_key
 from payment_ops.localapi.deployed import Limit, read_api
 from payment_ops.localapi.gateway import Gateway, HttpRequest, LimitOverride
 from payment_ops.localapi.signing import ClientCredentials
@@ -213,7 +215,7 @@ def test_an_accepted_payment_reaches_the_audit_bucket_through_the_stream(
     assert response.status == 201
     payment = response.body
     created = payment["created_at"]
-    key = f"payments/{created[:4]}/{created[5:7]}/{created[8:10]}/{payment['payment_id']}.json"
+    key = audit_key(payment["payment_id"], datetime.strptime(created[:10], "%Y-%m-%d"))
     s3 = local_api.aws("s3")
     bucket = local_api.info["audit_bucket"]
     deadline = time.monotonic() + 20

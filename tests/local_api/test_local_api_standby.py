@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
+from handler.audit_key import AUDIT_KEY_PREFIX
 from payment_ops.localapi.child import LocalApiStartError
 from payment_ops.localapi.deployed import read_api, read_function
 from payment_ops.localapi.functions import LocalFunction
@@ -73,7 +74,7 @@ def test_the_standby_answers_from_its_region_and_keeps_the_contract(standby_api)
     deadline = time.monotonic() + 30
     keys: list[str] = []
     while time.monotonic() < deadline:
-        listed = s3.list_objects_v2(Bucket=bucket, Prefix="payments/").get("Contents", [])
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=AUDIT_KEY_PREFIX).get("Contents", [])
         keys = [o["Key"] for o in listed]
         if any(k.endswith(f"/{payment_id}.json") for k in keys):
             break

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from troposphere import Sub
 
-from templates_src import common, naming, package, storage
+from templates_src import common, names, naming, package, storage
 from templates_src.build import render_all
 from templates_src.cli import main
 from templates_src.config import SUFFIX_PATTERN, Config, ConfigError, known_regions
@@ -61,10 +61,11 @@ def test_the_standby_accepts_the_artifact_prefix_deploy_passes_for_a_20_characte
     primary stack sets had deployed: the prefix broke the parameter's AllowedPattern."""
     config = Config(environment_suffix=LONGEST_SUFFIX)
     standby = json.loads(next(r.body for r in render_all(config) if r.file_name.startswith("st")))
-    prefix = common.artifact_prefix(LONGEST_SUFFIX, naming.EXAMPLE_ACCOUNT)
-    assert list(naming.parameter_problems(standby, {"ArtifactBucketPrefix": prefix}, "s")) == []
+    prefix = names.artifact_prefix(LONGEST_SUFFIX, naming.EXAMPLE_ACCOUNT)
+    given = {names.ARTIFACT_PREFIX_PARAM: prefix}
+    assert list(naming.parameter_problems(standby, given, "s")) == []
     too_long = f"payment-{LONGEST_SUFFIX}-artifacts-{naming.EXAMPLE_ACCOUNT}"
-    (problem,) = naming.parameter_problems(standby, {"ArtifactBucketPrefix": too_long}, "s")
+    (problem,) = naming.parameter_problems(standby, {names.ARTIFACT_PREFIX_PARAM: too_long}, "s")
     assert "AllowedPattern" in problem.limit and too_long == problem.value
 
 
