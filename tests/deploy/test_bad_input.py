@@ -296,7 +296,9 @@ def test_a_truststore_version_that_is_not_in_the_artifact_bucket_is_refused(aws,
     """API Gateway would fail the custom domain on a version it cannot read; deploy refuses
     before any change, naming the object it looked for."""
     before = _held(aws)
+    # A suffix of its own: another test of this module leaves retained data under SUFFIX.
+    own = ["mtls" if arg == SUFFIX else arg for arg in common]
     flags = ["--client-auth", "mtls", *DOMAIN, "--truststore-version", "no-such-version"]
-    result = _run(deploy_script.main, [*common, *flags, "--bootstrap"])
+    result = _run(deploy_script.main, [*own, *flags, "--bootstrap"])
     _assert_refused(result, 2, "truststore/clients.pem has no such version")
     assert _held(aws) == before
