@@ -125,6 +125,13 @@ PREREQUISITES_METADATA = {
     }
 }
 
+# The two StackSet roles keep inline policies (every other role has a customer managed one).
+STACKSET_ROLE_INLINE_REASON = (
+    "Inline on purpose: IAM keeps an inline policy in a strict one-to-one relationship with its "
+    'role and deletes it with the role (IAM User Guide, "Managed policies and inline policies"), '
+    "so the deployer's permissions can never be attached to another principal; and the execution "
+    "role's policy, about 7,500 characters resolved, is over a managed policy's 6,144."
+)
 EXECUTION_ROLE_SUPPRESSIONS = {
     "CKV_AWS_108": "s3:* on * is the minimum StackSets documents for a self-managed execution "
     "role (Grant self-managed permissions: StackSets records stack-instance state in S3 "
@@ -674,51 +681,58 @@ def build_stackset_roles(config: Config) -> Template:
         {"Key": "ManagedBy", "Value": MANAGED_BY},
     ]
     admin_role = template.add_resource(
-        Role(
-            "AdministrationRole",
-            RoleName=ADMINISTRATION_ROLE,
-            Description="Assumed by CloudFormation StackSets to reach the target accounts",
-            AssumeRolePolicyDocument=Policy(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Effect=Allow,
-                        Principal=Principal("Service", cloudformation_principals(config)),
-                        Action=[sts.AssumeRole],
-                        # Only for this account's stack sets ("Cross-service confused deputy
-                        # prevention", IAM User Guide).
-                        Condition=Condition(
-                            [
-                                StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
-                                ArnLike(
-                                    "aws:SourceArn",
-                                    Sub(f"{_ARN}:cloudformation:*:${{AWS::AccountId}}:stackset/*"),
-                                ),
-                            ]
+        suppress(
+            Role(
+                "AdministrationRole",
+                RoleName=ADMINISTRATION_ROLE,
+                Description="Assumed by CloudFormation StackSets to reach the target accounts",
+                AssumeRolePolicyDocument=Policy(
+                    Version="2012-10-17",
+                    Statement=[
+                        Statement(
+                            Effect=Allow,
+                            Principal=Principal("Service", cloudformation_principals(config)),
+                            Action=[sts.AssumeRole],
+                            # Only for this account's stack sets ("Cross-service confused deputy
+                            # prevention", IAM User Guide).
+                            Condition=Condition(
+                                [
+                                    StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
+                                    ArnLike(
+                                        "aws:SourceArn",
+                                        Sub(
+                                            f"{_ARN}:cloudformation:*:${{AWS::AccountId}}:stackset/*"
+                                        ),
+                                    ),
+                                ]
+                            ),
+                        )
+                    ],
+                ),
+                Policies=[
+                    InlinePolicy(
+                        PolicyName="assume-execution-role",
+                        PolicyDocument=Policy(
+                            Version="2012-10-17",
+                            Statement=[
+                                Statement(
+                                    Sid="AssumeExecutionRoleInTargetAccounts",
+                                    Effect=Allow,
+                                    Action=[sts.AssumeRole],
+                                    # The role name is the one StackSets fixes; the accounts are
+                                    # the configured targets only.
+                                    Resource=[Sub(f"{_ARN}:iam::*:role/{EXECUTION_ROLE}")],
+                                    Condition=Condition(
+                                        StringEquals("aws:ResourceAccount", targets)
+                                    ),
+                                )
+                            ],
                         ),
                     )
                 ],
+                Tags=tags,
             ),
-            Policies=[
-                InlinePolicy(
-                    PolicyName="assume-execution-role",
-                    PolicyDocument=Policy(
-                        Version="2012-10-17",
-                        Statement=[
-                            Statement(
-                                Sid="AssumeExecutionRoleInTargetAccounts",
-                                Effect=Allow,
-                                Action=[sts.AssumeRole],
-                                # The role name is the one StackSets fixes; the accounts are
-                                # the configured targets only.
-                                Resource=[Sub(f"{_ARN}:iam::*:role/{EXECUTION_ROLE}")],
-                                Condition=Condition(StringEquals("aws:ResourceAccount", targets)),
-                            )
-                        ],
-                    ),
-                )
-            ],
-            Tags=tags,
+            guard={"IAM_NO_INLINE_POLICY_CHECK": STACKSET_ROLE_INLINE_REASON},
         )
     )
     execution_role = template.add_resource(
@@ -842,6 +856,7 @@ def build_stackset_roles(config: Config) -> Template:
             ),
             checkov=EXECUTION_ROLE_SUPPRESSIONS,
             parliament=EXECUTION_ROLE_PARLIAMENT,
+            guard={"IAM_NO_INLINE_POLICY_CHECK": STACKSET_ROLE_INLINE_REASON},
         )
     )
     boundary = template.add_resource(
