@@ -10,8 +10,12 @@ turn within each run, so all pay interpreter start-up and none gets a warm cache
   list per template in one run, so this is the fastest bare cfn-lint run of the same checks.
 - ``cfn_lint_cli_per_template``: for reference, the cfn-lint command once per template with
   that template's regions, as a user would have to run it.
-- ``first_build``: the build with an empty lint cache (a new ``XDG_CACHE_HOME`` each run).
-- ``noop_build``: the same build again, nothing changed: every lint result reused.
+- ``first_build``: the build with an empty lint cache (a new ``XDG_CACHE_HOME`` each run) into
+  an empty folder.
+- ``noop_build``: the same build again, nothing changed: the folder is found up to date
+  (``templates_src/up_to_date.py``), nothing is rendered or linted.
+- ``warm_cache_build``: for reference, the same build into another empty folder: everything is
+  rendered and written again, every lint result comes from the lint cache.
 - ``import_cfn_lint``: for reference, ``import cfnlint`` alone: the build's configuration
   checks read cfn-lint's region list and provider schemas, so even a no-op build pays it.
 
@@ -105,6 +109,7 @@ def measure(runs: int) -> dict[str, list[tuple[float, float]]]:
         "cfn_lint_cli_per_template": [],
         "first_build": [],
         "noop_build": [],
+        "warm_cache_build": [],
         "import_cfn_lint": [],
     }
     with tempfile.TemporaryDirectory() as tmp:
@@ -123,8 +128,11 @@ def measure(runs: int) -> dict[str, list[tuple[float, float]]]:
             env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
             samples["bare_cfn_lint"].append(_timed(bare))
             samples["cfn_lint_cli_per_template"].append(_timed(per_template))
-            samples["first_build"].append(_timed([build], env))
-            samples["noop_build"].append(_timed([build], env))
+            fresh = [*build[:-1], str(Path(tmp) / f"build-{run}")]
+            samples["first_build"].append(_timed([fresh], env))
+            samples["noop_build"].append(_timed([fresh], env))
+            again = [*build[:-1], str(Path(tmp) / f"again-{run}")]
+            samples["warm_cache_build"].append(_timed([again], env))
             samples["import_cfn_lint"].append(_timed([[sys.executable, "-c", "import cfnlint"]]))
     return samples
 

@@ -22,6 +22,7 @@ from .clients import build_client
 from .config import Config
 from .regions import build_primary, build_replica, build_standby
 from .stackset_roles import build_stackset_roles
+from .up_to_date import sources_digest
 
 PRIMARY = "primary.template.json"
 REPLICA = "replica.template.json"
@@ -38,8 +39,6 @@ INLINE_BODY_LIMIT = 51_200  # bytes of TemplateBody; larger goes through Templat
 TEMPLATE_URL_LIMIT = 1_000_000  # bytes of a template in S3
 RESOURCE_LIMIT = 500
 WARN_AT = 0.8  # warn at 80 % of a hard limit
-
-SOURCE_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -82,18 +81,6 @@ def render_all(config: Config) -> list[RenderedTemplate]:
         (CLIENT, build_client(config), (config.primary_region,)),
     ]
     return [RenderedTemplate(name, render(t), regions, t) for name, t, regions in pairs]
-
-
-def sources_digest(root: Path = SOURCE_ROOT) -> str:
-    """A hash of everything that shapes the build output, so deploy can tell a stale build."""
-    digest = hashlib.sha256()
-    for folder in ("templates_src", "handler"):
-        for path in sorted((root / folder).rglob("*.py")):
-            if "__pycache__" in path.parts:
-                continue
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def limit_notes(rendered: RenderedTemplate) -> list[str]:
@@ -162,21 +149,35 @@ def build(
     *,
     use_lint_cache: bool = True,
     lint_cache_dir: Path | None = None,
+    inputs_key: str = "",
 ) -> BuildResult:
     """``lint_cache_dir``: where lint results are kept (default ``lint_cache.default_directory``);
-    ``use_lint_cache=False`` lints every template and leaves the cache as it is."""
+    ``use_lint_cache=False`` lints every template and leaves the cache as it is. ``inputs_key``
+    (``up_to_date.inputs_key``) is recorded in the manifest for the next build to compare."""
     out.mkdir(parents=True, exist_ok=True)
     result = BuildResult(out=out)
     rendered = render_all(config)
-    zip_bytes = package.build_zip()
     cache = (
         lint_cache.LintCache(lint_cache_dir or lint_cache.default_directory())
         if use_lint_cache
         else None
     )
+    side: dict[str, bytes] = {}
+
+    def meanwhile() -> None:
+        # The handler zip and REVIEW.md need no lint result: made while the workers lint.
+        side[HANDLER_ZIP] = package.build_zip()
+        side[REVIEW] = review.render_review(
+            {item.file_name: (json.loads(item.body), list(item.regions)) for item in rendered},
+            config.describe(),
+        ).encode()
+
     linted = lint_cache.lint_all(
-        [linting.LintJob(item.file_name, item.body, item.regions) for item in rendered], cache
+        [linting.LintJob(item.file_name, item.body, item.regions) for item in rendered],
+        cache,
+        meanwhile=meanwhile,
     )
+    zip_bytes, review_bytes = side[HANDLER_ZIP], side[REVIEW]
 
     templates: dict[str, dict] = {}
     files: dict[str, dict] = {}
@@ -193,10 +194,6 @@ def build(
     _write_atomically(out / HANDLER_ZIP, zip_bytes)
     files[HANDLER_ZIP] = _file_entry(zip_bytes)
 
-    review_bytes = review.render_review(
-        {item.file_name: (json.loads(item.body), list(item.regions)) for item in rendered},
-        config.describe(),
-    ).encode()
     _write_atomically(out / REVIEW, review_bytes)
     files[REVIEW] = _file_entry(review_bytes)
 
@@ -204,6 +201,7 @@ def build(
         "config": config.describe(),
         "sources_sha256": sources_digest(),
         "handler_code_key": package.content_key(zip_bytes),
+        "inputs_key": inputs_key,
         "files": files,
         "templates": templates,
     }

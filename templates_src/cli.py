@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import config as config_module
-from . import naming
-from .build import build
+from . import up_to_date
+
+# naming and build are imported where used: they load troposphere and cfn-lint, which a build
+# that finds build/ up to date never needs.
 
 EXIT_OK = 0
 EXIT_LINT = 1
@@ -131,6 +133,8 @@ def config_from(args: argparse.Namespace) -> config_module.Config:
         # deploy's --domain-name; build's names the domain the templates are meant for.
         domain_name=getattr(args, "domain_name", None),
     )
+    from . import naming
+
     naming.verify(config)
     return config
 
@@ -183,9 +187,16 @@ def ensure_writable_folder(folder: Path, flag: str = "--out") -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
+    flags = {k: v for k, v in vars(args).items() if k not in ("out", "no_lint_cache")}
+    key = up_to_date.inputs_key(flags, os.environ)
+    if not args.no_lint_cache and up_to_date.up_to_date(args.out, key):
+        print(f"up to date {args.out}/: sources, flags and cfn-lint as last built, lint clean")
+        return EXIT_OK
     config = config_from(args)
     ensure_writable_folder(args.out)
-    result = build(config, args.out, use_lint_cache=not args.no_lint_cache)
+    from .build import build
+
+    result = build(config, args.out, use_lint_cache=not args.no_lint_cache, inputs_key=key)
     for file_name, reused in result.lint_reused.items():
         how = "reused from the lint cache" if reused else "linted"
         print(f"lint: {file_name}: {how}", file=sys.stderr)

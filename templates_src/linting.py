@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -119,11 +119,16 @@ def _lint_job(job: LintJob) -> list[Finding]:
     return lint_template(job.file_name, job.body, job.regions)
 
 
-def lint_many(jobs: Sequence[LintJob]) -> list[list[Finding]]:
+def lint_many(
+    jobs: Sequence[LintJob], *, meanwhile: Callable[[], None] | None = None
+) -> list[list[Finding]]:
     """Each job's findings, in the jobs' order; several jobs run in parallel, one process per
-    core (at most one per job)."""
+    core (at most one per job). ``meanwhile`` is other work of the caller, done in this
+    process while the workers lint (before or after the lint when there are no workers)."""
     workers = min(len(jobs), os.cpu_count() or 1)
     if workers <= 1:
+        if meanwhile:
+            meanwhile()
         return [_lint_job(job) for job in jobs]
     # Largest first: the biggest template is the longest lint, so it must not start last.
     order = sorted(range(len(jobs)), key=lambda i: len(jobs[i].body), reverse=True)
@@ -135,7 +140,10 @@ def lint_many(jobs: Sequence[LintJob]) -> list[list[Finding]]:
         smallest = order.pop()
         results[smallest] = _lint_job(jobs[smallest])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        results.update(zip(order, pool.map(_lint_job, [jobs[i] for i in order]), strict=True))
+        futures = [pool.submit(_lint_job, jobs[i]) for i in order]
+        if meanwhile:
+            meanwhile()
+        results.update((i, future.result()) for i, future in zip(order, futures, strict=True))
     return [results[i] for i in range(len(jobs))]
 
 

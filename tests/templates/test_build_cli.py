@@ -188,7 +188,7 @@ def test_out_that_is_a_file_is_a_configuration_error(tmp_path, capsys):
 )
 def test_read_only_out_is_exit_2_with_one_line_before_building(out, capsys, monkeypatch):
     built = []
-    monkeypatch.setattr("templates_src.cli.build", lambda *a: built.append(a))
+    monkeypatch.setattr("templates_src.build.build", lambda *a, **k: built.append(a))
     code, stdout, err = run(["--out", str(out)], capsys)
     assert code == 2, err
     lines = err.strip().splitlines()

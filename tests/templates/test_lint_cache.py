@@ -38,9 +38,9 @@ class LintSpy:
         self.linted: list[str] = []
         real = linting.lint_many
 
-        def lint_many(jobs):
+        def lint_many(jobs, *, meanwhile=None):
             self.linted.extend(job.file_name for job in jobs)
-            return real(jobs)
+            return real(jobs, meanwhile=meanwhile)
 
         monkeypatch.setattr(linting, "lint_many", lint_many)
 
