@@ -11,7 +11,6 @@ import io
 import os
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,19 +45,24 @@ UNSET = (
 )
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
+@contextlib.contextmanager
+def emulator_with(**extra_env: str) -> Iterator[Emulator]:
+    """An emulator process of its own (so every module starts from an empty account), with
+    only the emulator's credentials in the environment, plus ``extra_env``, which the
+    emulator's own process reads (an emulated quota, say)."""
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in EMULATOR_ENV.items():
+        for name, value in {**EMULATOR_ENV, **extra_env}.items():
             patch.setenv(name, value)
         for name in UNSET:
             patch.delenv(name, raising=False)
         with Emulator() as running:
-            # moto keeps its state per process: every module starts from an empty account.
-            urllib.request.urlopen(
-                urllib.request.Request(f"{running.url}/moto-api/reset", method="POST"), timeout=10
-            ).read()
             yield running
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with emulator_with() as running:
+        yield running
 
 
 @dataclass

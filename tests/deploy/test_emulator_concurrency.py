@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from payment_ops.emulator import Emulator, lambda_concurrency
+from payment_ops.emulator import lambda_concurrency
 from templates_src import names
 
-from .conftest import EMULATOR_ENV, PRIMARY, UNSET, deploy_args, run_deploy
+from .conftest import PRIMARY, deploy_args, emulator_with, run_deploy
 
 pytestmark = pytest.mark.integration
 
@@ -28,16 +28,8 @@ SMALL_QUOTA = 150  # a new account's: at most 50 concurrent executions can be re
 def emulator():
     """This module's emulator is a new account: its quota is read in the emulator's own
     process, so it is set in that process's environment before it starts."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            **EMULATOR_ENV,
-            lambda_concurrency.QUOTA_VARIABLE: str(SMALL_QUOTA),
-        }.items():
-            patch.setenv(name, value)
-        for name in UNSET:
-            patch.delenv(name, raising=False)
-        with Emulator() as small:
-            yield small
+    with emulator_with(**{lambda_concurrency.QUOTA_VARIABLE: str(SMALL_QUOTA)}) as small:
+        yield small
 
 
 @pytest.fixture

@@ -6,17 +6,15 @@ own calls and the service-linked roles API Gateway and DynamoDB create."""
 from __future__ import annotations
 
 import json
-import os
-import urllib.request
 from collections.abc import Iterator
 
 import boto3
 import pytest
 
-from payment_ops.emulator import Emulator
 from templates_src.build import render
 from templates_src.config import PROJECT, Config
 from templates_src.stackset_roles import build_stackset_roles
+from tests.deploy.conftest import emulator_with
 
 pytestmark = pytest.mark.integration
 
@@ -26,28 +24,14 @@ REGION = "us-east-1"
 
 @pytest.fixture(scope="module")
 def cfn() -> Iterator:
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        }.items():
-            patch.setenv(name, value)
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-            patch.delenv(name, raising=False)
-        with Emulator() as running:
-            urllib.request.urlopen(
-                urllib.request.Request(f"{running.url}/moto-api/reset", method="POST"), timeout=10
-            ).read()
-            client = boto3.client("cloudformation", region_name=REGION, endpoint_url=running.url)
-            client.create_stack(
-                StackName="payment-stackset-roles",
-                TemplateBody=render(build_stackset_roles(Config())),
-                Capabilities=["CAPABILITY_NAMED_IAM"],
-            )
-            yield client
+    with emulator_with(AWS_DEFAULT_REGION=REGION) as running:
+        client = boto3.client("cloudformation", region_name=REGION, endpoint_url=running.url)
+        client.create_stack(
+            StackName="payment-stackset-roles",
+            TemplateBody=render(build_stackset_roles(Config())),
+            Capabilities=["CAPABILITY_NAMED_IAM"],
+        )
+        yield client
 
 
 def _deploy(cfn, name: str, resources: dict) -> dict:
