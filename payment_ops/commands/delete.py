@@ -53,18 +53,7 @@ def parser(prog: str = "payment-delete") -> argparse.ArgumentParser:
         "--purge-data", action="store_true", help="also delete the retained table, buckets and keys"
     )
     p.add_argument("--yes", action="store_true", help="confirm --purge-data without asking")
-    p.add_argument(
-        "--timeout",
-        type=arguments.seconds,
-        default=3600.0,
-        help="seconds to wait per operation (default 3600)",
-    )
-    p.add_argument(
-        "--poll",
-        type=arguments.seconds,
-        default=10.0,
-        help="seconds between status polls (default 10)",
-    )
+    arguments.add_wait_arguments(p)
     return p
 
 

@@ -97,3 +97,19 @@ def add_alarm_subscriber_opt_out(parser: argparse.ArgumentParser) -> None:
         help="deploy without --alarm-email on purpose: the alarms then notify a topic nobody "
         "is subscribed to (throw-away and test environments)",
     )
+
+
+def add_wait_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--timeout`` and ``--poll`` of the commands that wait for stack set operations."""
+    parser.add_argument(
+        "--timeout",
+        type=seconds,
+        default=3600.0,
+        help="seconds to wait per operation (default 3600)",
+    )
+    parser.add_argument(
+        "--poll",
+        type=seconds,
+        default=10.0,
+        help="seconds between status polls (default 10)",
+    )
