@@ -45,6 +45,8 @@ DOMAIN_PARAM = "DomainName"
 SECONDARY_REGION_PARAM = "SecondaryRegion"
 TRUSTSTORE_VERSION_PARAM = "TruststoreVersion"
 TRUSTSTORE_KEY = "truststore/clients.pem"
+# An S3 version id as the parameter admits it (deploy checks --truststore-version against it).
+TRUSTSTORE_VERSION_PATTERN = r"^[A-Za-z0-9._-]{1,1024}$"
 HAS_DOMAIN = "HasDomain"
 SECONDARY_HERE = "SecondaryRecordHere"
 PRIMARY = "PRIMARY"
@@ -150,7 +152,7 @@ def add_mutual_tls(template: Template, config: Config, params: Params) -> dict:
         Parameter(
             TRUSTSTORE_VERSION_PARAM,
             Type="String",
-            AllowedPattern=r"^[A-Za-z0-9._-]{1,1024}$",
+            AllowedPattern=TRUSTSTORE_VERSION_PATTERN,
             ConstraintDescription="the S3 version id of truststore/clients.pem",
             Description=f"S3 version id of {TRUSTSTORE_KEY} in the primary artifact bucket: "
             "the client CA certificates the custom domain trusts. A new version (a client "

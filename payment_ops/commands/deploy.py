@@ -103,18 +103,7 @@ def parser(prog: str = "payment-deploy", *, plan_only: bool = False) -> argparse
         help="go ahead even when the plan replaces or deletes a stateful resource "
         "(table, bucket, KMS key)",
     )
-    p.add_argument(
-        "--timeout",
-        type=arguments.seconds,
-        default=3600.0,
-        help="seconds to wait per operation (default 3600)",
-    )
-    p.add_argument(
-        "--poll",
-        type=arguments.seconds,
-        default=10.0,
-        help="seconds between status polls (default 10)",
-    )
+    arguments.add_wait_arguments(p)
     return p
 
 
@@ -136,7 +125,8 @@ def domain_parameters(args: argparse.Namespace) -> dict[str, str]:
     parameters = {routing.HOSTED_ZONE_PARAM: zone, routing.DOMAIN_PARAM: domain}
     version = (getattr(args, "truststore_version", None) or "").strip()
     mtls = getattr(args, "client_auth", None) == config_module.CLIENT_AUTH_MTLS
-    if mtls and not (domain and version):
+    # mTLS without a domain is the configuration's refusal (config_from, before this).
+    if mtls and not version:
         raise DeployError(
             "--client-auth mtls needs --domain-name, --hosted-zone-id and --truststore-version",
             EXIT_USAGE,
@@ -144,7 +134,7 @@ def domain_parameters(args: argparse.Namespace) -> dict[str, str]:
     if version and not mtls:
         raise DeployError("--truststore-version goes with --client-auth mtls only", EXIT_USAGE)
     if version:
-        if not re.fullmatch(r"[A-Za-z0-9._-]{1,1024}", version):
+        if not re.match(routing.TRUSTSTORE_VERSION_PATTERN, version):
             raise DeployError(
                 f"--truststore-version {version!r} is not an S3 version id", EXIT_USAGE
             )
