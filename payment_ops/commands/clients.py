@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from payment_ops.commands import exits
+from payment_ops.deployment import arguments
 from payment_ops.deployment import clients as clients_module
 from payment_ops.deployment.aws import Aws
 from payment_ops.deployment.errors import EXIT_OK, EXIT_USAGE, DeployError
@@ -41,7 +42,11 @@ def parser(prog: str = "payment-clients") -> argparse.ArgumentParser:
         + ",".join(config_module.DEFAULT_REPLICA_REGIONS)
         + ")",
     )
-    p.add_argument("--endpoint-url", help="send every AWS call here (an emulator)")
+    p.add_argument(
+        "--endpoint-url",
+        type=arguments.endpoint_url,
+        help="send every AWS call here (an emulator)",
+    )
     commands = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     for command, text in (
         ("add", "register a new client"),

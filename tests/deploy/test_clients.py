@@ -159,3 +159,11 @@ def test_bad_input_is_one_line_and_exit_2_with_nothing_made(emulator, aws, args,
     assert len(lines) == 1 and reason in lines[0], result.err
     stacks = aws("cloudformation").describe_stacks()["Stacks"]
     assert [s for s in stacks if s["StackName"].startswith("payment-clients-client-")] == []
+
+
+def test_an_endpoint_that_is_not_a_url_is_one_line_and_exit_2(emulator, aws):
+    """The same check as deploy's and delete's --endpoint-url (arguments.endpoint_url)."""
+    result = run_cli("clients.py", ["--endpoint-url", "notaurl", "list"])
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and "notaurl" in lines[0], result.err
