@@ -7,7 +7,8 @@ gateway verifies in another; so the emulator answers
 ``GET /moto-api/payment/sts-session?access_key_id=…&account=…&partition=…`` with that session
 (404 when it issued none), and ``…?role_arn=…&account=…`` with every session of that role (a
 test proving that no session secret reaches an output). Test tooling only: the emulator
-listens on 127.0.0.1 and its credentials are throw-away.
+listens on 127.0.0.1 and its credentials are throw-away. moto is imported only inside the
+handler, so the local API can read ``PATH`` from here without loading it.
 """
 
 from __future__ import annotations

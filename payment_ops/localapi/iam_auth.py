@@ -32,11 +32,10 @@ from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
+from payment_ops.emulator.sessions import PATH as SESSION_PATH
+
 from .signing import SERVICE, ClientCredentials
 
-# The emulator's answer for one of its sessions (payment_ops.emulator.sessions; the path is
-# spelled here too because the local API never imports the emulator's moto-side code).
-SESSION_PATH = "/moto-api/payment/sts-session"
 EMULATOR_TIMEOUT_S = 5.0  # the emulator is on 127.0.0.1: an answer this late is no answer
 
 ALGORITHM = "AWS4-HMAC-SHA256"
