@@ -143,6 +143,36 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def _side_files(config: Config, rendered: list[RenderedTemplate]) -> dict[str, bytes]:
+    """The handler zip and REVIEW.md: they need no lint result, so they are made while the lint
+    server loads cfn-lint's rules."""
+    return {
+        HANDLER_ZIP: package.build_zip(),
+        REVIEW: review.render_review(
+            {item.file_name: (json.loads(item.body), list(item.regions)) for item in rendered},
+            config.describe(),
+        ).encode(),
+    }
+
+
+def _write_templates(
+    result: BuildResult, rendered: list[RenderedTemplate], linted: list[lint_cache.Linted]
+) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Each template written, its findings and limit notes recorded in ``result``; its manifest
+    entry and its file entry, by file name."""
+    templates: dict[str, dict] = {}
+    files: dict[str, dict] = {}
+    for item, lint in zip(rendered, linted, strict=True):
+        result.lint_reused[item.file_name] = lint.reused
+        result.findings.extend(lint.findings)
+        result.notes.extend(limit_notes(item))
+        templates[item.file_name] = _template_entry(item, lint.findings)
+        data = item.body.encode()
+        files[item.file_name] = _file_entry(data)
+        _write_atomically(result.out / item.file_name, data)
+    return templates, files
+
+
 def build(
     config: Config,
     out: Path,
@@ -163,44 +193,20 @@ def build(
         else None
     )
     side: dict[str, bytes] = {}
-
-    def meanwhile() -> None:
-        # The handler zip and REVIEW.md need no lint result: made while the workers lint.
-        side[HANDLER_ZIP] = package.build_zip()
-        side[REVIEW] = review.render_review(
-            {item.file_name: (json.loads(item.body), list(item.regions)) for item in rendered},
-            config.describe(),
-        ).encode()
-
     linted = lint_cache.lint_all(
         [linting.LintJob(item.file_name, item.body, item.regions) for item in rendered],
         cache,
-        meanwhile=meanwhile,
+        meanwhile=lambda: side.update(_side_files(config, rendered)),
     )
-    zip_bytes, review_bytes = side[HANDLER_ZIP], side[REVIEW]
-
-    templates: dict[str, dict] = {}
-    files: dict[str, dict] = {}
-    for item, lint in zip(rendered, linted, strict=True):
-        findings = lint.findings
-        result.lint_reused[item.file_name] = lint.reused
-        result.findings.extend(findings)
-        result.notes.extend(limit_notes(item))
-        templates[item.file_name] = _template_entry(item, findings)
-        data = item.body.encode()
-        files[item.file_name] = _file_entry(data)
-        _write_atomically(out / item.file_name, data)
-
-    _write_atomically(out / HANDLER_ZIP, zip_bytes)
-    files[HANDLER_ZIP] = _file_entry(zip_bytes)
-
-    _write_atomically(out / REVIEW, review_bytes)
-    files[REVIEW] = _file_entry(review_bytes)
+    templates, files = _write_templates(result, rendered, linted)
+    for name in (HANDLER_ZIP, REVIEW):
+        _write_atomically(out / name, side[name])
+        files[name] = _file_entry(side[name])
 
     result.manifest = {
         "config": config.describe(),
         "sources_sha256": sources_digest(),
-        "handler_code_key": package.content_key(zip_bytes),
+        "handler_code_key": package.content_key(side[HANDLER_ZIP]),
         "inputs_key": inputs_key,
         "files": files,
         "templates": templates,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import config as config_module
-from . import up_to_date
+from . import linting, up_to_date
 
 # naming and build are imported where used: they load troposphere and cfn-lint, which a build
 # that finds build/ up to date never needs.
@@ -192,6 +192,9 @@ def _build(args: argparse.Namespace) -> int:
     if not args.no_lint_cache and up_to_date.up_to_date(args.out, key):
         print(f"up to date {args.out}/: sources, flags and cfn-lint as last built, lint clean")
         return EXIT_OK
+    # Before anything else: the lint server imports cfn-lint and loads its rules while this
+    # process checks the configuration and renders the templates.
+    linting.start_server()
     config = config_from(args)
     ensure_writable_folder(args.out)
     from .build import build

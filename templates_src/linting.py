@@ -1,15 +1,17 @@
 """cfn-lint through its Python API: every rule, informational ones included, every region.
 
 cfn-lint is CPU-bound, so ``lint_many`` lints several templates in parallel, one process per
-core. cfn-lint is imported only when a template is linted: importing it costs more than a
-build whose lint results all come from the cache (``lint_cache``).
+core, each forked from a lint server that imported cfn-lint and loaded its rules once
+(``start_server``). cfn-lint is imported here only when a template is linted in this process:
+importing it costs more than a build whose lint results all come from the cache
+(``lint_cache``).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-import threading
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -82,7 +84,7 @@ def config_files() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def _rules() -> Rules:
+def rules() -> Rules:
     """cfn-lint's rules, loaded once per process: loading them costs more than linting a
     template. (``cfnlint.api.lint`` only reuses a ``RulesCollection``, which the runner's
     ``Rules`` is not, so it would reload them for every template.) The checks to include and the
@@ -94,14 +96,18 @@ def _rules() -> Rules:
 
 
 def lint_template(file_name: str, body: str, regions: Sequence[str]) -> list[Finding]:
+    return _lint(file_name, body, lint_arguments(regions))
+
+
+def _lint(file_name: str, body: str, arguments: dict[str, Any]) -> list[Finding]:
     from cfnlint.config import ConfigMixIn, ManualArgs
     from cfnlint.decode.decode import decode_str
     from cfnlint.runner import run_template_by_data
 
     template, matches = decode_str(body)
     if not matches:
-        config = ConfigMixIn(**ManualArgs(**lint_arguments(regions)))
-        matches = list(run_template_by_data(template, config, _rules()))
+        config = ConfigMixIn(**ManualArgs(**arguments))
+        matches = list(run_template_by_data(template, config, rules()))
     findings = {
         Finding(
             file=file_name,
@@ -115,42 +121,90 @@ def lint_template(file_name: str, body: str, regions: Sequence[str]) -> list[Fin
     return sorted(findings, key=lambda f: (f.line, f.column, f.rule, f.message))
 
 
-def _lint_job(job: LintJob) -> list[Finding]:
-    return lint_template(job.file_name, job.body, job.regions)
+def _lint_job(job: LintJob, arguments: dict[str, Any]) -> list[Finding]:
+    return _lint(job.file_name, job.body, arguments)
+
+
+# The lint server is Python's forkserver start method ("multiprocessing: Contexts and start
+# methods", https://docs.python.org/3/library/multiprocessing.html#contexts-and-start-methods):
+# a server process that imports the preload modules once and then forks each new worker from
+# itself. It is single-threaded, so forking it is safe when the caller runs threads (a test's
+# emulator), and every worker starts with cfn-lint imported and its rules loaded.
+SERVER_PRELOAD = ["templates_src.lint_server"]
+
+
+def start_server() -> None:
+    """Start the lint server now, so that importing cfn-lint and loading its rules there
+    overlaps the caller's own start-up and rendering instead of following it. A no-op when it
+    runs already, or where the platform has no forkserver (workers are then spawned and load the
+    rules themselves).
+
+    The server's stdout and stderr are /dev/null: a build that needs no lint, or is refused,
+    exits before the server's preload is done, and the server must not hold the caller's pipes
+    open meanwhile (a caller reading the build's output to its end would wait for it). Workers
+    give back findings and errors as values, never on stderr."""
+    if _context().get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    forkserver.set_forkserver_preload(SERVER_PRELOAD)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = [os.dup(1), os.dup(2)]
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        forkserver.ensure_running()
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
+
+
+def _adopt_environment(environ: dict[str, str]) -> None:
+    """A worker forked by the server has the server's environment, from whenever it started;
+    cfn-lint reads its configuration file from the caller's home folder, so each worker takes
+    the caller's environment as it is now. (The working folder is the caller's already:
+    multiprocessing sets it in every new process.)"""
+    os.environ.clear()
+    os.environ.update(environ)
 
 
 def lint_many(
     jobs: Sequence[LintJob], *, meanwhile: Callable[[], None] | None = None
 ) -> list[list[Finding]]:
-    """Each job's findings, in the jobs' order; several jobs run in parallel, one process per
-    core (at most one per job). ``meanwhile`` is other work of the caller, done in this
-    process while the workers lint (before or after the lint when there are no workers)."""
+    """Each job's findings, in the jobs' order; the jobs run in parallel in the lint server's
+    workers, one per core (at most one per job). The cfn-lint arguments of each job are computed
+    here, as the lint cache's key computes them, so a worker lints with exactly what the key says.
+
+    ``meanwhile`` is other work of the caller, done first: the server forks no worker before its
+    preload is done (asking it for one waits until then), and a caller that started the server
+    early (``start_server``) has that time to spare."""
+    if meanwhile:
+        meanwhile()
+    if not jobs:
+        return []
+    start_server()  # started already where the caller knew early that it would lint
     workers = min(len(jobs), os.cpu_count() or 1)
-    if workers <= 1:
-        if meanwhile:
-            meanwhile()
-        return [_lint_job(job) for job in jobs]
     # Largest first: the biggest template is the longest lint, so it must not start last.
     order = sorted(range(len(jobs)), key=lambda i: len(jobs[i].body), reverse=True)
-    results: dict[int, list[Finding]] = {}
-    context = _context()
-    if context.get_start_method() == "fork":
-        # The smallest template is linted here, before the workers fork: that loads the rules
-        # and warms cfn-lint's caches once for all of them instead of once in each.
-        smallest = order.pop()
-        results[smallest] = _lint_job(jobs[smallest])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(_lint_job, jobs[i]) for i in order]
-        if meanwhile:
-            meanwhile()
-        results.update((i, future.result()) for i, future in zip(order, futures, strict=True))
-    return [results[i] for i in range(len(jobs))]
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_context(),
+        initializer=_adopt_environment,
+        initargs=(dict(os.environ),),
+    ) as pool:
+        futures = {
+            i: pool.submit(_lint_job, jobs[i], lint_arguments(jobs[i].regions)) for i in order
+        }
+        return [futures[i].result() for i in range(len(jobs))]
 
 
 def _context() -> multiprocessing.context.BaseContext:
-    """fork where the platform has it and this process runs one thread: the workers start with
-    cfn-lint imported and its rules loaded. A process with other threads (a test's emulator, say)
-    could fork a lock one of them holds, so it spawns workers that import and load their own."""
-    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
+    """The lint server (forkserver) where the platform has it, else spawn: each worker then
+    imports cfn-lint and loads the rules itself."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("forkserver")
     return multiprocessing.get_context("spawn")
