@@ -366,13 +366,7 @@ def _log_groups(
     return access_log_group, execution_log_group
 
 
-def _stage(
-    config: Config,
-    rest_api: RestApi,
-    deployment: Deployment,
-    access_log_group: LogGroup,
-    execution_log_group: LogGroup,
-) -> Stage:
+def _method_settings(config: Config) -> list[MethodSetting]:
     # Stages log through the region's account setting (AWS::ApiGateway::Account), which the
     # account baseline template owns: one per account and region, shared by every API.
     # Stage throttling applies to every caller together ("Throttle requests to your REST APIs
@@ -385,6 +379,26 @@ def _stage(
         ThrottlingRateLimit=limits.rate_limit,
         ThrottlingBurstLimit=limits.burst_limit,
     )
+    return [
+        MethodSetting(ResourcePath="/*", HttpMethod="*", **stage_settings),
+        # Never cache POST /process: a cached answer would replay one payment's
+        # result to another request.
+        MethodSetting(
+            ResourcePath="/~1process",
+            HttpMethod="POST",
+            CachingEnabled=False,
+            **stage_settings,
+        ),
+    ]
+
+
+def _stage(
+    config: Config,
+    rest_api: RestApi,
+    deployment: Deployment,
+    access_log_group: LogGroup,
+    execution_log_group: LogGroup,
+) -> Stage:
     return suppress(
         Stage(
             "ApiStage",
@@ -398,17 +412,7 @@ def _stage(
                 DestinationArn=iam.log_group_arn(access_log_group),
                 Format=access_log_format(config.client_auth),
             ),
-            MethodSettings=[
-                MethodSetting(ResourcePath="/*", HttpMethod="*", **stage_settings),
-                # Never cache POST /process: a cached answer would replay one payment's
-                # result to another request.
-                MethodSetting(
-                    ResourcePath="/~1process",
-                    HttpMethod="POST",
-                    CachingEnabled=False,
-                    **stage_settings,
-                ),
-            ],
+            MethodSettings=_method_settings(config),
             Tags=tags(),
             # The group exists, encrypted and with its retention, before the stage's first
             # log line would make API Gateway create it without either.
