@@ -134,8 +134,8 @@ def _regional(resource: str) -> Sub:
 
 
 def purge_policy() -> Policy:
-    """The break-glass role's one policy: a statement per action tuple above, each on the
-    resources of this product only.
+    """The break-glass role's one policy: a statement per action tuple above, scoped to this
+    product's resources wherever IAM allows it (the find calls are on ``*``, FIND_ACTIONS).
 
     Long because it is one flat policy document that a reviewer checks statement by statement
     against the tuples the boundary allows this role (``PURGE_ACTIONS``); split, the tuples
