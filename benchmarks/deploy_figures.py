@@ -80,36 +80,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp, Emulator() as emulator:
         work = Path(tmp)
-        common = ["--endpoint-url", emulator.url, "--poll", "0.05", "--alarm-email", EMAIL]
-        # The one-time bootstrap, under another suffix, so that it is not counted below.
-        _run([*common, "--environment-suffix", "warmup", "--build-dir", str(work / "warm"),
-              "--outputs", str(work / "warm.json"), "--bootstrap"])  # fmt: skip
-        zone = _hosted_zone(emulator.url)
-        argv = [
-            *common,
-            "--environment-suffix", SUFFIX,
-            "--outputs", str(work / "out.json"),
-            "--domain-name", f"pay.{ZONE}",
-            "--hosted-zone-id", zone,
-        ]  # fmt: skip
-
-        rows = []
-        first, seconds = _run([*argv, "--build-dir", str(work / "build")])
-        rows.append(("first deploy", first, seconds))
-        again, seconds = _run([*argv, "--build-dir", str(work / "build")])
-        rows.append(("no-op redeploy", again, seconds))
-
-        handler = work / "handler-v2"
-        shutil.copytree(ROOT / "handler", handler, ignore=shutil.ignore_patterns("__pycache__"))
-        with (handler / "__init__.py").open("a") as init:
-            init.write("\n# v2\n")
-        original = package.build_zip
-        package.build_zip = lambda source=handler: original(handler)
-        try:
-            changed, seconds = _run([*argv, "--build-dir", str(work / "build-v2")])
-        finally:
-            package.build_zip = original
-        rows.append(("code-only change", changed, seconds))
+        argv = _prepare(emulator.url, work)
+        rows = _deploys(argv, work)
         covered, declared = _coverage(emulator.url, work / "build")
 
     figures = {
@@ -132,6 +104,49 @@ def main() -> None:
     print(f"emulator type coverage: {covered}/{declared} ({100 * covered / declared:.0f} %)")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+def _prepare(url: str, work: Path) -> list[str]:
+    """The one-time bootstrap and the hosted zone; returns the arguments of the counted deploys
+    (without ``--build-dir``)."""
+    common = ["--endpoint-url", url, "--poll", "0.05", "--alarm-email", EMAIL]
+    # The one-time bootstrap, under another suffix, so that it is not counted below.
+    _run([*common, "--environment-suffix", "warmup", "--build-dir", str(work / "warm"),
+          "--outputs", str(work / "warm.json"), "--bootstrap"])  # fmt: skip
+    zone = _hosted_zone(url)
+    return [
+        *common,
+        "--environment-suffix", SUFFIX,
+        "--outputs", str(work / "out.json"),
+        "--domain-name", f"pay.{ZONE}",
+        "--hosted-zone-id", zone,
+    ]  # fmt: skip
+
+
+def _deploys(argv: list[str], work: Path) -> list[tuple[str, deploy.Deployed, float]]:
+    """The three counted runs: label, what deploy returned, seconds."""
+    rows = []
+    first, seconds = _run([*argv, "--build-dir", str(work / "build")])
+    rows.append(("first deploy", first, seconds))
+    again, seconds = _run([*argv, "--build-dir", str(work / "build")])
+    rows.append(("no-op redeploy", again, seconds))
+    changed, seconds = _code_only_change(argv, work)
+    rows.append(("code-only change", changed, seconds))
+    return rows
+
+
+def _code_only_change(argv: list[str], work: Path) -> tuple[deploy.Deployed, float]:
+    """A deploy whose handler zip is built from a copy of handler/ with one comment added."""
+    handler = work / "handler-v2"
+    shutil.copytree(ROOT / "handler", handler, ignore=shutil.ignore_patterns("__pycache__"))
+    with (handler / "__init__.py").open("a") as init:
+        init.write("\n# v2\n")
+    original = package.build_zip
+    package.build_zip = lambda source=handler: original(handler)
+    try:
+        return _run([*argv, "--build-dir", str(work / "build-v2")])
+    finally:
+        package.build_zip = original
 
 
 if __name__ == "__main__":

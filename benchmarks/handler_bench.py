@@ -74,8 +74,6 @@ def request_path(samples: int, warmup: int = 100) -> dict[str, Any]:
 
         from handler import app
         from handler.config import dynamodb_client
-        from handler.payments import new_payment
-        from handler.validation import validate_payment
 
         boto3.client("dynamodb", region_name=REGION).create_table(
             TableName=TABLE,
@@ -87,69 +85,9 @@ def request_path(samples: int, warmup: int = 100) -> dict[str, Any]:
         app.reset_runtime()
         raw_client = dynamodb_client(REGION)  # same configuration as the handler's client
         bare_client = boto3.client("dynamodb", region_name=REGION)
-
-        def event() -> dict[str, Any]:
-            return {
-                "resource": "/process",
-                "path": "/process",
-                "httpMethod": "POST",
-                "headers": {
-                    "Idempotency-Key": uuid.uuid4().hex,
-                    "Content-Type": "application/json",
-                },
-                "requestContext": {
-                    "requestId": str(uuid.uuid4()),
-                    "identity": {"userArn": CLIENT_SESSION_ARN},
-                },
-                "body": BODY,
-                "isBase64Encoded": False,
-            }
-
-        def item() -> dict[str, Any]:
-            request = validate_payment(json.loads(BODY), (uuid.uuid4().hex,))
-            return new_payment(
-                request,
-                client_id="c",
-                request_id=str(uuid.uuid4()),
-                now=datetime.now(UTC),
-            ).item
-
-        def raw_put(payment: dict[str, Any]) -> None:
-            raw_client.put_item(
-                TableName=TABLE,
-                Item=payment,
-                ConditionExpression="attribute_not_exists(payment_id)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-
-        def bare_put(payment: dict[str, Any]) -> None:
-            bare_client.put_item(
-                TableName=TABLE,
-                Item=payment,
-                ConditionExpression="attribute_not_exists(payment_id)",
-            )
-
-        handler_times: list[float] = []
-        raw_times: list[float] = []
-        bare_times: list[float] = []
-        # The handler prints one log line per request: keep the formatting cost, drop the text.
-        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-            for index in range(warmup + samples):
-                request, payment, bare, context = event(), item(), item(), Context()
-                started = time.perf_counter()
-                response = app.lambda_handler(request, context)
-                handler_elapsed = time.perf_counter() - started
-                assert response["statusCode"] == 201, response
-                started = time.perf_counter()
-                raw_put(payment)
-                raw_elapsed = time.perf_counter() - started
-                started = time.perf_counter()
-                bare_put(bare)
-                bare_elapsed = time.perf_counter() - started
-                if index >= warmup:
-                    handler_times.append(handler_elapsed)
-                    raw_times.append(raw_elapsed)
-                    bare_times.append(bare_elapsed)
+        handler_times, raw_times, bare_times = _time_request_path(
+            app, raw_client, bare_client, samples, warmup
+        )
 
     handler_median = statistics.median(handler_times)
     raw_median = statistics.median(raw_times)
@@ -166,6 +104,87 @@ def request_path(samples: int, warmup: int = 100) -> dict[str, Any]:
         "ratio_to_bare_conditional_put": round(handler_median / bare_median, 3),
         "goal": REQUEST_PATH_GOAL,
     }
+
+
+def _time_request_path(
+    app: Any, raw_client: Any, bare_client: Any, samples: int, warmup: int
+) -> tuple[list[float], list[float], list[float]]:
+    """Seconds of each request through the handler, each PutItem as the handler sends it and
+    each bare conditional put, one of each per round (interleaved, so that drift affects all
+    alike), the first ``warmup`` rounds left out."""
+    handler_times: list[float] = []
+    raw_times: list[float] = []
+    bare_times: list[float] = []
+    # The handler prints one log line per request: keep the formatting cost, drop the text.
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        for index in range(warmup + samples):
+            request, payment, bare, context = _event(), _item(), _item(), Context()
+            started = time.perf_counter()
+            response = app.lambda_handler(request, context)
+            handler_elapsed = time.perf_counter() - started
+            assert response["statusCode"] == 201, response
+            started = time.perf_counter()
+            _raw_put(raw_client, payment)
+            raw_elapsed = time.perf_counter() - started
+            started = time.perf_counter()
+            _bare_put(bare_client, bare)
+            bare_elapsed = time.perf_counter() - started
+            if index >= warmup:
+                handler_times.append(handler_elapsed)
+                raw_times.append(raw_elapsed)
+                bare_times.append(bare_elapsed)
+    return handler_times, raw_times, bare_times
+
+
+def _event() -> dict[str, Any]:
+    """``POST /process`` as API Gateway passes a signed request of the client "shop"."""
+    return {
+        "resource": "/process",
+        "path": "/process",
+        "httpMethod": "POST",
+        "headers": {
+            "Idempotency-Key": uuid.uuid4().hex,
+            "Content-Type": "application/json",
+        },
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "identity": {"userArn": CLIENT_SESSION_ARN},
+        },
+        "body": BODY,
+        "isBase64Encoded": False,
+    }
+
+
+def _item() -> dict[str, Any]:
+    """A new item for ``BODY``, built by the handler's own code (so of the handler's size)."""
+    from handler.payments import new_payment
+    from handler.validation import validate_payment
+
+    request = validate_payment(json.loads(BODY), (uuid.uuid4().hex,))
+    return new_payment(
+        request,
+        client_id="c",
+        request_id=str(uuid.uuid4()),
+        now=datetime.now(UTC),
+    ).item
+
+
+def _raw_put(client: Any, payment: dict[str, Any]) -> None:
+    """The PutItem the handler sends: its condition and ``ReturnValuesOnConditionCheckFailure``."""
+    client.put_item(
+        TableName=TABLE,
+        Item=payment,
+        ConditionExpression="attribute_not_exists(payment_id)",
+        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    )
+
+
+def _bare_put(client: Any, payment: dict[str, Any]) -> None:
+    client.put_item(
+        TableName=TABLE,
+        Item=payment,
+        ConditionExpression="attribute_not_exists(payment_id)",
+    )
 
 
 def _unknown_members(value: str) -> str:

@@ -117,68 +117,90 @@ def summary(figures: dict[str, Any]) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     lint = (figures.get("build_vs_lint") or {}).get("figures")
     if lint:
-        median = lint["median_seconds"]
-        rows["build_vs_lint"] = {
-            "bare_cfn_lint_median_s": median["bare_cfn_lint"],
-            "first_build_median_s": median["first_build"],
-            "noop_build_median_s": median["noop_build"],
-            "ratio_first_build": lint["ratio_to_bare_cfn_lint"]["first_build"],
-            "ratio_noop_build": lint["ratio_to_bare_cfn_lint"]["noop_build"],
-            "runs": lint["runs"],
-            "goal": "first <= 0.7, no-op <= 0.15",
-        }
+        rows["build_vs_lint"] = _build_vs_lint_row(lint)
     handler = (figures.get("handler") or {}).get("figures")
     if handler:
-        path, cold = handler["request_path"], handler["cold_start"]
-        rows["cold_start"] = {
+        rows.update(_handler_rows(handler))
+    deploy = (figures.get("deploy") or {}).get("figures")
+    if deploy:
+        rows.update(_deploy_rows(deploy))
+    for name in ("load", "load_paced", "load_lifted"):
+        load = (figures.get(name) or {}).get("figures")
+        if load:
+            rows[name] = _load_row(load)
+    return rows
+
+
+def _build_vs_lint_row(lint: dict[str, Any]) -> dict[str, Any]:
+    median = lint["median_seconds"]
+    return {
+        "bare_cfn_lint_median_s": median["bare_cfn_lint"],
+        "first_build_median_s": median["first_build"],
+        "noop_build_median_s": median["noop_build"],
+        "ratio_first_build": lint["ratio_to_bare_cfn_lint"]["first_build"],
+        "ratio_noop_build": lint["ratio_to_bare_cfn_lint"]["noop_build"],
+        "runs": lint["runs"],
+        "goal": "first <= 0.7, no-op <= 0.15",
+    }
+
+
+def _handler_rows(handler: dict[str, Any]) -> dict[str, Any]:
+    """The cold start and the request path rows, in that order."""
+    path, cold = handler["request_path"], handler["cold_start"]
+    return {
+        "cold_start": {
             "import_handler_app_median_ms": cold["import_handler_app_median_ms"],
             "import_boto3_plus_client_median_ms": cold["import_boto3_plus_client_median_ms"],
             "ratio": cold["ratio"],
             "samples": cold["samples"],
             "goal": "<= 1.2",
-        }
-        rows["request_path"] = {
+        },
+        "request_path": {
             "handler_median_ms": path["handler_median_ms"],
             "raw_put_item_median_ms": path["raw_put_item_median_ms"],
             "ratio": path["ratio"],
             "samples": path["samples"],
             "goal": "<= 1.2",
-        }
-    deploy = (figures.get("deploy") or {}).get("figures")
-    if deploy:
-        for label in ("first deploy", "no-op redeploy", "code-only change"):
-            if label in deploy:
-                entry = deploy[label]
-                rows[f"deploy: {label}"] = {
-                    "stack_set_operations": entry["stack_set_operations"],
-                    "api_calls": entry["api_calls"],
-                    "seconds": entry["seconds"],
-                }
-        if "emulator_type_coverage" in deploy:
-            rows["emulator_type_coverage"] = deploy["emulator_type_coverage"]
-    for name in ("load", "load_paced", "load_lifted"):
-        load = (figures.get(name) or {}).get("figures")
-        if load:
-            checks = load["verification"]
-            rows[name] = {
-                "requests": load["requests"],
-                "concurrency": load["concurrency"],
-                "throughput_rps": load["throughput_rps"],
-                "p50_ms": load["latency_ms"]["p50"],
-                "p95_ms": load["latency_ms"]["p95"],
-                "p99_ms": load["latency_ms"]["p99"],
-                "throttled_429": sum(
-                    n for code, n in load["by_status_and_code"].items() if code.startswith("429")
-                ),
-                "accepted": checks["accepted_payments"],
-                "items": checks["items_in_table"],
-                "audit_objects": checks["audit_objects"],
-                "responses_5xx": checks["responses_5xx"],
-                "verified": checks["passed"],
-                "limits": load["limits"],
-                "paced_rps": load.get("paced_rps"),
+        },
+    }
+
+
+def _deploy_rows(deploy: dict[str, Any]) -> dict[str, Any]:
+    """One row per deploy run present, then the emulator's type coverage."""
+    rows: dict[str, Any] = {}
+    for label in ("first deploy", "no-op redeploy", "code-only change"):
+        if label in deploy:
+            entry = deploy[label]
+            rows[f"deploy: {label}"] = {
+                "stack_set_operations": entry["stack_set_operations"],
+                "api_calls": entry["api_calls"],
+                "seconds": entry["seconds"],
             }
+    if "emulator_type_coverage" in deploy:
+        rows["emulator_type_coverage"] = deploy["emulator_type_coverage"]
     return rows
+
+
+def _load_row(load: dict[str, Any]) -> dict[str, Any]:
+    checks = load["verification"]
+    return {
+        "requests": load["requests"],
+        "concurrency": load["concurrency"],
+        "throughput_rps": load["throughput_rps"],
+        "p50_ms": load["latency_ms"]["p50"],
+        "p95_ms": load["latency_ms"]["p95"],
+        "p99_ms": load["latency_ms"]["p99"],
+        "throttled_429": sum(
+            n for code, n in load["by_status_and_code"].items() if code.startswith("429")
+        ),
+        "accepted": checks["accepted_payments"],
+        "items": checks["items_in_table"],
+        "audit_objects": checks["audit_objects"],
+        "responses_5xx": checks["responses_5xx"],
+        "verified": checks["passed"],
+        "limits": load["limits"],
+        "paced_rps": load.get("paced_rps"),
+    }
 
 
 def table(rows: dict[str, Any]) -> str:

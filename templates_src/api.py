@@ -259,38 +259,30 @@ def _deployment_title(parts: list) -> str:
     return "ApiDeployment" + hashlib.sha256(body.encode()).hexdigest()[:10].upper()
 
 
-def add_api(
-    template: Template,
-    config: Config,
-    *,
-    processor: object,
-    app_key_arn: object,
-) -> Api:
-    rest_api = template.add_resource(
-        RestApi(
-            "PaymentApi",
-            Name=api_name(),
-            Description="Payment processing API",
-            EndpointConfiguration=EndpointConfiguration(Types=["REGIONAL"]),
-            Policy=resource_policy(config),
-            SecurityPolicy=SECURITY_POLICY,
-            EndpointAccessMode=ENDPOINT_ACCESS_MODE,
-            Tags=tags(),
-        )
+def _rest_api(config: Config) -> RestApi:
+    return RestApi(
+        "PaymentApi",
+        Name=api_name(),
+        Description="Payment processing API",
+        EndpointConfiguration=EndpointConfiguration(Types=["REGIONAL"]),
+        Policy=resource_policy(config),
+        SecurityPolicy=SECURITY_POLICY,
+        EndpointAccessMode=ENDPOINT_ACCESS_MODE,
+        Tags=tags(),
     )
-    process = Resource(
-        "ProcessResource",
+
+
+def _path(title: str, rest_api: RestApi, path_part: str) -> Resource:
+    return Resource(
+        title,
         RestApiId=Ref(rest_api),
         ParentId=GetAtt(rest_api, "RootResourceId"),
-        PathPart="process",
+        PathPart=path_part,
     )
-    health = Resource(
-        "HealthResource",
-        RestApiId=Ref(rest_api),
-        ParentId=GetAtt(rest_api, "RootResourceId"),
-        PathPart="health",
-    )
-    model = Model(
+
+
+def _request_model(rest_api: RestApi) -> Model:
+    return Model(
         "PaymentRequestModel",
         RestApiId=Ref(rest_api),
         Name="PaymentRequest",
@@ -298,13 +290,27 @@ def add_api(
         Description="POST /process request body",
         Schema=PAYMENT_REQUEST_SCHEMA,
     )
-    validator = RequestValidator(
+
+
+def _body_validator(rest_api: RestApi) -> RequestValidator:
+    return RequestValidator(
         "BodyValidator",
         RestApiId=Ref(rest_api),
         Name="body",
         ValidateRequestBody=True,
         ValidateRequestParameters=False,
     )
+
+
+def _process_method(
+    config: Config,
+    rest_api: RestApi,
+    process: Resource,
+    processor: object,
+    model: Model,
+    validator: RequestValidator,
+) -> Method:
+    """``POST /process``: signed (``iam``) or open to the network (``mtls``), body checked."""
     authorization = "AWS_IAM" if config.client_auth == CLIENT_AUTH_IAM else "NONE"
     post_process = _lambda_method(
         "ProcessPostMethod", rest_api, process, "POST", processor, authorization
@@ -320,7 +326,11 @@ def add_api(
         )
     post_process.RequestValidatorId = Ref(validator)
     post_process.RequestModels = {"application/json": Ref(model)}
-    get_health = suppress(
+    return post_process
+
+
+def _health_method(rest_api: RestApi, health: Resource, processor: object) -> Method:
+    return suppress(
         _lambda_method("HealthGetMethod", rest_api, health, "GET", processor, "NONE"),
         checkov={
             "CKV_AWS_59": "GET /health is deliberately open: Route 53 health checkers cannot "
@@ -328,22 +338,12 @@ def add_api(
             "the stage's throttling and WAF rate limit still apply."
         },
     )
-    gateway_responses = _gateway_responses(rest_api)
-    # Gateway responses, like methods, take effect only through a new deployment.
-    api_parts = [process, health, model, validator, post_process, get_health, *gateway_responses]
-    for part in api_parts:
-        template.add_resource(part)
 
-    deployment = template.add_resource(
-        Deployment(
-            _deployment_title(api_parts),
-            RestApiId=Ref(rest_api),
-            Description="Payment API deployment",
-            DependsOn=[post_process.title, get_health.title]
-            + [response.title for response in gateway_responses],
-        )
-    )
 
+def _log_groups(
+    template: Template, config: Config, rest_api: RestApi, app_key_arn: object
+) -> tuple[LogGroup, LogGroup]:
+    """The stage's access-log group and its execution-log group."""
     access_log_group = logs.add_log_group(
         template,
         config,
@@ -363,6 +363,10 @@ def add_api(
         Sub(f"API-Gateway-Execution-Logs_${{{rest_api.title}}}/{STAGE_NAME}"),
         app_key_arn,
     )
+    return access_log_group, execution_log_group
+
+
+def _method_settings(config: Config) -> list[MethodSetting]:
     # Stages log through the region's account setting (AWS::ApiGateway::Account), which the
     # account baseline template owns: one per account and region, shared by every API.
     # Stage throttling applies to every caller together ("Throttle requests to your REST APIs
@@ -375,48 +379,93 @@ def add_api(
         ThrottlingRateLimit=limits.rate_limit,
         ThrottlingBurstLimit=limits.burst_limit,
     )
-    stage = template.add_resource(
-        suppress(
-            Stage(
-                "ApiStage",
-                StageName=STAGE_NAME,
-                RestApiId=Ref(rest_api),
-                DeploymentId=Ref(deployment),
-                Description="Production stage",
-                TracingEnabled=True,
-                CacheClusterEnabled=False,
-                AccessLogSetting=AccessLogSetting(
-                    DestinationArn=iam.log_group_arn(access_log_group),
-                    Format=access_log_format(config.client_auth),
-                ),
-                MethodSettings=[
-                    MethodSetting(ResourcePath="/*", HttpMethod="*", **stage_settings),
-                    # Never cache POST /process: a cached answer would replay one payment's
-                    # result to another request.
-                    MethodSetting(
-                        ResourcePath="/~1process",
-                        HttpMethod="POST",
-                        CachingEnabled=False,
-                        **stage_settings,
-                    ),
-                ],
-                Tags=tags(),
-                # The group exists, encrypted and with its retention, before the stage's first
-                # log line would make API Gateway create it without either.
-                DependsOn=[execution_log_group.title],
+    return [
+        MethodSetting(ResourcePath="/*", HttpMethod="*", **stage_settings),
+        # Never cache POST /process: a cached answer would replay one payment's
+        # result to another request.
+        MethodSetting(
+            ResourcePath="/~1process",
+            HttpMethod="POST",
+            CachingEnabled=False,
+            **stage_settings,
+        ),
+    ]
+
+
+def _stage(
+    config: Config,
+    rest_api: RestApi,
+    deployment: Deployment,
+    access_log_group: LogGroup,
+    execution_log_group: LogGroup,
+) -> Stage:
+    return suppress(
+        Stage(
+            "ApiStage",
+            StageName=STAGE_NAME,
+            RestApiId=Ref(rest_api),
+            DeploymentId=Ref(deployment),
+            Description="Production stage",
+            TracingEnabled=True,
+            CacheClusterEnabled=False,
+            AccessLogSetting=AccessLogSetting(
+                DestinationArn=iam.log_group_arn(access_log_group),
+                Format=access_log_format(config.client_auth),
             ),
-            checkov={
-                "CKV_AWS_120": "No response cache: POST /process must reach the handler every "
-                "time (a cached response would replay one payment's answer to another request), "
-                "and GET /health must report live state."
-            },
-            guard={
-                "API_GW_CACHE_ENABLED_AND_ENCRYPTED": "No response cache to encrypt: a payment "
-                "POST must never be answered from a cache (one payment's result replayed to "
-                "another request; the handler answers Cache-Control: no-store), and GET /health "
-                "must report live state.",
-            },
+            MethodSettings=_method_settings(config),
+            Tags=tags(),
+            # The group exists, encrypted and with its retention, before the stage's first
+            # log line would make API Gateway create it without either.
+            DependsOn=[execution_log_group.title],
+        ),
+        checkov={
+            "CKV_AWS_120": "No response cache: POST /process must reach the handler every "
+            "time (a cached response would replay one payment's answer to another request), "
+            "and GET /health must report live state."
+        },
+        guard={
+            "API_GW_CACHE_ENABLED_AND_ENCRYPTED": "No response cache to encrypt: a payment "
+            "POST must never be answered from a cache (one payment's result replayed to "
+            "another request; the handler answers Cache-Control: no-store), and GET /health "
+            "must report live state.",
+        },
+    )
+
+
+def add_api(
+    template: Template,
+    config: Config,
+    *,
+    processor: object,
+    app_key_arn: object,
+) -> Api:
+    """The REST API, its routes and gateway responses, the deployment of them, the stage with
+    its log groups, and the processor's invoke permissions."""
+    rest_api = template.add_resource(_rest_api(config))
+    process = _path("ProcessResource", rest_api, "process")
+    health = _path("HealthResource", rest_api, "health")
+    model = _request_model(rest_api)
+    validator = _body_validator(rest_api)
+    post_process = _process_method(config, rest_api, process, processor, model, validator)
+    get_health = _health_method(rest_api, health, processor)
+    gateway_responses = _gateway_responses(rest_api)
+    # Gateway responses, like methods, take effect only through a new deployment.
+    api_parts = [process, health, model, validator, post_process, get_health, *gateway_responses]
+    for part in api_parts:
+        template.add_resource(part)
+
+    deployment = template.add_resource(
+        Deployment(
+            _deployment_title(api_parts),
+            RestApiId=Ref(rest_api),
+            Description="Payment API deployment",
+            DependsOn=[post_process.title, get_health.title]
+            + [response.title for response in gateway_responses],
         )
+    )
+    access_log_group, execution_log_group = _log_groups(template, config, rest_api, app_key_arn)
+    stage = template.add_resource(
+        _stage(config, rest_api, deployment, access_log_group, execution_log_group)
     )
     template.add_resource(
         _invoke_permission("ProcessInvokePermission", rest_api, processor, "POST", "/process")

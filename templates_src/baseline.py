@@ -32,79 +32,83 @@ def _logs_arn(resource: str) -> Sub:
     return Sub(f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
 
 
+def _write_logs_policy() -> ManagedPolicy:
+    # A customer managed policy, not an inline one (iam.py says why), retained with the role.
+    return retain(
+        ManagedPolicy(
+            f"{CLOUDWATCH_ROLE}Policy",
+            ManagedPolicyName=Sub("payment-apigateway-cloudwatch-${AWS::Region}"),
+            Description="API Gateway account setting: what the CloudWatch role may do",
+            PolicyDocument=Policy(
+                Version="2012-10-17",
+                Statement=[
+                    Statement(
+                        Sid="WriteApiLogs",
+                        Effect=Allow,
+                        Action=[
+                            logs.CreateLogGroup,
+                            logs.CreateLogStream,
+                            logs.DescribeLogStreams,
+                            logs.PutLogEvents,
+                            logs.GetLogEvents,
+                            logs.FilterLogEvents,
+                        ],
+                        Resource=[
+                            _logs_arn("log-group:API-Gateway-Execution-Logs_*"),
+                            _logs_arn("log-group:/aws/apigateway/payment-*"),
+                        ],
+                    ),
+                    Statement(
+                        # DescribeLogGroups has no resource-level permissions.
+                        Sid="FindLogGroups",
+                        Effect=Allow,
+                        Action=[logs.DescribeLogGroups],
+                        Resource=["*"],
+                    ),
+                ],
+            ),
+        )
+    )
+
+
+def _cloudwatch_role(policy: ManagedPolicy) -> Role:
+    return retain(
+        Role(
+            CLOUDWATCH_ROLE,
+            # IAM is global: one role per region keeps a region's setting independent.
+            RoleName=Sub("payment-apigateway-cloudwatch-${AWS::Region}"),
+            Description="API Gateway account setting: write every payment API's logs",
+            PermissionsBoundary=permissions_boundary_arn(),
+            AssumeRolePolicyDocument=Policy(
+                Version="2012-10-17",
+                Statement=[
+                    Statement(
+                        Effect=Allow,
+                        Principal=Principal("Service", "apigateway.amazonaws.com"),
+                        Action=[sts.AssumeRole],
+                        # Only on behalf of this account (confused deputy).
+                        Condition=Condition(
+                            StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))
+                        ),
+                    )
+                ],
+            ),
+            ManagedPolicyArns=[Ref(policy)],
+            Tags=[
+                {"Key": "Project", "Value": PROJECT},
+                {"Key": "ManagedBy", "Value": MANAGED_BY},
+            ],
+        )
+    )
+
+
 def apigateway_cloudwatch_role(template: Template) -> Role:
     """What API Gateway needs to write execution and access logs ("Set up CloudWatch logging
     for REST APIs in API Gateway"): the permissions of the managed policy
     AmazonAPIGatewayPushToCloudWatchLogs, scoped to the execution-log groups API Gateway names
     (``API-Gateway-Execution-Logs_<api id>/<stage>``) and this product's access-log groups."""
-    # A customer managed policy, not an inline one (iam.py says why), retained with the role.
-    policy = template.add_resource(
-        retain(
-            ManagedPolicy(
-                f"{CLOUDWATCH_ROLE}Policy",
-                ManagedPolicyName=Sub("payment-apigateway-cloudwatch-${AWS::Region}"),
-                Description="API Gateway account setting: what the CloudWatch role may do",
-                PolicyDocument=Policy(
-                    Version="2012-10-17",
-                    Statement=[
-                        Statement(
-                            Sid="WriteApiLogs",
-                            Effect=Allow,
-                            Action=[
-                                logs.CreateLogGroup,
-                                logs.CreateLogStream,
-                                logs.DescribeLogStreams,
-                                logs.PutLogEvents,
-                                logs.GetLogEvents,
-                                logs.FilterLogEvents,
-                            ],
-                            Resource=[
-                                _logs_arn("log-group:API-Gateway-Execution-Logs_*"),
-                                _logs_arn("log-group:/aws/apigateway/payment-*"),
-                            ],
-                        ),
-                        Statement(
-                            # DescribeLogGroups has no resource-level permissions.
-                            Sid="FindLogGroups",
-                            Effect=Allow,
-                            Action=[logs.DescribeLogGroups],
-                            Resource=["*"],
-                        ),
-                    ],
-                ),
-            )
-        )
-    )
-    return template.add_resource(
-        retain(
-            Role(
-                CLOUDWATCH_ROLE,
-                # IAM is global: one role per region keeps a region's setting independent.
-                RoleName=Sub("payment-apigateway-cloudwatch-${AWS::Region}"),
-                Description="API Gateway account setting: write every payment API's logs",
-                PermissionsBoundary=permissions_boundary_arn(),
-                AssumeRolePolicyDocument=Policy(
-                    Version="2012-10-17",
-                    Statement=[
-                        Statement(
-                            Effect=Allow,
-                            Principal=Principal("Service", "apigateway.amazonaws.com"),
-                            Action=[sts.AssumeRole],
-                            # Only on behalf of this account (confused deputy).
-                            Condition=Condition(
-                                StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))
-                            ),
-                        )
-                    ],
-                ),
-                ManagedPolicyArns=[Ref(policy)],
-                Tags=[
-                    {"Key": "Project", "Value": PROJECT},
-                    {"Key": "ManagedBy", "Value": MANAGED_BY},
-                ],
-            )
-        )
-    )
+    policy = template.add_resource(_write_logs_policy())
+    return template.add_resource(_cloudwatch_role(policy))
 
 
 def build_account_baseline(config: Config) -> Template:

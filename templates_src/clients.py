@@ -25,7 +25,7 @@ from __future__ import annotations
 from awacs import execute_api, sts
 from awacs.aws import Allow, Condition, Policy, Principal, Statement, StringEquals
 from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template
-from troposphere.iam import Role
+from troposphere.iam import ManagedPolicy, Role
 
 from . import names
 from .boundary import permissions_boundary_arn
@@ -119,7 +119,17 @@ def build_client(config: Config) -> Template:
         {"AWS::CloudFormation::Interface": {"ParameterGroups": [], "ParameterLabels": {}}}
     )
     add_parameter_group(template, "Client", _parameters(template, config))
-    trust = Policy(
+    role = _add_role(template, _add_invoke_policy(template, config))
+    template.add_output(Output("ClientId", Description="Client id", Value=Ref(CLIENT_ID_PARAM)))
+    template.add_output(
+        Output("RoleArn", Description="The role the client assumes", Value=GetAtt(role, "Arn"))
+    )
+    return template
+
+
+def _trust() -> Policy:
+    """Who may assume the role: the client's principals, with the external id."""
+    return Policy(
         Version="2012-10-17",
         Statement=[
             Statement(
@@ -131,6 +141,10 @@ def build_client(config: Config) -> Template:
             )
         ],
     )
+
+
+def _add_invoke_policy(template: Template, config: Config) -> ManagedPolicy:
+    """What the role may do: ``POST /process`` in each deployment region, nothing else."""
     # A customer managed policy, like every role's (IAM best practices: "Use customer managed
     # policies instead of inline policies"); named like the role, which IAM keeps unique.
     invoke = role_policy(
@@ -147,29 +161,27 @@ def build_client(config: Config) -> Template:
             )
         ],
     )
-    suppress(
+    return suppress(
         invoke,
         cfn_lint={
             "I3042": "The role is global and made once, in the primary region: it names "
             "POST /process in each deployment region on purpose, not only its own."
         },
     )
-    role = template.add_resource(
+
+
+def _add_role(template: Template, invoke: ManagedPolicy) -> Role:
+    return template.add_resource(
         Role(
             ROLE_TITLE,
             RoleName=role_name(),
             Description=Sub(
                 f"{names.SUB_DEPLOYMENT}: API client ${{{CLIENT_ID_PARAM}}}, POST /process"
             ),
-            AssumeRolePolicyDocument=trust,
+            AssumeRolePolicyDocument=_trust(),
             MaxSessionDuration=MAX_SESSION_SECONDS,
             PermissionsBoundary=permissions_boundary_arn(),
             ManagedPolicyArns=[Ref(invoke)],
             Tags=tags(),
         )
     )
-    template.add_output(Output("ClientId", Description="Client id", Value=Ref(CLIENT_ID_PARAM)))
-    template.add_output(
-        Output("RoleArn", Description="The role the client assumes", Value=GetAtt(role, "Arn"))
-    )
-    return template

@@ -81,158 +81,39 @@ def add_parameters(
     function's own region). ``with_alarm_email``: False where the stack notifies a topic another
     stack owns.
     """
-    suffix = template.add_parameter(
-        Parameter(
-            SUFFIX_PARAM,
-            Type="String",
-            Default=config.environment_suffix,
-            AllowedPattern=SUFFIX_PATTERN,
-            ConstraintDescription=SUFFIX_RULE,
-            Description="Names every resource payment-<suffix>-<thing>; "
-            "the same value in every region of one deployment.",
-        )
-    )
-    alarm_email = None
-    if with_alarm_email:
-        alarm_email = template.add_parameter(
-            Parameter(
-                ALARM_EMAIL_PARAM,
-                Type="String",
-                Default=config.alarm_email,
-                AllowedPattern=f"^$|{EMAIL_PATTERN}",
-                ConstraintDescription="an e-mail address, or empty for no e-mail subscription",
-                Description="Optional e-mail address subscribed to the alarm topic "
-                "(the subscription must be confirmed from the mailbox).",
-            )
-        )
-    groups = [("Environment", [SUFFIX_PARAM])]
-    labels = {SUFFIX_PARAM: "Environment suffix"}
-    if with_alarm_email:
-        groups.append(("Alarms", [ALARM_EMAIL_PARAM]))
-        labels[ALARM_EMAIL_PARAM] = "Alarm e-mail (optional)"
+    suffix = _suffix_parameter(template, config)
+    alarm_email = _alarm_email_parameter(template, config) if with_alarm_email else None
+    groups: list[tuple[str, dict[Parameter, str]]] = [
+        ("Environment", {suffix: "Environment suffix"})
+    ]
     artifact_bucket = code_key = processor_concurrency = audit_concurrency = enable_waf = None
     if with_code:
-        per_region = {
-            # Leaves room for "-<region>" within the 63 characters of a bucket name.
-            "AllowedPattern": rf"^[a-z0-9][a-z0-9.-]{{1,{ARTIFACT_PREFIX_MAX - 1}}}$",
-            "ConstraintDescription": "the start of an S3 bucket name "
-            f"(at most {ARTIFACT_PREFIX_MAX} characters)",
-            "Description": "The handler package is read from the bucket <prefix>-<region> of "
-            "each stack's region (Lambda reads code only from its own region); the deploy "
-            "script's buckets are payment-<suffix>-code-<account>-<region>.",
-        }
-        one_bucket = {
-            "AllowedPattern": r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-            "ConstraintDescription": "an S3 bucket name in this stack's region",
-            "Description": "S3 bucket in this stack's region that holds the handler package "
-            "(Lambda reads code only from its own region).",
-        }
-        artifact_bucket = template.add_parameter(
-            Parameter(
-                ARTIFACT_PREFIX_PARAM if artifact_bucket_per_region else ARTIFACT_BUCKET_PARAM,
-                Type="String",
-                **(per_region if artifact_bucket_per_region else one_bucket),
-            )
+        artifact_bucket, code_key = _handler_package_parameters(
+            template, artifact_bucket_per_region
         )
-        code_key = template.add_parameter(
-            Parameter(
-                CODE_KEY_PARAM,
-                Type="String",
-                AllowedPattern=r"^[A-Za-z0-9/_.-]+\.zip$",
-                ConstraintDescription="an S3 object key ending in .zip",
-                Description="Object key of payment_processor.zip, named by its content hash so "
-                "that new code is a new key and an update of the functions.",
-            )
-        )
-        processor_concurrency = _reservation_parameter(
-            template,
-            PROCESSOR_CONCURRENCY_PARAM,
-            config.processor_reserved_concurrency,
-            PROCESSOR_CONCURRENCY_MAX,
-            "the payment processor (a reservation also caps it: a flood cannot starve other "
-            "functions, nor they it)",
-        )
-        audit_concurrency = _reservation_parameter(
-            template,
-            AUDIT_CONCURRENCY_PARAM,
-            config.audit_writer_reserved_concurrency,
-            AUDIT_CONCURRENCY_MAX,
-            "the audit writer (the stream invokes it once per shard and batch at a time: a cap "
-            "below the shard count makes the audit trail fall behind)",
-        )
-        enable_waf = template.add_parameter(
-            Parameter(
-                ENABLE_WAF_PARAM,
-                Type="String",
-                Default="true" if config.enable_waf else "false",
-                AllowedValues=["true", "false"],
-                ConstraintDescription="true or false",
-                Description="Put an AWS WAF web ACL (managed IP-reputation, common and "
-                "known-bad-input rules, a per-IP rate limit) in front of the API stage; false "
-                "needs WafExceptionReason.",
-            )
-        )
-        waf_exception = template.add_parameter(
-            Parameter(
-                WAF_EXCEPTION_PARAM,
-                Type="String",
-                Default=config.waf_exception_reason,
-                AllowedPattern=f"^$|^{WAF_REASON_PATTERN}$",
-                ConstraintDescription=f"empty, or the exception's reason: {WAF_REASON_RULE}",
-                Description="Why this stack runs without the web ACL (for example: a central "
-                "WAF fronts the account's APIs, ticket SEC-123); required when EnableWaf is "
-                "false, ignored otherwise.",
-            )
-        )
-        # CloudFormation itself refuses a stack with the WAF off and no written reason, however
-        # the parameters were passed (template "Rules", CloudFormation user guide).
-        template.add_rule(
-            "WafOffOnlyWithAReason",
-            {
-                "RuleCondition": Equals(Ref(enable_waf), "false"),
-                "Assertions": [
-                    {
-                        "Assert": Not(Equals(Ref(waf_exception), "")),
-                        "AssertDescription": "EnableWaf=false needs WafExceptionReason: why the "
-                        "API runs without a web ACL",
-                    }
-                ],
-            },
-        )
-        groups.insert(1, ("Handler package", [artifact_bucket.title, CODE_KEY_PARAM]))
-        groups.insert(
-            2,
-            (
-                "Protection",
-                [
-                    PROCESSOR_CONCURRENCY_PARAM,
-                    AUDIT_CONCURRENCY_PARAM,
-                    ENABLE_WAF_PARAM,
-                    WAF_EXCEPTION_PARAM,
-                ],
-            ),
-        )
-        labels[artifact_bucket.title] = (
-            "Artifact bucket prefix" if artifact_bucket_per_region else "Artifact bucket"
-        )
-        labels[CODE_KEY_PARAM] = "Handler package key"
-        labels[PROCESSOR_CONCURRENCY_PARAM] = "Processor reserved concurrency"
-        labels[AUDIT_CONCURRENCY_PARAM] = "Audit writer reserved concurrency"
-        labels[ENABLE_WAF_PARAM] = "Web application firewall"
-        labels[WAF_EXCEPTION_PARAM] = "Reason for running without the firewall"
+        processor_concurrency, audit_concurrency = _reservation_parameters(template, config)
+        enable_waf, waf_exception = _waf_parameters(template, config)
         template.add_condition(WAF_ENABLED, Equals(Ref(enable_waf), "true"))
         template.add_condition(PROCESSOR_RESERVED, Not(Equals(Ref(processor_concurrency), "")))
         template.add_condition(AUDIT_WRITER_RESERVED, Not(Equals(Ref(audit_concurrency), "")))
-    template.set_metadata(
-        {
-            "AWS::CloudFormation::Interface": {
-                "ParameterGroups": [
-                    {"Label": {"default": label}, "Parameters": names} for label, names in groups
-                ],
-                "ParameterLabels": {name: {"default": text} for name, text in labels.items()},
-            }
-        }
-    )
+        package_label = (
+            "Artifact bucket prefix" if artifact_bucket_per_region else "Artifact bucket"
+        )
+        groups += [
+            ("Handler package", {artifact_bucket: package_label, code_key: "Handler package key"}),
+            (
+                "Protection",
+                {
+                    processor_concurrency: "Processor reserved concurrency",
+                    audit_concurrency: "Audit writer reserved concurrency",
+                    enable_waf: "Web application firewall",
+                    waf_exception: "Reason for running without the firewall",
+                },
+            ),
+        ]
+    if alarm_email is not None:
+        groups.append(("Alarms", {alarm_email: "Alarm e-mail (optional)"}))
+    _set_interface(template, groups)
     return Params(
         suffix,
         alarm_email,
@@ -243,6 +124,147 @@ def add_parameters(
         enable_waf,
         artifact_bucket_per_region,
     )
+
+
+def _suffix_parameter(template: Template, config: Config) -> Parameter:
+    return template.add_parameter(
+        Parameter(
+            SUFFIX_PARAM,
+            Type="String",
+            Default=config.environment_suffix,
+            AllowedPattern=SUFFIX_PATTERN,
+            ConstraintDescription=SUFFIX_RULE,
+            Description="Names every resource payment-<suffix>-<thing>; "
+            "the same value in every region of one deployment.",
+        )
+    )
+
+
+def _alarm_email_parameter(template: Template, config: Config) -> Parameter:
+    return template.add_parameter(
+        Parameter(
+            ALARM_EMAIL_PARAM,
+            Type="String",
+            Default=config.alarm_email,
+            AllowedPattern=f"^$|{EMAIL_PATTERN}",
+            ConstraintDescription="an e-mail address, or empty for no e-mail subscription",
+            Description="Optional e-mail address subscribed to the alarm topic "
+            "(the subscription must be confirmed from the mailbox).",
+        )
+    )
+
+
+def _handler_package_parameters(
+    template: Template, artifact_bucket_per_region: bool
+) -> tuple[Parameter, Parameter]:
+    """Where the functions' code is: the artifact bucket (or its per-region prefix) and key."""
+    per_region = {
+        # Leaves room for "-<region>" within the 63 characters of a bucket name.
+        "AllowedPattern": rf"^[a-z0-9][a-z0-9.-]{{1,{ARTIFACT_PREFIX_MAX - 1}}}$",
+        "ConstraintDescription": "the start of an S3 bucket name "
+        f"(at most {ARTIFACT_PREFIX_MAX} characters)",
+        "Description": "The handler package is read from the bucket <prefix>-<region> of "
+        "each stack's region (Lambda reads code only from its own region); the deploy "
+        "script's buckets are payment-<suffix>-code-<account>-<region>.",
+    }
+    one_bucket = {
+        "AllowedPattern": r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        "ConstraintDescription": "an S3 bucket name in this stack's region",
+        "Description": "S3 bucket in this stack's region that holds the handler package "
+        "(Lambda reads code only from its own region).",
+    }
+    artifact_bucket = template.add_parameter(
+        Parameter(
+            ARTIFACT_PREFIX_PARAM if artifact_bucket_per_region else ARTIFACT_BUCKET_PARAM,
+            Type="String",
+            **(per_region if artifact_bucket_per_region else one_bucket),
+        )
+    )
+    code_key = template.add_parameter(
+        Parameter(
+            CODE_KEY_PARAM,
+            Type="String",
+            AllowedPattern=r"^[A-Za-z0-9/_.-]+\.zip$",
+            ConstraintDescription="an S3 object key ending in .zip",
+            Description="Object key of payment_processor.zip, named by its content hash so "
+            "that new code is a new key and an update of the functions.",
+        )
+    )
+    return artifact_bucket, code_key
+
+
+def _reservation_parameters(template: Template, config: Config) -> tuple[Parameter, Parameter]:
+    """The processor's and the audit writer's reserved concurrency."""
+    processor_concurrency = _reservation_parameter(
+        template,
+        PROCESSOR_CONCURRENCY_PARAM,
+        config.processor_reserved_concurrency,
+        PROCESSOR_CONCURRENCY_MAX,
+        "the payment processor (a reservation also caps it: a flood cannot starve other "
+        "functions, nor they it)",
+    )
+    audit_concurrency = _reservation_parameter(
+        template,
+        AUDIT_CONCURRENCY_PARAM,
+        config.audit_writer_reserved_concurrency,
+        AUDIT_CONCURRENCY_MAX,
+        "the audit writer (the stream invokes it once per shard and batch at a time: a cap "
+        "below the shard count makes the audit trail fall behind)",
+    )
+    return processor_concurrency, audit_concurrency
+
+
+def _waf_parameters(template: Template, config: Config) -> tuple[Parameter, Parameter]:
+    """The web ACL switch and the written reason that switching it off requires."""
+    enable_waf = template.add_parameter(
+        Parameter(
+            ENABLE_WAF_PARAM,
+            Type="String",
+            Default="true" if config.enable_waf else "false",
+            AllowedValues=["true", "false"],
+            ConstraintDescription="true or false",
+            Description="Put an AWS WAF web ACL (managed IP-reputation, common and "
+            "known-bad-input rules, a per-IP rate limit) in front of the API stage; false "
+            "needs WafExceptionReason.",
+        )
+    )
+    waf_exception = template.add_parameter(
+        Parameter(
+            WAF_EXCEPTION_PARAM,
+            Type="String",
+            Default=config.waf_exception_reason,
+            AllowedPattern=f"^$|^{WAF_REASON_PATTERN}$",
+            ConstraintDescription=f"empty, or the exception's reason: {WAF_REASON_RULE}",
+            Description="Why this stack runs without the web ACL (for example: a central "
+            "WAF fronts the account's APIs, ticket SEC-123); required when EnableWaf is "
+            "false, ignored otherwise.",
+        )
+    )
+    # CloudFormation itself refuses a stack with the WAF off and no written reason, however
+    # the parameters were passed (template "Rules", CloudFormation user guide).
+    template.add_rule(
+        "WafOffOnlyWithAReason",
+        {
+            "RuleCondition": Equals(Ref(enable_waf), "false"),
+            "Assertions": [
+                {
+                    "Assert": Not(Equals(Ref(waf_exception), "")),
+                    "AssertDescription": "EnableWaf=false needs WafExceptionReason: why the "
+                    "API runs without a web ACL",
+                }
+            ],
+        },
+    )
+    return enable_waf, waf_exception
+
+
+def _set_interface(template: Template, groups: list[tuple[str, dict[Parameter, str]]]) -> None:
+    """The console's parameter form: the groups in order, each parameter with its label."""
+    template.set_metadata(
+        {"AWS::CloudFormation::Interface": {"ParameterGroups": [], "ParameterLabels": {}}}
+    )
+    for label, parameters in groups:
+        add_parameter_group(template, label, parameters)
 
 
 def _reservation_parameter(

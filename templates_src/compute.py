@@ -17,6 +17,7 @@ from troposphere.awslambda import (
     TracingConfig,
 )
 from troposphere.cloudformation import CustomResource
+from troposphere.iam import Role
 from troposphere.logs import LogGroup
 from troposphere.sqs import Queue, QueuePolicy
 
@@ -142,12 +143,7 @@ def _function(
         else {"ReservedConcurrentExecutions": reserved_concurrency}
     )
     in_vpc = {} if network is None else {"VpcConfig": network.vpc_config()}
-    suppressions = dict(FUNCTION_SUPPRESSIONS)
-    guard_suppressions = dict(FUNCTION_GUARD_SUPPRESSIONS)
-    if network is not None:
-        # In the VPC the findings are met, not accepted.
-        del suppressions["CKV_AWS_117"]
-        del guard_suppressions["LAMBDA_INSIDE_VPC"]
+    suppressions, guard_suppressions = _function_suppressions(network)
     return template.add_resource(
         suppress(
             Function(
@@ -182,6 +178,17 @@ def _function(
     )
 
 
+def _function_suppressions(network: Network | None) -> tuple[dict[str, str], dict[str, str]]:
+    """The checkov and cfn-guard findings a function accepts, with their reasons."""
+    suppressions = dict(FUNCTION_SUPPRESSIONS)
+    guard_suppressions = dict(FUNCTION_GUARD_SUPPRESSIONS)
+    if network is not None:
+        # In the VPC the findings are met, not accepted.
+        del suppressions["CKV_AWS_117"]
+        del guard_suppressions["LAMBDA_INSIDE_VPC"]
+    return suppressions, guard_suppressions
+
+
 def add_functions(
     template: Template,
     config: Config,
@@ -195,18 +202,70 @@ def add_functions(
 ) -> Functions:
     """The processor and the audit writer on ``table``'s stream in this region (in
     ``network`` when given)."""
-    app_key_arn, table_key_arn, audit_key_arn = keys.app, keys.table, keys.audit
-
+    app_key_arn = keys.app
     failure_queue = _failure_queue(template, "AuditFailureQueue", "audit-failures", app_key_arn)
     processor_logs = _log_group(template, config, "ProcessorLogGroup", "processor", app_key_arn)
     audit_logs = _log_group(template, config, "AuditWriterLogGroup", "audit-writer", app_key_arn)
-    attach = [] if network is None else eni_statements(network)
+    processor_role, audit_role = _execution_roles(
+        template,
+        keys=keys,
+        table=table,
+        bucket=bucket,
+        log_groups=(processor_logs, audit_logs),
+        failure_queue=failure_queue,
+        dead_letter_queue=dead_letter_queue,
+        network=network,
+    )
+    processor = _processor(
+        template,
+        config,
+        params,
+        role=processor_role,
+        log_group=processor_logs,
+        keys=keys,
+        table=table,
+        bucket=bucket,
+        dead_letter_queue=dead_letter_queue,
+        network=network,
+    )
+    audit_writer = _audit_writer(
+        template,
+        config,
+        params,
+        role=audit_role,
+        log_group=audit_logs,
+        keys=keys,
+        table=table,
+        bucket=bucket,
+        dead_letter_queue=dead_letter_queue,
+        network=network,
+    )
+    _add_stream_mapping(template, audit_writer, table, failure_queue)
+    return Functions(
+        processor, audit_writer, processor_logs, audit_logs, failure_queue, dead_letter_queue
+    )
 
+
+def _execution_roles(
+    template: Template,
+    *,
+    keys: kms.KeyArns,
+    table: TableRef,
+    bucket: BucketRef,
+    log_groups: tuple[LogGroup, LogGroup],
+    failure_queue: Queue,
+    dead_letter_queue: Queue,
+    network: Network | None,
+) -> tuple[Role, Role]:
+    """The processor's and the audit writer's roles, each scoped to what its function touches
+    (and allowed to attach its network interfaces in ``network`` when given)."""
+    processor_logs, audit_logs = log_groups
+    attach = [] if network is None else eni_statements(network)
     processor_role = iam.processor_role(
         template,
         table_arn=table.arn,
-        table_key_arn=table_key_arn,
-        app_key_arn=app_key_arn,
+        table_key_arn=keys.table,
+        app_key_arn=keys.app,
         log_group=processor_logs,
         dead_letter_queue=dead_letter_queue,
         extra=attach,
@@ -214,18 +273,34 @@ def add_functions(
     audit_role = iam.audit_writer_role(
         template,
         stream_arn=table.stream_arn,
-        table_key_arn=table_key_arn,
+        table_key_arn=keys.table,
         bucket_arn=bucket.arn,
-        audit_key_arn=audit_key_arn,
-        app_key_arn=app_key_arn,
+        audit_key_arn=keys.audit,
+        app_key_arn=keys.app,
         queue=failure_queue,
         dead_letter_queue=dead_letter_queue,
         log_group=audit_logs,
         object_prefix=AUDIT_KEY_PREFIX,
         extra=attach,
     )
+    return processor_role, audit_role
 
-    processor = _function(
+
+def _processor(
+    template: Template,
+    config: Config,
+    params: Params,
+    *,
+    role: Role,
+    log_group: LogGroup,
+    keys: kms.KeyArns,
+    table: TableRef,
+    bucket: BucketRef,
+    dead_letter_queue: Queue,
+    network: Network | None,
+) -> Function:
+    """The payment API's function: it writes payments to ``table``."""
+    return _function(
         template,
         config,
         params,
@@ -233,9 +308,9 @@ def add_functions(
         thing=names.PROCESSOR_FUNCTION,
         handler=PROCESSOR_HANDLER,
         description="Payment API: POST /process and GET /health",
-        role=processor_role,
-        log_group=processor_logs,
-        app_key_arn=app_key_arn,
+        role=role,
+        log_group=log_group,
+        app_key_arn=keys.app,
         environment={
             "TABLE_NAME": table.name,
             "AUDIT_BUCKET": bucket.name,
@@ -247,7 +322,23 @@ def add_functions(
         dead_letter_queue=dead_letter_queue,
         network=network,
     )
-    audit_writer = _function(
+
+
+def _audit_writer(
+    template: Template,
+    config: Config,
+    params: Params,
+    *,
+    role: Role,
+    log_group: LogGroup,
+    keys: kms.KeyArns,
+    table: TableRef,
+    bucket: BucketRef,
+    dead_letter_queue: Queue,
+    network: Network | None,
+) -> Function:
+    """The stream consumer: it writes every accepted payment to the audit bucket."""
+    return _function(
         template,
         config,
         params,
@@ -255,19 +346,26 @@ def add_functions(
         thing=names.AUDIT_WRITER_FUNCTION,
         handler=AUDIT_WRITER_HANDLER,
         description="Writes every accepted payment from the table stream to the audit bucket",
-        role=audit_role,
-        log_group=audit_logs,
-        app_key_arn=app_key_arn,
+        role=role,
+        log_group=log_group,
+        app_key_arn=keys.app,
         environment={
             "TABLE_NAME": table.name,
             "AUDIT_BUCKET": bucket.name,
-            "AUDIT_KMS_KEY_ARN": audit_key_arn,
+            "AUDIT_KMS_KEY_ARN": keys.audit,
         },
         reserved_concurrency=If(AUDIT_WRITER_RESERVED, Ref(params.audit_concurrency), NoValue),
         dead_letter_queue=dead_letter_queue,
         network=network,
     )
-    template.add_resource(
+
+
+def _add_stream_mapping(
+    template: Template, audit_writer: Function, table: TableRef, failure_queue: Queue
+) -> EventSourceMapping:
+    """The audit writer reads ``table``'s stream; a batch it cannot write goes to
+    ``failure_queue`` as pointers."""
+    return template.add_resource(
         EventSourceMapping(
             "AuditWriterStreamMapping",
             FunctionName=Ref(audit_writer),
@@ -285,9 +383,6 @@ def add_functions(
             ),
             Tags=tags(),
         )
-    )
-    return Functions(
-        processor, audit_writer, processor_logs, audit_logs, failure_queue, dead_letter_queue
     )
 
 

@@ -188,39 +188,9 @@ def audit_writer_role(
         "AuditWriterRole",
         "audit-writer",
         [
-            Statement(
-                Sid="ReadPaymentsStream",
-                Effect=Allow,
-                Action=[dynamodb.DescribeStream, dynamodb.GetRecords, dynamodb.GetShardIterator],
-                Resource=[stream_arn],
-            ),
-            Statement(
-                # Lambda's stream poller lists the table's streams; ListStreams has no
-                # resource-level permissions, so "*" is the narrowest AWS offers.
-                Sid="FindPaymentsStream",
-                Effect=Allow,
-                Action=[dynamodb.ListStreams],
-                Resource=["*"],
-            ),
-            _kms_via("DecryptStreamRecords", table_key_arn, "dynamodb", [kms.Decrypt]),
-            Statement(
-                Sid="WriteAuditObjects",
-                Effect=Allow,
-                Action=[s3.PutObject],
-                Resource=[Sub(f"${{Bucket}}/{object_prefix}*", Bucket=bucket_arn)],
-            ),
-            _kms_via(
-                "EncryptAuditObjects", audit_key_arn, "s3", [kms.GenerateDataKey, kms.Decrypt]
-            ),
-            Statement(
-                Sid="SendFailedBatchesToQueue",
-                Effect=Allow,
-                Action=[sqs.SendMessage],
-                Resource=[GetAtt(queue, "Arn")],
-            ),
-            _kms_via(
-                "EncryptFailureMessages", app_key_arn, "sqs", [kms.GenerateDataKey, kms.Decrypt]
-            ),
+            *_read_stream_statements(stream_arn, table_key_arn),
+            *_write_audit_statements(bucket_arn, object_prefix, audit_key_arn),
+            *_failed_batch_statements(queue, app_key_arn),
             _kms_via("DecryptEnvironment", app_key_arn, "lambda", [kms.Decrypt]),
             Statement(
                 Sid="SendAsyncFailuresToDeadLetterQueue",
@@ -233,6 +203,55 @@ def audit_writer_role(
             *extra,
         ],
     )
+
+
+def _read_stream_statements(stream_arn: object, table_key_arn: object) -> list[Statement]:
+    """What Lambda's poller needs of the audit writer's role to read the table's stream."""
+    return [
+        Statement(
+            Sid="ReadPaymentsStream",
+            Effect=Allow,
+            Action=[dynamodb.DescribeStream, dynamodb.GetRecords, dynamodb.GetShardIterator],
+            Resource=[stream_arn],
+        ),
+        Statement(
+            # Lambda's stream poller lists the table's streams; ListStreams has no
+            # resource-level permissions, so "*" is the narrowest AWS offers.
+            Sid="FindPaymentsStream",
+            Effect=Allow,
+            Action=[dynamodb.ListStreams],
+            Resource=["*"],
+        ),
+        _kms_via("DecryptStreamRecords", table_key_arn, "dynamodb", [kms.Decrypt]),
+    ]
+
+
+def _write_audit_statements(
+    bucket_arn: object, object_prefix: str, audit_key_arn: object
+) -> list[Statement]:
+    """New audit objects under ``object_prefix``, encrypted with the audit key through S3."""
+    return [
+        Statement(
+            Sid="WriteAuditObjects",
+            Effect=Allow,
+            Action=[s3.PutObject],
+            Resource=[Sub(f"${{Bucket}}/{object_prefix}*", Bucket=bucket_arn)],
+        ),
+        _kms_via("EncryptAuditObjects", audit_key_arn, "s3", [kms.GenerateDataKey, kms.Decrypt]),
+    ]
+
+
+def _failed_batch_statements(queue: object, app_key_arn: object) -> list[Statement]:
+    """The stream mapping's on-failure queue: pointers to batches that could not be audited."""
+    return [
+        Statement(
+            Sid="SendFailedBatchesToQueue",
+            Effect=Allow,
+            Action=[sqs.SendMessage],
+            Resource=[GetAtt(queue, "Arn")],
+        ),
+        _kms_via("EncryptFailureMessages", app_key_arn, "sqs", [kms.GenerateDataKey, kms.Decrypt]),
+    ]
 
 
 def table_stream_role(

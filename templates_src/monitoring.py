@@ -207,9 +207,15 @@ def add_function_alarms(
     processor: object,
     audit_writer: object,
 ) -> None:
+    _processor_alarms(template, config, topic_arn, {"FunctionName": Ref(processor)})
+    _audit_writer_alarms(template, config, topic_arn, {"FunctionName": Ref(audit_writer)})
+
+
+def _processor_alarms(
+    template: Template, config: Config, topic_arn: object, processor_dims: dict[str, object]
+) -> None:
+    """Errors, a p99 duration near the timeout, and any throttle of the payment processor."""
     t = config.thresholds
-    processor_dims = {"FunctionName": Ref(processor)}
-    audit_dims = {"FunctionName": Ref(audit_writer)}
     _alarm(
         template,
         topic_arn,
@@ -245,6 +251,12 @@ def add_function_alarms(
         dimensions=processor_dims,
         comparison="GreaterThanOrEqualToThreshold",
     )
+
+
+def _audit_writer_alarms(
+    template: Template, config: Config, topic_arn: object, audit_dims: dict[str, object]
+) -> None:
+    """Any audit writer error, and an audit trail falling behind the stream."""
     _alarm(
         template,
         topic_arn,
@@ -262,7 +274,7 @@ def add_function_alarms(
         "AuditWriterIteratorAgeAlarm",
         "audit-writer-iterator-age",
         "The audit trail is falling behind the payments table stream",
-        threshold=t.stream_iterator_age_ms,
+        threshold=config.thresholds.stream_iterator_age_ms,
         namespace="AWS/Lambda",
         metric="IteratorAge",
         dimensions=audit_dims,

@@ -88,7 +88,16 @@ def add_network(
     """The VPC the payment functions run in, or None when the option is off."""
     if not config.vpc:
         return None
-    vpc = template.add_resource(
+    vpc = _add_vpc(template)
+    routes = template.add_resource(RouteTable("FunctionsRouteTable", VpcId=Ref(vpc), Tags=tags()))
+    subnets = _add_subnets(template, vpc, routes)
+    security_group = _add_security_group(template, vpc)
+    _add_gateway_endpoints(template, vpc, routes, table=table, bucket=bucket)
+    return Network(tuple(subnets), security_group)
+
+
+def _add_vpc(template: Template) -> VPC:
+    return template.add_resource(
         VPC(
             "FunctionsVpc",
             CidrBlock=VPC_CIDR,
@@ -99,7 +108,11 @@ def add_network(
             Tags=tags(),
         )
     )
-    routes = template.add_resource(RouteTable("FunctionsRouteTable", VpcId=Ref(vpc), Tags=tags()))
+
+
+def _add_subnets(template: Template, vpc: VPC, routes: RouteTable) -> list[Subnet]:
+    """One private subnet per ``SUBNET_CIDRS`` entry, each in its own Availability Zone and
+    routed by ``routes`` alone."""
     subnets = []
     for index, cidr in enumerate(SUBNET_CIDRS):
         subnet = template.add_resource(
@@ -120,7 +133,12 @@ def add_network(
             )
         )
         subnets.append(subnet)
-    security_group = template.add_resource(
+    return subnets
+
+
+def _add_security_group(template: Template, vpc: VPC) -> SecurityGroup:
+    """No inbound rule; outbound TCP 443 only (the module docstring says why to 0.0.0.0/0)."""
+    return template.add_resource(
         SecurityGroup(
             "FunctionsSecurityGroup",
             GroupDescription="Payment functions: no inbound, HTTPS out to the VPC endpoints",
@@ -138,6 +156,13 @@ def add_network(
             Tags=tags(),
         )
     )
+
+
+def _add_gateway_endpoints(
+    template: Template, vpc: VPC, routes: RouteTable, *, table: TableRef, bucket: BucketRef
+) -> None:
+    """The DynamoDB and S3 gateway endpoints, each admitting only the handlers' calls on this
+    deployment's table or audit objects, by principals of this account."""
     this_account = Condition(StringEquals("aws:PrincipalAccount", Ref("AWS::AccountId")))
     _gateway_endpoint(
         template,
@@ -169,7 +194,6 @@ def add_network(
             Condition=this_account,
         ),
     )
-    return Network(tuple(subnets), security_group)
 
 
 def _gateway_endpoint(

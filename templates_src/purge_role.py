@@ -134,6 +134,12 @@ def _regional(resource: str) -> Sub:
 
 
 def purge_policy() -> Policy:
+    """The break-glass role's one policy: a statement per action tuple above, scoped to this
+    product's resources wherever IAM allows it (the find calls are on ``*``, FIND_ACTIONS).
+
+    Long because it is one flat policy document that a reviewer checks statement by statement
+    against the tuples the boundary allows this role (``PURGE_ACTIONS``); split, the tuples
+    would be spread over helpers that each hold a statement or two."""
     buckets = [Sub(f"{_ARN}:s3:::payment-*")]
     audit_buckets = [Sub(f"{_ARN}:s3:::{pattern}") for pattern in AUDIT_BUCKET_PATTERNS]
     return Policy(

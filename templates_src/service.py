@@ -59,6 +59,37 @@ def add_service(
     acl = waf.add_waf(
         template, config, rest_api=rest.rest_api, stage=rest.stage, app_key_arn=keys.app
     )
+    _alarms(
+        template,
+        config,
+        topic_arn,
+        functions=functions,
+        rest=rest,
+        acl=acl,
+        dead_letter_queue=dead_letter_queue,
+    )
+    health_check = _health_check(template, topic_arn, rest)
+    routing.add_domain_parameters(template)
+    domain = routing.add_custom_domain(
+        template, config, params, rest_api=rest.rest_api, stage=rest.stage
+    )
+    service = Service(functions, rest, health_check, domain, api.invoke_url(rest.rest_api))
+    _outputs(template, service)
+    return service
+
+
+def _alarms(
+    template: Template,
+    config: Config,
+    topic_arn: object,
+    *,
+    functions: compute.Functions,
+    rest: api.Api,
+    acl: object,
+    dead_letter_queue: object,
+) -> None:
+    """What notifies ``topic_arn``: the functions', queues', API's and firewall's alarms, and
+    the rules on key, role and backup changes."""
     monitoring.add_function_alarms(
         template,
         config,
@@ -77,6 +108,10 @@ def add_service(
     monitoring.add_key_event_rule(template, topic_arn)
     monitoring.add_role_change_rule(template, topic_arn)
     monitoring.add_pitr_disabled_rule(template, topic_arn)
+
+
+def _health_check(template: Template, topic_arn: object, rest: api.Api) -> HealthCheck:
+    """The Route 53 health check of the regional API, and its alarm."""
     health_check = dns.add_health_check(template, rest.rest_api)
     monitoring.add_health_check_alarm(
         template,
@@ -87,13 +122,7 @@ def add_service(
         health_check_id=Ref(health_check),
         condition=monitoring.add_health_metrics_condition(template),
     )
-    routing.add_domain_parameters(template)
-    domain = routing.add_custom_domain(
-        template, config, params, rest_api=rest.rest_api, stage=rest.stage
-    )
-    service = Service(functions, rest, health_check, domain, api.invoke_url(rest.rest_api))
-    _outputs(template, service)
-    return service
+    return health_check
 
 
 def _outputs(template: Template, service: Service) -> None:

@@ -9,6 +9,8 @@ AdministratorAccess that the AWS sample template attaches.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from awacs import sts
 from awacs.aws import (
     Action,
@@ -277,14 +279,7 @@ def _actions(names: tuple[str, ...]) -> list[Action]:
     return [Action(*name.split(":")) for name in names]
 
 
-def route53_statements(zone: object, domain: object) -> list[Statement]:
-    """Health checks, and record changes only in the configured hosted zone, only for the
-    configured name (A/AAAA alias records) and its ACM validation records (CNAME
-    ``_<token>.<name>``), by Route 53's record condition keys ("Using IAM policy conditions
-    for fine-grained access control to manage resource record sets")."""
-    zone_arn = Sub(f"{_ARN}:route53:::hostedzone/${{Zone}}", Zone=zone)
-    names = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
-    types = "route53:ChangeResourceRecordSetsRecordTypes"
+def _health_check_statements() -> list[Statement]:
     return [
         Statement(
             Sid="CreateHealthChecks",
@@ -307,6 +302,12 @@ def route53_statements(zone: object, domain: object) -> list[Statement]:
             ],
             Resource=[Sub(f"{_ARN}:route53:::healthcheck/*")],
         ),
+    ]
+
+
+def _zone_read_statements(zone_arn: Sub) -> list[Statement]:
+    """The configured zone's records, and the status of the changes made to them."""
+    return [
         Statement(
             Sid="ReadTheConfiguredZone",
             Effect=Allow,
@@ -319,6 +320,15 @@ def route53_statements(zone: object, domain: object) -> list[Statement]:
             Action=[Action("route53", "GetChange")],
             Resource=[Sub(f"{_ARN}:route53:::change/*")],
         ),
+    ]
+
+
+def _record_change_statements(zone_arn: Sub, domain: object) -> list[Statement]:
+    """Record changes for the configured name only: its A/AAAA alias records and its ACM
+    validation CNAMEs."""
+    names = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+    types = "route53:ChangeResourceRecordSetsRecordTypes"
+    return [
         Statement(
             Sid="FailoverRecordsOfTheConfiguredName",
             Effect=Allow,
@@ -345,6 +355,19 @@ def route53_statements(zone: object, domain: object) -> list[Statement]:
             ),
         ),
     ]
+
+
+def route53_statements(zone: object, domain: object) -> list[Statement]:
+    """Health checks, and record changes only in the configured hosted zone, only for the
+    configured name (A/AAAA alias records) and its ACM validation records (CNAME
+    ``_<token>.<name>``), by Route 53's record condition keys ("Using IAM policy conditions
+    for fine-grained access control to manage resource record sets")."""
+    zone_arn = Sub(f"{_ARN}:route53:::hostedzone/${{Zone}}", Zone=zone)
+    return (
+        _health_check_statements()
+        + _zone_read_statements(zone_arn)
+        + _record_change_statements(zone_arn, domain)
+    )
 
 
 def certificate_statements() -> list[Statement]:
@@ -389,7 +412,11 @@ def api_gateway_statements() -> list[Statement]:
     - the account's logging setting (``/account``, no tags exist for it).
 
     ``/apikeys`` and ``/usageplans`` explicitly denied: nothing of this product uses them, and
-    an API key's value is a credential (``GET /apikeys/<id>?includeValue=true``)."""
+    an API key's value is a credential (``GET /apikeys/<id>?includeValue=true``).
+
+    Long because the statements are the list above, in its order, and each allow sits next to
+    the deny that bounds it (``Tags`` and ``NeverTagAnApiAsThisProducts``): split, a reviewer
+    would have to join them again to see what the deployer may do to an API."""
     tag = f"aws:ResourceTag/{PROJECT_TAG}"
     return [
         Statement(
@@ -593,12 +620,17 @@ def role_statements() -> list[Statement]:
     ]
 
 
-def build_stackset_roles(config: Config) -> Template:
-    template = Template(
-        Description="Self-managed StackSet roles for the payment infrastructure: the "
-        "administration role (administrator account) and the execution role (target accounts)."
-    )
-    template.set_version("2010-09-09")
+class _RoleParameters(NamedTuple):
+    """The template's parameters, in the console's two groups."""
+
+    admin_account: Parameter
+    target_accounts: Parameter
+    hosted_zone: Parameter
+    domain_name: Parameter
+
+
+def _trust_parameters(template: Template) -> tuple[Parameter, Parameter]:
+    """Who may deploy through the roles: the administrator account and the target accounts."""
     admin_account = template.add_parameter(
         Parameter(
             "AdministratorAccountId",
@@ -619,6 +651,11 @@ def build_stackset_roles(config: Config) -> Template:
             "roles); empty means only the account this stack is created in.",
         )
     )
+    return admin_account, target_accounts
+
+
+def _domain_parameters(template: Template) -> tuple[Parameter, Parameter]:
+    """The custom domain whose records the execution role may change, if any."""
     hosted_zone = template.add_parameter(
         Parameter(
             HOSTED_ZONE_PARAM,
@@ -644,235 +681,283 @@ def build_stackset_roles(config: Config) -> Template:
             "HostedZoneId; empty: any name.",
         )
     )
+    return hosted_zone, domain_name
+
+
+def _set_interface(template: Template, params: _RoleParameters) -> None:
+    """The console's parameter form: the two groups and their labels."""
     template.set_metadata(
         {
             "AWS::CloudFormation::Interface": {
                 "ParameterGroups": [
                     {
                         "Label": {"default": "StackSet trust"},
-                        "Parameters": [admin_account.title, target_accounts.title],
+                        "Parameters": [params.admin_account.title, params.target_accounts.title],
                     },
                     {
                         "Label": {"default": "Custom domain (optional)"},
-                        "Parameters": [hosted_zone.title, domain_name.title],
+                        "Parameters": [params.hosted_zone.title, params.domain_name.title],
                     },
                 ],
                 "ParameterLabels": {
-                    admin_account.title: {"default": "Administrator account id (optional)"},
-                    target_accounts.title: {"default": "Target account ids (optional)"},
-                    hosted_zone.title: {"default": "Hosted zone id (optional)"},
-                    domain_name.title: {"default": "Domain name (optional)"},
+                    params.admin_account.title: {"default": "Administrator account id (optional)"},
+                    params.target_accounts.title: {"default": "Target account ids (optional)"},
+                    params.hosted_zone.title: {"default": "Hosted zone id (optional)"},
+                    params.domain_name.title: {"default": "Domain name (optional)"},
                 },
             }
         }
     )
-    template.add_condition("SameAccount", Equals(Ref(admin_account), ""))
+
+
+def _add_parameters(template: Template) -> _RoleParameters:
+    params = _RoleParameters(*_trust_parameters(template), *_domain_parameters(template))
+    _set_interface(template, params)
+    return params
+
+
+def _add_conditions(template: Template, params: _RoleParameters) -> None:
+    template.add_condition("SameAccount", Equals(Ref(params.admin_account), ""))
     # Without a configured zone the role may still change only A/AAAA alias and validation
     # CNAME records, in any zone; with one, only that zone and that name.
     template.add_condition(
         "ZoneConfigured",
-        And(Not(Equals(Ref(hosted_zone), "")), Not(Equals(Ref(domain_name), ""))),
+        And(Not(Equals(Ref(params.hosted_zone), "")), Not(Equals(Ref(params.domain_name), ""))),
     )
-    template.add_condition("OnlyThisAccount", Equals(Join("", Ref(target_accounts)), ""))
-    targets = If("OnlyThisAccount", [Ref("AWS::AccountId")], Ref(target_accounts))
-    administrator = If("SameAccount", Ref("AWS::AccountId"), Ref(admin_account))
-    tags = [
+    template.add_condition("OnlyThisAccount", Equals(Join("", Ref(params.target_accounts)), ""))
+
+
+def _role_tags() -> list[dict[str, str]]:
+    return [
         {"Key": "Project", "Value": PROJECT},
         {"Key": "ManagedBy", "Value": MANAGED_BY},
     ]
-    admin_role = template.add_resource(
-        suppress(
-            Role(
-                "AdministrationRole",
-                RoleName=ADMINISTRATION_ROLE,
-                Description="Assumed by CloudFormation StackSets to reach the target accounts",
-                AssumeRolePolicyDocument=Policy(
-                    Version="2012-10-17",
-                    Statement=[
-                        Statement(
-                            Effect=Allow,
-                            Principal=Principal("Service", cloudformation_principals(config)),
-                            Action=[sts.AssumeRole],
-                            # Only for this account's stack sets ("Cross-service confused deputy
-                            # prevention", IAM User Guide).
-                            Condition=Condition(
-                                [
-                                    StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
-                                    ArnLike(
-                                        "aws:SourceArn",
-                                        Sub(
-                                            f"{_ARN}:cloudformation:*:${{AWS::AccountId}}:stackset/*"
-                                        ),
-                                    ),
-                                ]
-                            ),
-                        )
-                    ],
-                ),
-                Policies=[
-                    InlinePolicy(
-                        PolicyName="assume-execution-role",
-                        PolicyDocument=Policy(
-                            Version="2012-10-17",
-                            Statement=[
-                                Statement(
-                                    Sid="AssumeExecutionRoleInTargetAccounts",
-                                    Effect=Allow,
-                                    Action=[sts.AssumeRole],
-                                    # The role name is the one StackSets fixes; the accounts are
-                                    # the configured targets only.
-                                    Resource=[Sub(f"{_ARN}:iam::*:role/{EXECUTION_ROLE}")],
-                                    Condition=Condition(
-                                        StringEquals("aws:ResourceAccount", targets)
-                                    ),
-                                )
-                            ],
+
+
+def _administration_trust(config: Config) -> Policy:
+    return Policy(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=Principal("Service", cloudformation_principals(config)),
+                Action=[sts.AssumeRole],
+                # Only for this account's stack sets ("Cross-service confused deputy
+                # prevention", IAM User Guide).
+                Condition=Condition(
+                    [
+                        StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
+                        ArnLike(
+                            "aws:SourceArn",
+                            Sub(f"{_ARN}:cloudformation:*:${{AWS::AccountId}}:stackset/*"),
                         ),
-                    )
-                ],
-                Tags=tags,
-            ),
-            guard={"IAM_NO_INLINE_POLICY_CHECK": STACKSET_ROLE_INLINE_REASON},
-        )
-    )
-    execution_role = template.add_resource(
-        suppress(
-            Role(
-                "ExecutionRole",
-                RoleName=EXECUTION_ROLE,
-                Description="Assumed by the StackSet administration role to create payment stacks",
-                AssumeRolePolicyDocument=Policy(
-                    Version="2012-10-17",
-                    Statement=[
-                        Statement(
-                            Effect=Allow,
-                            Principal=Principal(
-                                "AWS",
-                                Sub(
-                                    f"{_ARN}:iam::${{Admin}}:role/{ADMINISTRATION_ROLE}",
-                                    Admin=administrator,
-                                ),
-                            ),
-                            Action=[sts.AssumeRole],
-                        )
-                    ],
+                    ]
                 ),
-                Policies=[
-                    InlinePolicy(
-                        PolicyName="deploy-payment-infrastructure",
-                        PolicyDocument=Policy(
-                            Version="2012-10-17",
-                            Statement=[
-                                Statement(
-                                    # Required whatever the template (Metadata says why).
-                                    Sid="StackSetsPrerequisites",
-                                    Effect=Allow,
-                                    Action=[
-                                        Action(*action.split(":"))
-                                        for action in STACKSETS_PREREQUISITE_ACTIONS
-                                    ],
-                                    Resource=["*"],
-                                )
-                            ]
-                            + [
-                                Statement(
-                                    Sid=sid,
-                                    Effect=Allow,
-                                    Action=[Action(service, "*")],
-                                    Resource=resources,
-                                )
-                                for sid, service, resources in _GRANTS
-                            ]
-                            + route53_statements(
-                                If("ZoneConfigured", Ref(hosted_zone), "*"),
-                                If("ZoneConfigured", Ref(domain_name), "*"),
-                            )
-                            + api_gateway_statements()
-                            + key_statements()
-                            + certificate_statements()
-                            + data_protection_statements()
-                            + s3_account_statements(administrator)
-                            + role_statements()
-                            + execution_role_statements(config)
-                            + purge_role_protection(config)
-                            + [
-                                Statement(
-                                    # Handler calls that IAM authorises on "*" only (see
-                                    # HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL).
-                                    Sid="HandlerActionsWithoutResourceLevel",
-                                    Effect=Allow,
-                                    Action=[
-                                        Action(*action.split(":"))
-                                        for action in HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL
-                                    ],
-                                    Resource=["*"],
-                                ),
-                                Statement(
-                                    # The first global table in an account creates DynamoDB's
-                                    # replication service-linked role; nothing else may be made.
-                                    Sid="DynamoDbReplicationServiceRole",
-                                    Effect=Allow,
-                                    Action=[Action("iam", "CreateServiceLinkedRole")],
-                                    Resource=[
-                                        Sub(
-                                            f"{_ARN}:iam::${{AWS::AccountId}}:role/aws-service-role/"
-                                            "replication.dynamodb.amazonaws.com/"
-                                            "AWSServiceRoleForDynamoDBReplication"
-                                        )
-                                    ],
-                                    Condition=Condition(
-                                        StringEquals(
-                                            "iam:AWSServiceName",
-                                            "replication.dynamodb.amazonaws.com",
-                                        )
-                                    ),
-                                ),
-                                Statement(
-                                    # API Gateway creates its service-linked role for a custom
-                                    # domain and, in a fresh account, for the first API ("Using
-                                    # service-linked roles for API Gateway").
-                                    Sid="ApiGatewayServiceRole",
-                                    Effect=Allow,
-                                    Action=[Action("iam", "CreateServiceLinkedRole")],
-                                    Resource=[
-                                        Sub(
-                                            f"{_ARN}:iam::${{AWS::AccountId}}:role/aws-service-role/"
-                                            "ops.apigateway.amazonaws.com/"
-                                            "AWSServiceRoleForAPIGateway"
-                                        )
-                                    ],
-                                    Condition=Condition(
-                                        StringEquals(
-                                            "iam:AWSServiceName", "ops.apigateway.amazonaws.com"
-                                        )
-                                    ),
-                                ),
-                            ],
-                        ),
-                    )
-                ],
-                Tags=tags,
-                Metadata=PREREQUISITES_METADATA,
-            ),
-            checkov=EXECUTION_ROLE_SUPPRESSIONS,
-            parliament=EXECUTION_ROLE_PARLIAMENT,
-            guard={"IAM_NO_INLINE_POLICY_CHECK": STACKSET_ROLE_INLINE_REASON},
-        )
+            )
+        ],
     )
-    boundary = template.add_resource(
-        suppress(
-            ManagedPolicy(
-                "PermissionsBoundary",
-                ManagedPolicyName=PERMISSIONS_BOUNDARY_NAME,
-                Description="Permissions boundary of every role the payment templates create",
-                PolicyDocument=permissions_boundary_document(
-                    purge_role_arn(config), PURGE_ACTIONS, boundary_statements(config)
+
+
+def _assume_execution_role_policy(targets: object) -> InlinePolicy:
+    return InlinePolicy(
+        PolicyName="assume-execution-role",
+        PolicyDocument=Policy(
+            Version="2012-10-17",
+            Statement=[
+                Statement(
+                    Sid="AssumeExecutionRoleInTargetAccounts",
+                    Effect=Allow,
+                    Action=[sts.AssumeRole],
+                    # The role name is the one StackSets fixes; the accounts are the configured
+                    # targets only.
+                    Resource=[Sub(f"{_ARN}:iam::*:role/{EXECUTION_ROLE}")],
+                    Condition=Condition(StringEquals("aws:ResourceAccount", targets)),
+                )
+            ],
+        ),
+    )
+
+
+def _administration_role(config: Config, targets: object) -> Role:
+    """The administrator account's role: CloudFormation assumes it, it assumes the execution
+    role of the target accounts."""
+    return suppress(
+        Role(
+            "AdministrationRole",
+            RoleName=ADMINISTRATION_ROLE,
+            Description="Assumed by CloudFormation StackSets to reach the target accounts",
+            AssumeRolePolicyDocument=_administration_trust(config),
+            Policies=[_assume_execution_role_policy(targets)],
+            Tags=_role_tags(),
+        ),
+        guard={"IAM_NO_INLINE_POLICY_CHECK": STACKSET_ROLE_INLINE_REASON},
+    )
+
+
+def _execution_trust(administrator: object) -> Policy:
+    return Policy(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=Principal(
+                    "AWS",
+                    Sub(f"{_ARN}:iam::${{Admin}}:role/{ADMINISTRATION_ROLE}", Admin=administrator),
                 ),
-            ),
-            checkov={"CKV_AWS_111": BOUNDARY_REASON},
-            parliament={"RESOURCE_STAR": BOUNDARY_REASON},
-        )
+                Action=[sts.AssumeRole],
+            )
+        ],
     )
+
+
+def _prerequisite_statement() -> Statement:
+    return Statement(
+        # Required whatever the template (Metadata says why).
+        Sid="StackSetsPrerequisites",
+        Effect=Allow,
+        Action=_actions(STACKSETS_PREREQUISITE_ACTIONS),
+        Resource=["*"],
+    )
+
+
+def _service_grant_statements() -> list[Statement]:
+    """Every action of each service in ``_GRANTS`` on exactly its resources."""
+    return [
+        Statement(Sid=sid, Effect=Allow, Action=[Action(service, "*")], Resource=resources)
+        for sid, service, resources in _GRANTS
+    ]
+
+
+def _handler_actions_statement() -> Statement:
+    return Statement(
+        # Handler calls that IAM authorises on "*" only (see
+        # HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL).
+        Sid="HandlerActionsWithoutResourceLevel",
+        Effect=Allow,
+        Action=_actions(HANDLER_ACTIONS_WITHOUT_RESOURCE_LEVEL),
+        Resource=["*"],
+    )
+
+
+def _service_linked_role_statements() -> list[Statement]:
+    """The two service-linked roles the deployed services create on first use, and no other."""
+    return [
+        Statement(
+            # The first global table in an account creates DynamoDB's replication
+            # service-linked role; nothing else may be made.
+            Sid="DynamoDbReplicationServiceRole",
+            Effect=Allow,
+            Action=[Action("iam", "CreateServiceLinkedRole")],
+            Resource=[
+                Sub(
+                    f"{_ARN}:iam::${{AWS::AccountId}}:role/aws-service-role/"
+                    "replication.dynamodb.amazonaws.com/"
+                    "AWSServiceRoleForDynamoDBReplication"
+                )
+            ],
+            Condition=Condition(
+                StringEquals("iam:AWSServiceName", "replication.dynamodb.amazonaws.com")
+            ),
+        ),
+        Statement(
+            # API Gateway creates its service-linked role for a custom domain and, in a fresh
+            # account, for the first API ("Using service-linked roles for API Gateway").
+            Sid="ApiGatewayServiceRole",
+            Effect=Allow,
+            Action=[Action("iam", "CreateServiceLinkedRole")],
+            Resource=[
+                Sub(
+                    f"{_ARN}:iam::${{AWS::AccountId}}:role/aws-service-role/"
+                    "ops.apigateway.amazonaws.com/"
+                    "AWSServiceRoleForAPIGateway"
+                )
+            ],
+            Condition=Condition(StringEquals("iam:AWSServiceName", "ops.apigateway.amazonaws.com")),
+        ),
+    ]
+
+
+def _deployer_statements(
+    config: Config, params: _RoleParameters, administrator: object
+) -> list[Statement]:
+    """The execution role's policy, statement group by statement group."""
+    return (
+        [_prerequisite_statement()]
+        + _service_grant_statements()
+        + route53_statements(
+            If("ZoneConfigured", Ref(params.hosted_zone), "*"),
+            If("ZoneConfigured", Ref(params.domain_name), "*"),
+        )
+        + api_gateway_statements()
+        + key_statements()
+        + certificate_statements()
+        + data_protection_statements()
+        + s3_account_statements(administrator)
+        + role_statements()
+        + execution_role_statements(config)
+        + purge_role_protection(config)
+        + [_handler_actions_statement()]
+        + _service_linked_role_statements()
+    )
+
+
+def _execution_role(config: Config, params: _RoleParameters, administrator: object) -> Role:
+    """Each target account's role: the administration role assumes it, CloudFormation deploys
+    the payment stacks with it."""
+    return suppress(
+        Role(
+            "ExecutionRole",
+            RoleName=EXECUTION_ROLE,
+            Description="Assumed by the StackSet administration role to create payment stacks",
+            AssumeRolePolicyDocument=_execution_trust(administrator),
+            Policies=[
+                InlinePolicy(
+                    PolicyName="deploy-payment-infrastructure",
+                    PolicyDocument=Policy(
+                        Version="2012-10-17",
+                        Statement=_deployer_statements(config, params, administrator),
+                    ),
+                )
+            ],
+            Tags=_role_tags(),
+            Metadata=PREREQUISITES_METADATA,
+        ),
+        checkov=EXECUTION_ROLE_SUPPRESSIONS,
+        parliament=EXECUTION_ROLE_PARLIAMENT,
+        guard={"IAM_NO_INLINE_POLICY_CHECK": STACKSET_ROLE_INLINE_REASON},
+    )
+
+
+def _permissions_boundary(config: Config) -> ManagedPolicy:
+    return suppress(
+        ManagedPolicy(
+            "PermissionsBoundary",
+            ManagedPolicyName=PERMISSIONS_BOUNDARY_NAME,
+            Description="Permissions boundary of every role the payment templates create",
+            PolicyDocument=permissions_boundary_document(
+                purge_role_arn(config), PURGE_ACTIONS, boundary_statements(config)
+            ),
+        ),
+        checkov={"CKV_AWS_111": BOUNDARY_REASON},
+        parliament={"RESOURCE_STAR": BOUNDARY_REASON},
+    )
+
+
+def build_stackset_roles(config: Config) -> Template:
+    """The StackSet roles template: parameters and conditions, the administration role, the
+    execution role, the permissions boundary and the break-glass purge role."""
+    template = Template(
+        Description="Self-managed StackSet roles for the payment infrastructure: the "
+        "administration role (administrator account) and the execution role (target accounts)."
+    )
+    template.set_version("2010-09-09")
+    params = _add_parameters(template)
+    _add_conditions(template, params)
+    targets = If("OnlyThisAccount", [Ref("AWS::AccountId")], Ref(params.target_accounts))
+    administrator = If("SameAccount", Ref("AWS::AccountId"), Ref(params.admin_account))
+    admin_role = template.add_resource(_administration_role(config, targets))
+    execution_role = template.add_resource(_execution_role(config, params, administrator))
+    boundary = template.add_resource(_permissions_boundary(config))
     # IAM is global: the break-glass role is made once per account, here, not by a stack set.
     template.add_resource(purge_role(config, boundary.title))
     template.add_output(Output("AdministrationRoleArn", Value=Sub(f"${{{admin_role.title}.Arn}}")))

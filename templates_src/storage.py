@@ -203,82 +203,95 @@ def _private_bucket(
 
 def add_access_log_bucket(template: Template, config: Config) -> Bucket:
     """Server access logs of the audit bucket: who read or wrote which audit object."""
-    bucket = template.add_resource(
-        suppress(
-            _private_bucket(
-                ACCESS_LOG_BUCKET,
-                access_log_bucket_name(),
-                # Server access logs can be delivered only to buckets encrypted with S3-managed
-                # keys, not SSE-KMS.
-                ServerSideEncryptionByDefault(SSEAlgorithm="AES256"),
-                LifecycleRule(
-                    Id="ExpireAccessLogsAfterAYear",
-                    Status="Enabled",
-                    ExpirationInDays=ACCESS_LOG_EXPIRY_DAYS,
-                    NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=30),
-                ),
+    bucket = template.add_resource(_access_log_bucket())
+    template.add_resource(_access_log_bucket_policy(config, bucket))
+    return bucket
+
+
+def _access_log_bucket() -> Bucket:
+    """The bucket, with the findings it accepts and why."""
+    return suppress(
+        _private_bucket(
+            ACCESS_LOG_BUCKET,
+            access_log_bucket_name(),
+            # Server access logs can be delivered only to buckets encrypted with S3-managed
+            # keys, not SSE-KMS.
+            ServerSideEncryptionByDefault(SSEAlgorithm="AES256"),
+            LifecycleRule(
+                Id="ExpireAccessLogsAfterAYear",
+                Status="Enabled",
+                ExpirationInDays=ACCESS_LOG_EXPIRY_DAYS,
+                NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=30),
             ),
-            checkov={
-                "CKV_AWS_18": "This is the access-log target itself; logging it into another "
-                "bucket would only move the question one bucket further.",
-            },
-            guard={
-                "S3_BUCKET_LOGGING_ENABLED": "This is the server access-log target of the audit "
-                "and trail buckets; logging it into itself would log its own deliveries without "
-                "end, and into another bucket would only move the question one bucket further. "
-                "The optional CloudTrail trail records its data events.",
-                "S3_BUCKET_DEFAULT_LOCK_ENABLED": "S3 server access logs cannot be delivered "
-                'to a bucket with Object Lock (Amazon S3 user guide, "Configuring S3 Object '
-                "Lock\": buckets with Object Lock can't be destination buckets for server access "
-                "logs); its log versions are deletable by the purge role only (bucket policy).",
-                "S3_BUCKET_REPLICATION_ENABLED": REPLICATION_REASON,
-            },
+        ),
+        checkov={
+            "CKV_AWS_18": "This is the access-log target itself; logging it into another "
+            "bucket would only move the question one bucket further.",
+        },
+        guard={
+            "S3_BUCKET_LOGGING_ENABLED": "This is the server access-log target of the audit "
+            "and trail buckets; logging it into itself would log its own deliveries without "
+            "end, and into another bucket would only move the question one bucket further. "
+            "The optional CloudTrail trail records its data events.",
+            "S3_BUCKET_DEFAULT_LOCK_ENABLED": "S3 server access logs cannot be delivered "
+            'to a bucket with Object Lock (Amazon S3 user guide, "Configuring S3 Object '
+            "Lock\": buckets with Object Lock can't be destination buckets for server access "
+            "logs); its log versions are deletable by the purge role only (bucket policy).",
+            "S3_BUCKET_REPLICATION_ENABLED": REPLICATION_REASON,
+        },
+    )
+
+
+def _access_log_bucket_policy(config: Config, bucket: Bucket) -> BucketPolicy:
+    """TLS only, retention settings and log versions for the purge role only, and S3's log
+    delivery let in."""
+    return _locking_policy(
+        BucketPolicy(
+            "AccessLogBucketPolicy",
+            Bucket=bucket.ref(),
+            PolicyDocument=Policy(
+                Version="2012-10-17",
+                Statement=[
+                    tls_only(bucket),
+                    _retention_lock(config, bucket),
+                    _only_the_purge_role(
+                        config,
+                        "OnlyThePurgeRoleDeletesLogVersions",
+                        [s3_actions.DeleteObjectVersion],
+                        Sub(f"${{{bucket.title}.Arn}}/*"),
+                    ),
+                    _access_log_delivery(bucket),
+                ],
+            ),
         )
     )
-    template.add_resource(
-        _locking_policy(
-            BucketPolicy(
-                "AccessLogBucketPolicy",
-                Bucket=bucket.ref(),
-                PolicyDocument=Policy(
-                    Version="2012-10-17",
-                    Statement=[
-                        tls_only(bucket),
-                        _retention_lock(config, bucket),
-                        _only_the_purge_role(
-                            config,
-                            "OnlyThePurgeRoleDeletesLogVersions",
-                            [s3_actions.DeleteObjectVersion],
-                            Sub(f"${{{bucket.title}.Arn}}/*"),
-                        ),
-                        Statement(
-                            Sid="S3DeliversAccessLogsOfTheAuditAndTrailBuckets",
-                            Effect=Allow,
-                            Principal=Principal("Service", "logging.s3.amazonaws.com"),
-                            Action=[s3_actions.PutObject],
-                            Resource=[
-                                Sub(f"${{{bucket.title}.Arn}}/{prefix}*")
-                                for prefix in (ACCESS_LOG_PREFIX, TRAIL_LOG_PREFIX)
-                            ],
-                            Condition=Condition(
-                                [
-                                    StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}")),
-                                    ArnLike(
-                                        "aws:SourceArn",
-                                        [
-                                            Sub(f"arn:${{AWS::Partition}}:s3:::{source}")
-                                            for source in (_AUDIT_NAME, TRAIL_NAME)
-                                        ],
-                                    ),
-                                ]
-                            ),
-                        ),
+
+
+def _access_log_delivery(bucket: Bucket) -> Statement:
+    """S3's logging service may write under the audit and trail buckets' prefixes, and only
+    logs of those two buckets in this account."""
+    return Statement(
+        Sid="S3DeliversAccessLogsOfTheAuditAndTrailBuckets",
+        Effect=Allow,
+        Principal=Principal("Service", "logging.s3.amazonaws.com"),
+        Action=[s3_actions.PutObject],
+        Resource=[
+            Sub(f"${{{bucket.title}.Arn}}/{prefix}*")
+            for prefix in (ACCESS_LOG_PREFIX, TRAIL_LOG_PREFIX)
+        ],
+        Condition=Condition(
+            [
+                StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}")),
+                ArnLike(
+                    "aws:SourceArn",
+                    [
+                        Sub(f"arn:${{AWS::Partition}}:s3:::{source}")
+                        for source in (_AUDIT_NAME, TRAIL_NAME)
                     ],
                 ),
-            )
-        )
+            ]
+        ),
     )
-    return bucket
 
 
 def locked_bucket(
@@ -353,72 +366,78 @@ def add_audit_bucket(
             guard={"S3_BUCKET_REPLICATION_ENABLED": REPLICATION_REASON},
         )
     )
-    objects = Sub(f"${{{bucket.title}.Arn}}/*")
     # Retained with the bucket: a retained bucket keeps refusing plain HTTP, foreign keys and
     # changes to its retention settings.
-    template.add_resource(
-        suppress(
-            _locking_policy(
-                BucketPolicy(
-                    "AuditBucketPolicy",
-                    Bucket=bucket.ref(),
-                    PolicyDocument=Policy(
-                        Version="2012-10-17",
-                        Statement=[
-                            tls_only(bucket),
-                            _retention_lock(config, bucket),
-                            # Under GOVERNANCE, s3:BypassGovernanceRetention is what removes a
-                            # locked version early; under COMPLIANCE nothing can.
-                            _only_the_purge_role(
-                                config,
-                                "OnlyThePurgeRoleBypassesRetention",
-                                [s3_actions.BypassGovernanceRetention],
-                                objects,
-                            ),
-                            Statement(
-                                # Uploads that ask for encryption get the audit key or nothing;
-                                # uploads that do not ask get it by default.
-                                Sid="DenyUploadsNotUnderKms",
-                                Effect=Deny,
-                                Principal=Principal("*"),
-                                Action=[s3_actions.PutObject],
-                                Resource=[objects],
-                                Condition=Condition(
-                                    [
-                                        Null("s3:x-amz-server-side-encryption", False),
-                                        StringNotEquals(
-                                            "s3:x-amz-server-side-encryption", "aws:kms"
-                                        ),
-                                    ]
-                                ),
-                            ),
-                            Statement(
-                                Sid="DenyUploadsUnderAnotherKey",
-                                Effect=Deny,
-                                Principal=Principal("*"),
-                                Action=[s3_actions.PutObject],
-                                Resource=[objects],
-                                Condition=Condition(
-                                    [
-                                        Null(
-                                            "s3:x-amz-server-side-encryption-aws-kms-key-id", False
-                                        ),
-                                        StringNotEquals(
-                                            "s3:x-amz-server-side-encryption-aws-kms-key-id",
-                                            audit_key_arn,
-                                        ),
-                                    ]
-                                ),
-                            ),
-                        ],
-                    ),
-                )
-            ),
-            parliament={
-                "MISMATCHED_TYPE_BUT_USABLE": "s3:x-amz-server-side-encryption-aws-kms-key-id is a "
-                "string key whose value S3 documents as the key ARN; comparing it as a string with "
-                "the ARN is the intended use."
-            },
-        )
-    )
+    template.add_resource(_audit_bucket_policy(config, bucket, audit_key_arn))
     return bucket
+
+
+def _audit_bucket_policy(config: Config, bucket: Bucket, audit_key_arn: object) -> BucketPolicy:
+    """TLS only, retention settings and early removal for the purge role only, uploads only
+    under the audit key."""
+    objects = Sub(f"${{{bucket.title}.Arn}}/*")
+    return suppress(
+        _locking_policy(
+            BucketPolicy(
+                "AuditBucketPolicy",
+                Bucket=bucket.ref(),
+                PolicyDocument=Policy(
+                    Version="2012-10-17",
+                    Statement=[
+                        tls_only(bucket),
+                        _retention_lock(config, bucket),
+                        # Under GOVERNANCE, s3:BypassGovernanceRetention is what removes a
+                        # locked version early; under COMPLIANCE nothing can.
+                        _only_the_purge_role(
+                            config,
+                            "OnlyThePurgeRoleBypassesRetention",
+                            [s3_actions.BypassGovernanceRetention],
+                            objects,
+                        ),
+                        *_uploads_only_under_the_audit_key(objects, audit_key_arn),
+                    ],
+                ),
+            )
+        ),
+        parliament={
+            "MISMATCHED_TYPE_BUT_USABLE": "s3:x-amz-server-side-encryption-aws-kms-key-id is a "
+            "string key whose value S3 documents as the key ARN; comparing it as a string with "
+            "the ARN is the intended use."
+        },
+    )
+
+
+def _uploads_only_under_the_audit_key(objects: Sub, audit_key_arn: object) -> list[Statement]:
+    """The two denies on ``PutObject`` that keep every audit object under the audit key."""
+    return [
+        Statement(
+            # Uploads that ask for encryption get the audit key or nothing;
+            # uploads that do not ask get it by default.
+            Sid="DenyUploadsNotUnderKms",
+            Effect=Deny,
+            Principal=Principal("*"),
+            Action=[s3_actions.PutObject],
+            Resource=[objects],
+            Condition=Condition(
+                [
+                    Null("s3:x-amz-server-side-encryption", False),
+                    StringNotEquals("s3:x-amz-server-side-encryption", "aws:kms"),
+                ]
+            ),
+        ),
+        Statement(
+            Sid="DenyUploadsUnderAnotherKey",
+            Effect=Deny,
+            Principal=Principal("*"),
+            Action=[s3_actions.PutObject],
+            Resource=[objects],
+            Condition=Condition(
+                [
+                    Null("s3:x-amz-server-side-encryption-aws-kms-key-id", False),
+                    StringNotEquals(
+                        "s3:x-amz-server-side-encryption-aws-kms-key-id", audit_key_arn
+                    ),
+                ]
+            ),
+        ),
+    ]

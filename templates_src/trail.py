@@ -17,7 +17,7 @@ from awacs import s3 as s3_actions
 from awacs.aws import Allow, Condition, Policy, Principal, Statement, StringEquals
 from troposphere import Equals, GetAtt, Parameter, Ref, Sub, Template
 from troposphere.cloudtrail import AdvancedEventSelector, AdvancedFieldSelector, Trail
-from troposphere.s3 import BucketPolicy
+from troposphere.s3 import Bucket, BucketPolicy
 
 from . import iam, logs, names, storage
 from .common import add_parameter_group, arn, name, retain, suppress, tags
@@ -57,19 +57,8 @@ def _selector(name_: str, **fields: list[str] | dict[str, list[object]]) -> Adva
     return AdvancedEventSelector(Name=name_, FieldSelectors=selectors)
 
 
-def add_trail(
-    template: Template,
-    config: Config,
-    *,
-    key_arn: object,
-    log_key_arn: object,
-    access_log_bucket: object,
-) -> Trail:
-    """The trail, its bucket and its log group, all under the ``CloudTrailEnabled`` condition.
-
-    The log group (CloudWatch Logs, "Sending events to CloudWatch Logs", CloudTrail user guide)
-    makes the events searchable within minutes (Logs Insights, metric filters); the bucket stays
-    the complete, validated, locked record."""
+def _enable_parameter(template: Template, config: Config) -> None:
+    """The switch (off by default), its condition and its group in the console's form."""
     enable = template.add_parameter(
         Parameter(
             ENABLE_TRAIL_PARAM,
@@ -84,65 +73,70 @@ def add_trail(
     )
     template.add_condition(TRAIL_ENABLED, Equals(Ref(enable), "true"))
     add_parameter_group(template, "Audit trail (optional)", {enable: "CloudTrail trail"})
-    bucket = template.add_resource(
-        suppress(
-            storage.locked_bucket(
-                config,
-                TRAIL_BUCKET,
-                Sub(storage.TRAIL_NAME),
-                key_arn,
-                access_log_bucket,
-                storage.TRAIL_LOG_PREFIX,
-                condition=TRAIL_ENABLED,
-            ),
-            guard={
-                "S3_BUCKET_REPLICATION_ENABLED": "The trail is multi-region: this one bucket "
-                "receives every region's events, under Object Lock. A second copy in another "
-                "region or account is what an organization trail's log-archive account is for; "
-                "this trail exists only for accounts without one.",
-            },
-        )
+
+
+def _trail_bucket(config: Config, key_arn: object, access_log_bucket: object) -> Bucket:
+    return suppress(
+        storage.locked_bucket(
+            config,
+            TRAIL_BUCKET,
+            Sub(storage.TRAIL_NAME),
+            key_arn,
+            access_log_bucket,
+            storage.TRAIL_LOG_PREFIX,
+            condition=TRAIL_ENABLED,
+        ),
+        guard={
+            "S3_BUCKET_REPLICATION_ENABLED": "The trail is multi-region: this one bucket "
+            "receives every region's events, under Object Lock. A second copy in another "
+            "region or account is what an organization trail's log-archive account is for; "
+            "this trail exists only for accounts without one.",
+        },
     )
+
+
+def _trail_bucket_policy(bucket: Bucket) -> BucketPolicy:
     source = Condition(StringEquals("aws:SourceArn", Sub(TRAIL_ARN)))
-    policy = template.add_resource(
-        retain(
-            BucketPolicy(
-                "TrailBucketPolicy",
-                Condition=TRAIL_ENABLED,
-                Bucket=Ref(bucket),
-                PolicyDocument=Policy(
-                    Version="2012-10-17",
-                    Statement=[
-                        storage.tls_only(bucket),
-                        # "Amazon S3 bucket policy for CloudTrail" (CloudTrail user guide).
-                        Statement(
-                            Sid="CloudTrailChecksTheBucketAcl",
-                            Effect=Allow,
-                            Principal=Principal("Service", "cloudtrail.amazonaws.com"),
-                            Action=[s3_actions.GetBucketAcl],
-                            Resource=[GetAtt(bucket, "Arn")],
-                            Condition=source,
+    return retain(
+        BucketPolicy(
+            "TrailBucketPolicy",
+            Condition=TRAIL_ENABLED,
+            Bucket=Ref(bucket),
+            PolicyDocument=Policy(
+                Version="2012-10-17",
+                Statement=[
+                    storage.tls_only(bucket),
+                    # "Amazon S3 bucket policy for CloudTrail" (CloudTrail user guide).
+                    Statement(
+                        Sid="CloudTrailChecksTheBucketAcl",
+                        Effect=Allow,
+                        Principal=Principal("Service", "cloudtrail.amazonaws.com"),
+                        Action=[s3_actions.GetBucketAcl],
+                        Resource=[GetAtt(bucket, "Arn")],
+                        Condition=source,
+                    ),
+                    Statement(
+                        Sid="CloudTrailWritesThisTrailsLogs",
+                        Effect=Allow,
+                        Principal=Principal("Service", "cloudtrail.amazonaws.com"),
+                        Action=[s3_actions.PutObject],
+                        Resource=[Sub(f"${{{bucket.title}.Arn}}/AWSLogs/${{AWS::AccountId}}/*")],
+                        Condition=Condition(
+                            [
+                                StringEquals("s3:x-amz-acl", "bucket-owner-full-control"),
+                                StringEquals("aws:SourceArn", Sub(TRAIL_ARN)),
+                            ]
                         ),
-                        Statement(
-                            Sid="CloudTrailWritesThisTrailsLogs",
-                            Effect=Allow,
-                            Principal=Principal("Service", "cloudtrail.amazonaws.com"),
-                            Action=[s3_actions.PutObject],
-                            Resource=[
-                                Sub(f"${{{bucket.title}.Arn}}/AWSLogs/${{AWS::AccountId}}/*")
-                            ],
-                            Condition=Condition(
-                                [
-                                    StringEquals("s3:x-amz-acl", "bucket-owner-full-control"),
-                                    StringEquals("aws:SourceArn", Sub(TRAIL_ARN)),
-                                ]
-                            ),
-                        ),
-                    ],
-                ),
-            )
+                    ),
+                ],
+            ),
         )
     )
+
+
+def _event_selectors(config: Config) -> list[AdvancedEventSelector]:
+    """Management events, and data events of the payments table (every region's replica) and
+    of the audit and access-log buckets."""
     table_arns = [
         arn("dynamodb", f"table/{names.table(names.SUB_SUFFIX)}", region=region)
         for region in config.regions
@@ -154,6 +148,39 @@ def add_trail(
         )
         for thing in (names.AUDIT_BUCKET, names.ACCESS_LOG_BUCKET)
     ]
+    return [
+        _selector("Management events", eventCategory=["Management"]),
+        _selector(
+            "Payments table",
+            eventCategory=["Data"],
+            **{"resources.type": ["AWS::DynamoDB::Table"]},
+            **{"resources.ARN": {"Equals": table_arns}},
+        ),
+        _selector(
+            "Audit and access-log buckets",
+            eventCategory=["Data"],
+            **{"resources.type": ["AWS::S3::Object"]},
+            **{"resources.ARN": {"StartsWith": bucket_prefixes}},
+        ),
+    ]
+
+
+def add_trail(
+    template: Template,
+    config: Config,
+    *,
+    key_arn: object,
+    log_key_arn: object,
+    access_log_bucket: object,
+) -> Trail:
+    """The trail, its bucket and its log group, all under the ``CloudTrailEnabled`` condition.
+
+    The log group (CloudWatch Logs, "Sending events to CloudWatch Logs", CloudTrail user guide)
+    makes the events searchable within minutes (Logs Insights, metric filters); the bucket stays
+    the complete, validated, locked record."""
+    _enable_parameter(template, config)
+    bucket = template.add_resource(_trail_bucket(config, key_arn, access_log_bucket))
+    policy = template.add_resource(_trail_bucket_policy(bucket))
     log_group = logs.add_log_group(
         template,
         config,
@@ -178,21 +205,7 @@ def add_trail(
                 IsMultiRegionTrail=True,
                 IncludeGlobalServiceEvents=True,
                 EnableLogFileValidation=True,
-                AdvancedEventSelectors=[
-                    _selector("Management events", eventCategory=["Management"]),
-                    _selector(
-                        "Payments table",
-                        eventCategory=["Data"],
-                        **{"resources.type": ["AWS::DynamoDB::Table"]},
-                        **{"resources.ARN": {"Equals": table_arns}},
-                    ),
-                    _selector(
-                        "Audit and access-log buckets",
-                        eventCategory=["Data"],
-                        **{"resources.type": ["AWS::S3::Object"]},
-                        **{"resources.ARN": {"StartsWith": bucket_prefixes}},
-                    ),
-                ],
+                AdvancedEventSelectors=_event_selectors(config),
                 Tags=tags(),
             ),
             guard=TRAIL_SUPPRESSIONS,

@@ -83,46 +83,7 @@ def _block(status: int, body_key: str) -> RuleAction:
 
 
 def add_waf(template: Template, config: Config, *, rest_api: object, stage: object, app_key_arn):
-    acl = template.add_resource(
-        WebACL(
-            "ApiWebAcl",
-            Condition=WAF_ENABLED,
-            Name=name("api"),
-            Description="Payment API: managed IP-reputation, common and known-bad-input rules, "
-            "per-IP rate limit",
-            Scope="REGIONAL",
-            DefaultAction=DefaultAction(Allow=AllowAction()),
-            CustomResponseBodies={
-                RATE_LIMITED_BODY: _error_body(
-                    "RATE_LIMITED", "Too many requests from this address"
-                ),
-                TOO_LARGE_BODY: _error_body("PAYLOAD_TOO_LARGE", "The request body is too large"),
-            },
-            Rules=[
-                # Addresses AWS threat intelligence knows for bots and attacks: cheapest first.
-                _managed(0, "AWSManagedRulesAmazonIpReputationList"),
-                _managed(
-                    1,
-                    "AWSManagedRulesCommonRuleSet",
-                    block_overrides={SIZE_RULE: _block(413, TOO_LARGE_BODY)},
-                ),
-                _managed(2, "AWSManagedRulesKnownBadInputsRuleSet"),
-                WebACLRule(
-                    Name="RateLimitPerIp",
-                    Priority=3,
-                    Action=_block(429, RATE_LIMITED_BODY),
-                    Statement=Statement(
-                        RateBasedStatement=RateBasedStatement(
-                            Limit=RATE_LIMIT_PER_5_MIN, AggregateKeyType="IP"
-                        )
-                    ),
-                    VisibilityConfig=_visibility("RateLimitPerIp"),
-                ),
-            ],
-            VisibilityConfig=_visibility("PaymentApiWebAcl"),
-            Tags=tags(),
-        )
-    )
+    acl = template.add_resource(_web_acl())
     template.add_resource(
         WebACLAssociation(
             "ApiWebAclAssociation",
@@ -134,6 +95,52 @@ def add_waf(template: Template, config: Config, *, rest_api: object, stage: obje
             WebACLArn=GetAtt(acl, "Arn"),
         )
     )
+    _add_logging(template, config, acl, app_key_arn)
+    return acl
+
+
+def _web_acl() -> WebACL:
+    """The web ACL: everything allowed but what its rules block, in priority order."""
+    return WebACL(
+        "ApiWebAcl",
+        Condition=WAF_ENABLED,
+        Name=name("api"),
+        Description="Payment API: managed IP-reputation, common and known-bad-input rules, "
+        "per-IP rate limit",
+        Scope="REGIONAL",
+        DefaultAction=DefaultAction(Allow=AllowAction()),
+        CustomResponseBodies={
+            RATE_LIMITED_BODY: _error_body("RATE_LIMITED", "Too many requests from this address"),
+            TOO_LARGE_BODY: _error_body("PAYLOAD_TOO_LARGE", "The request body is too large"),
+        },
+        Rules=[
+            # Addresses AWS threat intelligence knows for bots and attacks: cheapest first.
+            _managed(0, "AWSManagedRulesAmazonIpReputationList"),
+            _managed(
+                1,
+                "AWSManagedRulesCommonRuleSet",
+                block_overrides={SIZE_RULE: _block(413, TOO_LARGE_BODY)},
+            ),
+            _managed(2, "AWSManagedRulesKnownBadInputsRuleSet"),
+            WebACLRule(
+                Name="RateLimitPerIp",
+                Priority=3,
+                Action=_block(429, RATE_LIMITED_BODY),
+                Statement=Statement(
+                    RateBasedStatement=RateBasedStatement(
+                        Limit=RATE_LIMIT_PER_5_MIN, AggregateKeyType="IP"
+                    )
+                ),
+                VisibilityConfig=_visibility("RateLimitPerIp"),
+            ),
+        ],
+        VisibilityConfig=_visibility("PaymentApiWebAcl"),
+        Tags=tags(),
+    )
+
+
+def _add_logging(template: Template, config: Config, acl: WebACL, app_key_arn) -> None:
+    """The ACL's request log, in its own encrypted log group."""
     # WAF requires its CloudWatch log group names to start with aws-waf-logs-.
     log_group = logs.add_log_group(
         template,
@@ -162,4 +169,3 @@ def add_waf(template: Template, config: Config, *, rest_api: object, stage: obje
             ],
         )
     )
-    return acl
