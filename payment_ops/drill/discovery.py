@@ -55,19 +55,53 @@ def discover(aws: Any, config: Config) -> tuple[Deployment | None, list[str]]:
     account = aws.client("sts", config.primary_region).get_caller_identity()["Account"]
     secondary_region = config.replica_regions[0]
 
+    parameters = _stack_set_parameters(admin, suffix, config.primary_region, problems)
+    if problems:
+        return None, problems
+    zone, domain = _failover_domain(parameters, suffix, secondary_region, problems)
+    sides = {}
+    for role, kind, region in (
+        (routing.PRIMARY, "primary", config.primary_region),
+        (routing.SECONDARY, "standby", secondary_region),
+    ):
+        side = _side(aws, admin, suffix, account, (role, kind, region), problems)
+        if side is not None:
+            sides[role] = side
+    if problems:
+        return None, problems
+    deployment = Deployment(
+        environment_suffix=suffix,
+        account=account,
+        hosted_zone_id=zone,
+        domain_name=domain,
+        primary=sides[routing.PRIMARY],
+        secondary=sides[routing.SECONDARY],
+    )
+    return deployment, pair_problems(aws, deployment) + health_check_problems(aws, deployment)
+
+
+def _stack_set_parameters(
+    admin: Any, suffix: str, region: str, problems: list[str]
+) -> dict[str, dict[str, str]]:
+    """The parameters of the primary and standby stack sets, by kind (a missing one a problem)."""
     parameters: dict[str, dict[str, str]] = {}
     for kind in ("primary", "standby"):
         name = names.stack_set(suffix, kind)
         stack_set = stacksets.describe(admin, name)
         if stack_set is None:
-            problems.append(f"stack set {name} not found in {config.primary_region}: deploy first")
+            problems.append(f"stack set {name} not found in {region}: deploy first")
             continue
         parameters[kind] = {
             p["ParameterKey"]: p.get("ParameterValue", "") for p in stack_set.get("Parameters", [])
         }
-    if problems:
-        return None, problems
+    return parameters
 
+
+def _failover_domain(
+    parameters: dict[str, dict[str, str]], suffix: str, secondary_region: str, problems: list[str]
+) -> tuple[str, str]:
+    """The hosted zone and domain of the pair, which both stack sets must name alike; the
+    standby's secondary region must be the first replica region."""
     zone = parameters["primary"].get(routing.HOSTED_ZONE_PARAM, "")
     domain = parameters["primary"].get(routing.DOMAIN_PARAM, "").lower().rstrip(".")
     if not zone or not domain:
@@ -88,55 +122,52 @@ def discover(aws: Any, config: Config) -> tuple[Deployment | None, list[str]]:
             f"the standby's SecondaryRegion is {held_secondary}, the first replica region "
             f"{secondary_region}: check --replica-regions"
         )
+    return zone, domain
 
-    sides = {}
-    for role, kind, region in (
-        (routing.PRIMARY, "primary", config.primary_region),
-        (routing.SECONDARY, "standby", secondary_region),
-    ):
-        outputs = _outputs(aws, admin, names.stack_set(suffix, kind), account, region, problems)
-        if outputs is None:
-            continue
-        if kind == "standby":
-            # The audit bucket of a replica region belongs to the replica stack set.
-            replica = _outputs(
-                aws, admin, names.stack_set(suffix, "replica"), account, region, problems
-            )
-            outputs = {**(replica or {}), **outputs}
-        wanted = (
-            names.HEALTH_CHECK_OUTPUT,
-            names.REGIONAL_DOMAIN_OUTPUT,
-            names.API_ID_OUTPUT,
-            names.API_URL_OUTPUT,
+
+def _side(
+    aws: Any,
+    admin: Any,
+    suffix: str,
+    account: str,
+    where: tuple[str, str, str],
+    problems: list[str],
+) -> Side | None:
+    """One half of the pair (``where``: its role, stack set kind and region) from its stack
+    instance's outputs, or None with the problem recorded."""
+    role, kind, region = where
+    outputs = _outputs(aws, admin, names.stack_set(suffix, kind), account, region, problems)
+    if outputs is None:
+        return None
+    if kind == "standby":
+        # The audit bucket of a replica region belongs to the replica stack set.
+        replica = _outputs(
+            aws, admin, names.stack_set(suffix, "replica"), account, region, problems
         )
-        missing = [key for key in wanted if not outputs.get(key)]
-        if missing:
-            problems.append(
-                f"{names.stack_set(suffix, kind)} in {region} has no output {', '.join(missing)}"
-            )
-            continue
-        sides[role] = Side(
-            role=role,
-            region=region,
-            health_check_id=outputs[names.HEALTH_CHECK_OUTPUT],
-            regional_domain_name=outputs[names.REGIONAL_DOMAIN_OUTPUT].lower().rstrip("."),
-            api_id=outputs[names.API_ID_OUTPUT],
-            stage=outputs[names.API_URL_OUTPUT].rstrip("/").rsplit("/", 1)[-1],
-            table_stream_arn=outputs.get("TableStreamArn", ""),
-            audit_bucket=outputs.get(names.AUDIT_BUCKET_OUTPUT)
-            or names.audit_bucket(suffix, account, region),
-        )
-    if problems:
-        return None, problems
-    deployment = Deployment(
-        environment_suffix=suffix,
-        account=account,
-        hosted_zone_id=zone,
-        domain_name=domain,
-        primary=sides[routing.PRIMARY],
-        secondary=sides[routing.SECONDARY],
+        outputs = {**(replica or {}), **outputs}
+    wanted = (
+        names.HEALTH_CHECK_OUTPUT,
+        names.REGIONAL_DOMAIN_OUTPUT,
+        names.API_ID_OUTPUT,
+        names.API_URL_OUTPUT,
     )
-    return deployment, pair_problems(aws, deployment) + health_check_problems(aws, deployment)
+    missing = [key for key in wanted if not outputs.get(key)]
+    if missing:
+        problems.append(
+            f"{names.stack_set(suffix, kind)} in {region} has no output {', '.join(missing)}"
+        )
+        return None
+    return Side(
+        role=role,
+        region=region,
+        health_check_id=outputs[names.HEALTH_CHECK_OUTPUT],
+        regional_domain_name=outputs[names.REGIONAL_DOMAIN_OUTPUT].lower().rstrip("."),
+        api_id=outputs[names.API_ID_OUTPUT],
+        stage=outputs[names.API_URL_OUTPUT].rstrip("/").rsplit("/", 1)[-1],
+        table_stream_arn=outputs.get("TableStreamArn", ""),
+        audit_bucket=outputs.get(names.AUDIT_BUCKET_OUTPUT)
+        or names.audit_bucket(suffix, account, region),
+    )
 
 
 def _outputs(

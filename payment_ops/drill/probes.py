@@ -32,7 +32,7 @@ from handler.audit_key import audit_key
 from payment_ops.deployment.aws import error_code
 from payment_ops.deployment.clients import Clients, client_spec
 from payment_ops.deployment.partition import partition
-from payment_ops.localapi.deployed import read_api, read_function, read_stream_mappings
+from payment_ops.localapi.deployed import DeployedApi, read_api, read_function, read_stream_mappings
 from payment_ops.localapi.functions import LocalFunction
 from payment_ops.localapi.gateway import Gateway, HttpRequest
 from payment_ops.localapi.iam_auth import Sessions
@@ -155,19 +155,49 @@ class LocalPayments:
         )
 
     def run(self, count: int, wait_s: float = 30.0) -> PaymentCounts:
+        """Send ``count`` signed payments to the secondary's API, then follow the accepted ones
+        into its table and, for up to ``wait_s`` of stream delivery, its audit bucket."""
         counts = PaymentCounts()
-        endpoint = self.aws.endpoint_url
         api = read_api(self._client, self.side.region, self.side.api_id, self.side.stage)
+        functions = self._proxy_functions(api)
+        pollers = self._audit_pollers()
+        if not pollers:
+            counts.problems.append(
+                f"no enabled stream mapping on {self.side.table_stream_arn}: no audit writer"
+            )
+        with _function_logs(self.function_logs):
+            session = self.client_session()
+            gateway = self._gateway(api, functions, session)
+            created = self._send(gateway, api, session, count, counts)
+            counts.found_in_table = sum(1 for p in counts.payment_ids if self._in_table(p))
+            found = self._wait_for_audit(pollers, created, wait_s)
+            counts.found_in_audit_bucket = len(found)
+        for payment_id in created.keys() - found:
+            counts.problems.append(f"payment {payment_id}: not in {self.side.audit_bucket}")
+        if self.stream_log.getvalue():
+            counts.problems.extend(self.stream_log.getvalue().splitlines()[-5:])
+        return counts
+
+    def _proxy_functions(self, api: DeployedApi) -> dict[str, LocalFunction]:
+        """The deployed function of each method's proxy integration, by ARN."""
         functions = {}
         for resource in api.resources:
             for method in resource.methods.values():
                 arn = method.function_arn
                 if arn and arn not in functions:
-                    functions[arn] = LocalFunction(read_function(self._client, arn), endpoint)
-        pollers = [
+                    functions[arn] = LocalFunction(
+                        read_function(self._client, arn), self.aws.endpoint_url
+                    )
+        return functions
+
+    def _audit_pollers(self) -> list[StreamPoller]:
+        """The enabled event source mappings on the table's stream: the audit writer."""
+        return [
             StreamPoller(
                 mapping,
-                LocalFunction(read_function(self._client, mapping.function_arn), endpoint),
+                LocalFunction(
+                    read_function(self._client, mapping.function_arn), self.aws.endpoint_url
+                ),
                 self._client_with,
                 self.stream_log,
             )
@@ -176,51 +206,57 @@ class LocalPayments:
             )
             if mapping.enabled
         ]
-        if not pollers:
-            counts.problems.append(
-                f"no enabled stream mapping on {self.side.table_stream_arn}: no audit writer"
-            )
-        with _function_logs(self.function_logs):
-            session = self.client_session()
-            sessions = Sessions(api.account, partition(api.region), self.aws.endpoint_url or "")
-            sessions.add(session)
-            iam = self._client("iam", api.region)
-            gateway = Gateway(
-                api, functions, sessions=sessions, authorizer=InvokeAuthorizer(lambda: iam)
-            )
-            run_id = uuid.uuid4().hex[:12]
-            created: dict[str, datetime] = {}
-            for index in range(count):
-                counts.sent += 1
-                request = _payment_request(api.stage, api.region, session, run_id, index)
-                response = gateway.handle(request)
-                if response.status != 201:
-                    counts.problems.append(
-                        f"payment {index + 1}: {response.status} {response.body[:200]!r}"
-                    )
-                    continue
-                body = json.loads(response.body)
-                counts.accepted += 1
-                counts.payment_ids.append(body["payment_id"])
-                created[body["payment_id"]] = datetime.strptime(
-                    body["created_at"], CREATED_AT_FORMAT
+
+    def _gateway(
+        self, api: DeployedApi, functions: dict[str, LocalFunction], session: ClientCredentials
+    ) -> Gateway:
+        """The API's gateway, authenticating the drill's session and authorising it with the
+        emulator's IAM."""
+        sessions = Sessions(api.account, partition(api.region), self.aws.endpoint_url or "")
+        sessions.add(session)
+        iam = self._client("iam", api.region)
+        return Gateway(api, functions, sessions=sessions, authorizer=InvokeAuthorizer(lambda: iam))
+
+    def _send(
+        self,
+        gateway: Gateway,
+        api: DeployedApi,
+        session: ClientCredentials,
+        count: int,
+        counts: PaymentCounts,
+    ) -> dict[str, datetime]:
+        """``count`` payments, counted in ``counts``; each accepted one's ``created_at``."""
+        run_id = uuid.uuid4().hex[:12]
+        created: dict[str, datetime] = {}
+        for index in range(count):
+            counts.sent += 1
+            request = _payment_request(api.stage, api.region, session, run_id, index)
+            response = gateway.handle(request)
+            if response.status != 201:
+                counts.problems.append(
+                    f"payment {index + 1}: {response.status} {response.body[:200]!r}"
                 )
-            counts.found_in_table = sum(1 for p in counts.payment_ids if self._in_table(p))
-            deadline = time.monotonic() + wait_s
-            found: set[str] = set()
-            while True:
-                while any(poller.poll_once() for poller in pollers):
-                    pass  # deliver every record the stream holds
-                found |= {p for p in created if p not in found and self._audited(p, created[p])}
-                if len(found) == len(created) or time.monotonic() > deadline:
-                    break
-                time.sleep(0.2)
-            counts.found_in_audit_bucket = len(found)
-        for payment_id in created.keys() - found:
-            counts.problems.append(f"payment {payment_id}: not in {self.side.audit_bucket}")
-        if self.stream_log.getvalue():
-            counts.problems.extend(self.stream_log.getvalue().splitlines()[-5:])
-        return counts
+                continue
+            body = json.loads(response.body)
+            counts.accepted += 1
+            counts.payment_ids.append(body["payment_id"])
+            created[body["payment_id"]] = datetime.strptime(body["created_at"], CREATED_AT_FORMAT)
+        return created
+
+    def _wait_for_audit(
+        self, pollers: list[StreamPoller], created: dict[str, datetime], wait_s: float
+    ) -> set[str]:
+        """The payments whose audit object is in the bucket, delivering the stream until all
+        are or ``wait_s`` has passed."""
+        deadline = time.monotonic() + wait_s
+        found: set[str] = set()
+        while True:
+            while any(poller.poll_once() for poller in pollers):
+                pass  # deliver every record the stream holds
+            found |= {p for p in created if p not in found and self._audited(p, created[p])}
+            if len(found) == len(created) or time.monotonic() > deadline:
+                return found
+            time.sleep(0.2)
 
     def _in_table(self, payment_id: str) -> bool:
         item = self._client("dynamodb", self.side.region).get_item(

@@ -84,40 +84,22 @@ def _steps(
     hooks: Hooks,
     report: Report,
 ) -> int:
-    deployment, problems = discovery.discover(aws, config)
-    report.deployment = deployment
-    for problem in problems:
-        print(f"failover-drill: {problem}", file=sys.stderr)
-    if problems or deployment is None:
-        report.check("failover pair as deployed", False, f"{len(problems)} problem(s)")
+    """The drill in order; each step records its checks in ``report``, a failed one ends it."""
+    deployment = _deployed_pair(aws, config, report)
+    if deployment is None:
         return EXIT_FAILED
     primary, secondary = deployment.primary, deployment.secondary
-    report.check(
-        "failover pair as deployed",
-        True,
-        f"PRIMARY {primary.region}, SECONDARY {secondary.region}",
-    )
     report.replication_latency = replication.replication_latency(
         aws,
         table=deployment.table,
         primary_region=primary.region,
         receiving_region=secondary.region,
     )
-    if discovery.is_inverted(aws, primary.health_check_id):
-        print(
-            f"failover-drill: health check {primary.health_check_id} ({primary.region}) is "
-            "already inverted: a drill is running or was killed. Nothing changed. Put it back "
-            "with the same command and --restore",
-            file=sys.stderr,
-        )
-        report.check("primary health check not inverted at the start", False)
+    if _already_inverted(aws, primary, report):
         return EXIT_USAGE
     url = f"https://{deployment.domain_name}/health"
-    if mode == "aws":
-        served = probes.served_region(url)
-        if not report.check("domain served by the primary", served == primary.region, url):
-            print(f"failover-drill: {url} answers {served or 'nothing'}", file=sys.stderr)
-            return EXIT_FAILED
+    if mode == "aws" and not _served_by_primary(url, primary, report):
+        return EXIT_FAILED
 
     with inversion.inverted(aws, primary.health_check_id, out) as started:
         hooks.after_inversion()
@@ -145,6 +127,49 @@ def _steps(
             "domain fails back to the primary", report.seconds_to_failback is not None, url
         )
     return EXIT_OK if report.passed else EXIT_FAILED
+
+
+def _deployed_pair(
+    aws: Any, config: config_module.Config, report: Report
+) -> discovery.Deployment | None:
+    """The deployment, or None after printing each reason it cannot be drilled."""
+    deployment, problems = discovery.discover(aws, config)
+    report.deployment = deployment
+    for problem in problems:
+        print(f"failover-drill: {problem}", file=sys.stderr)
+    if problems or deployment is None:
+        report.check("failover pair as deployed", False, f"{len(problems)} problem(s)")
+        return None
+    report.check(
+        "failover pair as deployed",
+        True,
+        f"PRIMARY {deployment.primary.region}, SECONDARY {deployment.secondary.region}",
+    )
+    return deployment
+
+
+def _already_inverted(aws: Any, primary: discovery.Side, report: Report) -> bool:
+    """An inverted primary check at the start is another drill's (running or killed): the
+    drill changes nothing and says how to put it back."""
+    if not discovery.is_inverted(aws, primary.health_check_id):
+        return False
+    print(
+        f"failover-drill: health check {primary.health_check_id} ({primary.region}) is "
+        "already inverted: a drill is running or was killed. Nothing changed. Put it back "
+        "with the same command and --restore",
+        file=sys.stderr,
+    )
+    report.check("primary health check not inverted at the start", False)
+    return True
+
+
+def _served_by_primary(url: str, primary: discovery.Side, report: Report) -> bool:
+    """On AWS, before anything changes: the domain answers from the primary region."""
+    served = probes.served_region(url)
+    if not report.check("domain served by the primary", served == primary.region, url):
+        print(f"failover-drill: {url} answers {served or 'nothing'}", file=sys.stderr)
+        return False
+    return True
 
 
 def _emulator_probe(

@@ -244,7 +244,10 @@ def _text(value: Any) -> str | None:
 def own_arn(
     resource_type: str, properties: dict, physical_id: str | None, acting: Acting
 ) -> str | None:
-    """The ARN of the resource itself, where its properties (or physical id) name it."""
+    """The ARN of the resource itself, where its properties (or physical id) name it.
+
+    Long because it is one lookup table, a branch per resource type with its service's ARN
+    format, each independent of the others: a reader finds a type's ARN in one place."""
     p, r, a = acting.partition, acting.region, acting.account
     name = lambda key: _text(properties.get(key)) or physical_id  # noqa: E731
     if resource_type == "AWS::DynamoDB::GlobalTable" and name("TableName"):
@@ -470,6 +473,17 @@ def _policy_attachment_used(action: str, properties: dict) -> bool:
     return match is None or bool(properties.get(f"{match.group(1)}s"))
 
 
+@dataclass(frozen=True)
+class _Subject:
+    """The resource whose calls ``requests_for`` lists."""
+
+    resource_type: str
+    properties: dict
+    physical_id: str | None
+    arn: str | None  # own_arn
+    service: str  # the IAM prefix of the resource type's own service
+
+
 def requests_for(
     resource_type: str,
     properties: dict,
@@ -479,93 +493,160 @@ def requests_for(
     parent_tags: dict[str, str] | None = None,
 ) -> list[Request]:
     """Every call CloudFormation makes, as the execution role, to ``operation`` this resource
-    (``parent_tags``: the tags it inherits for access control, ``inherited_tags``)."""
-    p, r, a = acting.partition, acting.region, acting.account
-    arn = own_arn(resource_type, properties, physical_id, acting)
+    (``parent_tags``: the tags it inherits for access control, ``inherited_tags``): its
+    handler's permissions as the resource calls them, then the calls the guides add."""
     service = resource_type.split("::")[1].lower() if "::" in resource_type else ""
     service = {"certificatemanager": "acm", "cloudwatch": "cloudwatch"}.get(service, service)
-    requests = []
-    passed_key, passed_to = PASSED_ROLES.get(resource_type, (None, f"{service}.amazonaws.com"))
-    for action in handler_permissions(resource_type, operation):
-        if (
-            resource_type == "AWS::Lambda::Function"
-            and action.startswith("ec2:")
-            and not properties.get("VpcConfig")
-        ):
-            # Lambda looks up subnets and security groups, and CloudFormation waits for the
-            # network interfaces on delete, only for a function with VpcConfig ("Giving Lambda
-            # functions access to resources in an Amazon VPC"; AWS::Lambda::Function VpcConfig).
-            continue
-        if action == "iam:CreateServiceLinkedRole" and resource_type in SERVICE_LINKED_ROLES:
-            continue  # requested below, with the service name the role is for
-        if action == "iam:PassRole":
-            if passed_key is None and not _names_a_role(properties):
-                continue  # the feature that passes a role (replication, delivery logs) is unused
-            # A role is passed to the service behind the resource type.
-            role = _text(properties.get(passed_key)) if passed_key else None
-            context = {"iam:PassedToService": passed_to}
-            requests.append(Request(action, role or ANY_RESOURCE, context))
-            continue
-        if resource_type == "AWS::IAM::Role":
-            boundary = _text(properties.get("PermissionsBoundary"))
-            if action == "iam:DeleteRolePermissionsBoundary" and boundary:
-                continue  # called only when an update removes the boundary
-            if action in BOUNDARY_CONDITIONED and boundary:
-                requests.append(
-                    Request(action, arn or ANY_RESOURCE, {"iam:PermissionsBoundary": boundary})
-                )
-                continue
-        if action == "route53:GetChange":
-            requests.append(Request(action, f"arn:{p}:route53:::change/C0123456789"))
-            continue
-        if star_only(action):
-            resource = "*"
-        elif action.split(":")[0] == service and arn:
-            resource = arn
-            if (
-                resource_type in _APIGATEWAY_COLLECTIONS
-                and physical_id is None
-                and action != "apigateway:POST"
-            ):
-                resource = f"{arn}/new-resource-id"
-        else:
-            resource = ANY_RESOURCE
-        own = action.split(":")[0] == service
-        context = tag_context(properties) if own else {}
-        if own and parent_tags:
-            inherited = {f"aws:ResourceTag/{k}": v for k, v in parent_tags.items()}
-            context = {**inherited, **context}
-        requests.append(Request(action, resource, context))
+    subject = _Subject(
+        resource_type,
+        properties,
+        physical_id,
+        own_arn(resource_type, properties, physical_id, acting),
+        service,
+    )
+    requests = [
+        _conditioned_request(action, subject, acting)
+        or _handler_request(action, subject, parent_tags)
+        for action in handler_permissions(resource_type, operation)
+        if not _not_called(action, subject)
+    ]
     if resource_type == "AWS::IAM::ManagedPolicy":
         requests = [r for r in requests if _policy_attachment_used(r.action, properties)]
     requests = [_with_record_context(r, resource_type, properties, operation) for r in requests]
     if resource_type == "AWS::CertificateManager::Certificate" and operation == "create":
         requests = [r for r in requests if r.action != "route53:ChangeResourceRecordSets"]
         requests += _validation_record_requests(properties, acting)
+    return (
+        requests
+        + _custom_resource_requests(resource_type, properties, operation)
+        + _service_linked_role_requests(resource_type, operation, acting)
+        + _dynamic_reference_requests(properties, operation, acting)
+    )
+
+
+def _not_called(action: str, subject: _Subject) -> bool:
+    """A handler permission this resource's handler does not call (a feature it does not
+    use), or calls with another request (made elsewhere)."""
+    properties = subject.properties
+    if (
+        subject.resource_type == "AWS::Lambda::Function"
+        and action.startswith("ec2:")
+        and not properties.get("VpcConfig")
+    ):
+        # Lambda looks up subnets and security groups, and CloudFormation waits for the
+        # network interfaces on delete, only for a function with VpcConfig ("Giving Lambda
+        # functions access to resources in an Amazon VPC"; AWS::Lambda::Function VpcConfig).
+        return True
+    if action == "iam:CreateServiceLinkedRole" and subject.resource_type in SERVICE_LINKED_ROLES:
+        # requested by _service_linked_role_requests, with the service name the role is for
+        return True
+    if action == "iam:PassRole":
+        passed_key = PASSED_ROLES.get(subject.resource_type, (None, ""))[0]
+        # the feature that passes a role (replication, delivery logs) is unused
+        return passed_key is None and not _names_a_role(properties)
+    # called only when an update removes the boundary
+    return (
+        subject.resource_type == "AWS::IAM::Role"
+        and action == "iam:DeleteRolePermissionsBoundary"
+        and bool(_text(properties.get("PermissionsBoundary")))
+    )
+
+
+def _conditioned_request(action: str, subject: _Subject, acting: Acting) -> Request | None:
+    """The calls whose request carries a context of its own, or a resource other than the
+    resource's: the role passed (``iam:PassedToService``), a role's boundary, a Route 53
+    change."""
+    properties = subject.properties
+    if action == "iam:PassRole":
+        # A role is passed to the service behind the resource type.
+        passed_key, passed_to = PASSED_ROLES.get(
+            subject.resource_type, (None, f"{subject.service}.amazonaws.com")
+        )
+        role = _text(properties.get(passed_key)) if passed_key else None
+        context = {"iam:PassedToService": passed_to}
+        return Request(action, role or ANY_RESOURCE, context)
+    if subject.resource_type == "AWS::IAM::Role":
+        boundary = _text(properties.get("PermissionsBoundary"))
+        if action in BOUNDARY_CONDITIONED and boundary:
+            return Request(
+                action, subject.arn or ANY_RESOURCE, {"iam:PermissionsBoundary": boundary}
+            )
+    if action == "route53:GetChange":
+        return Request(action, f"arn:{acting.partition}:route53:::change/C0123456789")
+    return None
+
+
+def _handler_request(action: str, subject: _Subject, parent_tags: dict[str, str] | None) -> Request:
+    """A handler call on the resource itself where its service authorises it there, with the
+    resource's tags (and those it inherits) as the request's context."""
+    arn, service = subject.arn, subject.service
+    if star_only(action):
+        resource = "*"
+    elif action.split(":")[0] == service and arn:
+        resource = arn
+        if (
+            subject.resource_type in _APIGATEWAY_COLLECTIONS
+            and subject.physical_id is None
+            and action != "apigateway:POST"
+        ):
+            resource = f"{arn}/new-resource-id"
+    else:
+        resource = ANY_RESOURCE
+    own = action.split(":")[0] == service
+    context = tag_context(subject.properties) if own else {}
+    if own and parent_tags:
+        inherited = {f"aws:ResourceTag/{k}": v for k, v in parent_tags.items()}
+        context = {**inherited, **context}
+    return Request(action, resource, context)
+
+
+def _custom_resource_requests(
+    resource_type: str, properties: dict, operation: str
+) -> list[Request]:
+    """CloudFormation invokes a custom resource's ServiceToken function ("Custom
+    resources"); a token that names no function adds no call here."""
     if resource_type.startswith("Custom::") and operation in ("create", "update", "delete"):
         token = _text(properties.get("ServiceToken"))
         if token is None or ":lambda:" in token:
-            requests.append(Request("lambda:InvokeFunction", token or ANY_RESOURCE))
-    if operation == "create" and resource_type in SERVICE_LINKED_ROLES:
-        service_name, role_name = SERVICE_LINKED_ROLES[resource_type]
-        requests.append(
-            Request(
-                "iam:CreateServiceLinkedRole",
-                f"arn:{p}:iam::{a}:role/aws-service-role/{service_name}/{role_name}",
-                {"iam:AWSServiceName": service_name},
-            )
+            return [Request("lambda:InvokeFunction", token or ANY_RESOURCE)]
+    return []
+
+
+def _service_linked_role_requests(
+    resource_type: str, operation: str, acting: Acting
+) -> list[Request]:
+    """The service-linked role a resource's first create makes ("Using service-linked roles
+    for DynamoDB global tables", "Using service-linked roles for API Gateway")."""
+    if operation != "create" or resource_type not in SERVICE_LINKED_ROLES:
+        return []
+    service_name, role_name = SERVICE_LINKED_ROLES[resource_type]
+    return [
+        Request(
+            "iam:CreateServiceLinkedRole",
+            f"arn:{acting.partition}:iam::{acting.account}:role/aws-service-role/"
+            f"{service_name}/{role_name}",
+            {"iam:AWSServiceName": service_name},
         )
-    if operation in ("create", "update"):
-        for text in _strings(properties):
-            for secret in _DYNAMIC_SECRET.findall(text):
-                secret_id = secret.split(":SecretString")[0]
-                if "${" in secret_id:  # named by a resource not yet resolved
-                    requests.append(Request("secretsmanager:GetSecretValue", ANY_RESOURCE))
-                    continue
-                target = secret_id if secret_id.startswith("arn:") else (
-                    f"arn:{p}:secretsmanager:{r}:{a}:secret:{secret_id}-AbCdEf"
-                )  # fmt: skip
-                requests.append(Request("secretsmanager:GetSecretValue", target))
+    ]
+
+
+def _dynamic_reference_requests(properties: dict, operation: str, acting: Acting) -> list[Request]:
+    """``secretsmanager:GetSecretValue`` for each ``{{resolve:secretsmanager:...}}`` in the
+    properties ("Get values stored in other services using dynamic references")."""
+    if operation not in ("create", "update"):
+        return []
+    p, r, a = acting.partition, acting.region, acting.account
+    requests = []
+    for text in _strings(properties):
+        for secret in _DYNAMIC_SECRET.findall(text):
+            secret_id = secret.split(":SecretString")[0]
+            if "${" in secret_id:  # named by a resource not yet resolved
+                requests.append(Request("secretsmanager:GetSecretValue", ANY_RESOURCE))
+                continue
+            target = secret_id if secret_id.startswith("arn:") else (
+                f"arn:{p}:secretsmanager:{r}:{a}:secret:{secret_id}-AbCdEf"
+            )  # fmt: skip
+            requests.append(Request("secretsmanager:GetSecretValue", target))
     return requests
 
 
@@ -677,60 +758,69 @@ def install() -> None:
     create, update = parsing.parse_and_create_resource, parsing.parse_and_update_resource
     delete = parsing.ResourceMap._delete_resource
 
-    def resolved(resource_json: dict, resources_map: Any) -> dict:
-        try:
-            return parsing.clean_json(resource_json.get("Properties", {}) or {}, resources_map)
-        except Exception:  # noqa: BLE001 - unresolvable yet: check what can be named
-            return resource_json.get("Properties", {}) or {}
-
     def checked_create(logical_id, resource_json, resources_map, account_id, region_name):  # type: ignore[no-untyped-def]
-        acting = _acting.get()
-        condition = resource_json.get("Condition")
-        if acting is not None and not (
-            condition and not resources_map.lazy_condition_map[condition]
-        ):
-            properties = resolved(resource_json, resources_map)
-            kind = resource_json["Type"]
-            parents = inherited_tags(kind, properties, acting)
-            check(
-                logical_id,
-                requests_for(kind, properties, "create", acting, parent_tags=parents),
-            )
+        _check_create(logical_id, resource_json, resources_map)
         return create(logical_id, resource_json, resources_map, account_id, region_name)
 
     def checked_update(logical_id, resource_json, resources_map, account_id, region_name):  # type: ignore[no-untyped-def]
-        acting = _acting.get()
-        if acting is not None:
-            properties = resolved(resource_json, resources_map)
-            original = resources_map._parsed_resources.get(logical_id)
-            physical = getattr(original, "physical_resource_id", None)
-            kind = resource_json["Type"]
-            parents = inherited_tags(kind, properties, acting)
-            check(
-                logical_id,
-                requests_for(kind, properties, "update", acting, physical, parents),
-            )
+        _check_update(logical_id, resource_json, resources_map)
         return update(logical_id, resource_json, resources_map, account_id, region_name)
 
     def checked_delete(self, parsed_resource, resource_json):  # type: ignore[no-untyped-def]
-        acting = _acting.get()
-        if acting is not None:
-            physical = getattr(parsed_resource, "physical_resource_id", None)
-            properties = _resolved_without_creating(resource_json.get("Properties") or {}, self)
-            held_boundary = getattr(parsed_resource, "permissions_boundary_arn", None)
-            if resource_json["Type"] == "AWS::IAM::Role" and held_boundary:
-                # The request carries the boundary the role has now (IAM's state).
-                properties = {**properties, "PermissionsBoundary": held_boundary}
-            logical_id = getattr(parsed_resource, "logical_resource_id", "resource")
-            kind = resource_json["Type"]
-            parents = inherited_tags(kind, properties, acting)
-            if not _went_with_its_api(kind, properties):
-                check(
-                    logical_id,
-                    requests_for(kind, properties, "delete", acting, physical, parents),
-                )
+        _check_delete(self, parsed_resource, resource_json)
         return delete(self, parsed_resource, resource_json)
 
     parsing.parse_and_create_resource = checked_create
     parsing.parse_and_update_resource = checked_update
     parsing.ResourceMap._delete_resource = checked_delete
+
+
+def _resolved(resource_json: dict, resources_map: Any) -> dict:
+    """The resource's properties as moto resolves them before it creates or updates it."""
+    from moto.cloudformation import parsing
+
+    try:
+        return parsing.clean_json(resource_json.get("Properties", {}) or {}, resources_map)
+    except Exception:  # noqa: BLE001 - unresolvable yet: check what can be named
+        return resource_json.get("Properties", {}) or {}
+
+
+def _check_create(logical_id: str, resource_json: dict, resources_map: Any) -> None:
+    """A resource whose Condition is false is not created: nothing to check."""
+    acting = _acting.get()
+    condition = resource_json.get("Condition")
+    if acting is None or (condition and not resources_map.lazy_condition_map[condition]):
+        return
+    properties = _resolved(resource_json, resources_map)
+    kind = resource_json["Type"]
+    parents = inherited_tags(kind, properties, acting)
+    check(logical_id, requests_for(kind, properties, "create", acting, parent_tags=parents))
+
+
+def _check_update(logical_id: str, resource_json: dict, resources_map: Any) -> None:
+    acting = _acting.get()
+    if acting is None:
+        return
+    properties = _resolved(resource_json, resources_map)
+    original = resources_map._parsed_resources.get(logical_id)
+    physical = getattr(original, "physical_resource_id", None)
+    kind = resource_json["Type"]
+    parents = inherited_tags(kind, properties, acting)
+    check(logical_id, requests_for(kind, properties, "update", acting, physical, parents))
+
+
+def _check_delete(resources_map: Any, parsed_resource: Any, resource_json: dict) -> None:
+    acting = _acting.get()
+    if acting is None:
+        return
+    physical = getattr(parsed_resource, "physical_resource_id", None)
+    properties = _resolved_without_creating(resource_json.get("Properties") or {}, resources_map)
+    held_boundary = getattr(parsed_resource, "permissions_boundary_arn", None)
+    if resource_json["Type"] == "AWS::IAM::Role" and held_boundary:
+        # The request carries the boundary the role has now (IAM's state).
+        properties = {**properties, "PermissionsBoundary": held_boundary}
+    logical_id = getattr(parsed_resource, "logical_resource_id", "resource")
+    kind = resource_json["Type"]
+    parents = inherited_tags(kind, properties, acting)
+    if not _went_with_its_api(kind, properties):
+        check(logical_id, requests_for(kind, properties, "delete", acting, physical, parents))

@@ -152,14 +152,40 @@ class Gateway:
     # -- the request path -----------------------------------------------------------------
 
     def handle(self, request: HttpRequest) -> HttpResponse:
+        """API Gateway's steps, each answering with the API's gateway response when it refuses:
+        the route, the caller, the stage's throttle and the body, then the integration."""
         request_id = request.request_id
         matched = self._match(request)
         if matched is None:
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id)
         resource, method, path_parameters = matched
         route = f"{resource.path}/{method.http_method}"
+        caller = self._caller(request, resource, method)
+        if isinstance(caller, HttpResponse):
+            return caller
+        refused = self._admission_refusal(request, method, route)
+        if refused is not None:
+            return refused
+        function = self.functions.get(method.function_arn or "")
+        if method.integration_type != "AWS_PROXY" or function is None:
+            return self.gateway_response(
+                "DEFAULT_5XX", request_id, f"no local integration for {route}"
+            )
+        event = self._event(request, resource, path_parameters, caller, request_id)
+        try:
+            result = function.invoke(event)
+            return self._proxy_response(result, request_id)
+        except Exception as error:  # the function failed: API Gateway answers 502
+            return self.gateway_response(
+                "DEFAULT_5XX", request_id, f"{type(error).__name__} in the function", status=502
+            )
 
-        caller = None
+    def _caller(
+        self, request: HttpRequest, resource: Resource, method: Method
+    ) -> Caller | HttpResponse | None:
+        """The signer of an ``AWS_IAM`` method's request (None for a method without
+        authorization), or the refusal: not authenticated, or not allowed to invoke."""
+        request_id = request.request_id
         if method.authorization_type == "AWS_IAM":
             checked = authenticate(
                 method=request.method,
@@ -178,8 +204,7 @@ class Gateway:
                     error_message=checked.message,
                     error_type=checked.error_type,
                 )
-            caller = checked
-            denied = self._denied(caller, request, resource)
+            denied = self._denied(checked, request, resource)
             if denied is not None:
                 return self.gateway_response(
                     "ACCESS_DENIED",
@@ -188,12 +213,20 @@ class Gateway:
                     error_message=denied,
                     error_type="AccessDeniedException",
                 )
-        elif method.authorization_type != "NONE":
+            return checked
+        if method.authorization_type != "NONE":
             # CUSTOM and COGNITO_USER_POOLS authorizers are not emulated: refuse, never let
             # a request through that AWS would have authorized differently.
             return self.gateway_response(
                 "DEFAULT_5XX", request_id, f"{method.authorization_type} is not emulated"
             )
+        return None
+
+    def _admission_refusal(
+        self, request: HttpRequest, method: Method, route: str
+    ) -> HttpResponse | None:
+        """The stage's throttle, then the payload quota and the method's request validator."""
+        request_id = request.request_id
         stage_bucket = self._stage_buckets.get(route)
         if stage_bucket is not None and not stage_bucket.take():
             return self.gateway_response("THROTTLED", request_id)
@@ -203,20 +236,7 @@ class Gateway:
         problem = self._invalid_body(method, request)
         if problem is not None:
             return self.gateway_response("BAD_REQUEST_BODY", request_id, problem)
-
-        function = self.functions.get(method.function_arn or "")
-        if method.integration_type != "AWS_PROXY" or function is None:
-            return self.gateway_response(
-                "DEFAULT_5XX", request_id, f"no local integration for {route}"
-            )
-        event = self._event(request, resource, path_parameters, caller, request_id)
-        try:
-            result = function.invoke(event)
-            return self._proxy_response(result, request_id)
-        except Exception as error:  # the function failed: API Gateway answers 502
-            return self.gateway_response(
-                "DEFAULT_5XX", request_id, f"{type(error).__name__} in the function", status=502
-            )
+        return None
 
     def _denied(self, caller: Caller, request: HttpRequest, resource: Resource) -> str | None:
         if self.authorizer is None:
@@ -290,30 +310,11 @@ class Gateway:
         request_id: str,
     ) -> dict[str, Any]:
         """The REST API proxy event, as API Gateway builds it for a Lambda proxy integration."""
-        headers: dict[str, str] = {}
-        multi_headers: dict[str, list[str]] = {}
-        for name, value in request.headers:
-            headers[name] = value
-            multi_headers.setdefault(name, []).append(value)
-        query: dict[str, str] = {}
-        multi_query: dict[str, list[str]] = {}
-        for name, value in request.query:
-            query[name] = value
-            multi_query.setdefault(name, []).append(value)
-        content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
-        binary = any(
-            _media_matches(pattern, content_type) for pattern in self.api.binary_media_types
-        )
-        if not request.body:
-            body, is_base64 = None, False
-        elif binary:
-            body, is_base64 = base64.b64encode(request.body).decode("ascii"), True
-        else:
-            body, is_base64 = request.body.decode("utf-8", errors="replace"), False
-        now = datetime.now(UTC)
-        resource_path = resource.path
+        headers, multi_headers = _single_and_multi(request.headers)
+        query, multi_query = _single_and_multi(request.query)
+        body, is_base64 = self._event_body(request)
         return {
-            "resource": resource_path,
+            "resource": resource.path,
             "path": "/" + "/".join([p for p in request.path.split("/") if p][1:]),
             "httpMethod": request.method,
             "headers": headers or None,
@@ -322,38 +323,57 @@ class Gateway:
             "multiValueQueryStringParameters": multi_query or None,
             "pathParameters": path_parameters or None,
             "stageVariables": self.api.stage_variables or None,
-            "requestContext": {
-                "accountId": self.api.account,
-                "apiId": self.api.api_id,
-                "resourceId": resource.resource_id,
-                "resourcePath": resource_path,
-                "httpMethod": request.method,
-                "stage": self.api.stage,
-                "path": request.path,
-                "protocol": "HTTP/1.1",
-                "requestId": request_id,
-                "extendedRequestId": request_id,
-                "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-                "requestTimeEpoch": int(now.timestamp() * 1000),
-                "domainName": request.header("host") or "127.0.0.1",
-                "domainPrefix": (request.header("host") or "127").split(".")[0],
-                "identity": {
-                    "sourceIp": request.source_ip,
-                    "userAgent": request.header("user-agent"),
-                    # No method of this API requires an API key.
-                    "apiKey": None,
-                    "apiKeyId": None,
-                    # The signer, for an AWS_IAM method: "Control access to a REST API with
-                    # IAM permissions"; the handler derives the client id from userArn.
-                    "accessKey": caller.access_key_id if caller else None,
-                    "accountId": caller.account_id if caller else None,
-                    "caller": None,
-                    "user": None,
-                    "userArn": caller.user_arn if caller else None,
-                },
-            },
+            "requestContext": self._request_context(request, resource, caller, request_id),
             "body": body,
             "isBase64Encoded": is_base64,
+        }
+
+    def _event_body(self, request: HttpRequest) -> tuple[str | None, bool]:
+        """The body as text, or base64 for a content type among the API's binary media types."""
+        content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
+        binary = any(
+            _media_matches(pattern, content_type) for pattern in self.api.binary_media_types
+        )
+        if not request.body:
+            return None, False
+        if binary:
+            return base64.b64encode(request.body).decode("ascii"), True
+        return request.body.decode("utf-8", errors="replace"), False
+
+    def _request_context(
+        self, request: HttpRequest, resource: Resource, caller: Caller | None, request_id: str
+    ) -> dict[str, Any]:
+        """The event's ``requestContext``: the API, stage and request, and who sent it."""
+        now = datetime.now(UTC)
+        return {
+            "accountId": self.api.account,
+            "apiId": self.api.api_id,
+            "resourceId": resource.resource_id,
+            "resourcePath": resource.path,
+            "httpMethod": request.method,
+            "stage": self.api.stage,
+            "path": request.path,
+            "protocol": "HTTP/1.1",
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTimeEpoch": int(now.timestamp() * 1000),
+            "domainName": request.header("host") or "127.0.0.1",
+            "domainPrefix": (request.header("host") or "127").split(".")[0],
+            "identity": {
+                "sourceIp": request.source_ip,
+                "userAgent": request.header("user-agent"),
+                # No method of this API requires an API key.
+                "apiKey": None,
+                "apiKeyId": None,
+                # The signer, for an AWS_IAM method: "Control access to a REST API with
+                # IAM permissions"; the handler derives the client id from userArn.
+                "accessKey": caller.access_key_id if caller else None,
+                "accountId": caller.account_id if caller else None,
+                "caller": None,
+                "user": None,
+                "userArn": caller.user_arn if caller else None,
+            },
         }
 
     def _proxy_response(self, result: Any, request_id: str) -> HttpResponse:
@@ -434,6 +454,16 @@ def _render(template: str, values: dict[str, str]) -> str:
     for name in sorted(values, key=len, reverse=True):
         template = template.replace(name, values[name])
     return template
+
+
+def _single_and_multi(pairs: list[tuple[str, str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Repeated names as the proxy event gives them: the last value, and every value in order."""
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        single[name] = value
+        multi.setdefault(name, []).append(value)
+    return single, multi
 
 
 def _match_path(template: str, segments: list[str]) -> dict[str, str] | None:

@@ -155,8 +155,48 @@ def authenticate(
     sessions: Sessions,
     now: datetime | None = None,
 ) -> Caller | Refusal:
-    """The caller of a signed request, or why API Gateway refuses it."""
+    """The caller of a signed request, or why API Gateway refuses it: the checks in the order
+    of their refusals (the header's form, the credential scope, the clock, the signed headers,
+    the session, the signature)."""
     now = now or datetime.now(UTC)
+    form = _signed_form(headers)
+    if isinstance(form, Refusal):
+        return form
+    fields, amz_date = form
+    scope = fields["Credential"].split("/")
+    signed_names = fields["SignedHeaders"].split(";")
+    refusal = (
+        _scope_refusal(scope, region)
+        or _clock_refusal(amz_date, scope[1], now)
+        or _host_refusal(signed_names)
+    )
+    if refusal is not None:
+        return refusal
+    access_key_id = scope[0]
+    session = _live_session(
+        sessions.find(access_key_id), _header(headers, "x-amz-security-token"), now
+    )
+    if isinstance(session, Refusal):
+        return session
+    expected = _signature(
+        session.secret_access_key,
+        region,
+        amz_date,
+        (method, path, query, headers, body),
+        signed_names,
+    )
+    if not hmac.compare_digest(expected, fields["Signature"]):
+        return _invalid_signature(SIGNATURE_MISMATCH)
+    return Caller(
+        access_key_id=access_key_id,
+        account_id=session.assumed_role_arn.split(":")[4],
+        user_arn=session.assumed_role_arn,
+    )
+
+
+def _signed_form(headers: list[tuple[str, str]]) -> tuple[dict[str, str], str] | Refusal:
+    """The Authorization header's fields and ``X-Amz-Date``, or the refusal of a request that
+    is not signed (no Authorization) or not completely (a field or the date missing)."""
     authorization = _header(headers, "authorization")
     if authorization is None:
         return Refusal(
@@ -172,14 +212,23 @@ def authenticate(
         if amz_date is None:
             problems.append("Authorization header requires existence of a 'X-Amz-Date' header.")
         return Refusal("INVALID_SIGNATURE", " ".join(problems), "IncompleteSignatureException")
-    scope = fields["Credential"].split("/")
+    return fields, amz_date
+
+
+def _scope_refusal(scope: list[str], region: str) -> Refusal | None:
+    """``<key id>/<date>/<region>/execute-api/aws4_request``, for this gateway's region."""
     if len(scope) != 5 or scope[4] != "aws4_request":
         return _invalid_signature("Credential should be scoped to a valid Region.")
-    access_key_id, scope_date, scope_region, scope_service, _ = scope
+    _, _, scope_region, scope_service, _ = scope
     if scope_region != region:
         return _invalid_signature("Credential should be scoped to a valid Region.")
     if scope_service != SERVICE:
         return _invalid_signature(f"Credential should be scoped to correct service: '{SERVICE}'.")
+    return None
+
+
+def _clock_refusal(amz_date: str, scope_date: str, now: datetime) -> Refusal | None:
+    """``X-Amz-Date`` well formed, the scope's day, and within ``CLOCK_WINDOW`` of ``now``."""
     try:
         signed_at = datetime.strptime(amz_date, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
     except ValueError:
@@ -200,31 +249,23 @@ def authenticate(
             f"Signature not yet current: {amz_date} is still later than "
             f"{(now + CLOCK_WINDOW).strftime(AMZ_DATE_FORMAT)} ({stamp} + 5 min.)"
         )
-    signed_names = fields["SignedHeaders"].split(";")
+    return None
+
+
+def _host_refusal(signed_names: list[str]) -> Refusal | None:
     if "host" not in signed_names:
         return _invalid_signature("'Host' must be a 'SignedHeader' in the AWS Authorization.")
+    return None
 
-    session = sessions.find(access_key_id)
-    token = _header(headers, "x-amz-security-token")
+
+def _live_session(session: Session | None, token: str | None, now: datetime) -> Session | Refusal:
+    """The key's session, or the refusal of an unknown key, a token that is not the
+    session's, or an expired session."""
     if session is None or token is None or not hmac.compare_digest(token, session.session_token):
         return Refusal("ACCESS_DENIED", INVALID_TOKEN, "AccessDeniedException")
     if now >= session.expiration:
         return Refusal("EXPIRED_TOKEN", EXPIRED_TOKEN, "ExpiredTokenException")
-
-    expected = _signature(
-        session.secret_access_key,
-        region,
-        amz_date,
-        (method, path, query, headers, body),
-        signed_names,
-    )
-    if not hmac.compare_digest(expected, fields["Signature"]):
-        return _invalid_signature(SIGNATURE_MISMATCH)
-    return Caller(
-        access_key_id=access_key_id,
-        account_id=session.assumed_role_arn.split(":")[4],
-        user_arn=session.assumed_role_arn,
-    )
+    return session
 
 
 def _invalid_signature(message: str) -> Refusal:
