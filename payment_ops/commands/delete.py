@@ -139,19 +139,16 @@ def delete(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sy
             lock.release()
 
 
-def _delete_locked(
+def _check_layout(
     args: argparse.Namespace,
-    config: config_module.Config,
-    aws: Aws,
-    account: str,
-    cfn: Any,
-    waiter: Waiter,
+    suffix: str,
+    admin_region: str,
+    found: discovery.Found,
     stdin: TextIO,
     out: TextIO,
 ) -> None:
-    suffix, admin_region = config.environment_suffix, config.primary_region
-    # Where the deployment really is, in every enabled region, before anything changes.
-    found = discovery.find(aws, suffix, admin_region, stacks=args.purge_data)
+    """Refuse a deployment run from another region, or a purge while any of it is elsewhere;
+    with --purge-data, the confirmation. Before anything changes."""
     elsewhere = found.without(admin_region)
     if elsewhere.stack_sets and not any(s.region == admin_region for s in found.stack_sets):
         raise DeployError(
@@ -171,10 +168,53 @@ def _delete_locked(
             file=out,
         )
 
+
+def _data_regions(
+    config: config_module.Config, found: discovery.Found, aws: Aws, account: str
+) -> list[str]:
+    """Where retained data may be: the configured regions, the stack sets' instance regions,
+    and every region holding data of the suffix."""
+    suffix, admin_region = config.environment_suffix, config.primary_region
     regions = list(config.regions)
     for stack_set in found.stack_sets:
         regions += [r for r in stack_set.instance_regions() if r not in regions]
     regions += [r for r in retained.regions(aws, suffix, account, admin_region) if r not in regions]
+    return regions
+
+
+def _purge(
+    config: config_module.Config, aws: Aws, found_data: list[retained.RegionData], out: TextIO
+) -> None:
+    """Purge the retained data, once nothing of the suffix is deployed anywhere."""
+    suffix, admin_region = config.environment_suffix, config.primary_region
+    # The proof a purge needs: nothing of the suffix is deployed anywhere any more.
+    still = discovery.find(aws, suffix, admin_region, stacks=True)
+    if still:
+        raise _refuse_purge(suffix, still, "its stack sets here were deleted, the data is kept")
+    print("purging retained data:", file=out, flush=True)
+    retained.purge(
+        aws, suffix, found_data, config.primary_region, config.kms_deletion_window_days, out
+    )
+    print(f"purged {names.deployment(suffix)}: nothing retained", file=out)
+
+
+def _delete_locked(
+    args: argparse.Namespace,
+    config: config_module.Config,
+    aws: Aws,
+    account: str,
+    cfn: Any,
+    waiter: Waiter,
+    stdin: TextIO,
+    out: TextIO,
+) -> None:
+    """Delete the stack sets, then list the retained data or purge it (under deploy's lock)."""
+    suffix, admin_region = config.environment_suffix, config.primary_region
+    # Where the deployment really is, in every enabled region, before anything changes.
+    found = discovery.find(aws, suffix, admin_region, stacks=args.purge_data)
+    _check_layout(args, suffix, admin_region, found, stdin, out)
+
+    regions = _data_regions(config, found, aws, account)
     # Standby first (it reads the table replicas and imports the replica stacks' keys), then
     # the primary (its table replicas use the replica regions' keys), then the replicas.
     existed = [
@@ -197,15 +237,7 @@ def _delete_locked(
         for data in found_data:
             print(f"  {data.describe()}", file=out)
         return
-    # The proof a purge needs: nothing of the suffix is deployed anywhere any more.
-    still = discovery.find(aws, suffix, admin_region, stacks=True)
-    if still:
-        raise _refuse_purge(suffix, still, "its stack sets here were deleted, the data is kept")
-    print("purging retained data:", file=out, flush=True)
-    retained.purge(
-        aws, suffix, found_data, config.primary_region, config.kms_deletion_window_days, out
-    )
-    print(f"purged {names.deployment(suffix)}: nothing retained", file=out)
+    _purge(config, aws, found_data, out)
 
 
 def _refuse_purge(suffix: str, live: discovery.Found, what_changed: str) -> DeployError:

@@ -43,16 +43,8 @@ OUTPUTS_FILE = Path("cfn-outputs") / "flat-outputs.json"
 DEFAULT_BUILD_DIR = paths.project_dir() / "build"
 
 
-def parser(prog: str = "payment-deploy", *, plan_only: bool = False) -> argparse.ArgumentParser:
-    """Deploy's flags; ``plan_only``: ``payment-plan``'s, which are the same without ``--plan``."""
-    p = OneLineParser(prog=prog, description=__doc__.split("\n")[0])
-    add_config_arguments(p)
-    p.add_argument(
-        "--alarm-email",
-        help=f"subscribed to the alarm topics (required unless {arguments.NO_ALARM_SUBSCRIBER})",
-    )
-    arguments.add_alarm_subscriber_opt_out(p)
-    add_concurrency_arguments(p)
+def _add_domain_arguments(p: argparse.ArgumentParser) -> None:
+    """The custom domain: failover routing and the mTLS truststore."""
     p.add_argument(
         "--domain-name",
         help="custom domain of the API, e.g. pay.example.com: Route 53 failover from the "
@@ -64,20 +56,10 @@ def parser(prog: str = "payment-deploy", *, plan_only: bool = False) -> argparse
         help="with --client-auth mtls: the S3 version id of truststore/clients.pem in the "
         "primary artifact bucket (the client CA certificates the custom domain trusts)",
     )
-    p.add_argument(
-        "--accounts", help="comma-separated target account ids (default: the caller's, from STS)"
-    )
-    p.add_argument(
-        "--endpoint-url",
-        type=arguments.endpoint_url,
-        help="send every AWS call here, e.g. the local emulator (or AWS_ENDPOINT_URL)",
-    )
-    p.add_argument(
-        "--build-dir", type=Path, default=DEFAULT_BUILD_DIR, help="build folder (default build/)"
-    )
-    p.add_argument(
-        "--outputs", type=Path, default=None, help=f"outputs file (default {OUTPUTS_FILE})"
-    )
+
+
+def _add_change_arguments(p: argparse.ArgumentParser, plan_only: bool) -> None:
+    """What a deploy may change beyond the stack sets' update, and whether it changes anything."""
     p.add_argument(
         "--bootstrap",
         action="store_true",
@@ -103,6 +85,34 @@ def parser(prog: str = "payment-deploy", *, plan_only: bool = False) -> argparse
         help="go ahead even when the plan replaces or deletes a stateful resource "
         "(table, bucket, KMS key)",
     )
+
+
+def parser(prog: str = "payment-deploy", *, plan_only: bool = False) -> argparse.ArgumentParser:
+    """Deploy's flags; ``plan_only``: ``payment-plan``'s, which are the same without ``--plan``."""
+    p = OneLineParser(prog=prog, description=__doc__.split("\n")[0])
+    add_config_arguments(p)
+    p.add_argument(
+        "--alarm-email",
+        help=f"subscribed to the alarm topics (required unless {arguments.NO_ALARM_SUBSCRIBER})",
+    )
+    arguments.add_alarm_subscriber_opt_out(p)
+    add_concurrency_arguments(p)
+    _add_domain_arguments(p)
+    p.add_argument(
+        "--accounts", help="comma-separated target account ids (default: the caller's, from STS)"
+    )
+    p.add_argument(
+        "--endpoint-url",
+        type=arguments.endpoint_url,
+        help="send every AWS call here, e.g. the local emulator (or AWS_ENDPOINT_URL)",
+    )
+    p.add_argument(
+        "--build-dir", type=Path, default=DEFAULT_BUILD_DIR, help="build folder (default build/)"
+    )
+    p.add_argument(
+        "--outputs", type=Path, default=None, help=f"outputs file (default {OUTPUTS_FILE})"
+    )
+    _add_change_arguments(p, plan_only)
     arguments.add_wait_arguments(p)
     return p
 

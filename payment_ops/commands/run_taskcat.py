@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -128,13 +129,8 @@ def _hook_steps(config_path: Path, name: str, test: dict[str, Any]) -> list[dict
     return steps
 
 
-def load_plan(config_path: Path) -> dict[str, Any]:
-    """The tests of the taskcat configuration, checked against what the build can give them.
-
-    The build has one primary region (the primary test's, and the region of every primary step
-    of a prerequisite hook) and replica regions (the replica test's, else those of the hooks'
-    replica steps); every replica step and every standby test must be in those.
-    """
+def _read_tests(config_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The configuration's ``project`` and ``tests``; UsageError when there are no tests."""
     import yaml
 
     try:
@@ -145,57 +141,88 @@ def load_plan(config_path: Path) -> dict[str, Any]:
     tests = document.get("tests") or {}
     if not tests:
         raise UsageError(f"{config_path}: no tests")
-    primary_tests: list[str] = []
-    standby_tests: list[str] = []
-    primary_regions: list[str] = []
-    replica_regions: list[str] = []
-    standby_regions: list[str] = []
-    step_replica_regions: list[list[str]] = []  # one entry per replica step
-    for name, test in tests.items():
-        regions = list(test.get("regions") or project.get("regions") or [])
-        if not regions:
-            raise UsageError(f"{config_path}: test {name} has no regions")
-        template = test.get("template") or project.get("template")
-        if template == PRIMARY_TEMPLATE:
-            primary_tests.append(name)
-            primary_regions += regions
-        elif template == REPLICA_TEMPLATE:
-            replica_regions += [r for r in regions if r not in replica_regions]
-        elif template == STANDBY_TEMPLATE:
-            standby_tests.append(name)
-            standby_regions += [r for r in regions if r not in standby_regions]
-        for step in _hook_steps(config_path, name, test):
-            if step["template"] == PRIMARY_TEMPLATE:
-                primary_regions += step["regions"]
-            elif step["template"] == REPLICA_TEMPLATE:
-                step_replica_regions.append(step["regions"])
-    if not replica_regions and step_replica_regions:  # no replica test: the hooks name them
-        replica_regions = list(step_replica_regions[0])
-    if len(set(primary_regions)) > 1:
+    return project, tests
+
+
+@dataclass
+class _Placement:
+    """Which tests run which template, and the regions each template is asked for."""
+
+    primary_tests: list[str] = field(default_factory=list)
+    standby_tests: list[str] = field(default_factory=list)
+    primary_regions: list[str] = field(default_factory=list)
+    replica_regions: list[str] = field(default_factory=list)
+    standby_regions: list[str] = field(default_factory=list)
+    step_replica_regions: list[list[str]] = field(default_factory=list)  # one per replica step
+
+
+def _place(
+    config_path: Path, name: str, test: dict[str, Any], project: dict[str, Any], placed: _Placement
+) -> None:
+    """Add one test, and the steps of its prerequisite hook, to ``placed``."""
+    regions = list(test.get("regions") or project.get("regions") or [])
+    if not regions:
+        raise UsageError(f"{config_path}: test {name} has no regions")
+    template = test.get("template") or project.get("template")
+    if template == PRIMARY_TEMPLATE:
+        placed.primary_tests.append(name)
+        placed.primary_regions += regions
+    elif template == REPLICA_TEMPLATE:
+        placed.replica_regions += [r for r in regions if r not in placed.replica_regions]
+    elif template == STANDBY_TEMPLATE:
+        placed.standby_tests.append(name)
+        placed.standby_regions += [r for r in regions if r not in placed.standby_regions]
+    for step in _hook_steps(config_path, name, test):
+        if step["template"] == PRIMARY_TEMPLATE:
+            placed.primary_regions += step["regions"]
+        elif step["template"] == REPLICA_TEMPLATE:
+            placed.step_replica_regions.append(step["regions"])
+
+
+def _check_placement(config_path: Path, placed: _Placement) -> None:
+    """UsageError unless the regions fit one build: one primary region, one set of replicas."""
+    if len(set(placed.primary_regions)) > 1:
         raise UsageError(
             f"{config_path}: the primary template is built for one primary region, not "
-            f"{', '.join(sorted(set(primary_regions)))}"
+            f"{', '.join(sorted(set(placed.primary_regions)))}"
         )
-    for regions in step_replica_regions:
-        if sorted(regions) != sorted(replica_regions):
+    for regions in placed.step_replica_regions:
+        if sorted(regions) != sorted(placed.replica_regions):
             raise UsageError(
                 f"{config_path}: the {HOOK} hook's replica regions {regions} differ from the "
-                f"replica test's regions {replica_regions}"
+                f"replica test's regions {placed.replica_regions}"
             )
-    outside = [r for r in standby_regions if r not in replica_regions]
+    outside = [r for r in placed.standby_regions if r not in placed.replica_regions]
     if outside:
         raise UsageError(
             f"{config_path}: the standby template runs in replica regions "
-            f"{replica_regions}, not in {', '.join(outside)}"
+            f"{placed.replica_regions}, not in {', '.join(outside)}"
         )
+
+
+def load_plan(config_path: Path) -> dict[str, Any]:
+    """The tests of the taskcat configuration, checked against what the build can give them.
+
+    The build has one primary region (the primary test's, and the region of every primary step
+    of a prerequisite hook) and replica regions (the replica test's, else those of the hooks'
+    replica steps); every replica step and every standby test must be in those.
+    """
+    project, tests = _read_tests(config_path)
+    placed = _Placement()
+    for name, test in tests.items():
+        _place(config_path, name, test, project, placed)
+    if not placed.replica_regions and placed.step_replica_regions:
+        # no replica test: the hooks name them
+        placed.replica_regions = list(placed.step_replica_regions[0])
+    _check_placement(config_path, placed)
     return {
         "tests": {
             name: list(t.get("regions") or project.get("regions")) for name, t in tests.items()
         },
-        "primary_tests": primary_tests,
-        "standby_tests": standby_tests,
-        "primary_region": primary_regions[0] if primary_regions else None,
-        "replica_regions": replica_regions,
+        "primary_tests": placed.primary_tests,
+        "standby_tests": placed.standby_tests,
+        "primary_region": placed.primary_regions[0] if placed.primary_regions else None,
+        "replica_regions": placed.replica_regions,
     }
 
 
@@ -555,25 +582,84 @@ def scoped_environ(environment: Mapping[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
+def _require_credentials(args: argparse.Namespace) -> None:
+    if args.aws and not has_credentials():
+        raise UsageError(
+            "--aws: no AWS credentials are configured (set AWS_PROFILE or "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws configure`)"
+        )
+
+
+def _fresh_output_dir(folder: Path) -> Path:
+    """``folder``, resolved and made, without a previous run's logs and report."""
+    output_dir = folder.resolve()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for stale in [*output_dir.glob("tCaT-*-cfnlogs.txt"), output_dir / "index.html"]:
+        stale.unlink(missing_ok=True)  # a previous run's logs must not pass for this one's
+    return output_dir
+
+
+def _run_and_purge(
+    plan: dict[str, Any],
+    python: Path,
+    config: Path,
+    build_dir: Path,
+    output_dir: Path,
+    endpoint_url: str | None,
+    region: str,
+    out: TextIO,
+) -> tuple[dict[str, Any], list[str]]:
+    """The account baseline, taskcat's run on a copy of the build, then the purge of the data
+    the stacks retain and the check that nothing is left: (taskcat's result, the problems)."""
+    # The baseline and the purge talk to the same target as taskcat, with its credentials.
+    environment = child_environment(endpoint_url, region)
+    with scoped_environ(environment):
+        ensure_account_baseline(plan, build_dir, endpoint_url, out)
+    with project_copy(build_dir) as project_root:
+        result = run_taskcat(
+            python,
+            config,
+            project_root,
+            output_dir,
+            environment,
+            offline=endpoint_url is not None,
+        )
+    with scoped_environ(environment):
+        purge_problems = purge_retained(result, plan, endpoint_url, out)
+        purge_problems += check_nothing_left(result, plan, endpoint_url, out)
+    return result, purge_problems
+
+
+def _report(
+    result: dict[str, Any], purge_problems: list[str], output_dir: Path, out: TextIO
+) -> int:
+    """Print the table, the notes and the verdict; the exit code."""
+    print("", file=out)
+    print(table(result), file=out)
+    for note in result.get("notes", []):
+        print(f"note: {note}", file=out)
+    print(f"outputs: {output_dir} (results.json, stack logs)", file=out)
+    problems = verdict(result) + purge_problems
+    if problems:
+        for problem in problems:
+            print(f"FAILED {problem}", file=out)
+        return EXIT_FAILED
+    print("every test stack reached CREATE_COMPLETE and was deleted", file=out)
+    return EXIT_OK
+
+
 def main(
     argv: Sequence[str] | None = None, out: TextIO = sys.stdout, *, prog: str = "payment-taskcat"
 ) -> int:
     args = parser(prog).parse_args(argv)
     emulator: Emulator | None = None
     try:
-        if args.aws and not has_credentials():
-            raise UsageError(
-                "--aws: no AWS credentials are configured (set AWS_PROFILE or "
-                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws configure`)"
-            )
+        _require_credentials(args)
         plan = load_plan(args.config.resolve())
         python = toolvenv.require(TASKCAT)
         build_dir = args.build_dir.resolve()
         ensure_build(plan, build_dir, out)
-        output_dir = args.output_dir.resolve()
-        output_dir.mkdir(parents=True, exist_ok=True)
-        for stale in [*output_dir.glob("tCaT-*-cfnlogs.txt"), output_dir / "index.html"]:
-            stale.unlink(missing_ok=True)  # a previous run's logs must not pass for this one's
+        output_dir = _fresh_output_dir(args.output_dir)
         region = plan["primary_region"] or next(iter(plan["tests"].values()))[0]
         endpoint_url = None if args.aws else args.endpoint_url
         if not args.aws and not endpoint_url:
@@ -582,22 +668,9 @@ def main(
             print(f"emulator: {endpoint_url} (pid {emulator.pid})", file=out, flush=True)
         target = "the AWS account of the configured credentials" if args.aws else endpoint_url
         print(f"taskcat: {args.config.name} against {target}", file=out, flush=True)
-        # The baseline and the purge talk to the same target as taskcat, with its credentials.
-        environment = child_environment(endpoint_url, region)
-        with scoped_environ(environment):
-            ensure_account_baseline(plan, build_dir, endpoint_url, out)
-        with project_copy(build_dir) as project_root:
-            result = run_taskcat(
-                python,
-                args.config.resolve(),
-                project_root,
-                output_dir,
-                environment,
-                offline=endpoint_url is not None,
-            )
-        with scoped_environ(environment):
-            purge_problems = purge_retained(result, plan, endpoint_url, out)
-            purge_problems += check_nothing_left(result, plan, endpoint_url, out)
+        result, purge_problems = _run_and_purge(
+            plan, python, args.config.resolve(), build_dir, output_dir, endpoint_url, region, out
+        )
     except UsageError as error:
         print(f"run_taskcat: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -618,15 +691,4 @@ def main(
     finally:
         if emulator is not None:
             emulator.stop()
-    print("", file=out)
-    print(table(result), file=out)
-    for note in result.get("notes", []):
-        print(f"note: {note}", file=out)
-    print(f"outputs: {output_dir} (results.json, stack logs)", file=out)
-    problems = verdict(result) + purge_problems
-    if problems:
-        for problem in problems:
-            print(f"FAILED {problem}", file=out)
-        return EXIT_FAILED
-    print("every test stack reached CREATE_COMPLETE and was deleted", file=out)
-    return EXIT_OK
+    return _report(result, purge_problems, output_dir, out)

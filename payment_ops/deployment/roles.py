@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from templates_src import build as build_module
@@ -86,19 +87,8 @@ def ensure_roles(
     differs from this build; without it, missing roles stop the run with the fix, and an
     out-of-date roles stack is only reported (an execution role older than the templates fails
     their stack operations with access denied)."""
-    missing = [
-        name for name in (ADMINISTRATION_ROLE, EXECUTION_ROLE) if not role_exists(aws, region, name)
-    ]
     path = build.path(build_module.STACKSET_ROLES)
-    if missing and not bootstrap:
-        raise DeployError(
-            f"missing StackSet role(s): {', '.join(missing)}. Create them once per account with "
-            f"`python scripts/deploy.py ... --bootstrap`, or: aws cloudformation deploy "
-            f"--region {region} --stack-name {names.ROLES_STACK} --template-file {path} "
-            "--capabilities CAPABILITY_NAMED_IAM (in each target account, with "
-            "--parameter-overrides AdministratorAccountId=<administrator account>)",
-            EXIT_USAGE,
-        )
+    missing = _missing_roles(aws, region, bootstrap, path)
     cfn = aws.client("cloudformation", region)
     body = path.read_text()
     template = json.loads(body)
@@ -129,6 +119,40 @@ def ensure_roles(
     if status.endswith("_IN_PROGRESS"):
         # Another run's create or update: its outcome is what is compared.
         stack = _wait_for_roles_stack(cfn, region, waiter, out)
+    _update_if_out_of_date(cfn, region, body, template, stack, given, bootstrap, waiter, out)
+
+
+def _missing_roles(aws: Aws, region: str, bootstrap: bool, path: Path) -> list[str]:
+    """The StackSet roles the account lacks; without ``bootstrap``, any is an error with the fix
+    (``path``: the roles template)."""
+    missing = [
+        name for name in (ADMINISTRATION_ROLE, EXECUTION_ROLE) if not role_exists(aws, region, name)
+    ]
+    if missing and not bootstrap:
+        raise DeployError(
+            f"missing StackSet role(s): {', '.join(missing)}. Create them once per account with "
+            f"`python scripts/deploy.py ... --bootstrap`, or: aws cloudformation deploy "
+            f"--region {region} --stack-name {names.ROLES_STACK} --template-file {path} "
+            "--capabilities CAPABILITY_NAMED_IAM (in each target account, with "
+            "--parameter-overrides AdministratorAccountId=<administrator account>)",
+            EXIT_USAGE,
+        )
+    return missing
+
+
+def _update_if_out_of_date(
+    cfn: Any,
+    region: str,
+    body: str,
+    template: dict,
+    stack: dict,
+    given: Mapping[str, str],
+    bootstrap: bool,
+    waiter: Waiter,
+    out: TextIO,
+) -> None:
+    """Compare the roles stack with this build: with ``bootstrap`` update what differs, without
+    it only report it."""
     changes = _roles_stack_changes(cfn, stack, template, given)
     if not changes:
         return

@@ -88,6 +88,83 @@ def held(cfn: Any, name: str) -> Held:
     return Held(stack_set, list_instances(cfn, name) if stack_set else [])
 
 
+def _create_stack_set(cfn: Any, spec: StackSetSpec, out: TextIO) -> None:
+    print(f"{spec.name}: creating stack set", file=out)
+    cfn.create_stack_set(
+        StackSetName=spec.name,
+        Description=spec.description,
+        Parameters=spec.parameter_list(),
+        Capabilities=CAPABILITIES,
+        PermissionModel="SELF_MANAGED",
+        Tags=spec.tag_list(),
+        **spec.template_source(),
+    )
+
+
+def _update_if_changed(
+    cfn: Any, waiter: Waiter, spec: StackSetSpec, stack_set: dict, out: TextIO
+) -> bool:
+    """Update the stack set and every instance when its template or parameters differ from
+    ``spec``; True when it did."""
+    changed = [
+        what
+        for what, same in (
+            ("template", _same_template(stack_set.get("TemplateBody"), spec.template_body)),
+            ("parameters", _same_parameters(stack_set, spec.parameters)),
+        )
+        if not same
+    ]
+    if not changed:
+        return False
+    print(
+        f"{spec.name}: updating stack set and instances ({' and '.join(changed)} changed)",
+        file=out,
+    )
+    operation = waiter.start(
+        spec.name,
+        cfn.update_stack_set,
+        Description=spec.description,
+        Parameters=spec.parameter_list(),
+        Capabilities=CAPABILITIES,
+        Tags=spec.tag_list(),
+        OperationPreferences=OPERATION_PREFERENCES,
+        **spec.template_source(),
+    )
+    waiter.wait(spec.name, operation)
+    return True
+
+
+def _missing_regions(spec: StackSetSpec, instances: list[dict]) -> list[str]:
+    """The configured regions where some configured account has no instance."""
+    present = {(i["Account"], i["Region"]) for i in instances}
+    return sorted({r for a in spec.accounts for r in spec.regions if (a, r) not in present})
+
+
+def _outdated_regions(spec: StackSetSpec, instances: list[dict]) -> list[str]:
+    """The configured regions with an instance not CURRENT (left by a failed or stopped run)."""
+    return sorted(
+        {
+            i["Region"]
+            for i in instances
+            if i["Status"] != "CURRENT"
+            and i["Region"] in spec.regions
+            and i["Account"] in spec.accounts
+        }
+    )
+
+
+def _on_instances(waiter: Waiter, spec: StackSetSpec, call: Any, regions: list[str]) -> None:
+    """Run an instance operation (create or update) in ``regions`` of every account; wait."""
+    operation = waiter.start(
+        spec.name,
+        call,
+        Accounts=list(spec.accounts),
+        Regions=regions,
+        OperationPreferences=OPERATION_PREFERENCES,
+    )
+    waiter.wait(spec.name, operation)
+
+
 def sync(
     cfn: Any, waiter: Waiter, spec: StackSetSpec, current: Held, out: TextIO = sys.stdout
 ) -> bool:
@@ -102,84 +179,24 @@ def sync(
     updated = False
     instances = current.instances
     if current.stack_set is None:
-        print(f"{spec.name}: creating stack set", file=out)
-        cfn.create_stack_set(
-            StackSetName=spec.name,
-            Description=spec.description,
-            Parameters=spec.parameter_list(),
-            Capabilities=CAPABILITIES,
-            PermissionModel="SELF_MANAGED",
-            Tags=spec.tag_list(),
-            **spec.template_source(),
-        )
+        _create_stack_set(cfn, spec, out)
     else:
         if waiter.wait_for_running(spec.name):
             current = held(cfn, spec.name)  # what the earlier operation left
             instances = current.instances
-        changed = [
-            what
-            for what, same in (
-                (
-                    "template",
-                    _same_template(current.stack_set.get("TemplateBody"), spec.template_body),
-                ),
-                ("parameters", _same_parameters(current.stack_set, spec.parameters)),
-            )
-            if not same
-        ]
-        if changed:
-            print(
-                f"{spec.name}: updating stack set and instances ({' and '.join(changed)} changed)",
-                file=out,
-            )
-            operation = waiter.start(
-                spec.name,
-                cfn.update_stack_set,
-                Description=spec.description,
-                Parameters=spec.parameter_list(),
-                Capabilities=CAPABILITIES,
-                Tags=spec.tag_list(),
-                OperationPreferences=OPERATION_PREFERENCES,
-                **spec.template_source(),
-            )
-            waiter.wait(spec.name, operation)
-            updated = True
+        updated = _update_if_changed(cfn, waiter, spec, current.stack_set, out)
+        if updated:
             instances = list_instances(cfn, spec.name)
 
-    present = {(i["Account"], i["Region"]) for i in instances}
-    missing_regions = sorted(
-        {r for a in spec.accounts for r in spec.regions if (a, r) not in present}
-    )
+    missing_regions = _missing_regions(spec, instances)
     if missing_regions:
         print(f"{spec.name}: adding instances in {', '.join(missing_regions)}", file=out)
-        operation = waiter.start(
-            spec.name,
-            cfn.create_stack_instances,
-            Accounts=list(spec.accounts),
-            Regions=missing_regions,
-            OperationPreferences=OPERATION_PREFERENCES,
-        )
-        waiter.wait(spec.name, operation)
+        _on_instances(waiter, spec, cfn.create_stack_instances, missing_regions)
 
-    outdated = sorted(
-        {
-            i["Region"]
-            for i in instances
-            if i["Status"] != "CURRENT"
-            and i["Region"] in spec.regions
-            and i["Account"] in spec.accounts
-        }
-    )
+    outdated = _outdated_regions(spec, instances)
     if outdated and not updated:
         print(f"{spec.name}: redeploying outdated instances in {', '.join(outdated)}", file=out)
-        operation = waiter.start(
-            spec.name,
-            cfn.update_stack_instances,
-            Accounts=list(spec.accounts),
-            Regions=outdated,
-            OperationPreferences=OPERATION_PREFERENCES,
-        )
-        waiter.wait(spec.name, operation)
+        _on_instances(waiter, spec, cfn.update_stack_instances, outdated)
     changed = current.stack_set is None or bool(updated or missing_regions or outdated)
     if not changed:
         print(f"{spec.name}: up to date, no operation started", file=out)

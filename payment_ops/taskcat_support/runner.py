@@ -161,16 +161,133 @@ def _planned(test: Any) -> list[dict[str, str]]:
     ]
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def _offline(endpoint_url: str) -> None:
+    """Only the emulator is reachable, and STS follows ``AWS_ENDPOINT_URL`` too."""
+    import taskcat._client_factory as client_factory
+
+    _endpoint_only(endpoint_url)
+    client_factory.REGIONAL_ENDPOINT_SERVICES[:] = []
+
+
+def _run_tests(test: Any, result: dict[str, Any]) -> None:
+    """taskcat's run: lint, stage, prehooks, create and wait. A failure is recorded, not raised,
+    so that the clean-up still runs."""
     from taskcat.exceptions import TaskCatException
+
+    try:
+        test.run()
+    except (TaskCatException, Exception) as error:  # noqa: BLE001 - recorded, then cleaned up
+        result["errors"].append(f"taskcat run: {error}")
+        LOG.debug("run failed", exc_info=True)
+
+
+def _write_logs(
+    test: Any, definition: Any, output: Path, report: bool, result: dict[str, Any]
+) -> None:
+    """The stack logs, and with ``report`` taskcat's HTML report."""
+    # Logs and report are aids, not the verdict: their failure is a note.
+    if report:  # taskcat's own: the stack logs, then index.html
+        try:
+            test.report(str(output))
+            result["notes"].append(f"HTML report: {output / 'index.html'}")
+        except Exception as error:  # noqa: BLE001 - the report fetches CSS from the internet
+            result["notes"].append(f"HTML report not written: {error}")
+    else:
+        try:
+            from taskcat._cfn._log_stack_events import _CfnLogTools
+
+            _CfnLogTools().createcfnlogs(definition, output)
+        except Exception as error:  # noqa: BLE001
+            result["notes"].append(f"stack logs not written: {error}")
+        result["notes"].append(
+            "HTML report skipped (it downloads its stylesheet from the internet)"
+        )
+
+
+def _clean_up(test: Any, result: dict[str, Any]) -> None:
+    """taskcat deletes the test stacks and waits for them."""
+    from taskcat.exceptions import TaskCatException
+
+    try:
+        test.clean_up()
+    except TaskCatException as error:
+        # taskcat raises here whenever a stack failed; the per-stack records say which.
+        LOG.info("taskcat clean-up: %s", error)
+    except Exception as error:  # noqa: BLE001
+        result["errors"].append(f"taskcat clean-up: {error}")
+
+
+def _delete_prerequisites(result: dict[str, Any]) -> None:
+    """The prehook plugin's stacks, if taskcat loaded the plugin."""
+    plugin = sys.modules.get(PLUGIN)
+    if plugin is not None:
+        try:
+            result["prerequisites"] = plugin.delete_all()
+        except Exception as error:  # noqa: BLE001
+            result["errors"].append(f"prerequisite clean-up: {error}")
+
+
+def _stack_record(stack: Any, created: tuple[str, str], definition: Any) -> dict[str, str]:
+    """One test stack: how its creation ended and where it is now, after the clean-up."""
+    status, reason = created
+    stack_id, stack_name = stack.id, stack.name
+    if "FailedToLaunch" in stack.id:
+        # CreateStack was refused, so taskcat has no stack id to delete; make sure no stack
+        # by the test's name exists anyway (the emulator registers one before it fails).
+        stack_name = definition.tests[stack.test_name].stack_name
+        stack_id, final_status, final_reason = _delete_left_behind(stack.client, stack_name)
+    else:
+        final_status, final_reason = _state_of(stack.client, stack_id)
+    return {
+        "test": stack.test_name,
+        "region": stack.region_name,
+        "stack_name": stack_name,
+        "stack_id": stack_id,
+        "suffix": stack.region.parameters.get(SUFFIX_PARAMETER, ""),
+        "created_status": status,
+        "created_reason": reason,
+        "final_status": final_status,
+        "final_reason": final_reason,
+    }
+
+
+def _not_started(
+    planned: list[dict[str, str]], started: set[tuple[str, str]]
+) -> list[dict[str, str]]:
+    """A record for each planned (test, region) that taskcat never got to."""
+    return [
+        {
+            **item,
+            "stack_name": "",
+            "stack_id": "",
+            "suffix": "",
+            "created_status": "NOT_STARTED",
+            "created_reason": "taskcat stopped before creating the test stacks",
+            "final_status": "NOT_CREATED",
+            "final_reason": "",
+        }
+        for item in planned
+        if (item["test"], item["region"]) not in started
+    ]
+
+
+def _record_blocked(result: dict[str, Any]) -> None:
+    """Every connection the offline guard refused is a leak, so an error."""
+    if BLOCKED:
+        result["errors"].append(
+            "the offline run tried to reach hosts other than the emulator: "
+            + ", ".join(sorted(set(BLOCKED)))
+        )
+    result["blocked_connections"] = sorted(set(BLOCKED))
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the tests, delete their stacks and the prerequisites, and record every stack."""
     from taskcat.testing import CFNTest
 
     project_root = Path(args.project_root).resolve()
     if args.offline:
-        import taskcat._client_factory as client_factory
-
-        _endpoint_only(os.environ["AWS_ENDPOINT_URL"])
-        client_factory.REGIONAL_ENDPOINT_SERVICES[:] = []
+        _offline(os.environ["AWS_ENDPOINT_URL"])
     _stage_only(project_root, args.stage)
     # The prehook plugin sits beside this file, whose folder Python puts first on sys.path when
     # it runs a script ("The initialization of the sys.path module search path").
@@ -187,96 +304,26 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     test.printer = _printer(args.poll)
     test.dont_wait_for_delete = False  # "deleted afterwards" is part of the verdict
     planned = _planned(test)
+    _run_tests(test, result)
+    definition = getattr(test, "test_definition", None)
     stacks: list[Any] = []
     created: dict[str, tuple[str, str]] = {}
-    try:
-        test.run()
-    except (TaskCatException, Exception) as error:  # noqa: BLE001 - recorded, then cleaned up
-        result["errors"].append(f"taskcat run: {error}")
-        LOG.debug("run failed", exc_info=True)
-    definition = getattr(test, "test_definition", None)
     if definition is not None:
         stacks = list(definition.stacks)
         for stack in stacks:
             created[stack.id] = _state(stack)
-        # Logs and report are aids, not the verdict: their failure is a note.
-        if args.report:  # taskcat's own: the stack logs, then index.html
-            try:
-                test.report(str(output))
-                result["notes"].append(f"HTML report: {output / 'index.html'}")
-            except Exception as error:  # noqa: BLE001 - the report fetches CSS from the internet
-                result["notes"].append(f"HTML report not written: {error}")
-        else:
-            try:
-                from taskcat._cfn._log_stack_events import _CfnLogTools
-
-                _CfnLogTools().createcfnlogs(definition, output)
-            except Exception as error:  # noqa: BLE001
-                result["notes"].append(f"stack logs not written: {error}")
-            result["notes"].append(
-                "HTML report skipped (it downloads its stylesheet from the internet)"
-            )
-    try:
-        test.clean_up()
-    except TaskCatException as error:
-        # taskcat raises here whenever a stack failed; the per-stack records say which.
-        LOG.info("taskcat clean-up: %s", error)
-    except Exception as error:  # noqa: BLE001
-        result["errors"].append(f"taskcat clean-up: {error}")
+        _write_logs(test, definition, output, args.report, result)
+    _clean_up(test, result)
     # Before the prerequisites go: a test stack may import their exports.
     result["test_stacks_deleted_at"] = datetime.now(UTC).isoformat(timespec="microseconds")
-    plugin = sys.modules.get(PLUGIN)
-    if plugin is not None:
-        try:
-            result["prerequisites"] = plugin.delete_all()
-        except Exception as error:  # noqa: BLE001
-            result["errors"].append(f"prerequisite clean-up: {error}")
+    _delete_prerequisites(result)
     started = set()
     for stack in stacks:
         stack._timer.cancel()  # taskcat's refresh timer would keep the process alive a minute
-        status, reason = created[stack.id]
-        stack_id, stack_name = stack.id, stack.name
-        if "FailedToLaunch" in stack.id:
-            # CreateStack was refused, so taskcat has no stack id to delete; make sure no stack
-            # by the test's name exists anyway (the emulator registers one before it fails).
-            stack_name = definition.tests[stack.test_name].stack_name
-            stack_id, final_status, final_reason = _delete_left_behind(stack.client, stack_name)
-        else:
-            final_status, final_reason = _state_of(stack.client, stack_id)
+        result["stacks"].append(_stack_record(stack, created[stack.id], definition))
         started.add((stack.test_name, stack.region_name))
-        result["stacks"].append(
-            {
-                "test": stack.test_name,
-                "region": stack.region_name,
-                "stack_name": stack_name,
-                "stack_id": stack_id,
-                "suffix": stack.region.parameters.get(SUFFIX_PARAMETER, ""),
-                "created_status": status,
-                "created_reason": reason,
-                "final_status": final_status,
-                "final_reason": final_reason,
-            }
-        )
-    for item in planned:
-        if (item["test"], item["region"]) not in started:
-            result["stacks"].append(
-                {
-                    **item,
-                    "stack_name": "",
-                    "stack_id": "",
-                    "suffix": "",
-                    "created_status": "NOT_STARTED",
-                    "created_reason": "taskcat stopped before creating the test stacks",
-                    "final_status": "NOT_CREATED",
-                    "final_reason": "",
-                }
-            )
-    if BLOCKED:
-        result["errors"].append(
-            "the offline run tried to reach hosts other than the emulator: "
-            + ", ".join(sorted(set(BLOCKED)))
-        )
-    result["blocked_connections"] = sorted(set(BLOCKED))
+    result["stacks"].extend(_not_started(planned, started))
+    _record_blocked(result)
     return result
 
 

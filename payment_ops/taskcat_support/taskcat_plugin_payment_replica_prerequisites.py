@@ -283,24 +283,21 @@ def _create_arguments(
     return arguments
 
 
-def _create(
-    prerequisite: Prerequisite,
-    step: Step,
-    body: str,
-    project: str,
-    test: Any,
-    test_region: Any,
-) -> str | None:
-    global _exit_hook_registered
-    client = test_region.session.client("cloudformation", region_name=prerequisite.region)
-    prerequisite.client = client
-    tags = [
+def _taskcat_tags(test: Any, test_region: Any) -> list[dict[str, str]]:
+    return [
         # taskcat's own tags, so that `taskcat test clean <project>` finds a leftover.
         {"Key": "taskcat-id", "Value": test.uid.hex},
         {"Key": "taskcat-project-name", "Value": test._project_name},
         {"Key": "taskcat-test-name", "Value": str(test.name)},
         {"Key": "taskcat-prerequisite-for", "Value": test_region.name},
     ]
+
+
+def _request_create(
+    prerequisite: Prerequisite, step: Step, body: str, project: str, test: Any, test_region: Any
+) -> None:
+    """CreateStack; a refusal (or a missing staged copy) is the prerequisite's CREATE_FAILED."""
+    tags = _taskcat_tags(test, test_region)
     LOG.info(
         "creating %s (%s) in %s (suffix %s)",
         prerequisite.stack_name,
@@ -311,7 +308,7 @@ def _create(
     prerequisite.create_requested_at = _now()
     try:
         arguments = _create_arguments(prerequisite, step, body, project, test_region)
-        prerequisite.stack_id = client.create_stack(
+        prerequisite.stack_id = prerequisite.client.create_stack(
             StackName=prerequisite.stack_name,
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
             DisableRollback=True,  # keep the failed resources' reasons for the report
@@ -321,22 +318,47 @@ def _create(
     except Exception as error:  # noqa: BLE001 - any refusal is this prerequisite's failure
         prerequisite.created_status = "CREATE_FAILED"
         prerequisite.created_reason = str(error)
+
+
+def _remember(prerequisite: Prerequisite) -> None:
+    """Into ``CREATED`` for ``delete_all``, which the first one also registers at exit."""
+    global _exit_hook_registered
     with _lock:
         CREATED.append(prerequisite)
         if not _exit_hook_registered:
             atexit.register(delete_all)
             _exit_hook_registered = True
+
+
+def _await_create(prerequisite: Prerequisite) -> None:
+    client = prerequisite.client
+    try:
+        client.get_waiter("stack_create_complete").wait(
+            StackName=prerequisite.stack_id, WaiterConfig=WAIT
+        )
+    except Exception:  # noqa: BLE001 - the waiter's own message says less than the stack
+        pass
+    status, reason = _stack_state(client, prerequisite.stack_id)
+    if status != "CREATE_COMPLETE":
+        reason = _first_failure(client, prerequisite.stack_id) or reason
+    prerequisite.created_status, prerequisite.created_reason = status, reason
+
+
+def _create(
+    prerequisite: Prerequisite,
+    step: Step,
+    body: str,
+    project: str,
+    test: Any,
+    test_region: Any,
+) -> str | None:
+    """Create one prerequisite stack and wait for it; None, or why it did not complete."""
+    client = test_region.session.client("cloudformation", region_name=prerequisite.region)
+    prerequisite.client = client
+    _request_create(prerequisite, step, body, project, test, test_region)
+    _remember(prerequisite)
     if prerequisite.stack_id:
-        try:
-            client.get_waiter("stack_create_complete").wait(
-                StackName=prerequisite.stack_id, WaiterConfig=WAIT
-            )
-        except Exception:  # noqa: BLE001 - the waiter's own message says less than the stack
-            pass
-        status, reason = _stack_state(client, prerequisite.stack_id)
-        if status != "CREATE_COMPLETE":
-            reason = _first_failure(client, prerequisite.stack_id) or reason
-        prerequisite.created_status, prerequisite.created_reason = status, reason
+        _await_create(prerequisite)
     prerequisite.created_at = _now()
     if prerequisite.created_status == "CREATE_COMPLETE":
         return None

@@ -55,10 +55,8 @@ def _switched_on(template: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
-    """Every built template as a plain stack (no stack sets): template file -> (region, id)."""
-    manifest = json.loads((built / build_module.MANIFEST).read_text())
+def _artifact_buckets(aws, built: Path, manifest: dict) -> None:
+    """Each region's artifact bucket, holding the handler zip."""
     for region in (PRIMARY, REPLICA):
         s3 = aws("s3", region)
         bucket = f"{ARTIFACT_PREFIX}-{region}"
@@ -71,54 +69,59 @@ def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
             Key=manifest["handler_code_key"],
             Body=(built / build_module.HANDLER_ZIP).read_bytes(),
         )
-    aws("s3").put_object(
-        Bucket=ARTIFACTS, Key="standby.json", Body=(built / build_module.STANDBY).read_bytes()
-    )
-    zone = aws("route53").create_hosted_zone(Name="example.com", CallerReference="emulator")
-    domain = {"HostedZoneId": zone["HostedZone"]["Id"].split("/")[-1], "DomainName": DOMAIN}
-    aws("s3").put_object(
-        Bucket=ARTIFACTS, Key="primary.json", Body=(built / build_module.PRIMARY).read_bytes()
-    )
 
-    def create(name: str, region: str, parameters: dict[str, str], **source: str) -> str:
-        return aws("cloudformation", region).create_stack(
-            StackName=name,
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-            Capabilities=["CAPABILITY_NAMED_IAM"],
-            **source,
-        )["StackId"]
 
-    common = {names.SUFFIX_PARAM: SUFFIX, names.ALARM_EMAIL_PARAM: EMAIL}
+def _upload_template(aws, built: Path, template: str, key: str) -> None:
+    """A template too big for TemplateBody, into the primary artifact bucket."""
+    aws("s3").put_object(Bucket=ARTIFACTS, Key=key, Body=(built / template).read_bytes())
+
+
+def _create_stack(aws, name: str, region: str, parameters: dict[str, str], **source: str) -> str:
+    return aws("cloudformation", region).create_stack(
+        StackName=name,
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+        **source,
+    )["StackId"]
+
+
+def _account_stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
+    """The StackSet roles and the account baseline of both regions."""
+    baseline = (built / build_module.ACCOUNT_BASELINE).read_text()
     return {
         build_module.STACKSET_ROLES: (
             PRIMARY,
-            create(
-                "roles", PRIMARY, {}, TemplateBody=(built / build_module.STACKSET_ROLES).read_text()
+            _create_stack(
+                aws,
+                "roles",
+                PRIMARY,
+                {},
+                TemplateBody=(built / build_module.STACKSET_ROLES).read_text(),
             ),
         ),
         # Before the service templates, as deploy applies it: the region's API Gateway setting.
         build_module.ACCOUNT_BASELINE: (
             PRIMARY,
-            create(
-                "baseline",
-                PRIMARY,
-                {},
-                TemplateBody=(built / build_module.ACCOUNT_BASELINE).read_text(),
-            ),
+            _create_stack(aws, "baseline", PRIMARY, {}, TemplateBody=baseline),
         ),
         # And in the replica region, where the standby's stage logs too.
         f"{build_module.ACCOUNT_BASELINE} in {REPLICA}": (
             REPLICA,
-            create(
-                "baseline",
-                REPLICA,
-                {},
-                TemplateBody=(built / build_module.ACCOUNT_BASELINE).read_text(),
-            ),
+            _create_stack(aws, "baseline", REPLICA, {}, TemplateBody=baseline),
         ),
+    }
+
+
+def _service_stacks(
+    aws, built: Path, manifest: dict, domain: dict[str, str]
+) -> dict[str, tuple[str, str]]:
+    """Replica, primary and standby, in deploy's order, every optional resource switched on."""
+    common = {names.SUFFIX_PARAM: SUFFIX, names.ALARM_EMAIL_PARAM: EMAIL}
+    return {
         build_module.REPLICA: (
             REPLICA,
-            create(
+            _create_stack(
+                aws,
                 "replica",
                 REPLICA,
                 {**common, **_switched_on(built / build_module.REPLICA)},
@@ -127,7 +130,8 @@ def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
         ),
         build_module.PRIMARY: (
             PRIMARY,
-            create(
+            _create_stack(
+                aws,
                 "primary",
                 PRIMARY,
                 {
@@ -147,7 +151,8 @@ def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
         # After the primary: it needs the table replica.
         build_module.STANDBY: (
             REPLICA,
-            create(
+            _create_stack(
+                aws,
                 "standby",
                 REPLICA,
                 {
@@ -161,6 +166,18 @@ def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
             ),
         ),
     }
+
+
+@pytest.fixture(scope="module")
+def stacks(aws, built: Path) -> dict[str, tuple[str, str]]:
+    """Every built template as a plain stack (no stack sets): template file -> (region, id)."""
+    manifest = json.loads((built / build_module.MANIFEST).read_text())
+    _artifact_buckets(aws, built, manifest)
+    _upload_template(aws, built, build_module.STANDBY, "standby.json")
+    zone = aws("route53").create_hosted_zone(Name="example.com", CallerReference="emulator")
+    domain = {"HostedZoneId": zone["HostedZone"]["Id"].split("/")[-1], "DomainName": DOMAIN}
+    _upload_template(aws, built, build_module.PRIMARY, "primary.json")
+    return {**_account_stacks(aws, built), **_service_stacks(aws, built, manifest, domain)}
 
 
 def test_every_resource_type_in_the_built_templates_is_created(aws, built, stacks):

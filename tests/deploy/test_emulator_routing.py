@@ -249,8 +249,9 @@ def test_the_built_table_stream_has_a_service_timeout_far_below_the_hour():
 # --- certificate, custom domain, base path mapping, failover records -----------------------
 
 
-def _routing_template(zone_id: str, role: str, project: str = "routing-test") -> str:
-    api_resources = {
+def _api_resources() -> dict[str, dict]:
+    """A REST API with a GET /health route, deployed to its stage."""
+    return {
         "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "routing-api"}},
         "HealthMethod": {
             "Type": "AWS::ApiGateway::Method",
@@ -280,8 +281,12 @@ def _routing_template(zone_id: str, role: str, project: str = "routing-test") ->
             },
         },
     }
+
+
+def _custom_domain_resources(zone_id: str, project: str) -> dict[str, dict]:
+    """The DNS-validated certificate, the regional custom domain and its base path mapping."""
     tags = [{"Key": "Project", "Value": project}]
-    routing_resources = {
+    return {
         "Certificate": {
             "Type": "AWS::CertificateManager::Certificate",
             "Properties": {
@@ -309,6 +314,12 @@ def _routing_template(zone_id: str, role: str, project: str = "routing-test") ->
                 "Stage": {"Ref": "Stage"},
             },
         },
+    }
+
+
+def _failover_resources(zone_id: str, role: str) -> dict[str, dict]:
+    """The health check of the API and the failover alias record (``role``) it gates."""
+    return {
         "HealthCheck": {
             "Type": "AWS::Route53::HealthCheck",
             "Properties": {
@@ -339,9 +350,16 @@ def _routing_template(zone_id: str, role: str, project: str = "routing-test") ->
             },
         },
     }
+
+
+def _routing_template(zone_id: str, role: str, project: str = "routing-test") -> str:
     return json.dumps(
         {
-            "Resources": {**api_resources, **routing_resources},
+            "Resources": {
+                **_api_resources(),
+                **_custom_domain_resources(zone_id, project),
+                **_failover_resources(zone_id, role),
+            },
             "Outputs": {
                 "CertificateArn": {"Value": {"Ref": "Certificate"}},
                 "DomainRef": {"Value": {"Ref": "Domain"}},

@@ -81,11 +81,9 @@ def test_without_stackset_roles_deploy_explains_and_changes_nothing(aws, args):
     assert aws("cloudformation").list_stack_sets(Status="ACTIVE")["Summaries"] == []
 
 
-def test_first_deploy_creates_both_regions(aws, args, work):
-    result = run_deploy([*args, "--bootstrap"])
-    assert result.code == 0, result.err
+def _check_stack_sets(aws, result, work: Path) -> None:
+    """Each stack set active with one current instance, created in dependency order."""
     cfn = aws("cloudformation")
-
     # The primary is updated once more on a first deploy: the standby's health check id, known
     # only once the standby exists, goes to the primary's alarm in us-east-1.
     for name, region, status in (
@@ -107,39 +105,45 @@ def test_first_deploy_creates_both_regions(aws, args, work):
     held = cfn.describe_stack_set(StackSetName=PRIMARY_SET)["StackSet"]["TemplateBody"]
     assert json.loads(held) == json.loads((work / "build" / build_module.PRIMARY).read_text())
 
-    for region in REGIONS:
-        table = aws("dynamodb", region).describe_table(TableName=TABLE)["Table"]
-        assert table["KeySchema"] == [{"AttributeName": "payment_id", "KeyType": "HASH"}]
-        assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {
-            "status-index",
-            "customer-index",
-        }
-        assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
-        assert table["DeletionProtectionEnabled"] is True
-        assert table["SSEDescription"]["Status"] == "ENABLED"
 
-        s3 = aws("s3", region)
-        for bucket, algorithm in (
-            (names.audit_bucket(SUFFIX, ACCOUNT, region), "aws:kms"),
-            (names.artifact_bucket(SUFFIX, ACCOUNT, region), "AES256"),
-        ):
-            assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
-            rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"][
-                "Rules"
-            ][0]
-            assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == algorithm
-            assert all(
-                s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values()
-            )
-            policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
-            assert any(
-                s["Effect"] == "Deny"
-                and str(s["Condition"]["Bool"]["aws:SecureTransport"]).lower() == "false"
-                for s in policy["Statement"]
-            )
-        aliases = {a["AliasName"] for a in aws("kms", region).list_aliases()["Aliases"]}
-        assert {names.key_alias(SUFFIX, use) for use in ("table", "audit", "app")} <= aliases
+def _check_data_stores(aws, region: str) -> None:
+    """The table, the audit and artifact buckets and the keys in ``region``, as configured."""
+    table = aws("dynamodb", region).describe_table(TableName=TABLE)["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "payment_id", "KeyType": "HASH"}]
+    assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {
+        "status-index",
+        "customer-index",
+    }
+    assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert table["DeletionProtectionEnabled"] is True
+    assert table["SSEDescription"]["Status"] == "ENABLED"
 
+    s3 = aws("s3", region)
+    for bucket, algorithm in (
+        (names.audit_bucket(SUFFIX, ACCOUNT, region), "aws:kms"),
+        (names.artifact_bucket(SUFFIX, ACCOUNT, region), "AES256"),
+    ):
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+        rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"][
+            "Rules"
+        ][0]
+        assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == algorithm
+        assert all(
+            s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values()
+        )
+        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+        assert any(
+            s["Effect"] == "Deny"
+            and str(s["Condition"]["Bool"]["aws:SecureTransport"]).lower() == "false"
+            for s in policy["Statement"]
+        )
+    aliases = {a["AliasName"] for a in aws("kms", region).list_aliases()["Aliases"]}
+    assert {names.key_alias(SUFFIX, use) for use in ("table", "audit", "app")} <= aliases
+
+
+def _check_handler_code(aws, work: Path) -> None:
+    """The built zip in the artifact bucket and in both regions' processors; the standby's audit
+    writer on its own region's table stream."""
     manifest = json.loads((work / "build" / build_module.MANIFEST).read_text())
     zip_bytes = (work / "build" / build_module.HANDLER_ZIP).read_bytes()
     artifact = (
@@ -166,16 +170,9 @@ def test_first_deploy_creates_both_regions(aws, args, work):
     )["EventSourceMappings"]
     assert [m["EventSourceArn"] for m in mappings] == [replica_stream]
 
-    # Nothing shared and secret is deployed (CLIENT_AUTH.md): no secret, no API key anywhere.
-    for region in REGIONS:
-        assert aws("secretsmanager", region).list_secrets()["SecretList"] == []
-        assert aws("apigateway", region).get_api_keys()["items"] == []
 
-    alarm = aws("cloudwatch").describe_alarms(
-        AlarmNames=[names.resource(SUFFIX, "processor-errors")]
-    )
-    assert alarm["MetricAlarms"][0]["Threshold"] == 5.0
-
+def _check_outputs_and_health_alarms(aws, result, work: Path) -> None:
+    """The outputs file, primary first, and the health alarms on the health checks it names."""
     text = (work / "flat-outputs.json").read_text()
     outputs = json.loads(text)
     keys_in_order = list(outputs)
@@ -204,6 +201,26 @@ def test_first_deploy_creates_both_regions(aws, args, work):
         names.resource(SUFFIX, "api-health"): {outputs["HealthCheckId"]},
         names.resource(SUFFIX, f"api-health-{REPLICA}"): {outputs[f"{REPLICA}.HealthCheckId"]},
     }
+
+
+def test_first_deploy_creates_both_regions(aws, args, work):
+    result = run_deploy([*args, "--bootstrap"])
+    assert result.code == 0, result.err
+    _check_stack_sets(aws, result, work)
+    for region in REGIONS:
+        _check_data_stores(aws, region)
+    _check_handler_code(aws, work)
+
+    # Nothing shared and secret is deployed (CLIENT_AUTH.md): no secret, no API key anywhere.
+    for region in REGIONS:
+        assert aws("secretsmanager", region).list_secrets()["SecretList"] == []
+        assert aws("apigateway", region).get_api_keys()["items"] == []
+
+    alarm = aws("cloudwatch").describe_alarms(
+        AlarmNames=[names.resource(SUFFIX, "processor-errors")]
+    )
+    assert alarm["MetricAlarms"][0]["Threshold"] == 5.0
+    _check_outputs_and_health_alarms(aws, result, work)
 
 
 def test_api_gateway_logging_is_set_once_per_region_by_the_account_baseline(aws):

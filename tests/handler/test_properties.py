@@ -147,27 +147,33 @@ class Case(NamedTuple):
     amount: Any
 
 
-@st.composite
-def cases(draw: st.DrawFn) -> Case:
+def _member(
+    draw: st.DrawFn,
+    document: dict[str, Any],
+    failing: set[str],
+    name: str,
+    valid: st.SearchStrategy[Any],
+    invalid: st.SearchStrategy[Any],
+    required: bool = True,
+) -> None:
+    """Field ``name`` valid (mostly), invalid or absent; ``failing`` gets it unless it passes."""
+    mode = draw(st.sampled_from(["valid"] * 8 + ["invalid", "invalid", "absent"]))
+    if mode == "valid":
+        document[name] = draw(valid)
+    elif mode == "invalid":
+        document[name] = draw(invalid)
+        failing.add(name)
+    elif required:
+        failing.add(name)
+
+
+def _document(draw: st.DrawFn, failing: set[str]) -> dict[str, Any]:
+    """The request's members, each valid, invalid or absent, plus unknown ones (all failing)."""
     document: dict[str, Any] = {}
-    failing: set[str] = set()
-
-    def member(
-        name: str,
-        valid: st.SearchStrategy[Any],
-        invalid: st.SearchStrategy[Any],
-        required: bool = True,
-    ) -> None:
-        mode = draw(st.sampled_from(["valid"] * 8 + ["invalid", "invalid", "absent"]))
-        if mode == "valid":
-            document[name] = draw(valid)
-        elif mode == "invalid":
-            document[name] = draw(invalid)
-            failing.add(name)
-        elif required:
-            failing.add(name)
-
-    member(
+    _member(
+        draw,
+        document,
+        failing,
         "currency",
         st.sampled_from(sorted(CURRENCY_DIGITS)),
         st.text(max_size=4).filter(lambda t: t not in CURRENCY_DIGITS) | not_a_string,
@@ -175,18 +181,27 @@ def cases(draw: st.DrawFn) -> Case:
     currency = document.get("currency")
     digits = CURRENCY_DIGITS.get(currency, 2) if "currency" not in failing else 2
     invalid = invalid_amounts | jpy_fractions if currency == "JPY" else invalid_amounts
-    member("amount", valid_amounts(digits), invalid)
-    member(
+    _member(draw, document, failing, "amount", valid_amounts(digits), invalid)
+    _member(
+        draw,
+        document,
+        failing,
         "customer_id",
         st.from_regex(CUSTOMER_ID, fullmatch=True),
         st.text(max_size=70).filter(lambda t: not CUSTOMER_ID.fullmatch(t)) | not_a_string,
     )
-    member(
+    _member(
+        draw,
+        document,
+        failing,
         "payment_method",
         st.sampled_from(PAYMENT_METHODS),
         st.text(max_size=15).filter(lambda t: t not in PAYMENT_METHODS) | not_a_string,
     )
-    member(
+    _member(
+        draw,
+        document,
+        failing,
         "description",
         # No card number and no U+FFFD: both are refused (see test_bounded_input).
         st.text(max_size=256).filter(description_ok),
@@ -203,8 +218,11 @@ def cases(draw: st.DrawFn) -> Case:
     )
     document.update(extras)
     failing.update(extras)
-    order = draw(st.permutations(list(document)))
+    return document
 
+
+def _headers(draw: st.DrawFn, failing: set[str]) -> dict[str, str]:
+    """Arbitrary headers, and an Idempotency-Key in any spelling: none, valid or invalid."""
     headers = draw(
         st.dictionaries(
             st.text(
@@ -224,13 +242,21 @@ def cases(draw: st.DrawFn) -> Case:
                 st.text(max_size=140).filter(lambda k: not IDEMPOTENCY_KEY.fullmatch(k))
             )
             failing.add("Idempotency-Key")
+    return headers
 
+
+@st.composite
+def cases(draw: st.DrawFn) -> Case:
+    failing: set[str] = set()
+    document = _document(draw, failing)
+    order = draw(st.permutations(list(document)))
+    headers = _headers(draw, failing)
     return Case(
         body=encode({name: document[name] for name in order}),
         headers=headers,
         base64=draw(st.booleans()),
         failing=failing,
-        currency=currency,
+        currency=document.get("currency"),
         amount=document.get("amount"),
     )
 
