@@ -98,3 +98,23 @@ def test_the_scan_sees_each_kind_of_repeat():
     # The owner itself may write them; AWS's own field names are not ours.
     assert repeats('n = f"payment-{suffix}-{thing}"', NAMES_OWNER) == []
     assert repeats('t = describe(TableName="x")["TableName"]', Path("payment_ops/x.py")) == []
+
+
+def test_the_copies_taskcat_needs_are_the_owners_names():
+    """The two files taskcat imports in its own interpreter cannot import the owner, so they
+    keep copies, as module constants named ``*_PARAMETER``; each copy must still be the value
+    of the owner's constant of the same meaning, so a renamed parameter fails here."""
+    owned = {"SUFFIX": names.SUFFIX_PARAM, "CODE_KEY": names.CODE_KEY_PARAM}
+    owned["CODE_BUCKET"] = names.ARTIFACT_BUCKET_PARAM
+    seen = {}
+    for path in OWN_INTERPRETER:
+        for node in ast.parse((ROOT / path).read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+                for target in node.targets:
+                    if isinstance(target, ast.Name) and target.id.endswith("_PARAMETER"):
+                        seen[f"{path.name}:{target.id}"] = (target.id, node.value.value)
+    assert seen, "the copies moved: update this test"
+    for where, (constant, value) in seen.items():
+        meaning = constant.removesuffix("_PARAMETER")
+        assert meaning in owned, f"{where}: no owner constant for {constant}"
+        assert value == owned[meaning], f"{where}: {value!r}, the owner says {owned[meaning]!r}"
