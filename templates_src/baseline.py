@@ -9,7 +9,7 @@ declared once, with a role that may write the logs of every API of this product,
 retained: deleting the baseline stack must not switch off logging for the region.
 
 Deployed to every target region of every target account, before the service templates (deploy
-applies it as the ``payment-account-baseline`` stack set).
+applies it as the ``PaymentAccountBaseline`` stack set, ``names.ACCOUNT_BASELINE_STACK_SET``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from troposphere.iam import ManagedPolicy, Role
 from .boundary import permissions_boundary_arn
 from .common import retain
 from .config import MANAGED_BY, PROJECT, Config
+from .names import ANY_NAME, API_LOG_PREFIX, SUB_REGION, api_logging_role
 
 API_GATEWAY_ACCOUNT = "ApiGatewayAccount"
 CLOUDWATCH_ROLE = "ApiGatewayCloudWatchRole"
@@ -37,7 +38,7 @@ def _write_logs_policy() -> ManagedPolicy:
     return retain(
         ManagedPolicy(
             f"{CLOUDWATCH_ROLE}Policy",
-            ManagedPolicyName=Sub("payment-apigateway-cloudwatch-${AWS::Region}"),
+            ManagedPolicyName=Sub(api_logging_role(SUB_REGION)),
             Description="API Gateway account setting: what the CloudWatch role may do",
             PolicyDocument=Policy(
                 Version="2012-10-17",
@@ -55,7 +56,7 @@ def _write_logs_policy() -> ManagedPolicy:
                         ],
                         Resource=[
                             _logs_arn("log-group:API-Gateway-Execution-Logs_*"),
-                            _logs_arn("log-group:/aws/apigateway/payment-*"),
+                            _logs_arn(f"log-group:{API_LOG_PREFIX}{ANY_NAME}"),
                         ],
                     ),
                     Statement(
@@ -76,7 +77,7 @@ def _cloudwatch_role(policy: ManagedPolicy) -> Role:
         Role(
             CLOUDWATCH_ROLE,
             # IAM is global: one role per region keeps a region's setting independent.
-            RoleName=Sub("payment-apigateway-cloudwatch-${AWS::Region}"),
+            RoleName=Sub(api_logging_role(SUB_REGION)),
             Description="API Gateway account setting: write every payment API's logs",
             PermissionsBoundary=permissions_boundary_arn(),
             AssumeRolePolicyDocument=Policy(

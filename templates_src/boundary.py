@@ -20,7 +20,9 @@ from collections.abc import Sequence
 from awacs.aws import Action, Allow, ArnEquals, ArnNotEquals, Condition, Deny, Policy, Statement
 from troposphere import Sub
 
-PERMISSIONS_BOUNDARY_NAME = "payment-permissions-boundary"
+from .names import PERMISSIONS_BOUNDARY
+
+PERMISSIONS_BOUNDARY_NAME = PERMISSIONS_BOUNDARY
 
 # The calls the product's own roles make (functions, the stream lookup, API Gateway's logging
 # role). A new role that needs more must widen this list on purpose; tests/security proves

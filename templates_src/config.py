@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from . import names
 
-PROJECT = "payment-infrastructure"
+PROJECT = names.PROJECT
 MANAGED_BY = "troposphere"
 DEFAULT_SUFFIX = "dev"
 DEFAULT_PRIMARY_REGION = "us-east-1"
@@ -128,7 +128,7 @@ class Config:
     audit_object_lock_mode: str = ""
     audit_object_lock_days: int = 365
     # The one principal that may bypass GOVERNANCE retention (delete.py --purge-data runs as it).
-    purge_role_name: str = "payment-data-purge"
+    purge_role_name: str = names.PURGE_ROLE
     enable_cloudtrail: bool = False  # for accounts without an organization trail
     enable_waf: bool = True
     waf_exception_reason: str = ""  # required when enable_waf is False

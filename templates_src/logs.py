@@ -12,6 +12,7 @@ from __future__ import annotations
 from troposphere import Sub, Template
 from troposphere.logs import LogGroup
 
+from . import names
 from .common import retain, tags
 from .config import Config
 
@@ -28,7 +29,7 @@ def card_number_policy() -> dict[str, object]:
     destination), then the de-identify statement that masks what the audit finds."""
     identifiers = [Sub(CARD_NUMBER_IDENTIFIER)]
     return {
-        "Name": "payment-card-numbers",
+        "Name": names.CARD_NUMBER_POLICY,
         "Description": "Mask payment card numbers in every log event",
         "Version": "2021-06-01",
         "Statement": [

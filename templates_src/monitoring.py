@@ -582,14 +582,14 @@ def add_role_change_rule(template: Template, topic_arn: object) -> Rule:
         template,
         "PaymentRoleChangedRule",
         "iam-role-events",
-        "A payment-* IAM role was created, changed or deleted",
+        f"A {names.ANY_NAME} IAM role was created, changed or deleted",
         {
             "source": ["aws.iam"],
             "detail-type": ["AWS API Call via CloudTrail"],
             "detail": {
                 "eventSource": ["iam.amazonaws.com"],
                 "eventName": list(ROLE_CHANGES),
-                "requestParameters": {"roleName": [{"prefix": "payment-"}]},
+                "requestParameters": {"roleName": [{"prefix": names.NAME_PREFIX}]},
             },
         },
         topic_arn,

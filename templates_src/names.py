@@ -15,6 +15,12 @@ from __future__ import annotations
 
 # Every resource that takes a name is payment-<suffix>-<thing>.
 PREFIX = "payment"
+# What every name of every deployment starts with: an EventBridge or log-group prefix match.
+NAME_PREFIX = f"{PREFIX}-"
+# An IAM or ARN wildcard over every name of every deployment (and the account's own names).
+ANY_NAME = f"{NAME_PREFIX}*"
+# The SSM parameters of every deployment, as an ARN names them (the path without its first /).
+ANY_PARAMETER = f"{PREFIX}/*"
 
 # --- template parameters ---------------------------------------------------------------------
 SUFFIX_PARAM = "EnvironmentSuffix"
@@ -77,13 +83,32 @@ CUSTOM_DOMAIN_URL_OUTPUT = "CustomDomainUrl"
 # service in the replica regions needs the table replica the primary made.
 DEPLOY_ORDER = ("replica", "primary", "standby")
 DELETE_ORDER = tuple(reversed(DEPLOY_ORDER))
-ROLES_STACK = "payment-stackset-roles"
+# The StackSet roles' stack (deploy --bootstrap), one per account.
+ROLES_STACK = f"{NAME_PREFIX}stackset-roles"
 # The account baseline's stack set: one per account, shared by every environment, so outside
 # the payment-<suffix>-* names an environment's discovery and delete act on.
 ACCOUNT_BASELINE_STACK_SET = "PaymentAccountBaseline"
 # StackSets names each instance's stack StackSet-<stack set name>-<36-character id>, as the
 # stacks it creates show (the form is not a documented contract).
 STACK_INSTANCE_PREFIX = "StackSet-"
+
+# --- names of the product, not of one deployment: payment-<thing>, no suffix -----------------
+# The managed policy every role of the product carries as its permissions boundary.
+PERMISSIONS_BOUNDARY = f"{NAME_PREFIX}permissions-boundary"
+# The break-glass role's default name (Config.purge_role_name): it matches ANY_NAME, so the
+# deployer's grants on payment-* roles need their explicit deny of it.
+PURGE_ROLE = f"{NAME_PREFIX}data-purge"
+# The account baseline as a plain stack, as taskcat's runs create it (deploy uses the stack set).
+ACCOUNT_BASELINE_STACK = f"{NAME_PREFIX}account-baseline"
+# API Gateway's CloudWatch role (and its policy) of the account baseline, one per region.
+API_LOGGING_ROLE = f"{NAME_PREFIX}apigateway-cloudwatch"
+# The Project tag's value on every resource (CONTRACT §1).
+PROJECT = f"{NAME_PREFIX}infrastructure"
+# The log groups' data protection policy (templates_src/logs.py).
+CARD_NUMBER_POLICY = f"{NAME_PREFIX}card-numbers"
+# The common name of a client's CA is this and the client id (mTLS; handler/clients.py keeps a
+# copy, the Lambda package imports nothing from here).
+CLIENT_CA_PREFIX = f"{NAME_PREFIX}client-ca-"
 
 
 def resource(suffix: str, thing: str) -> str:
@@ -99,6 +124,23 @@ def deployment(suffix: str) -> str:
 def prefix(suffix: str) -> str:
     """What every name of the deployment ``suffix`` starts with."""
     return resource(suffix, "")
+
+
+def pattern(thing: str) -> str:
+    """``payment-*-<thing>-*``: an IAM wildcard over the ``thing`` of every deployment, as
+    ``regional_bucket`` names them (``pattern(AUDIT_BUCKET)``: every audit bucket)."""
+    return f"{ANY_NAME}-{thing}-*"
+
+
+def parameter(suffix: str, leaf: str) -> str:
+    """``/payment/<suffix>/<leaf>``: one of the deployment's SSM parameters (params.py)."""
+    return f"/{PREFIX}/{suffix}/{leaf}"
+
+
+def api_logging_role(region: str) -> str:
+    """IAM is global: one API Gateway logging role (and policy) per region keeps a region's
+    account setting independent of the others'."""
+    return f"{API_LOGGING_ROLE}-{region}"
 
 
 def regional_bucket(suffix: str, thing: str, account: str, region: str) -> str:

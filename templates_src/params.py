@@ -9,11 +9,12 @@ from __future__ import annotations
 from troposphere import Sub, Template
 from troposphere.ssm import Parameter
 
-from .common import SUFFIX_PARAM, tag_dict
+from . import names
+from .common import tag_dict
 
 
 def parameter_name(leaf: str) -> Sub:
-    return Sub(f"/payment/${{{SUFFIX_PARAM}}}/{leaf}")
+    return Sub(names.parameter(names.SUB_SUFFIX, leaf))
 
 
 def add_parameters(template: Template, values: dict[str, tuple[str, object]]) -> list[Parameter]:

@@ -40,6 +40,16 @@ from troposphere.iam import Role
 from .boundary import permissions_boundary_arn
 from .common import suppress
 from .config import MANAGED_BY, PROJECT, Config
+from .names import (
+    ACCESS_LOG_BUCKET,
+    ANY_NAME,
+    API_LOG_PREFIX,
+    AUDIT_BUCKET,
+    LAMBDA_LOG_PREFIX,
+    NAME_PREFIX,
+    TRAIL_BUCKET,
+    pattern,
+)
 
 PURGE_ROLE = "DataPurgeRole"
 PROJECT_TAG = "Project"
@@ -47,7 +57,7 @@ _ARN = "arn:${AWS::Partition}"
 
 # The buckets whose history is locked (audit, trail) or logged (access logs), as storage.py and
 # trail.py name them: payment-<suffix>-<thing>-<account>-<region>.
-AUDIT_BUCKET_PATTERNS = ("payment-*-audit-*", "payment-*-logs-*", "payment-*-trail-*")
+AUDIT_BUCKET_PATTERNS = tuple(pattern(t) for t in (AUDIT_BUCKET, ACCESS_LOG_BUCKET, TRAIL_BUCKET))
 
 # What a purge reads to find the retained data and prove nothing is deployed any more
 # (delete.py, scripts/deployment/discovery.py and retained.py): read-only, on "*" because these
@@ -140,7 +150,7 @@ def purge_policy() -> Policy:
     Long because it is one flat policy document that a reviewer checks statement by statement
     against the tuples the boundary allows this role (``PURGE_ACTIONS``); split, the tuples
     would be spread over helpers that each hold a statement or two."""
-    buckets = [Sub(f"{_ARN}:s3:::payment-*")]
+    buckets = [Sub(f"{_ARN}:s3:::{ANY_NAME}")]
     audit_buckets = [Sub(f"{_ARN}:s3:::{pattern}") for pattern in AUDIT_BUCKET_PATTERNS]
     return Policy(
         Version="2012-10-17",
@@ -161,7 +171,7 @@ def purge_policy() -> Policy:
                 Sid="DeleteTables",
                 Effect=Allow,
                 Action=_actions(TABLE_ACTIONS),
-                Resource=[_regional("dynamodb:*:${AWS::AccountId}:table/payment-*")],
+                Resource=[_regional(f"dynamodb:*:${{AWS::AccountId}}:table/{ANY_NAME}")],
             ),
             Statement(
                 Sid="EmptyAndDeleteBuckets",
@@ -190,7 +200,7 @@ def purge_policy() -> Policy:
                 Action=_actions(LOG_GROUP_ACTIONS),
                 Resource=[
                     _regional(f"logs:*:${{AWS::AccountId}}:log-group:{prefix}*")
-                    for prefix in ("/aws/lambda/payment-", "/aws/apigateway/payment-")
+                    for prefix in (LAMBDA_LOG_PREFIX + NAME_PREFIX, API_LOG_PREFIX + NAME_PREFIX)
                 ],
             ),
             Statement(
@@ -200,7 +210,7 @@ def purge_policy() -> Policy:
                 Effect=Allow,
                 Action=_actions(ALIAS_ACTIONS),
                 Resource=[
-                    _regional("kms:*:${AWS::AccountId}:alias/payment-*"),
+                    _regional(f"kms:*:${{AWS::AccountId}}:alias/{ANY_NAME}"),
                     _regional("kms:*:${AWS::AccountId}:key/*"),
                 ],
             ),
@@ -238,7 +248,7 @@ def purge_trust() -> Policy:
                         "aws:PrincipalArn",
                         [
                             Sub(f"{_ARN}:iam::*:role/AWSCloudFormationStackSet*"),
-                            Sub(f"{_ARN}:iam::*:role/payment-*"),
+                            Sub(f"{_ARN}:iam::*:role/{ANY_NAME}"),
                         ],
                     )
                 ),

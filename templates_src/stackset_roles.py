@@ -40,6 +40,17 @@ from .boundary import (
 )
 from .common import suppress
 from .config import MANAGED_BY, PROJECT, Config
+from .names import (
+    ACCESS_LOG_BUCKET,
+    ANY_NAME,
+    ANY_PARAMETER,
+    API_LOG_PREFIX,
+    AUDIT_BUCKET,
+    LAMBDA_LOG_PREFIX,
+    TRAIL_LOG_PREFIX,
+    WAF_LOG_PREFIX,
+    pattern,
+)
 from .network import boundary_statements, execution_role_statements
 from .purge_role import PURGE_ACTIONS, purge_role, purge_role_arn
 from .routing import DOMAIN_PARAM, DOMAIN_PATTERN, HOSTED_ZONE_PARAM, HOSTED_ZONE_PATTERN
@@ -62,12 +73,12 @@ def _regional(service: str, resource: str) -> Sub:
 _GRANTS: list[tuple[str, str, list[object]]] = [
     # StackSetsPrerequisites (below) grants cloudformation:* and s3:* on "*".
     # Keys: granted below, only on keys tagged as this product's (KEY_STATEMENTS).
-    ("PaymentsTable", "dynamodb", [_regional("dynamodb", "table/payment-*")]),
+    ("PaymentsTable", "dynamodb", [_regional("dynamodb", f"table/{ANY_NAME}")]),
     (
         "Functions",
         "lambda",
         [
-            _regional("lambda", "function:payment-*"),
+            _regional("lambda", f"function:{ANY_NAME}"),
             _regional("lambda", "event-source-mapping:*"),
         ],
     ),
@@ -78,10 +89,10 @@ _GRANTS: list[tuple[str, str, list[object]]] = [
         "LogGroups",
         "logs",
         [
-            _regional("logs", "log-group:/aws/lambda/payment-*"),
-            _regional("logs", "log-group:/aws/apigateway/payment-*"),
-            _regional("logs", "log-group:aws-waf-logs-payment-*"),
-            _regional("logs", "log-group:/aws/cloudtrail/payment-*"),
+            _regional("logs", f"log-group:{LAMBDA_LOG_PREFIX}{ANY_NAME}"),
+            _regional("logs", f"log-group:{API_LOG_PREFIX}{ANY_NAME}"),
+            _regional("logs", f"log-group:{WAF_LOG_PREFIX}{ANY_NAME}"),
+            _regional("logs", f"log-group:{TRAIL_LOG_PREFIX}{ANY_NAME}"),
             # The stage's execution-log group, named by API Gateway after the API's generated
             # id ("Set up CloudWatch logging for REST APIs in API Gateway"): no suffix in it.
             _regional("logs", "log-group:API-Gateway-Execution-Logs_*"),
@@ -93,17 +104,17 @@ _GRANTS: list[tuple[str, str, list[object]]] = [
         "WebAcl",
         "wafv2",
         [
-            _regional("wafv2", f"regional/{kind}/payment-*/*")
+            _regional("wafv2", f"regional/{kind}/{ANY_NAME}/*")
             for kind in ("webacl", "ipset", "rulegroup", "regexpatternset")
         ],
     ),
-    ("EventRules", "events", [_regional("events", "rule/payment-*")]),
-    ("Trail", "cloudtrail", [_regional("cloudtrail", "trail/payment-*")]),
-    ("Topics", "sns", [_regional("sns", "payment-*")]),
-    ("Queues", "sqs", [_regional("sqs", "payment-*")]),
-    ("Alarms", "cloudwatch", [_regional("cloudwatch", "alarm:payment-*")]),
+    ("EventRules", "events", [_regional("events", f"rule/{ANY_NAME}")]),
+    ("Trail", "cloudtrail", [_regional("cloudtrail", f"trail/{ANY_NAME}")]),
+    ("Topics", "sns", [_regional("sns", ANY_NAME)]),
+    ("Queues", "sqs", [_regional("sqs", ANY_NAME)]),
+    ("Alarms", "cloudwatch", [_regional("cloudwatch", f"alarm:{ANY_NAME}")]),
     # Route 53: health checks and the configured zone only (ROUTE53_STATEMENTS).
-    ("Parameters", "ssm", [_regional("ssm", "parameter/payment/*")]),
+    ("Parameters", "ssm", [_regional("ssm", f"parameter/{ANY_PARAMETER}")]),
     # No Secrets Manager: nothing shared and secret is left (clients authenticate one by one).
 ]
 
@@ -140,10 +151,11 @@ EXECUTION_ROLE_SUPPRESSIONS = {
     "buckets of its own, which no narrower Resource can name); the role is assumable only by "
     "the StackSet administration role.",
     "CKV_AWS_109": "The execution role is the deployment identity: it must create and update "
-    "this product's IAM roles and key policies. It is limited to roles named payment-*, "
+    "this product's IAM roles and key policies. It is limited to roles named "
+    f"{ANY_NAME}, "
     "is assumable only by the StackSet administration role, and is used only by CloudFormation.",
     "CKV_AWS_111": "Deploying means writing resources: writes are limited to resources named "
-    "payment-* wherever the service has resource-level permissions (KMS keys, Route 53 health "
+    f"{ANY_NAME} wherever the service has resource-level permissions (KMS keys, Route 53 health "
     "checks and log delivery have none at creation).",
 }
 
@@ -157,9 +169,9 @@ BOUNDARY_REASON = (
 
 EXECUTION_ROLE_PARLIAMENT = {
     "UNKNOWN_CONDITION_FOR_ACTION": "The PaymentBucketsOfTheseAccountsOnly deny names s3:* on "
-    "payment-* buckets; the account-level S3 actions in s3:* carry no s3:ResourceAccount, and "
+    f"{ANY_NAME} buckets; the account-level S3 actions in s3:* carry no s3:ResourceAccount, and "
     "the deny's Null guard leaves them alone (they name no bucket).",
-    "RESOURCE_MISMATCH": "Each service grant is service:* on payment-* resources, so the "
+    "RESOURCE_MISMATCH": f"Each service grant is service:* on {ANY_NAME} resources, so the "
     "service's actions that IAM authorises on * only are not granted by it; the ones the "
     "resource handlers call are granted separately (HandlerActionsWithoutResourceLevel).",
     "RESOURCE_STAR": "KMS keys and Route 53 health checks get ids only when created, so their "
@@ -226,7 +238,7 @@ def cloudformation_principals(config: Config) -> list[str]:
 
 
 PROJECT_TAG = "Project"
-_PAYMENT_ROLES = Sub(f"{_ARN}:iam::${{AWS::AccountId}}:role/payment-*")
+_PAYMENT_ROLES = Sub(f"{_ARN}:iam::${{AWS::AccountId}}:role/{ANY_NAME}")
 
 # IAM actions whose request carries the role's (new) boundary as iam:PermissionsBoundary
 # ("IAM condition keys": iam:PermissionsBoundary).
@@ -255,7 +267,7 @@ OTHER_ROLE_ACTIONS = (
 # start payment-: the calls of the AWS::IAM::ManagedPolicy handler (its resource schema). No
 # TagPolicy: the resource type takes no tags. Attaching one to a role is iam:AttachRolePolicy,
 # granted only with the boundary above; the boundary itself stays denied (KeepTheBoundary).
-_PAYMENT_POLICIES = Sub(f"{_ARN}:iam::${{AWS::AccountId}}:policy/payment-*")
+_PAYMENT_POLICIES = Sub(f"{_ARN}:iam::${{AWS::AccountId}}:policy/{ANY_NAME}")
 POLICY_ACTIONS = (
     "iam:CreatePolicy",
     "iam:CreatePolicyVersion",
@@ -478,7 +490,7 @@ def s3_account_statements(administrator: object) -> list[Statement]:
             Sid="PaymentBucketsOfTheseAccountsOnly",
             Effect=Deny,
             Action=[Action("s3", "*")],
-            Resource=[Sub(f"{_ARN}:s3:::payment-*"), Sub(f"{_ARN}:s3:::payment-*/*")],
+            Resource=[Sub(f"{_ARN}:s3:::{ANY_NAME}"), Sub(f"{_ARN}:s3:::{ANY_NAME}/*")],
             Condition=Condition(
                 [
                     Null("s3:ResourceAccount", "false"),
@@ -524,7 +536,7 @@ def key_statements() -> list[Statement]:
             Sid="ThisProductsAliases",
             Effect=Allow,
             Action=[Action("kms", n) for n in ("CreateAlias", "DeleteAlias", "UpdateAlias")],
-            Resource=[_regional("kms", "alias/payment-*")],
+            Resource=[_regional("kms", f"alias/{ANY_NAME}")],
         ),
     ]
 
@@ -538,8 +550,8 @@ def data_protection_statements() -> list[Statement]:
     a failed first create must be able to remove the empty buckets it made
     (``RetainExceptOnCreate``), or every retry fails "already exists"."""
     audit_buckets = [
-        Sub(f"{_ARN}:s3:::payment-*-audit-*"),
-        Sub(f"{_ARN}:s3:::payment-*-logs-*"),
+        Sub(f"{_ARN}:s3:::{pattern(AUDIT_BUCKET)}"),
+        Sub(f"{_ARN}:s3:::{pattern(ACCESS_LOG_BUCKET)}"),
     ]
     return [
         Statement(
@@ -912,7 +924,7 @@ def _execution_role(config: Config, params: _RoleParameters, administrator: obje
             AssumeRolePolicyDocument=_execution_trust(administrator),
             Policies=[
                 InlinePolicy(
-                    PolicyName="deploy-payment-infrastructure",
+                    PolicyName=f"deploy-{PROJECT}",
                     PolicyDocument=Policy(
                         Version="2012-10-17",
                         Statement=_deployer_statements(config, params, administrator),
