@@ -35,26 +35,29 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from templates_src import names
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "handler.json"
 GOAL = 1.2
 REQUEST_PATH_GOAL = 1.15
 VALIDATION_GOAL = 3.0
 REGION = "us-east-1"
-TABLE = "payment-bench-payments"
+SUFFIX = "bench"
+TABLE = names.table(SUFFIX)
 ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
     "AWS_REGION": REGION,
     "AWS_DEFAULT_REGION": REGION,
     "TABLE_NAME": TABLE,
-    "AUDIT_BUCKET": "payment-bench-audit",
-    "ENVIRONMENT_SUFFIX": "bench",
+    "AUDIT_BUCKET": names.resource(SUFFIX, names.AUDIT_BUCKET),
+    "ENVIRONMENT_SUFFIX": SUFFIX,
     "CLIENT_AUTH": "iam",
-    "CLIENT_ROLE_PREFIX": "payment-bench-client-",
+    "CLIENT_ROLE_PREFIX": names.client_role(SUFFIX, ""),
 }
 # What API Gateway puts in identity.userArn for a signed request of the client "shop".
-CLIENT_SESSION_ARN = "arn:aws:sts::123456789012:assumed-role/payment-bench-client-shop/s"
+CLIENT_SESSION_ARN = f"arn:aws:sts::123456789012:assumed-role/{names.client_role(SUFFIX, 'shop')}/s"
 BODY = json.dumps(
     {"amount": "12.50", "currency": "USD", "customer_id": "cust_123", "payment_method": "card"}
 )

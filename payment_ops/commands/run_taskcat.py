@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from payment_ops import paths, taskcat_support, toolvenv
-from payment_ops.deployment import arguments
+from payment_ops.deployment import arguments, names
 from payment_ops.emulator.process import Emulator, EmulatorStartError
 from templates_src.cli import OneLineParser
 
@@ -482,7 +482,7 @@ def table(result: dict[str, Any]) -> str:
 
 # The account baseline as a plain stack (taskcat's tests run without the deploy tooling that
 # applies it as a stack set); account-level, so it is kept for the next run and for deploys.
-BASELINE_STACK = "payment-account-baseline"
+BASELINE_STACK = names.ACCOUNT_BASELINE_STACK
 
 
 def ensure_account_baseline(
@@ -507,7 +507,7 @@ def ensure_account_baseline(
             StackName=BASELINE_STACK,
             TemplateBody=template,
             Capabilities=["CAPABILITY_NAMED_IAM"],
-            Tags=[{"Key": "Project", "Value": "payment-infrastructure"}],
+            Tags=[{"Key": names.PROJECT_TAG[0], "Value": names.PROJECT_TAG[1]}],
         )
         try:
             cfn.get_waiter("stack_create_complete").wait(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from templates_src.config import PROJECT
 from templates_src.names import (
+    ACCOUNT_BASELINE_STACK,
     ACCOUNT_BASELINE_STACK_SET,
     ALARM_EMAIL_PARAM,
     API_ID_OUTPUT,
@@ -43,6 +44,7 @@ from templates_src.names import (
 from templates_src.names import PROJECT_TAG as PROJECT_TAG_KEY
 
 __all__ = [
+    "ACCOUNT_BASELINE_STACK",
     "ACCOUNT_BASELINE_STACK_SET",
     "ALARM_EMAIL_PARAM",
     "API_ID_OUTPUT",
