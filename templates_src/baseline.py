@@ -23,7 +23,14 @@ from troposphere.iam import ManagedPolicy, Role
 from .boundary import permissions_boundary_arn
 from .common import retain
 from .config import MANAGED_BY, PROJECT, Config
-from .names import ANY_NAME, API_LOG_PREFIX, SUB_REGION, api_logging_role
+from .names import (
+    ANY_NAME,
+    API_LOG_PREFIX,
+    MANAGED_BY_TAG,
+    PROJECT_TAG,
+    SUB_REGION,
+    api_logging_role,
+)
 
 API_GATEWAY_ACCOUNT = "ApiGatewayAccount"
 CLOUDWATCH_ROLE = "ApiGatewayCloudWatchRole"
@@ -96,8 +103,8 @@ def _cloudwatch_role(policy: ManagedPolicy) -> Role:
             ),
             ManagedPolicyArns=[Ref(policy)],
             Tags=[
-                {"Key": "Project", "Value": PROJECT},
-                {"Key": "ManagedBy", "Value": MANAGED_BY},
+                {"Key": PROJECT_TAG, "Value": PROJECT},
+                {"Key": MANAGED_BY_TAG, "Value": MANAGED_BY},
             ],
         )
     )

@@ -46,13 +46,14 @@ from .names import (
     API_LOG_PREFIX,
     AUDIT_BUCKET,
     LAMBDA_LOG_PREFIX,
+    MANAGED_BY_TAG,
     NAME_PREFIX,
+    PROJECT_TAG,
     TRAIL_BUCKET,
     pattern,
 )
 
 PURGE_ROLE = "DataPurgeRole"
-PROJECT_TAG = "Project"
 _ARN = "arn:${AWS::Partition}"
 
 # The buckets whose history is locked (audit, trail) or logged (access logs), as storage.py and
@@ -280,8 +281,8 @@ def purge_role(config: Config, boundary_title: str) -> Role:
                 InlinePolicy(PolicyName="purge-and-break-glass", PolicyDocument=purge_policy())
             ],
             Tags=[
-                {"Key": "Project", "Value": PROJECT},
-                {"Key": "ManagedBy", "Value": MANAGED_BY},
+                {"Key": PROJECT_TAG, "Value": PROJECT},
+                {"Key": MANAGED_BY_TAG, "Value": MANAGED_BY},
             ],
             DependsOn=[boundary_title],
         ),

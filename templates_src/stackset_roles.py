@@ -47,6 +47,8 @@ from .names import (
     API_LOG_PREFIX,
     AUDIT_BUCKET,
     LAMBDA_LOG_PREFIX,
+    MANAGED_BY_TAG,
+    PROJECT_TAG,
     TRAIL_LOG_PREFIX,
     WAF_LOG_PREFIX,
     pattern,
@@ -237,7 +239,6 @@ def cloudformation_principals(config: Config) -> list[str]:
     return ["cloudformation.amazonaws.com", *regional]
 
 
-PROJECT_TAG = "Project"
 _PAYMENT_ROLES = Sub(f"{_ARN}:iam::${{AWS::AccountId}}:role/{ANY_NAME}")
 
 # IAM actions whose request carries the role's (new) boundary as iam:PermissionsBoundary
@@ -741,8 +742,8 @@ def _add_conditions(template: Template, params: _RoleParameters) -> None:
 
 def _role_tags() -> list[dict[str, str]]:
     return [
-        {"Key": "Project", "Value": PROJECT},
-        {"Key": "ManagedBy", "Value": MANAGED_BY},
+        {"Key": PROJECT_TAG, "Value": PROJECT},
+        {"Key": MANAGED_BY_TAG, "Value": MANAGED_BY},
     ]
 
 

@@ -182,7 +182,7 @@ def _create_roles_stack(
             TemplateBody=body,
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()],
             Capabilities=["CAPABILITY_NAMED_IAM"],
-            Tags=[{"Key": "Project", "Value": names.PROJECT_TAG[1]}],
+            Tags=[{"Key": names.PROJECT_TAG[0], "Value": names.PROJECT_TAG[1]}],
         )
     except Exception as error:
         if error_code(error) != "AlreadyExistsException":
@@ -215,7 +215,7 @@ def _update_roles_stack(
             TemplateBody=body,
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()] + kept,
             Capabilities=["CAPABILITY_NAMED_IAM"],
-            Tags=[{"Key": "Project", "Value": names.PROJECT_TAG[1]}],
+            Tags=[{"Key": names.PROJECT_TAG[0], "Value": names.PROJECT_TAG[1]}],
         )
     except Exception as error:
         # Nothing to change after all (another run updated it since the comparison):

@@ -147,5 +147,8 @@ def account_baseline_spec(
         parameters={},
         accounts=accounts,
         regions=config.regions,
-        tags={"Project": names.PROJECT_TAG[1], "ManagedBy": config_module.MANAGED_BY},
+        tags={
+            names.PROJECT_TAG[0]: names.PROJECT_TAG[1],
+            names.MANAGED_BY_TAG: config_module.MANAGED_BY,
+        },
     )
