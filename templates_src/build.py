@@ -144,8 +144,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def _side_files(config: Config, rendered: list[RenderedTemplate]) -> dict[str, bytes]:
-    """The handler zip and REVIEW.md: they need no lint result, so they are made while the lint
-    server loads cfn-lint's rules."""
+    """The handler zip and REVIEW.md: they need no lint result."""
     return {
         HANDLER_ZIP: package.build_zip(),
         REVIEW: review.render_review(
@@ -192,11 +191,10 @@ def build(
         if use_lint_cache
         else None
     )
-    side: dict[str, bytes] = {}
+    # Made first: the lint server (started by the CLI) is still loading cfn-lint's rules.
+    side = _side_files(config, rendered)
     linted = lint_cache.lint_all(
-        [linting.LintJob(item.file_name, item.body, item.regions) for item in rendered],
-        cache,
-        meanwhile=lambda: side.update(_side_files(config, rendered)),
+        [linting.LintJob(item.file_name, item.body, item.regions) for item in rendered], cache
     )
     templates, files = _write_templates(result, rendered, linted)
     for name in (HANDLER_ZIP, REVIEW):

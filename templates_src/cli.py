@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import config as config_module
-from . import linting, up_to_date
+from . import up_to_date
 
-# naming and build are imported where used: they load troposphere and cfn-lint, which a build
-# that finds build/ up to date never needs.
+# naming, build and linting are imported where used: they load troposphere, cfn-lint and
+# multiprocessing, which a build that finds build/ up to date never needs.
 
 EXIT_OK = 0
 EXIT_LINT = 1
@@ -194,6 +194,8 @@ def _build(args: argparse.Namespace) -> int:
         return EXIT_OK
     # Before anything else: the lint server imports cfn-lint and loads its rules while this
     # process checks the configuration and renders the templates.
+    from . import linting
+
     linting.start_server()
     config = config_from(args)
     ensure_writable_folder(args.out)

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,19 +96,13 @@ def _finding(item: object) -> linting.Finding:
     return linting.Finding(**item)
 
 
-def lint_all(
-    jobs: Sequence[linting.LintJob],
-    cache: LintCache | None,
-    *,
-    meanwhile: Callable[[], None] | None = None,
-) -> list[Linted]:
+def lint_all(jobs: Sequence[linting.LintJob], cache: LintCache | None) -> list[Linted]:
     """Each job's findings, in the jobs' order: from the cache where it has them, else from
-    cfn-lint (all of those in one parallel run), then stored. No cache: every job is linted.
-    ``meanwhile`` runs in this process while the workers lint (or at once, nothing to lint)."""
+    cfn-lint (all of those in one parallel run), then stored. No cache: every job is linted."""
     keys = [key(job) for job in jobs] if cache else []
     cached = [cache.get(k) for k in keys] if cache else [None] * len(jobs)
     missing = [i for i, findings in enumerate(cached) if findings is None]
-    linted = linting.lint_many([jobs[i] for i in missing], meanwhile=meanwhile)
+    linted = linting.lint_many([jobs[i] for i in missing])
     fresh = dict(zip(missing, linted, strict=True))
     results = []
     for i, findings in enumerate(cached):

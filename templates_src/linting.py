@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -121,10 +121,6 @@ def _lint(file_name: str, body: str, arguments: dict[str, Any]) -> list[Finding]
     return sorted(findings, key=lambda f: (f.line, f.column, f.rule, f.message))
 
 
-def _lint_job(job: LintJob, arguments: dict[str, Any]) -> list[Finding]:
-    return _lint(job.file_name, job.body, arguments)
-
-
 # The lint server is Python's forkserver start method ("multiprocessing: Contexts and start
 # methods", https://docs.python.org/3/library/multiprocessing.html#contexts-and-start-methods):
 # a server process that imports the preload modules once and then forks each new worker from
@@ -172,18 +168,12 @@ def _adopt_environment(environ: dict[str, str]) -> None:
     os.environ.update(environ)
 
 
-def lint_many(
-    jobs: Sequence[LintJob], *, meanwhile: Callable[[], None] | None = None
-) -> list[list[Finding]]:
+def lint_many(jobs: Sequence[LintJob]) -> list[list[Finding]]:
     """Each job's findings, in the jobs' order; the jobs run in parallel in the lint server's
     workers, one per core (at most one per job). The cfn-lint arguments of each job are computed
     here, as the lint cache's key computes them, so a worker lints with exactly what the key says.
-
-    ``meanwhile`` is other work of the caller, done first: the server forks no worker before its
-    preload is done (asking it for one waits until then), and a caller that started the server
-    early (``start_server``) has that time to spare."""
-    if meanwhile:
-        meanwhile()
+    The server forks no worker before its preload is done (asking it for one waits until then):
+    a caller that started it early (``start_server``) does its other work before calling this."""
     if not jobs:
         return []
     start_server()  # started already where the caller knew early that it would lint
@@ -196,9 +186,10 @@ def lint_many(
         initializer=_adopt_environment,
         initargs=(dict(os.environ),),
     ) as pool:
-        futures = {
-            i: pool.submit(_lint_job, jobs[i], lint_arguments(jobs[i].regions)) for i in order
-        }
+        futures = {}
+        for i in order:
+            job = jobs[i]
+            futures[i] = pool.submit(_lint, job.file_name, job.body, lint_arguments(job.regions))
         return [futures[i].result() for i in range(len(jobs))]
 
 
