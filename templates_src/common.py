@@ -214,19 +214,29 @@ def _reservation_parameters(template: Template, config: Config) -> tuple[Paramet
     return processor_concurrency, audit_concurrency
 
 
-def _waf_parameters(template: Template, config: Config) -> tuple[Parameter, Parameter]:
-    """The web ACL switch and the written reason that switching it off requires."""
-    enable_waf = template.add_parameter(
+def switch_parameter(template: Template, title: str, on: bool, description: str) -> Parameter:
+    """A ``"true"``/``"false"`` parameter (CloudFormation parameters have no boolean type),
+    defaulting to ``on``."""
+    return template.add_parameter(
         Parameter(
-            ENABLE_WAF_PARAM,
+            title,
             Type="String",
-            Default="true" if config.enable_waf else "false",
+            Default="true" if on else "false",
             AllowedValues=["true", "false"],
             ConstraintDescription="true or false",
-            Description="Put an AWS WAF web ACL (managed IP-reputation, common and "
-            "known-bad-input rules, a per-IP rate limit) in front of the API stage; false "
-            "needs WafExceptionReason.",
+            Description=description,
         )
+    )
+
+
+def _waf_parameters(template: Template, config: Config) -> tuple[Parameter, Parameter]:
+    """The web ACL switch and the written reason that switching it off requires."""
+    enable_waf = switch_parameter(
+        template,
+        ENABLE_WAF_PARAM,
+        config.enable_waf,
+        "Put an AWS WAF web ACL (managed IP-reputation, common and known-bad-input rules, a "
+        "per-IP rate limit) in front of the API stage; false needs WafExceptionReason.",
     )
     waf_exception = template.add_parameter(
         Parameter(

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from awacs import s3 as s3_actions
 from awacs.aws import Allow, Condition, Policy, Principal, Statement, StringEquals
-from troposphere import Equals, GetAtt, Parameter, Ref, Sub, Template
+from troposphere import Equals, GetAtt, Ref, Sub, Template
 from troposphere.cloudtrail import AdvancedEventSelector, AdvancedFieldSelector, Trail
 from troposphere.s3 import Bucket, BucketPolicy
 
 from . import iam, logs, names, storage
-from .common import add_parameter_group, arn, name, retain, suppress, tags
+from .common import add_parameter_group, arn, name, retain, suppress, switch_parameter, tags
 from .config import Config
 
 ENABLE_TRAIL_PARAM = "EnableCloudTrail"
@@ -59,17 +59,13 @@ def _selector(name_: str, **fields: list[str] | dict[str, list[object]]) -> Adva
 
 def _enable_parameter(template: Template, config: Config) -> None:
     """The switch (off by default), its condition and its group in the console's form."""
-    enable = template.add_parameter(
-        Parameter(
-            ENABLE_TRAIL_PARAM,
-            Type="String",
-            Default="true" if config.enable_cloudtrail else "false",
-            AllowedValues=["true", "false"],
-            ConstraintDescription="true or false",
-            Description="Create a multi-region CloudTrail trail with data events for the "
-            "payments table and the audit buckets. Leave false where an organization trail "
-            "already records them (aws cloudtrail describe-trails: IsOrganizationTrail).",
-        )
+    enable = switch_parameter(
+        template,
+        ENABLE_TRAIL_PARAM,
+        config.enable_cloudtrail,
+        "Create a multi-region CloudTrail trail with data events for the payments table and "
+        "the audit buckets. Leave false where an organization trail already records them (aws "
+        "cloudtrail describe-trails: IsOrganizationTrail).",
     )
     template.add_condition(TRAIL_ENABLED, Equals(Ref(enable), "true"))
     add_parameter_group(template, "Audit trail (optional)", {enable: "CloudTrail trail"})
