@@ -316,7 +316,7 @@ def _processor(
             "AUDIT_BUCKET": bucket.name,
             # How the handler names the client API Gateway authenticated (handler/clients.py).
             "CLIENT_AUTH": config.client_auth,
-            "CLIENT_ROLE_PREFIX": name("client-"),
+            "CLIENT_ROLE_PREFIX": name(names.CLIENT_ROLE),
         },
         reserved_concurrency=If(PROCESSOR_RESERVED, Ref(params.processor_concurrency), NoValue),
         dead_letter_queue=dead_letter_queue,

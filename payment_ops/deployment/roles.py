@@ -21,6 +21,9 @@ from .aws import Aws, error_code
 from .errors import EXIT_USAGE, DeployError
 from .operations import Waiter
 
+# The roles stack carries the Project tag, created or updated.
+STACK_TAGS = [{"Key": names.PROJECT_TAG[0], "Value": names.PROJECT_TAG[1]}]
+
 
 def role_exists(aws: Aws, region: str, name: str) -> bool:
     try:
@@ -182,7 +185,7 @@ def _create_roles_stack(
             TemplateBody=body,
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()],
             Capabilities=["CAPABILITY_NAMED_IAM"],
-            Tags=[{"Key": names.PROJECT_TAG[0], "Value": names.PROJECT_TAG[1]}],
+            Tags=STACK_TAGS,
         )
     except Exception as error:
         if error_code(error) != "AlreadyExistsException":
@@ -215,7 +218,7 @@ def _update_roles_stack(
             TemplateBody=body,
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()] + kept,
             Capabilities=["CAPABILITY_NAMED_IAM"],
-            Tags=[{"Key": names.PROJECT_TAG[0], "Value": names.PROJECT_TAG[1]}],
+            Tags=STACK_TAGS,
         )
     except Exception as error:
         # Nothing to change after all (another run updated it since the comparison):
