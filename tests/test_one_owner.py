@@ -185,19 +185,31 @@ def test_the_scan_sees_each_kind_of_repeat():
     assert repeats('t = describe(TableName="x")["TableName"]', Path("payment_ops/x.py")) == []
 
 
+def _string_constants(path: Path) -> dict[str, str]:
+    """The module-level ``NAME = "text"`` assignments of ``path``."""
+    found = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            found |= {t.id: node.value.value for t in node.targets if isinstance(t, ast.Name)}
+    return found
+
+
 def test_the_copies_taskcat_needs_are_the_owners_names():
     """The two files taskcat imports in its own interpreter cannot import the owner, so they
     keep copies, as module constants named ``*_PARAMETER``; each copy must still be the value
     of the owner's constant of the same meaning, so a renamed parameter fails here."""
     owned = {"SUFFIX": names.SUFFIX_PARAM, "CODE_KEY": names.CODE_KEY_PARAM}
     owned["CODE_BUCKET"] = names.ARTIFACT_BUCKET_PARAM
-    seen = {}
-    for path in OWN_INTERPRETER:
-        for node in ast.parse((ROOT / path).read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
-                for target in node.targets:
-                    if isinstance(target, ast.Name) and target.id.endswith("_PARAMETER"):
-                        seen[f"{path.name}:{target.id}"] = (target.id, node.value.value)
+    seen = {
+        f"{path.name}:{constant}": (constant, value)
+        for path in OWN_INTERPRETER
+        for constant, value in _string_constants(ROOT / path).items()
+        if constant.endswith("_PARAMETER")
+    }
     assert seen, "the copies moved: update this test"
     for where, (constant, value) in seen.items():
         meaning = constant.removesuffix("_PARAMETER")
@@ -213,18 +225,12 @@ HANDLER_COPIES = {"CA_COMMON_NAME_PREFIX": names.CLIENT_CA_PREFIX}
 def test_the_handlers_copies_are_the_owners_names():
     """Every module constant of handler/ whose value is made of the prefix is a copy that must
     equal the owner's value, so a renamed prefix fails here rather than every mTLS request."""
-    seen = {}
-    for file in sorted((ROOT / "handler").rglob("*.py")):
-        for node in ast.parse(file.read_text(encoding="utf-8")).body:
-            if (
-                isinstance(node, ast.Assign)
-                and isinstance(node.value, ast.Constant)
-                and isinstance(node.value.value, str)
-                and node.value.value.startswith(names.NAME_PREFIX)
-            ):
-                for target in node.targets:
-                    if isinstance(target, ast.Name):
-                        seen[f"{file.name}:{target.id}"] = (target.id, node.value.value)
+    seen = {
+        f"{file.name}:{constant}": (constant, value)
+        for file in sorted((ROOT / "handler").rglob("*.py"))
+        for constant, value in _string_constants(file).items()
+        if value.startswith(names.NAME_PREFIX)
+    }
     assert seen, "the copies moved: update this test"
     for where, (constant, value) in seen.items():
         assert constant in HANDLER_COPIES, f"{where}: {value!r} has no owner (names.py)"
