@@ -22,11 +22,12 @@ from troposphere.iam import ManagedPolicy, Role
 
 from .boundary import permissions_boundary_arn
 from .common import retain
-from .config import MANAGED_BY, PROJECT, Config
+from .config import MANAGED_BY, Config
 from .names import (
     ANY_NAME,
     API_LOG_PREFIX,
     MANAGED_BY_TAG,
+    PROJECT,
     PROJECT_TAG,
     SUB_REGION,
     api_logging_role,

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from . import names
 
-PROJECT = names.PROJECT
 MANAGED_BY = "troposphere"
 DEFAULT_SUFFIX = "dev"
 DEFAULT_PRIMARY_REGION = "us-east-1"
@@ -189,7 +188,7 @@ class Config:
             names.ENVIRONMENT_TAG: self.environment_suffix,
             names.SUFFIX_TAG: self.environment_suffix,
             names.MANAGED_BY_TAG: MANAGED_BY,
-            names.PROJECT_TAG: PROJECT,
+            names.PROJECT_TAG: names.PROJECT,
         }
 
     def describe(self) -> dict[str, object]:

@@ -53,8 +53,9 @@ from troposphere.ec2 import (
 from handler.audit_key import AUDIT_KEY_PREFIX
 
 from .common import tags
-from .config import PROJECT, Config
+from .config import Config
 from .data import TableRef
+from .names import PROJECT
 from .storage import BucketRef
 
 VPC_CIDR = "10.0.0.0/24"

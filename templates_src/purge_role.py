@@ -39,7 +39,7 @@ from troposphere.iam import Role
 
 from .boundary import permissions_boundary_arn
 from .common import suppress
-from .config import MANAGED_BY, PROJECT, Config
+from .config import MANAGED_BY, Config
 from .names import (
     ACCESS_LOG_BUCKET,
     ANY_NAME,
@@ -48,6 +48,7 @@ from .names import (
     LAMBDA_LOG_PREFIX,
     MANAGED_BY_TAG,
     NAME_PREFIX,
+    PROJECT,
     PROJECT_TAG,
     TRAIL_BUCKET,
     pattern,

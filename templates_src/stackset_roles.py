@@ -39,7 +39,7 @@ from .boundary import (
     permissions_boundary_document,
 )
 from .common import suppress
-from .config import MANAGED_BY, PROJECT, Config
+from .config import MANAGED_BY, Config
 from .names import (
     ACCESS_LOG_BUCKET,
     ANY_NAME,
@@ -48,6 +48,7 @@ from .names import (
     AUDIT_BUCKET,
     LAMBDA_LOG_PREFIX,
     MANAGED_BY_TAG,
+    PROJECT,
     PROJECT_TAG,
     TRAIL_LOG_PREFIX,
     WAF_LOG_PREFIX,

@@ -4,7 +4,6 @@ configuration check (templates_src/naming.py) proves the very names deploy uses.
 
 from __future__ import annotations
 
-from templates_src.config import PROJECT
 from templates_src.names import (
     ACCOUNT_BASELINE_STACK,
     ACCOUNT_BASELINE_STACK_SET,
@@ -23,6 +22,7 @@ from templates_src.names import (
     HEALTH_CHECK_OUTPUT,
     MANAGED_BY_TAG,
     PROCESSOR_FUNCTION,
+    PROJECT,
     REGIONAL_DOMAIN_OUTPUT,
     ROLES_STACK,
     SUFFIX_PARAM,

@@ -13,7 +13,8 @@ import pytest
 
 from payment_ops.emulator.iam_policy import ALLOW, EXPLICIT_DENY, Request, evaluate
 from templates_src.build import render_all
-from templates_src.config import PROJECT, Config
+from templates_src.config import Config
+from templates_src.names import PROJECT
 from templates_src.purge_role import PURGE_ROLE
 from templates_src.storage import RETENTION_SETTINGS_ACTIONS
 

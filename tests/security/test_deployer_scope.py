@@ -15,7 +15,8 @@ import pytest
 from payment_ops.emulator import iam_check
 from payment_ops.emulator.iam_policy import EXPLICIT_DENY, Request
 from templates_src.build import render_all
-from templates_src.config import PROJECT, Config
+from templates_src.config import Config
+from templates_src.names import PROJECT
 
 from .test_execution_role import ACCOUNT, execution_role
 

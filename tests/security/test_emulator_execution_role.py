@@ -12,7 +12,8 @@ import boto3
 import pytest
 
 from templates_src.build import render
-from templates_src.config import PROJECT, Config
+from templates_src.config import Config
+from templates_src.names import PROJECT
 from templates_src.stackset_roles import build_stackset_roles
 from tests.deploy.conftest import emulator_with
 
